@@ -1,0 +1,166 @@
+use crate::names;
+use crate::{Timestamp, Value};
+use serde::ser::SerializeMap;
+use std::sync::Arc;
+
+/// One field: its short Sigma name, an optional dotted full path, and its value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    /// Short name as Sigma rules write it: `Image`, `EventID`, `Provider_Name`.
+    pub name: Box<str>,
+    /// Dotted full path in the EVTX document (`Event.System.EventID`), when it differs from `name`.
+    pub path: Option<Box<str>>,
+    pub value: Value,
+}
+
+impl Field {
+    fn answers_to(&self, key: &str) -> bool {
+        self.name.eq_ignore_ascii_case(key)
+            || self.path.as_deref().is_some_and(|path| path.eq_ignore_ascii_case(key))
+    }
+}
+
+/// The file an event came from, shared by all events of that file.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SourceFile {
+    /// The path as the user gave it (or as found under a directory they gave); `-` for stdin.
+    pub path: String,
+}
+
+/// Where an event came from and when it happened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Provenance {
+    pub source: Arc<SourceFile>,
+    /// EVTX `EventRecordID`, or the 1-based line on which a JSON event starts.
+    pub record_id: u64,
+    /// UTC time of the event, when the export carried one.
+    pub timestamp: Option<Timestamp>,
+}
+
+/// A normalized event: fields in document order, looked up by name without allocating.
+///
+/// Lookups are case-insensitive, as Sigma field names are, and accept either the short name
+/// or the dotted full path. A name that occurs twice (an EventData field shadowing nothing
+/// but itself, in malformed exports) resolves to its first occurrence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub provenance: Provenance,
+    fields: Vec<Field>,
+}
+
+impl Event {
+    pub fn new(provenance: Provenance, fields: Vec<Field>) -> Event {
+        Event { provenance, fields }
+    }
+
+    /// The value of a field by short name or dotted path, ignoring ASCII case.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.fields.iter().find(|field| field.answers_to(key)).map(|field| &field.value)
+    }
+
+    /// The canonical text of a scalar field (see [`Value::as_text`]).
+    pub fn text(&self, key: &str) -> Option<std::borrow::Cow<'_, str>> {
+        self.get(key).and_then(Value::as_text)
+    }
+
+    pub fn fields(&self) -> &[Field] {
+        &self.fields
+    }
+
+    pub fn event_id(&self) -> Option<i64> {
+        self.get(names::EVENT_ID).and_then(Value::as_i64)
+    }
+
+    pub fn channel(&self) -> Option<&str> {
+        self.get(names::CHANNEL).and_then(Value::as_str)
+    }
+
+    pub fn provider(&self) -> Option<&str> {
+        self.get(names::PROVIDER_NAME).and_then(Value::as_str)
+    }
+
+    pub fn computer(&self) -> Option<&str> {
+        self.get(names::COMPUTER).and_then(Value::as_str)
+    }
+
+    pub fn timestamp(&self) -> Option<Timestamp> {
+        self.provenance.timestamp
+    }
+
+    pub fn record_id(&self) -> u64 {
+        self.provenance.record_id
+    }
+
+    pub fn source(&self) -> &SourceFile {
+        &self.provenance.source
+    }
+
+    /// The fields as a JSON-ready map of short name to value (first occurrence of a name wins,
+    /// as in [`Event::get`]).
+    pub fn fields_map(&self) -> FieldsMap<'_> {
+        FieldsMap(self)
+    }
+}
+
+/// Serializes an event's fields as one JSON object, `{"EventID": 1, "Image": "..."}`.
+pub struct FieldsMap<'a>(&'a Event);
+
+impl serde::Serialize for FieldsMap<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let fields = &self.0.fields;
+        let mut map = serializer.serialize_map(None)?;
+        for (index, field) in fields.iter().enumerate() {
+            let shadowed = fields[..index].iter().any(|earlier| earlier.name.eq_ignore_ascii_case(&field.name));
+            if !shadowed {
+                map.serialize_entry(&*field.name, &field.value)?;
+            }
+        }
+        map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Event {
+        let provenance = Provenance {
+            source: Arc::new(SourceFile { path: "x.evtx".into() }),
+            record_id: 7,
+            timestamp: None,
+        };
+        let field = |name: &str, path: Option<&str>, value: Value| Field {
+            name: name.into(),
+            path: path.map(Into::into),
+            value,
+        };
+        Event::new(
+            provenance,
+            vec![
+                field("EventID", Some("Event.System.EventID"), Value::Int(1)),
+                field("Channel", Some("Event.System.Channel"), Value::Str("Microsoft-Windows-Sysmon/Operational".into())),
+                field("Image", Some("Event.EventData.Image"), Value::Str("C:\\a.exe".into())),
+                field("image", None, Value::Str("shadowed".into())),
+            ],
+        )
+    }
+
+    #[test]
+    fn lookups_ignore_case_and_accept_paths() {
+        let event = sample();
+        assert_eq!(event.get("eventid"), Some(&Value::Int(1)));
+        assert_eq!(event.get("EVENT.SYSTEM.EVENTID"), Some(&Value::Int(1)));
+        assert_eq!(event.event_id(), Some(1));
+        assert_eq!(event.channel(), Some("Microsoft-Windows-Sysmon/Operational"));
+        assert_eq!(event.get("Missing"), None);
+    }
+
+    #[test]
+    fn the_first_of_two_equal_names_wins_everywhere() {
+        let event = sample();
+        assert_eq!(event.text("IMAGE").as_deref(), Some("C:\\a.exe"));
+        let json = serde_json::to_value(event.fields_map()).unwrap();
+        assert_eq!(json["Image"], "C:\\a.exe");
+        assert!(json.get("image").is_none());
+    }
+}

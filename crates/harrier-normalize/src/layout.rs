@@ -1,0 +1,260 @@
+//! The export layouts and how each maps its keys to the canonical names.
+
+use crate::builder::FieldBuilder;
+use crate::xml;
+use harrier_event::{Event, Provenance, Value, names};
+use serde_json::{Map, Value as Json};
+
+/// How an event was exported, detected from the keys of its JSON object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// `evtx_dump` JSON: `{"Event": {"System": {..}, "EventData": {..}}}`; also what the
+    /// EVTX reader produces.
+    EvtxJson,
+    /// Winlogbeat 7+ / Elastic Common Schema: `winlog.event_id`, `winlog.event_data.*`.
+    Ecs,
+    /// Winlogbeat 6 (HELK): `event_id`, `log_name`, `event_data.*` at the top level.
+    Winlogbeat6,
+    /// Azure Log Analytics / Sentinel: `TimeGenerated`, `EventData` held as a string.
+    AzureLogAnalytics,
+    /// Flat keys (NXLog, Security-Datasets): `EventID`, `Channel`, EventData fields at the top.
+    Flat,
+}
+
+/// Where a layout keeps the canonical `System` fields, and which keys hold EventData/UserData.
+struct KeyMap {
+    /// (dotted source key, canonical name); the first key present wins.
+    system: &'static [(&'static str, &'static str)],
+    /// (dotted source key, canonical section path) of the containers of event fields.
+    sections: &'static [(&'static str, &'static str)],
+}
+
+/// Keys outside a layout's known places keep their dotted path as their name.
+const NO_KEYS: KeyMap = KeyMap { system: &[], sections: &[] };
+
+const EVENT_DATA: &str = "Event.EventData";
+const USER_DATA: &str = "Event.UserData";
+
+const ECS: KeyMap = KeyMap {
+    system: &[
+        ("winlog.event_id", names::EVENT_ID),
+        ("winlog.channel", names::CHANNEL),
+        ("winlog.computer_name", names::COMPUTER),
+        ("winlog.provider_name", names::PROVIDER_NAME),
+        ("winlog.provider_guid", names::PROVIDER_GUID),
+        ("winlog.record_id", names::EVENT_RECORD_ID),
+        ("winlog.process.pid", names::PROCESS_ID),
+        ("winlog.process.thread.id", names::THREAD_ID),
+        ("winlog.user.identifier", names::USER_ID),
+        ("winlog.version", names::VERSION),
+        ("winlog.activity_id", names::ACTIVITY_ID),
+        ("winlog.related_activity_id", names::RELATED_ACTIVITY_ID),
+        ("@timestamp", names::TIME_CREATED),
+    ],
+    sections: &[("winlog.event_data", EVENT_DATA), ("winlog.user_data", USER_DATA)],
+};
+
+const WINLOGBEAT6: KeyMap = KeyMap {
+    system: &[
+        ("event_id", names::EVENT_ID),
+        ("log_name", names::CHANNEL),
+        ("computer_name", names::COMPUTER),
+        ("source_name", names::PROVIDER_NAME),
+        ("provider_guid", names::PROVIDER_GUID),
+        ("record_number", names::EVENT_RECORD_ID),
+        ("process_id", names::PROCESS_ID),
+        ("thread_id", names::THREAD_ID),
+        ("user.identifier", names::USER_ID),
+        ("version", names::VERSION),
+        ("activity_id", names::ACTIVITY_ID),
+        ("related_activity_id", names::RELATED_ACTIVITY_ID),
+        ("@timestamp", names::TIME_CREATED),
+    ],
+    sections: &[("event_data", EVENT_DATA), ("user_data", USER_DATA)],
+};
+
+const AZURE: KeyMap = KeyMap {
+    system: &[
+        ("EventID", names::EVENT_ID),
+        ("Channel", names::CHANNEL),
+        ("Computer", names::COMPUTER),
+        ("Provider", names::PROVIDER_NAME),
+        ("EventSourceName", names::PROVIDER_NAME),
+        ("EventRecordId", names::EVENT_RECORD_ID),
+        ("TimeGenerated", names::TIME_CREATED),
+    ],
+    sections: &[
+        ("EventData", EVENT_DATA),
+        ("EventData_dynamic", EVENT_DATA),
+        ("EventData_string", EVENT_DATA),
+    ],
+};
+
+/// NXLog's `im_msvistalog` names, plus the canonical names themselves so that an already
+/// normalized flat export (such as `harrier events` output) reads back unchanged.
+const FLAT: KeyMap = KeyMap {
+    system: &[
+        ("EventID", names::EVENT_ID),
+        ("Channel", names::CHANNEL),
+        ("Computer", names::COMPUTER),
+        ("Hostname", names::COMPUTER),
+        ("Provider_Name", names::PROVIDER_NAME),
+        ("SourceName", names::PROVIDER_NAME),
+        ("Provider_Guid", names::PROVIDER_GUID),
+        ("ProviderGuid", names::PROVIDER_GUID),
+        ("EventRecordID", names::EVENT_RECORD_ID),
+        ("RecordNumber", names::EVENT_RECORD_ID),
+        ("Execution_ProcessID", names::PROCESS_ID),
+        ("ExecutionProcessID", names::PROCESS_ID),
+        ("Execution_ThreadID", names::THREAD_ID),
+        ("ThreadID", names::THREAD_ID),
+        ("Security_UserID", names::USER_ID),
+        ("UserID", names::USER_ID),
+        ("Version", names::VERSION),
+        ("TimeCreated_SystemTime", names::TIME_CREATED),
+        ("@timestamp", names::TIME_CREATED),
+    ],
+    sections: &[],
+};
+
+impl Layout {
+    pub fn detect(map: &Map<String, Json>) -> Layout {
+        let has_object = |key: &str| map.get(key).is_some_and(Json::is_object);
+        if has_object("Event") {
+            Layout::EvtxJson
+        } else if has_object("winlog") {
+            Layout::Ecs
+        } else if has_object("event_data") || (map.contains_key("event_id") && map.contains_key("log_name")) {
+            Layout::Winlogbeat6
+        } else if map.contains_key("TimeGenerated")
+            && ["EventData", "EventData_string", "EventData_dynamic", "EventSourceName", "Provider"]
+                .iter()
+                .any(|key| map.contains_key(*key))
+        {
+            Layout::AzureLogAnalytics
+        } else {
+            Layout::Flat
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::EvtxJson => "evtx-json",
+            Layout::Ecs => "winlogbeat-ecs",
+            Layout::Winlogbeat6 => "winlogbeat6",
+            Layout::AzureLogAnalytics => "azure-log-analytics",
+            Layout::Flat => "flat",
+        }
+    }
+
+    pub(crate) fn normalize(self, map: Map<String, Json>, provenance: Provenance) -> Event {
+        let mut builder = FieldBuilder::default();
+        match self {
+            Layout::EvtxJson => push_evtx_json(&mut builder, map),
+            Layout::Ecs => push_mapped(&mut builder, &ECS, map),
+            Layout::Winlogbeat6 => push_mapped(&mut builder, &WINLOGBEAT6, map),
+            Layout::AzureLogAnalytics => push_mapped(&mut builder, &AZURE, map),
+            Layout::Flat => push_mapped(&mut builder, &FLAT, map),
+        }
+        builder.finish(provenance)
+    }
+}
+
+/// `{"Event": {"System": .., "EventData": .., "UserData": {"Inner": ..}}}`; keys beside
+/// `Event` (rare) are kept as they are.
+fn push_evtx_json(builder: &mut FieldBuilder, mut map: Map<String, Json>) {
+    let Some(Json::Object(event)) = map.remove("Event") else { return };
+    for (section, value) in event {
+        let path = format!("Event.{section}");
+        match (section.as_str(), value) {
+            ("#attributes", _) | (_, Json::Null) => {}
+            ("System", Json::Object(system)) => builder.push_children("Event.System", system),
+            ("UserData", Json::Object(user_data)) => push_user_data(builder, user_data),
+            (_, Json::Object(children)) => builder.push_children(&path, children),
+            (_, other) => builder.push(&section, Some(path), Value::from(other)),
+        }
+    }
+    walk_mapped(builder, &NO_KEYS, &mut Vec::new(), "", map);
+}
+
+/// UserData wraps its fields in one provider element (`Operation_ClientFailure`); rules
+/// name the fields inside it.
+fn push_user_data(builder: &mut FieldBuilder, user_data: Map<String, Json>) {
+    for (inner, value) in user_data {
+        let path = format!("{USER_DATA}.{inner}");
+        match value {
+            Json::Object(children) => builder.push_children(&path, children),
+            other => builder.push(&inner, Some(path), Value::from(other)),
+        }
+    }
+}
+
+fn push_mapped(builder: &mut FieldBuilder, keys: &KeyMap, map: Map<String, Json>) {
+    let mut seen_system: Vec<&str> = Vec::new();
+    walk_mapped(builder, keys, &mut seen_system, "", map);
+}
+
+fn walk_mapped<'k>(
+    builder: &mut FieldBuilder,
+    keys: &'k KeyMap,
+    seen_system: &mut Vec<&'k str>,
+    prefix: &str,
+    map: Map<String, Json>,
+) {
+    for (key, value) in map {
+        let dotted = if prefix.is_empty() { key } else { format!("{prefix}.{key}") };
+        if let Some((_, section)) = keys.sections.iter().find(|(source, _)| *source == dotted) {
+            push_section(builder, section, value);
+        } else if let Some((_, canonical)) = keys.system.iter().find(|(source, _)| *source == dotted) {
+            // Two source keys can map to one name (Azure `Provider`/`EventSourceName`).
+            if !seen_system.contains(canonical) {
+                seen_system.push(canonical);
+                builder.push_system(canonical, value);
+            }
+        } else {
+            match value {
+                Json::Object(children) => walk_mapped(builder, keys, seen_system, &dotted, children),
+                other => builder.push(&dotted, None, Value::from(other)),
+            }
+        }
+    }
+}
+
+/// An EventData/UserData container: an object, or (Azure) a string of JSON or XML.
+fn push_section(builder: &mut FieldBuilder, section: &str, value: Json) {
+    match value {
+        Json::Object(children) if section == USER_DATA => push_user_data_children(builder, children),
+        Json::Object(children) => builder.push_children(section, children),
+        Json::String(text) => push_section_text(builder, section, text),
+        Json::Null => {}
+        other => builder.push(section.rsplit('.').next().unwrap_or(section), Some(section.into()), Value::from(other)),
+    }
+}
+
+/// Winlogbeat already lifts the UserData fields out of their provider element, whose name it
+/// keeps as `xml_name`.
+fn push_user_data_children(builder: &mut FieldBuilder, mut children: Map<String, Json>) {
+    let inner = match children.remove("xml_name") {
+        Some(Json::String(name)) => format!("{USER_DATA}.{name}"),
+        _ => USER_DATA.to_owned(),
+    };
+    builder.push_children(&inner, children);
+}
+
+fn push_section_text(builder: &mut FieldBuilder, section: &str, text: String) {
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('{')
+        && let Ok(Json::Object(children)) = serde_json::from_str::<Json>(trimmed)
+    {
+        builder.push_children(section, children);
+    } else if trimmed.starts_with('<')
+        && let Some(data) = xml::event_data_fields(trimmed)
+    {
+        for (name, value) in data {
+            builder.push(&name, Some(format!("{section}.{name}")), value);
+        }
+    } else {
+        let name = section.rsplit('.').next().unwrap_or(section);
+        builder.push(name, Some(section.into()), Value::Str(text));
+    }
+}
