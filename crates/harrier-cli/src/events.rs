@@ -1,0 +1,143 @@
+//! `harrier events`: the normalized events themselves.
+
+use crate::progress::{Console, Ui};
+use clap::{Args, ValueEnum};
+use harrier_event::Event;
+use harrier_read::{Input, ReadOptions};
+use serde::Serialize;
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+/// Print normalized events: JSON Lines when piped, a table on a terminal.
+///
+/// Each JSON line holds `timestamp` (UTC), `source_file`, `record_id` (EVTX EventRecordID,
+/// or the 1-based line a JSON event starts on) and `event`, the fields under the names Sigma
+/// rules use (`EventID`, `Channel`, `Provider_Name`, `Image`, ...).
+///
+/// Examples:
+///   harrier events logs/ --where EventID=1 --where Image=C:\Windows\System32\cmd.exe
+///   harrier events Security.evtx | jq .event.TargetUserName
+#[derive(Args)]
+#[command(verbatim_doc_comment)]
+pub struct EventsArgs {
+    /// Files, directories or - for standard input.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<String>,
+
+    /// Output format (default: table on a terminal, jsonl otherwise).
+    #[arg(long, value_enum)]
+    format: Option<EventFormat>,
+
+    /// Keep events whose field equals the value (case-insensitive, numbers compare as text).
+    /// Repeat to require several.
+    #[arg(long = "where", value_name = "FIELD=VALUE", value_parser = parse_condition)]
+    conditions: Vec<Condition>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum EventFormat {
+    Jsonl,
+    Table,
+}
+
+#[derive(Clone)]
+struct Condition {
+    field: String,
+    value: String,
+}
+
+fn parse_condition(text: &str) -> Result<Condition, String> {
+    match text.split_once('=') {
+        Some((field, value)) if !field.trim().is_empty() => {
+            Ok(Condition { field: field.trim().to_owned(), value: value.to_owned() })
+        }
+        _ => Err(format!("expected FIELD=VALUE, got `{text}`")),
+    }
+}
+
+impl Condition {
+    fn holds(&self, event: &Event) -> bool {
+        event.text(&self.field).is_some_and(|text| text.eq_ignore_ascii_case(&self.value))
+    }
+}
+
+/// One event as a JSON line.
+#[derive(Serialize)]
+struct EventLine<'a> {
+    timestamp: Option<harrier_event::Timestamp>,
+    source_file: &'a str,
+    record_id: u64,
+    event: harrier_event::FieldsMap<'a>,
+}
+
+pub fn run(args: &EventsArgs, ui: &Ui) -> std::io::Result<ExitCode> {
+    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() { EventFormat::Table } else { EventFormat::Jsonl });
+    let inputs: Vec<Input> = args.paths.iter().map(|path| Input::from_arg(path)).collect();
+    let mut console = Console::new(ui);
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if format == EventFormat::Table {
+        writeln!(out, "{}", table_header())?;
+    }
+    let mut written: std::io::Result<()> = Ok(());
+    let render = |batch: harrier_read::Batch| -> Vec<u8> {
+        let mut text = Vec::new();
+        for event in batch.events.iter().filter(|event| args.conditions.iter().all(|condition| condition.holds(event))) {
+            match format {
+                EventFormat::Jsonl => write_json_line(&mut text, event),
+                EventFormat::Table => text.extend_from_slice(table_row(event).as_bytes()),
+            }
+        }
+        text
+    };
+    let sink = |text: Vec<u8>| {
+        if written.is_ok() {
+            written = out.write_all(&text);
+        }
+    };
+    let summary = harrier_read::read(&inputs, &ReadOptions::default(), render, sink, &mut console);
+    written?;
+    out.flush()?;
+    console.finish(&summary);
+    Ok(if summary.nothing_read() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+fn write_json_line(text: &mut Vec<u8>, event: &Event) {
+    let line = EventLine {
+        timestamp: event.timestamp(),
+        source_file: &event.source().path,
+        record_id: event.record_id(),
+        event: event.fields_map(),
+    };
+    // Serializing plain strings, numbers and maps into memory cannot fail.
+    serde_json::to_writer(&mut *text, &line).expect("an event serializes to JSON");
+    text.push(b'\n');
+}
+
+fn table_header() -> String {
+    format!("{:<27} {:>6} {:<40} {:<20} DETAILS", "TIMESTAMP", "ID", "CHANNEL", "COMPUTER")
+}
+
+/// System fields in columns, then the event's own fields as `Name=Value`, cut to one line.
+fn table_row(event: &Event) -> String {
+    let timestamp = event.timestamp().map(|time| time.to_string()).unwrap_or_default();
+    let event_id = event.event_id().map(|id| id.to_string()).unwrap_or_default();
+    let details: Vec<String> = event
+        .fields()
+        .iter()
+        .filter(|field| field.path.as_deref().is_some_and(|path| !path.starts_with("Event.System.")))
+        .map(|field| format!("{}={}", field.name, field.value))
+        .collect();
+    let mut details = details.join(" ").replace(['\r', '\n', '\t'], " ");
+    if let Some((cut, _)) = details.char_indices().nth(160) {
+        details.truncate(cut);
+        details.push('…');
+    }
+    format!(
+        "{:<27} {:>6} {:<40} {:<20} {}\n",
+        timestamp,
+        event_id,
+        event.channel().unwrap_or("-"),
+        event.computer().unwrap_or("-"),
+        details
+    )
+}

@@ -1,0 +1,110 @@
+//! Turning the paths a user gives into the files to read, in a deterministic order.
+
+use crate::detect::{self, Sniffed};
+use crate::report::{Place, Problem};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Cursor, Read};
+use std::path::{Path, PathBuf};
+
+/// Bytes read ahead to tell a format.
+pub(crate) const SNIFF_BYTES: usize = 4096;
+
+/// One path argument: a file, a directory (walked recursively), or `-` for standard input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Path(PathBuf),
+    Stdin,
+}
+
+impl Input {
+    pub fn from_arg(arg: &str) -> Input {
+        if arg == "-" { Input::Stdin } else { Input::Path(PathBuf::from(arg)) }
+    }
+}
+
+/// A file to read, found from an [`Input`].
+pub(crate) struct InputFile {
+    pub display: String,
+    pub path: Option<PathBuf>,
+    /// Found by walking a directory: a file that is not a log is passed over, not an error.
+    pub from_directory: bool,
+    pub bytes: u64,
+}
+
+/// Expands directories (sorted by name, so the order is the same on every run) and reports
+/// the entries that cannot be listed.
+pub(crate) fn expand(inputs: &[Input], problems: &mut Vec<Problem>) -> Vec<InputFile> {
+    let mut files = Vec::new();
+    for input in inputs {
+        match input {
+            Input::Stdin => files.push(InputFile { display: "-".into(), path: None, from_directory: false, bytes: 0 }),
+            Input::Path(path) if path.is_dir() => walk(path, &mut files, problems),
+            Input::Path(path) => files.push(InputFile {
+                display: path.display().to_string(),
+                path: Some(path.clone()),
+                from_directory: false,
+                bytes: std::fs::metadata(path).map(|meta| meta.len()).unwrap_or(0),
+            }),
+        }
+    }
+    files
+}
+
+fn walk(root: &Path, files: &mut Vec<InputFile>, problems: &mut Vec<Problem>) {
+    for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
+        match entry {
+            Ok(entry) if entry.file_type().is_file() => files.push(InputFile {
+                display: entry.path().display().to_string(),
+                path: Some(entry.path().to_owned()),
+                from_directory: true,
+                bytes: entry.metadata().map(|meta| meta.len()).unwrap_or(0),
+            }),
+            Ok(_) => {}
+            Err(error) => {
+                let path = error.path().unwrap_or(root).display().to_string();
+                problems.push(Problem::new(&path, Place::File, format!("cannot list: {}", io_reason(&error))));
+            }
+        }
+    }
+}
+
+fn io_reason(error: &walkdir::Error) -> String {
+    error.io_error().map_or_else(|| error.to_string(), ToString::to_string)
+}
+
+/// An opened input with the bytes it starts with already read.
+pub(crate) struct Opened {
+    pub sniffed: Sniffed,
+    pub prefix: Vec<u8>,
+    pub reader: Box<dyn Read + Send>,
+}
+
+impl Opened {
+    /// The whole stream again, prefix included.
+    pub fn into_reader(self) -> impl BufRead + Send {
+        BufReader::with_capacity(1 << 16, Cursor::new(self.prefix).chain(self.reader))
+    }
+
+    /// The whole stream in memory, for EVTX that arrives without seeking (gzip, stdin).
+    pub fn into_bytes(self) -> io::Result<Vec<u8>> {
+        let mut bytes = self.prefix;
+        let mut reader = self.reader;
+        reader.read_to_end(&mut bytes)?;
+        Ok(bytes)
+    }
+}
+
+pub(crate) fn open(file: &InputFile) -> io::Result<Opened> {
+    let reader: Box<dyn Read + Send> = match &file.path {
+        Some(path) => Box::new(File::open(path)?),
+        None => Box::new(io::stdin()),
+    };
+    sniffed(reader)
+}
+
+/// Reads the first bytes of a stream and tells what it is.
+pub(crate) fn sniffed(mut reader: Box<dyn Read + Send>) -> io::Result<Opened> {
+    let mut prefix = Vec::with_capacity(SNIFF_BYTES);
+    (&mut reader).take(SNIFF_BYTES as u64).read_to_end(&mut prefix)?;
+    Ok(Opened { sniffed: detect::sniff(&prefix), prefix, reader })
+}

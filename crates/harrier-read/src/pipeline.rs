@@ -1,0 +1,297 @@
+//! The ordered parallel pipeline: one thread reads and cuts the inputs into units of work,
+//! all cores parse them, and results come back in input order.
+//!
+//! Units travel in windows of a fixed size through a bounded channel, so memory is bounded by
+//! the window, not by the input; within a window rayon keeps the order of the units.
+
+use crate::detect::{Format, Inner, Sniffed, describe};
+use crate::evtx_source::{self, ChunkWork};
+use crate::inputs::{self, Input, InputFile, Opened};
+use crate::json_source::{self, JsonWork};
+use crate::report::{FileReport, Place, Problem, Summary};
+use evtx::ParserSettings;
+use harrier_event::{Event, SourceFile};
+use rayon::prelude::*;
+use std::io::Cursor;
+use std::sync::Arc;
+use std::sync::mpsc::{SyncSender, sync_channel};
+
+/// How to cut the work.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// Bytes of JSON text per unit of work.
+    pub json_batch_bytes: usize,
+    /// Units of work in flight at once.
+    pub window: usize,
+}
+
+impl Default for ReadOptions {
+    fn default() -> ReadOptions {
+        ReadOptions { json_batch_bytes: 1 << 20, window: 8 * rayon::current_num_threads() }
+    }
+}
+
+/// The events of one unit of work (an EVTX chunk, a batch of JSON documents), in file order.
+pub struct Batch {
+    pub source: Arc<SourceFile>,
+    pub events: Vec<Event>,
+}
+
+/// Told about problems and progress as the read goes, in input order.
+pub trait Observer {
+    /// The inputs are found: `total_bytes` is their size on disk.
+    fn planned(&mut self, _total_bytes: u64) {}
+    fn problem(&mut self, _problem: &Problem) {}
+    /// `bytes` more of the inputs (as sized on disk) have been read.
+    fn progress(&mut self, _bytes: u64) {}
+}
+
+/// An observer that wants to know nothing.
+impl Observer for () {}
+
+/// What the reading thread sends, in input order.
+pub(crate) enum Step {
+    Start { path: String, format: Option<Format>, bytes: u64 },
+    Work(Work),
+    Problem(Problem),
+    Progress(u64),
+    Ignored(String),
+}
+
+pub(crate) enum Work {
+    Evtx(ChunkWork),
+    Json(JsonWork),
+}
+
+/// What a unit of work gave.
+#[derive(Default)]
+pub(crate) struct Outcome {
+    pub events: Vec<Event>,
+    pub problems: Vec<Problem>,
+}
+
+/// A step after the parallel stage.
+enum Done<R> {
+    Step(Step),
+    Work { result: R, events: u64, problems: Vec<Problem> },
+}
+
+/// Reads every input, calls `map` on each batch of events on any core, then `sink` on each
+/// result in input order. Returns what was read and skipped.
+pub fn read<R, M, S>(inputs: &[Input], options: &ReadOptions, map: M, mut sink: S, observer: &mut dyn Observer) -> Summary
+where
+    R: Send,
+    M: Fn(Batch) -> R + Sync,
+    S: FnMut(R),
+{
+    let mut summary = Summary::default();
+    let files = inputs::expand(inputs, &mut summary.problems);
+    observer.planned(files.iter().map(|file| file.bytes).sum());
+    for problem in &summary.problems {
+        observer.problem(problem);
+    }
+    let settings = Arc::new(ParserSettings::new());
+    let window = options.window.max(1);
+    std::thread::scope(|scope| {
+        let (sender, receiver) = sync_channel(window);
+        scope.spawn(move || produce(&files, options, &sender));
+        let mut pending = Vec::with_capacity(window * 2);
+        let mut works = 0;
+        for step in receiver {
+            works += usize::from(matches!(step, Step::Work(_)));
+            pending.push(step);
+            if works >= window {
+                drain(&mut pending, &settings, &map, &mut sink, &mut summary, observer);
+                works = 0;
+            }
+        }
+        drain(&mut pending, &settings, &map, &mut sink, &mut summary, observer);
+    });
+    summary
+}
+
+fn drain<R, M, S>(
+    pending: &mut Vec<Step>,
+    settings: &Arc<ParserSettings>,
+    map: &M,
+    sink: &mut S,
+    summary: &mut Summary,
+    observer: &mut dyn Observer,
+) where
+    R: Send,
+    M: Fn(Batch) -> R + Sync,
+    S: FnMut(R),
+{
+    let done: Vec<Done<R>> = std::mem::take(pending)
+        .into_par_iter()
+        .map(|step| match step {
+            Step::Work(work) => {
+                let (source, outcome) = match work {
+                    Work::Evtx(chunk) => (chunk.source.clone(), chunk.process(settings)),
+                    Work::Json(batch) => (batch.source(), batch.process()),
+                };
+                let events = outcome.events.len() as u64;
+                let result = map(Batch { source, events: outcome.events });
+                Done::Work { result, events, problems: outcome.problems }
+            }
+            other => Done::Step(other),
+        })
+        .collect();
+    for item in done {
+        match item {
+            Done::Work { result, events, problems } => {
+                let file = current_file(summary);
+                file.events += events;
+                for problem in problems {
+                    observer.problem(&problem);
+                    file.problems.push(problem);
+                }
+                sink(result);
+            }
+            Done::Step(Step::Start { path, format, bytes }) => {
+                summary.files.push(FileReport { path, format, bytes, events: 0, problems: Vec::new() });
+            }
+            Done::Step(Step::Problem(problem)) => {
+                observer.problem(&problem);
+                current_file(summary).problems.push(problem);
+            }
+            Done::Step(Step::Progress(bytes)) => observer.progress(bytes),
+            Done::Step(Step::Ignored(path)) => summary.ignored.push(path),
+            Done::Step(Step::Work(_)) => unreachable!("work is done in the parallel stage"),
+        }
+    }
+}
+
+/// Work and problems always follow the `Start` of their file.
+fn current_file(summary: &mut Summary) -> &mut FileReport {
+    summary.files.last_mut().expect("a file starts before its work")
+}
+
+/// The reading thread: opens each file, tells its format and cuts it into units of work.
+fn produce(files: &[InputFile], options: &ReadOptions, sender: &SyncSender<Step>) {
+    let mut send = |step: Step| {
+        // The receiver only hangs up when the caller panicked; nothing is left to do then.
+        let _ = sender.send(step);
+    };
+    for file in files {
+        let opened = match inputs::open(file) {
+            Ok(opened) => opened,
+            Err(error) => {
+                start_failed(file, &format!("cannot open: {error}"), &mut send);
+                continue;
+            }
+        };
+        let Some(format) = format_of(&opened) else {
+            report_unreadable(file, &opened, &mut send);
+            continue;
+        };
+        send(Step::Start { path: file.display.clone(), format: Some(format), bytes: file.bytes });
+        let source = Arc::new(SourceFile { path: file.display.clone() });
+        let mut progress = ProgressCap { total: file.bytes, sent: 0, compressed: matches!(format, Format::Gzip(_)) };
+        let mut send_capped = |step: Step| match step {
+            Step::Progress(bytes) => {
+                if let Some(bytes) = progress.take(bytes) {
+                    send(Step::Progress(bytes));
+                }
+            }
+            other => send(other),
+        };
+        read_file(file, format, opened, &source, options, &mut send_capped);
+        let rest = progress.rest();
+        send(Step::Progress(rest));
+    }
+}
+
+fn read_file(file: &InputFile, format: Format, opened: Opened, source: &Arc<SourceFile>, options: &ReadOptions, send: &mut dyn FnMut(Step)) {
+    match format {
+        Format::Evtx => match &file.path {
+            Some(path) => match std::fs::File::open(path) {
+                Ok(handle) => evtx_source::produce(std::io::BufReader::new(handle), source, send),
+                Err(error) => send(Step::Problem(Problem::new(&source.path, Place::File, format!("cannot open: {error}")))),
+            },
+            None => read_evtx_in_memory(opened, source, send),
+        },
+        Format::Json => json_source::produce(opened.into_reader(), source, options.json_batch_bytes, send),
+        Format::Gzip(inner) => {
+            let decoder = flate2::read::MultiGzDecoder::new(opened.into_reader());
+            match inputs::sniffed(Box::new(decoder)) {
+                Ok(inner_opened) if inner == Inner::Evtx => read_evtx_in_memory(inner_opened, source, send),
+                Ok(inner_opened) => json_source::produce(inner_opened.into_reader(), source, options.json_batch_bytes, send),
+                Err(error) => send(Step::Problem(Problem::new(&source.path, Place::File, format!("cannot decompress: {error}")))),
+            }
+        }
+    }
+}
+
+/// EVTX needs seeking; what arrives through a pipe or gzip is held in memory (one file).
+fn read_evtx_in_memory(opened: Opened, source: &Arc<SourceFile>, send: &mut dyn FnMut(Step)) {
+    match opened.into_bytes() {
+        Ok(bytes) => evtx_source::produce(Cursor::new(bytes), source, send),
+        Err(error) => send(Step::Problem(Problem::new(&source.path, Place::File, format!("read error: {error}")))),
+    }
+}
+
+/// The format of an opened input; for gzip, the format inside is sniffed too.
+fn format_of(opened: &Opened) -> Option<Format> {
+    match opened.sniffed {
+        Sniffed::Evtx => Some(Format::Evtx),
+        Sniffed::Json => Some(Format::Json),
+        Sniffed::Gzip => {
+            let mut decoder = flate2::read::MultiGzDecoder::new(Cursor::new(&opened.prefix));
+            let mut inner = Vec::new();
+            // The prefix is cut mid-stream, so decompression stops with an error: what came
+            // out before it is enough to tell the inner format.
+            let _ = std::io::Read::read_to_end(&mut decoder, &mut inner);
+            match crate::detect::sniff(&inner) {
+                Sniffed::Evtx => Some(Format::Gzip(Inner::Evtx)),
+                Sniffed::Json => Some(Format::Gzip(Inner::Json)),
+                _ => None,
+            }
+        }
+        Sniffed::Empty | Sniffed::Unknown => None,
+    }
+}
+
+/// A file whose format cannot be told: under a directory it is passed over and counted; named
+/// by the user, it is a problem.
+fn report_unreadable(file: &InputFile, opened: &Opened, send: &mut dyn FnMut(Step)) {
+    if file.from_directory && opened.sniffed != Sniffed::Empty {
+        send(Step::Ignored(file.display.clone()));
+        send(Step::Progress(file.bytes));
+        return;
+    }
+    let reason = match opened.sniffed {
+        Sniffed::Empty => "empty file: no events".to_owned(),
+        Sniffed::Gzip => "gzip file holding neither EVTX nor JSON".to_owned(),
+        _ => describe(&opened.prefix),
+    };
+    start_failed(file, &reason, send);
+}
+
+fn start_failed(file: &InputFile, reason: &str, send: &mut dyn FnMut(Step)) {
+    send(Step::Start { path: file.display.clone(), format: None, bytes: file.bytes });
+    send(Step::Problem(Problem::new(&file.display, Place::File, reason)));
+    send(Step::Progress(file.bytes));
+}
+
+/// Keeps progress within a file's size on disk; a compressed file reports at its end.
+struct ProgressCap {
+    total: u64,
+    sent: u64,
+    compressed: bool,
+}
+
+impl ProgressCap {
+    fn take(&mut self, bytes: u64) -> Option<u64> {
+        if self.compressed {
+            return None;
+        }
+        let bytes = bytes.min(self.total - self.sent);
+        self.sent += bytes;
+        (bytes > 0).then_some(bytes)
+    }
+
+    fn rest(&self) -> u64 {
+        self.total - self.sent
+    }
+}
