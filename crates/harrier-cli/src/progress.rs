@@ -27,13 +27,20 @@ impl Console {
             ProgressBar::hidden()
         } else {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-            let style = ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar());
+            let style = ProgressStyle::with_template(
+                "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta} {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
             bar.set_style(style);
             bar.enable_steady_tick(Duration::from_millis(200));
             bar
         };
-        Console { bar, shown: 0, started: Instant::now(), quiet: ui.quiet }
+        Console {
+            bar,
+            shown: 0,
+            started: Instant::now(),
+            quiet: ui.quiet,
+        }
     }
 
     /// Clears the bar and prints the closing summary of the read.
@@ -41,7 +48,10 @@ impl Console {
         self.bar.finish_and_clear();
         let total = summary.all_problems().count();
         if total > self.shown {
-            eprintln!("harrier: {} more problems not shown (`harrier stats --format json` lists them all)", total - self.shown);
+            eprintln!(
+                "harrier: {} more problems not shown (`harrier stats --format json` lists them all)",
+                total - self.shown
+            );
         }
         if !self.quiet {
             eprintln!("{}", summary_line(summary, self.started.elapsed()));
@@ -57,7 +67,8 @@ impl Observer for Console {
     fn problem(&mut self, problem: &Problem) {
         if self.shown < PROBLEMS_SHOWN {
             self.shown += 1;
-            self.bar.suspend(|| eprintln!("harrier: skipped {}: {problem}", problem.skips()));
+            self.bar
+                .suspend(|| eprintln!("harrier: skipped {}: {problem}", problem.skips()));
         }
     }
 
@@ -88,11 +99,18 @@ pub fn summary_line(summary: &Summary, elapsed: Duration) -> String {
         line.push_str(&format!("; skipped {}", skipped.join(", ")));
     }
     if !summary.ignored.is_empty() {
-        line.push_str(&format!("; ignored {} (not event logs)", plural(summary.ignored.len() as u64, "file")));
+        line.push_str(&format!(
+            "; ignored {} (not event logs)",
+            plural(summary.ignored.len() as u64, "file")
+        ));
     }
     line
 }
 
 fn plural(count: u64, what: &str) -> String {
-    if count == 1 { format!("1 {what}") } else { format!("{count} {what}s") }
+    if count == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{count} {what}s")
+    }
 }

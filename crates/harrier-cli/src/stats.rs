@@ -41,12 +41,18 @@ struct Counts {
 impl Counts {
     fn of_batch(batch: harrier_read::Batch) -> Counts {
         let mut counts = Counts::default();
-        let file_channels = counts.per_file.entry(batch.source.path.clone()).or_default();
+        let file_channels = counts
+            .per_file
+            .entry(batch.source.path.clone())
+            .or_default();
         for event in &batch.events {
             let channel = event.channel().unwrap_or("").to_owned();
             *file_channels.entry(channel.clone()).or_default() += 1;
             *counts.channels.entry(channel.clone()).or_default() += 1;
-            *counts.providers.entry(event.provider().unwrap_or("").to_owned()).or_default() += 1;
+            *counts
+                .providers
+                .entry(event.provider().unwrap_or("").to_owned())
+                .or_default() += 1;
             if let Some(id) = event.event_id() {
                 *counts.event_ids.entry((channel, id)).or_default() += 1;
             }
@@ -100,6 +106,7 @@ struct FileEntry<'a> {
     events: u64,
     skipped_records: u64,
     skipped_chunks: u64,
+    unused_chunks: u64,
     channels: Option<&'a BTreeMap<String, u64>>,
     problems: Vec<ProblemEntry<'a>>,
 }
@@ -121,16 +128,35 @@ struct ProblemEntry<'a> {
 
 impl<'a> ProblemEntry<'a> {
     fn of(problem: &'a harrier_read::Problem) -> ProblemEntry<'a> {
-        ProblemEntry { path: &problem.path, place: problem.place.to_string(), skipped: problem.skips(), message: &problem.message }
+        ProblemEntry {
+            path: &problem.path,
+            place: problem.place.to_string(),
+            skipped: problem.skips(),
+            message: &problem.message,
+        }
     }
 }
 
 pub fn run(args: &StatsArgs, ui: &Ui) -> std::io::Result<ExitCode> {
-    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() { StatsFormat::Table } else { StatsFormat::Json });
-    let inputs: Vec<Input> = args.paths.iter().map(|path| Input::from_arg(path)).collect();
+    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
+        StatsFormat::Table
+    } else {
+        StatsFormat::Json
+    });
+    let inputs: Vec<Input> = args
+        .paths
+        .iter()
+        .map(|path| Input::from_arg(path))
+        .collect();
     let mut console = Console::new(ui);
     let mut counts = Counts::default();
-    let summary = harrier_read::read(&inputs, &ReadOptions::default(), Counts::of_batch, |batch| counts.add(batch), &mut console);
+    let summary = harrier_read::read(
+        &inputs,
+        &ReadOptions::default(),
+        Counts::of_batch,
+        |batch| counts.add(batch),
+        &mut console,
+    );
     console.finish(&summary);
     let report = report(&summary, &counts);
     let mut out = std::io::stdout().lock();
@@ -141,7 +167,11 @@ pub fn run(args: &StatsArgs, ui: &Ui) -> std::io::Result<ExitCode> {
         }
         StatsFormat::Table => write_table(&mut out, &report)?,
     }
-    Ok(if summary.nothing_read() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if summary.nothing_read() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn report<'a>(summary: &'a Summary, counts: &'a Counts) -> Report<'a> {
@@ -155,13 +185,21 @@ fn report<'a>(summary: &'a Summary, counts: &'a Counts) -> Report<'a> {
             skipped_records: summary.skipped_records(),
             skipped_chunks: summary.skipped_chunks(),
         },
-        files: summary.files.iter().map(|file| file_entry(file, counts)).collect(),
+        files: summary
+            .files
+            .iter()
+            .map(|file| file_entry(file, counts))
+            .collect(),
         channels: &counts.channels,
         providers: &counts.providers,
         event_ids: counts
             .event_ids
             .iter()
-            .map(|((channel, event_id), count)| EventIdEntry { channel, event_id: *event_id, count: *count })
+            .map(|((channel, event_id), count)| EventIdEntry {
+                channel,
+                event_id: *event_id,
+                count: *count,
+            })
             .collect(),
         ignored: &summary.ignored,
         problems: summary.problems.iter().map(ProblemEntry::of).collect(),
@@ -176,37 +214,63 @@ fn file_entry<'a>(file: &'a FileReport, counts: &'a Counts) -> FileEntry<'a> {
         events: file.events,
         skipped_records: file.skipped_records(),
         skipped_chunks: file.skipped_chunks(),
+        unused_chunks: file.unused_chunks,
         channels: counts.per_file.get(&file.path),
         problems: file.problems.iter().map(ProblemEntry::of).collect(),
     }
 }
 
 fn write_table(out: &mut impl Write, report: &Report<'_>) -> std::io::Result<()> {
-    writeln!(out, "{:>9} {:>8} {:>8}  FILE", "EVENTS", "SKIPPED", "FORMAT")?;
+    writeln!(
+        out,
+        "{:>9} {:>8} {:>8}  FILE",
+        "EVENTS", "SKIPPED", "FORMAT"
+    )?;
     for file in &report.files {
         let skipped = file.skipped_records + file.skipped_chunks;
-        writeln!(out, "{:>9} {:>8} {:>8}  {}", file.events, skipped, file.format.unwrap_or("-"), file.path)?;
+        writeln!(
+            out,
+            "{:>9} {:>8} {:>8}  {}",
+            file.events,
+            skipped,
+            file.format.unwrap_or("-"),
+            file.path
+        )?;
     }
     for (title, counts) in [("CHANNEL", report.channels), ("PROVIDER", report.providers)] {
         writeln!(out, "\n{:>9}  {title}", "EVENTS")?;
         for (name, count) in sorted_by_count(counts) {
-            writeln!(out, "{count:>9}  {}", if name.is_empty() { "(none)" } else { name })?;
+            writeln!(
+                out,
+                "{count:>9}  {}",
+                if name.is_empty() { "(none)" } else { name }
+            )?;
         }
     }
     writeln!(out, "\n{:>9} {:>8}  CHANNEL", "EVENTS", "EVENTID")?;
     for entry in &report.event_ids {
-        writeln!(out, "{:>9} {:>8}  {}", entry.count, entry.event_id, entry.channel)?;
+        writeln!(
+            out,
+            "{:>9} {:>8}  {}",
+            entry.count, entry.event_id, entry.channel
+        )?;
     }
     let totals = &report.totals;
     writeln!(
         out,
         "\n{} files ({} failed, {} ignored), {} events, {} skipped records, {} skipped chunks",
-        totals.files, totals.failed_files, totals.ignored_files, totals.events, totals.skipped_records, totals.skipped_chunks
+        totals.files,
+        totals.failed_files,
+        totals.ignored_files,
+        totals.events,
+        totals.skipped_records,
+        totals.skipped_chunks
     )
 }
 
 fn sorted_by_count(counts: &BTreeMap<String, u64>) -> Vec<(&String, u64)> {
-    let mut sorted: Vec<(&String, u64)> = counts.iter().map(|(name, count)| (name, *count)).collect();
+    let mut sorted: Vec<(&String, u64)> =
+        counts.iter().map(|(name, count)| (name, *count)).collect();
     sorted.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     sorted
 }

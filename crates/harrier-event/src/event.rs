@@ -16,7 +16,10 @@ pub struct Field {
 impl Field {
     fn answers_to(&self, key: &str) -> bool {
         self.name.eq_ignore_ascii_case(key)
-            || self.path.as_deref().is_some_and(|path| path.eq_ignore_ascii_case(key))
+            || self
+                .path
+                .as_deref()
+                .is_some_and(|path| path.eq_ignore_ascii_case(key))
     }
 }
 
@@ -55,7 +58,10 @@ impl Event {
 
     /// The value of a field by short name or dotted path, ignoring ASCII case.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.fields.iter().find(|field| field.answers_to(key)).map(|field| &field.value)
+        self.fields
+            .iter()
+            .find(|field| field.answers_to(key))
+            .map(|field| &field.value)
     }
 
     /// The canonical text of a scalar field (see [`Value::as_text`]).
@@ -110,7 +116,9 @@ impl serde::Serialize for FieldsMap<'_> {
         let fields = &self.0.fields;
         let mut map = serializer.serialize_map(None)?;
         for (index, field) in fields.iter().enumerate() {
-            let shadowed = fields[..index].iter().any(|earlier| earlier.name.eq_ignore_ascii_case(&field.name));
+            let shadowed = fields[..index]
+                .iter()
+                .any(|earlier| earlier.name.eq_ignore_ascii_case(&field.name));
             if !shadowed {
                 map.serialize_entry(&*field.name, &field.value)?;
             }
@@ -125,7 +133,9 @@ mod tests {
 
     fn sample() -> Event {
         let provenance = Provenance {
-            source: Arc::new(SourceFile { path: "x.evtx".into() }),
+            source: Arc::new(SourceFile {
+                path: "x.evtx".into(),
+            }),
             record_id: 7,
             timestamp: None,
         };
@@ -138,8 +148,16 @@ mod tests {
             provenance,
             vec![
                 field("EventID", Some("Event.System.EventID"), Value::Int(1)),
-                field("Channel", Some("Event.System.Channel"), Value::Str("Microsoft-Windows-Sysmon/Operational".into())),
-                field("Image", Some("Event.EventData.Image"), Value::Str("C:\\a.exe".into())),
+                field(
+                    "Channel",
+                    Some("Event.System.Channel"),
+                    Value::Str("Microsoft-Windows-Sysmon/Operational".into()),
+                ),
+                field(
+                    "Image",
+                    Some("Event.EventData.Image"),
+                    Value::Str("C:\\a.exe".into()),
+                ),
                 field("image", None, Value::Str("shadowed".into())),
             ],
         )
@@ -151,7 +169,10 @@ mod tests {
         assert_eq!(event.get("eventid"), Some(&Value::Int(1)));
         assert_eq!(event.get("EVENT.SYSTEM.EVENTID"), Some(&Value::Int(1)));
         assert_eq!(event.event_id(), Some(1));
-        assert_eq!(event.channel(), Some("Microsoft-Windows-Sysmon/Operational"));
+        assert_eq!(
+            event.channel(),
+            Some("Microsoft-Windows-Sysmon/Operational")
+        );
         assert_eq!(event.get("Missing"), None);
     }
 

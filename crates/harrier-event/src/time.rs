@@ -11,14 +11,18 @@ impl Timestamp {
     /// offset, which is taken as UTC (Sysmon `UtcTime`, NXLog).
     pub fn parse(text: &str) -> Option<Timestamp> {
         let text = text.trim();
-        if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-            return Some(Timestamp(t.with_timezone(&Utc)));
-        }
-        let naive = text.trim_end_matches('Z');
-        ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
-            .iter()
-            .find_map(|format| NaiveDateTime::parse_from_str(naive, format).ok())
-            .map(|t| Timestamp(t.and_utc()))
+        let instant = match DateTime::parse_from_rfc3339(text) {
+            Ok(t) => t.with_timezone(&Utc),
+            Err(_) => {
+                let naive = text.trim_end_matches('Z');
+                ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+                    .iter()
+                    .find_map(|format| NaiveDateTime::parse_from_str(naive, format).ok())?
+                    .and_utc()
+            }
+        };
+        // EVTX stores 100 ns ticks, which some exporters print and others cut to microseconds.
+        Timestamp::from_unix_micros(instant.timestamp_micros())
     }
 
     pub fn from_unix_micros(micros: i64) -> Option<Timestamp> {
@@ -63,7 +67,7 @@ mod tests {
             "2019-05-18T20:36:46.254Z",
             "2019-05-18 20:36:46.254",
             "2019-05-18T22:36:46.254+02:00",
-            "2019-05-18T20:36:46.2540000Z",
+            "2019-05-18T20:36:46.2540004Z",
         ] {
             assert_eq!(Timestamp::parse(text), Some(evtx), "{text}");
         }

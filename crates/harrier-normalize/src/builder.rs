@@ -20,8 +20,16 @@ pub(crate) struct FieldBuilder {
 impl FieldBuilder {
     pub(crate) fn push(&mut self, name: &str, path: Option<String>, value: Value) {
         let name = without_spaces(name);
+        let value = match value {
+            Value::Str(text) => Value::Str(canonical_guid(&text).unwrap_or(text)),
+            other => other,
+        };
         let path = path.filter(|path| *path != *name);
-        self.fields.push(Field { name: name.into(), path: path.map(Into::into), value });
+        self.fields.push(Field {
+            name: name.into(),
+            path: path.map(Into::into),
+            value,
+        });
     }
 
     /// A field under a canonical `System` name, with its canonical EVTX path.
@@ -41,7 +49,11 @@ impl FieldBuilder {
             for (attribute, value) in attributes {
                 if !is_namespace_declaration(&attribute) {
                     let attribute = without_spaces(&attribute);
-                    self.push(&format!("{name}_{attribute}"), Some(format!("{path}.{attribute}")), Value::from(value));
+                    self.push(
+                        &format!("{name}_{attribute}"),
+                        Some(format!("{path}.{attribute}")),
+                        Value::from(value),
+                    );
                 }
             }
         }
@@ -65,11 +77,18 @@ impl FieldBuilder {
     /// Applies the shared canonical forms and builds the event.
     pub(crate) fn finish(mut self, mut provenance: Provenance) -> Event {
         for field in &mut self.fields {
-            if INTEGER_FIELDS.iter().any(|name| field.name.eq_ignore_ascii_case(name)) {
-                field.value = std::mem::replace(&mut field.value, Value::Null).into_integer_if_numeric();
+            if INTEGER_FIELDS
+                .iter()
+                .any(|name| field.name.eq_ignore_ascii_case(name))
+            {
+                field.value =
+                    std::mem::replace(&mut field.value, Value::Null).into_integer_if_numeric();
             }
         }
-        let time_field = self.fields.iter_mut().find(|field| field.name.eq_ignore_ascii_case(names::TIME_CREATED));
+        let time_field = self
+            .fields
+            .iter_mut()
+            .find(|field| field.name.eq_ignore_ascii_case(names::TIME_CREATED));
         if let Some(field) = time_field
             && let Some(time) = field.value.as_str().and_then(Timestamp::parse)
         {
@@ -88,6 +107,21 @@ pub(crate) fn system_path(canonical: &str) -> String {
     }
 }
 
+/// GUIDs as Windows renders them, `{5770385f-c22a-43e0-bf4c-06f5698ffbd9}`: exporters differ
+/// in case and braces, and the same event must read the same however it was exported.
+fn canonical_guid(text: &str) -> Option<String> {
+    let bare = match text.len() {
+        36 => text,
+        38 => text.strip_prefix('{')?.strip_suffix('}')?,
+        _ => return None,
+    };
+    let is_guid = bare.bytes().enumerate().all(|(index, byte)| match index {
+        8 | 13 | 18 | 23 => byte == b'-',
+        _ => byte.is_ascii_hexdigit(),
+    });
+    is_guid.then(|| format!("{{{}}}", bare.to_ascii_lowercase()))
+}
+
 /// Sigma names fields as the details view shows them, with spaces removed (`Source Name`
 /// becomes `SourceName`).
 fn without_spaces(name: &str) -> std::borrow::Cow<'_, str> {
@@ -100,4 +134,31 @@ fn without_spaces(name: &str) -> std::borrow::Cow<'_, str> {
 
 fn is_namespace_declaration(attribute: &str) -> bool {
     attribute == "xmlns" || attribute.starts_with("xmlns:")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonical_guid;
+
+    #[test]
+    fn guids_get_braces_and_lower_case_and_nothing_else_changes() {
+        let expected = Some("{5770385f-c22a-43e0-bf4c-06f5698ffbd9}".to_owned());
+        assert_eq!(
+            canonical_guid("5770385F-C22A-43E0-BF4C-06F5698FFBD9"),
+            expected
+        );
+        assert_eq!(
+            canonical_guid("{5770385F-C22A-43E0-BF4C-06F5698FFBD9}"),
+            expected
+        );
+        assert_eq!(
+            canonical_guid("{5770385f-c22a-43e0-bf4c-06f5698ffbd9}"),
+            expected
+        );
+        assert_eq!(canonical_guid("5770385F-C22A-43E0-BF4C-06F5698FFBDX"), None);
+        assert_eq!(
+            canonical_guid("C:\\Windows\\System32\\svchost.exe-1234567"),
+            None
+        );
+    }
 }

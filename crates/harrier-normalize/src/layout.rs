@@ -15,7 +15,8 @@ pub enum Layout {
     Ecs,
     /// Winlogbeat 6 (HELK): `event_id`, `log_name`, `event_data.*` at the top level.
     Winlogbeat6,
-    /// Azure Log Analytics / Sentinel: `TimeGenerated`, `EventData` held as a string.
+    /// Azure Log Analytics / Sentinel (`SecurityEvent`, `WindowsEvent`, `Event` tables):
+    /// `TimeGenerated`, `EventData` held as a string of XML or JSON.
     AzureLogAnalytics,
     /// Flat keys (NXLog, Security-Datasets): `EventID`, `Channel`, EventData fields at the top.
     Flat,
@@ -30,7 +31,10 @@ struct KeyMap {
 }
 
 /// Keys outside a layout's known places keep their dotted path as their name.
-const NO_KEYS: KeyMap = KeyMap { system: &[], sections: &[] };
+const NO_KEYS: KeyMap = KeyMap {
+    system: &[],
+    sections: &[],
+};
 
 const EVENT_DATA: &str = "Event.EventData";
 const USER_DATA: &str = "Event.UserData";
@@ -51,7 +55,10 @@ const ECS: KeyMap = KeyMap {
         ("winlog.related_activity_id", names::RELATED_ACTIVITY_ID),
         ("@timestamp", names::TIME_CREATED),
     ],
-    sections: &[("winlog.event_data", EVENT_DATA), ("winlog.user_data", USER_DATA)],
+    sections: &[
+        ("winlog.event_data", EVENT_DATA),
+        ("winlog.user_data", USER_DATA),
+    ],
 };
 
 const WINLOGBEAT6: KeyMap = KeyMap {
@@ -77,9 +84,11 @@ const AZURE: KeyMap = KeyMap {
     system: &[
         ("EventID", names::EVENT_ID),
         ("Channel", names::CHANNEL),
+        ("EventLog", names::CHANNEL),
         ("Computer", names::COMPUTER),
         ("Provider", names::PROVIDER_NAME),
         ("EventSourceName", names::PROVIDER_NAME),
+        ("Source", names::PROVIDER_NAME),
         ("EventRecordId", names::EVENT_RECORD_ID),
         ("TimeGenerated", names::TIME_CREATED),
     ],
@@ -113,6 +122,7 @@ const FLAT: KeyMap = KeyMap {
         ("Version", names::VERSION),
         ("TimeCreated_SystemTime", names::TIME_CREATED),
         ("@timestamp", names::TIME_CREATED),
+        ("TimeCreated", names::TIME_CREATED),
     ],
     sections: &[],
 };
@@ -124,13 +134,11 @@ impl Layout {
             Layout::EvtxJson
         } else if has_object("winlog") {
             Layout::Ecs
-        } else if has_object("event_data") || (map.contains_key("event_id") && map.contains_key("log_name")) {
-            Layout::Winlogbeat6
-        } else if map.contains_key("TimeGenerated")
-            && ["EventData", "EventData_string", "EventData_dynamic", "EventSourceName", "Provider"]
-                .iter()
-                .any(|key| map.contains_key(*key))
+        } else if has_object("event_data")
+            || (map.contains_key("event_id") && map.contains_key("log_name"))
         {
+            Layout::Winlogbeat6
+        } else if map.contains_key("TimeGenerated") {
             Layout::AzureLogAnalytics
         } else {
             Layout::Flat
@@ -163,7 +171,9 @@ impl Layout {
 /// `{"Event": {"System": .., "EventData": .., "UserData": {"Inner": ..}}}`; keys beside
 /// `Event` (rare) are kept as they are.
 fn push_evtx_json(builder: &mut FieldBuilder, mut map: Map<String, Json>) {
-    let Some(Json::Object(event)) = map.remove("Event") else { return };
+    let Some(Json::Object(event)) = map.remove("Event") else {
+        return;
+    };
     for (section, value) in event {
         let path = format!("Event.{section}");
         match (section.as_str(), value) {
@@ -202,18 +212,29 @@ fn walk_mapped<'k>(
     map: Map<String, Json>,
 ) {
     for (key, value) in map {
-        let dotted = if prefix.is_empty() { key } else { format!("{prefix}.{key}") };
+        let dotted = if prefix.is_empty() {
+            key
+        } else {
+            format!("{prefix}.{key}")
+        };
         if let Some((_, section)) = keys.sections.iter().find(|(source, _)| *source == dotted) {
             push_section(builder, section, value);
-        } else if let Some((_, canonical)) = keys.system.iter().find(|(source, _)| *source == dotted) {
-            // Two source keys can map to one name (Azure `Provider`/`EventSourceName`).
-            if !seen_system.contains(canonical) {
+        } else if let Some((_, canonical)) =
+            keys.system.iter().find(|(source, _)| *source == dotted)
+        {
+            // Two source keys can map to one name (Azure `Provider`/`EventSourceName`): the
+            // first takes the name, a later one keeps its own.
+            if seen_system.contains(canonical) {
+                builder.push(&dotted, None, Value::from(value));
+            } else {
                 seen_system.push(canonical);
                 builder.push_system(canonical, value);
             }
         } else {
             match value {
-                Json::Object(children) => walk_mapped(builder, keys, seen_system, &dotted, children),
+                Json::Object(children) => {
+                    walk_mapped(builder, keys, seen_system, &dotted, children)
+                }
                 other => builder.push(&dotted, None, Value::from(other)),
             }
         }
@@ -223,11 +244,17 @@ fn walk_mapped<'k>(
 /// An EventData/UserData container: an object, or (Azure) a string of JSON or XML.
 fn push_section(builder: &mut FieldBuilder, section: &str, value: Json) {
     match value {
-        Json::Object(children) if section == USER_DATA => push_user_data_children(builder, children),
+        Json::Object(children) if section == USER_DATA => {
+            push_user_data_children(builder, children)
+        }
         Json::Object(children) => builder.push_children(section, children),
         Json::String(text) => push_section_text(builder, section, text),
         Json::Null => {}
-        other => builder.push(section.rsplit('.').next().unwrap_or(section), Some(section.into()), Value::from(other)),
+        other => builder.push(
+            section.rsplit('.').next().unwrap_or(section),
+            Some(section.into()),
+            Value::from(other),
+        ),
     }
 }
 

@@ -35,7 +35,10 @@ impl std::error::Error for NotAnEvent {}
 /// from the event's own time when it has one.
 pub fn normalize(document: Json, provenance: Provenance) -> Result<Event, NotAnEvent> {
     let Json::Object(map) = document else {
-        return Err(NotAnEvent(format!("expected a JSON object, found {}", json_kind(&document))));
+        return Err(NotAnEvent(format!(
+            "expected a JSON object, found {}",
+            json_kind(&document)
+        )));
     };
     let layout = Layout::detect(&map);
     Ok(layout.normalize(map, provenance))

@@ -2,8 +2,8 @@
 //! as a string in its `SecurityEvent` rows.
 
 use harrier_event::Value;
-use quick_xml::events::Event as XmlEvent;
 use quick_xml::Reader;
+use quick_xml::events::Event as XmlEvent;
 
 /// The named `<Data>` values in document order; unnamed ones are gathered under `Data`.
 /// `None` when the text is not well-formed XML.
@@ -18,7 +18,12 @@ pub(crate) fn event_data_fields(xml: &str) -> Option<Vec<(String, Value)>> {
                 open = Some((data_name(&element)?, String::new()));
             }
             XmlEvent::Empty(element) if element.local_name().as_ref() == b"Data" => {
-                store(&mut fields, &mut unnamed, data_name(&element)?, String::new());
+                store(
+                    &mut fields,
+                    &mut unnamed,
+                    data_name(&element)?,
+                    String::new(),
+                );
             }
             XmlEvent::Text(text) => {
                 if let Some((_, value)) = open.as_mut() {
@@ -54,7 +59,12 @@ fn data_name(element: &quick_xml::events::BytesStart<'_>) -> Option<Option<Strin
     Some(None)
 }
 
-fn store(fields: &mut Vec<(String, Value)>, unnamed: &mut Vec<Value>, name: Option<String>, value: String) {
+fn store(
+    fields: &mut Vec<(String, Value)>,
+    unnamed: &mut Vec<Value>,
+    name: Option<String>,
+    value: String,
+) {
     match name {
         Some(name) => fields.push((name, Value::Str(value))),
         None => unnamed.push(Value::Str(value)),
@@ -103,6 +113,9 @@ mod tests {
 
     #[test]
     fn broken_xml_is_refused() {
-        assert_eq!(event_data_fields("<EventData><Data Name=\"a\">x</EventData>"), None);
+        assert_eq!(
+            event_data_fields("<EventData><Data Name=\"a\">x</EventData>"),
+            None
+        );
     }
 }

@@ -20,21 +20,34 @@ pub(crate) struct ChunkWork {
 
 /// Sends the chunks of one EVTX file in record order (the order Windows reads a log that has
 /// wrapped around), and a problem for each chunk that cannot be read.
-pub(crate) fn produce<R: Read + Seek>(reader: R, source: &Arc<SourceFile>, send: &mut dyn FnMut(Step)) {
+pub(crate) fn produce<R: Read + Seek>(
+    reader: R,
+    source: &Arc<SourceFile>,
+    send: &mut dyn FnMut(Step),
+) {
     let mut parser = match EvtxParser::from_read_seek(reader) {
         Ok(parser) => parser,
         Err(error) => {
-            send(Step::Problem(Problem::new(&source.path, Place::File, error_chain(&error))));
+            send(Step::Problem(Problem::new(
+                &source.path,
+                Place::File,
+                error_chain(&error),
+            )));
             return;
         }
     };
+    let declared_chunks = u64::from(parser.header().chunk_count);
     let mut next_number = 0;
     for chunk in parser.chunks() {
         match chunk {
             Ok(data) => {
                 let number = data.number.unwrap_or(next_number);
                 next_number = number + 1;
-                send(Step::Work(crate::pipeline::Work::Evtx(ChunkWork { source: source.clone(), number, data })));
+                send(Step::Work(crate::pipeline::Work::Evtx(ChunkWork {
+                    source: source.clone(),
+                    number,
+                    data,
+                })));
             }
             Err(error) => {
                 let number = match &error {
@@ -42,7 +55,17 @@ pub(crate) fn produce<R: Read + Seek>(reader: R, source: &Arc<SourceFile>, send:
                     _ => next_number,
                 };
                 next_number = number + 1;
-                send(Step::Problem(Problem::new(&source.path, Place::Chunk(number), error_chain(&error))));
+                // Past the chunks the file header declares lies preallocated space, which
+                // Windows leaves with stale bytes: no records are lost there.
+                if number >= declared_chunks {
+                    send(Step::UnusedChunk);
+                } else {
+                    send(Step::Problem(Problem::new(
+                        &source.path,
+                        Place::Chunk(number),
+                        error_chain(&error),
+                    )));
+                }
             }
         }
         send(Step::Progress(CHUNK_BYTES));
@@ -57,7 +80,11 @@ impl ChunkWork {
         let mut chunk = match self.data.parse(settings.clone()) {
             Ok(chunk) => chunk,
             Err(error) => {
-                outcome.problems.push(Problem::new(&path, Place::Chunk(number), error_chain(&error)));
+                outcome.problems.push(Problem::new(
+                    &path,
+                    Place::Chunk(number),
+                    error_chain(&error),
+                ));
                 return outcome;
             }
         };
@@ -65,26 +92,48 @@ impl ChunkWork {
             let result = record.and_then(|record| {
                 let record_id = record.event_record_id;
                 let header_time = Timestamp::from_unix_micros(record.timestamp.as_microsecond());
-                record.into_json_bytes().map(|rendered| (record_id, header_time, rendered.data))
+                record
+                    .into_json_bytes()
+                    .map(|rendered| (record_id, header_time, rendered.data))
             });
             match result {
                 Ok((record_id, header_time, json)) => {
-                    let place = Place::Record { chunk: Some(number), record: record_id };
+                    let place = Place::Record {
+                        chunk: Some(number),
+                        record: record_id,
+                    };
                     match serde_json::from_slice(&json) {
                         Ok(document) => {
-                            let provenance = Provenance { source: self.source.clone(), record_id, timestamp: None };
+                            let provenance = Provenance {
+                                source: self.source.clone(),
+                                record_id,
+                                timestamp: None,
+                            };
                             match harrier_normalize::normalize(document, provenance) {
                                 Ok(mut event) => {
-                                    event.provenance.timestamp = event.provenance.timestamp.or(header_time);
+                                    event.provenance.timestamp =
+                                        event.provenance.timestamp.or(header_time);
                                     outcome.events.push(event);
                                 }
-                                Err(error) => outcome.problems.push(Problem::new(&path, place, error.to_string())),
+                                Err(error) => outcome.problems.push(Problem::new(
+                                    &path,
+                                    place,
+                                    error.to_string(),
+                                )),
                             }
                         }
-                        Err(error) => outcome.problems.push(Problem::new(&path, place, format!("rendered JSON is invalid: {error}"))),
+                        Err(error) => outcome.problems.push(Problem::new(
+                            &path,
+                            place,
+                            format!("rendered JSON is invalid: {error}"),
+                        )),
                     }
                 }
-                Err(error) => outcome.problems.push(Problem::new(&path, record_place(&error, number), error_chain(&error))),
+                Err(error) => outcome.problems.push(Problem::new(
+                    &path,
+                    record_place(&error, number),
+                    error_chain(&error),
+                )),
             }
         }
         outcome
@@ -93,8 +142,14 @@ impl ChunkWork {
 
 fn record_place(error: &EvtxError, chunk: u64) -> Place {
     match error {
-        EvtxError::FailedToParseRecord { record_id, .. } => Place::Record { chunk: Some(chunk), record: *record_id },
-        EvtxError::FailedToReadRecordAt { offset, .. } => Place::RecordAt { chunk: Some(chunk), offset: *offset },
+        EvtxError::FailedToParseRecord { record_id, .. } => Place::Record {
+            chunk: Some(chunk),
+            record: *record_id,
+        },
+        EvtxError::FailedToReadRecordAt { offset, .. } => Place::RecordAt {
+            chunk: Some(chunk),
+            offset: *offset,
+        },
         _ => Place::Chunk(chunk),
     }
 }

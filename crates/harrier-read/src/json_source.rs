@@ -24,7 +24,11 @@ pub(crate) struct JsonWork {
 
 impl JsonWork {
     fn new(source: &Arc<SourceFile>) -> JsonWork {
-        JsonWork { source: source.clone(), text: Vec::new(), pieces: Vec::new() }
+        JsonWork {
+            source: source.clone(),
+            text: Vec::new(),
+            pieces: Vec::new(),
+        }
     }
 
     pub(crate) fn source(&self) -> Arc<SourceFile> {
@@ -38,12 +42,21 @@ impl JsonWork {
             let parsed = serde_json::from_slice(&self.text[piece.range.clone()])
                 .map_err(|error| format!("not valid JSON: {error}"))
                 .and_then(|document| {
-                    let provenance = Provenance { source: self.source.clone(), record_id: piece.line, timestamp: None };
-                    harrier_normalize::normalize(document, provenance).map_err(|error| error.to_string())
+                    let provenance = Provenance {
+                        source: self.source.clone(),
+                        record_id: piece.line,
+                        timestamp: None,
+                    };
+                    harrier_normalize::normalize(document, provenance)
+                        .map_err(|error| error.to_string())
                 });
             match parsed {
                 Ok(event) => outcome.events.push(event),
-                Err(message) => outcome.problems.push(Problem::new(&self.source.path, place, message)),
+                Err(message) => {
+                    outcome
+                        .problems
+                        .push(Problem::new(&self.source.path, place, message))
+                }
             }
         }
         outcome
@@ -66,7 +79,10 @@ impl Batcher<'_> {
     fn finish_piece(&mut self, line: u64, start: usize) {
         let end = trim_end(&self.current.text, start);
         if end > start {
-            self.current.pieces.push(Piece { line, range: start..end });
+            self.current.pieces.push(Piece {
+                line,
+                range: start..end,
+            });
         }
         if self.current.text.len() >= self.batch_bytes {
             self.flush();
@@ -94,8 +110,18 @@ fn trim_end(text: &[u8], start: usize) -> usize {
 /// Reads one JSON stream. JSON Lines (the first document ends on its first line) are split on
 /// newlines, so a broken line costs only itself; anything else is split into top-level
 /// values, and a broken document costs only itself unless its braces never balance.
-pub(crate) fn produce(mut reader: impl BufRead, source: &Arc<SourceFile>, batch_bytes: usize, send: &mut dyn FnMut(Step)) {
-    let mut batcher = Batcher { source, batch_bytes, current: JsonWork::new(source), send };
+pub(crate) fn produce(
+    mut reader: impl BufRead,
+    source: &Arc<SourceFile>,
+    batch_bytes: usize,
+    send: &mut dyn FnMut(Step),
+) {
+    let mut batcher = Batcher {
+        source,
+        batch_bytes,
+        current: JsonWork::new(source),
+        send,
+    };
     let mut first_line = Vec::new();
     let read = reader.read_until(b'\n', &mut first_line);
     let result = match read {
@@ -105,21 +131,37 @@ pub(crate) fn produce(mut reader: impl BufRead, source: &Arc<SourceFile>, batch_
     };
     if let Err(error) = result {
         let line = batcher.current.pieces.last().map_or(1, |piece| piece.line);
-        (batcher.send)(Step::Problem(Problem::new(&source.path, Place::Line(line), format!("read error: {error}"))));
+        (batcher.send)(Step::Problem(Problem::new(
+            &source.path,
+            Place::Line(line),
+            format!("read error: {error}"),
+        )));
     }
     batcher.flush();
 }
 
 fn is_one_document(line: &[u8]) -> bool {
     let text = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
-    text.trim_ascii_start().starts_with(b"{") && serde_json::from_slice::<serde::de::IgnoredAny>(text).is_ok()
+    text.trim_ascii_start().starts_with(b"{")
+        && serde_json::from_slice::<serde::de::IgnoredAny>(text).is_ok()
 }
 
-fn read_lines(first_line: Vec<u8>, mut reader: impl BufRead, batcher: &mut Batcher<'_>) -> std::io::Result<()> {
+fn read_lines(
+    first_line: Vec<u8>,
+    mut reader: impl BufRead,
+    batcher: &mut Batcher<'_>,
+) -> std::io::Result<()> {
     let mut line_number = 1;
     let start = batcher.start_piece();
-    let skip_bom = if first_line.starts_with(b"\xef\xbb\xbf") { 3 } else { 0 };
-    batcher.current.text.extend_from_slice(&first_line[skip_bom..]);
+    let skip_bom = if first_line.starts_with(b"\xef\xbb\xbf") {
+        3
+    } else {
+        0
+    };
+    batcher
+        .current
+        .text
+        .extend_from_slice(&first_line[skip_bom..]);
     batcher.finish_piece(line_number, start);
     loop {
         line_number += 1;
@@ -137,7 +179,11 @@ enum Scan {
     /// Between documents (skipping white space, and `[`, `,` and `]` of a top-level array).
     Between,
     /// Inside a document, `depth` brackets deep.
-    Inside { depth: u32, in_string: bool, escaped: bool },
+    Inside {
+        depth: u32,
+        in_string: bool,
+        escaped: bool,
+    },
     /// Inside text that cannot start a document, up to the end of its line.
     Junk,
 }
@@ -157,7 +203,11 @@ fn scan_documents(mut reader: impl BufRead, batcher: &mut Batcher<'_>) -> std::i
             if starts_here {
                 start = (line, batcher.start_piece());
                 state = if byte == b'{' {
-                    Scan::Inside { depth: 0, in_string: false, escaped: false }
+                    Scan::Inside {
+                        depth: 0,
+                        in_string: false,
+                        escaped: false,
+                    }
                 } else {
                     Scan::Junk
                 };
@@ -193,7 +243,11 @@ fn step(state: &mut Scan, byte: u8) -> bool {
     match state {
         Scan::Between => false,
         Scan::Junk => byte == b'\n',
-        Scan::Inside { depth, in_string, escaped } => {
+        Scan::Inside {
+            depth,
+            in_string,
+            escaped,
+        } => {
             if *in_string {
                 if *escaped {
                     *escaped = false;

@@ -27,7 +27,10 @@ pub struct ReadOptions {
 
 impl Default for ReadOptions {
     fn default() -> ReadOptions {
-        ReadOptions { json_batch_bytes: 1 << 20, window: 8 * rayon::current_num_threads() }
+        ReadOptions {
+            json_batch_bytes: 1 << 20,
+            window: 8 * rayon::current_num_threads(),
+        }
     }
 }
 
@@ -51,11 +54,17 @@ impl Observer for () {}
 
 /// What the reading thread sends, in input order.
 pub(crate) enum Step {
-    Start { path: String, format: Option<Format>, bytes: u64 },
+    Start {
+        path: String,
+        format: Option<Format>,
+        bytes: u64,
+    },
     Work(Work),
     Problem(Problem),
     Progress(u64),
     Ignored(String),
+    /// An EVTX chunk slot past the chunks the file header declares, holding no chunk.
+    UnusedChunk,
 }
 
 pub(crate) enum Work {
@@ -73,12 +82,22 @@ pub(crate) struct Outcome {
 /// A step after the parallel stage.
 enum Done<R> {
     Step(Step),
-    Work { result: R, events: u64, problems: Vec<Problem> },
+    Work {
+        result: R,
+        events: u64,
+        problems: Vec<Problem>,
+    },
 }
 
 /// Reads every input, calls `map` on each batch of events on any core, then `sink` on each
 /// result in input order. Returns what was read and skipped.
-pub fn read<R, M, S>(inputs: &[Input], options: &ReadOptions, map: M, mut sink: S, observer: &mut dyn Observer) -> Summary
+pub fn read<R, M, S>(
+    inputs: &[Input],
+    options: &ReadOptions,
+    map: M,
+    mut sink: S,
+    observer: &mut dyn Observer,
+) -> Summary
 where
     R: Send,
     M: Fn(Batch) -> R + Sync,
@@ -101,11 +120,25 @@ where
             works += usize::from(matches!(step, Step::Work(_)));
             pending.push(step);
             if works >= window {
-                drain(&mut pending, &settings, &map, &mut sink, &mut summary, observer);
+                drain(
+                    &mut pending,
+                    &settings,
+                    &map,
+                    &mut sink,
+                    &mut summary,
+                    observer,
+                );
                 works = 0;
             }
         }
-        drain(&mut pending, &settings, &map, &mut sink, &mut summary, observer);
+        drain(
+            &mut pending,
+            &settings,
+            &map,
+            &mut sink,
+            &mut summary,
+            observer,
+        );
     });
     summary
 }
@@ -131,15 +164,26 @@ fn drain<R, M, S>(
                     Work::Json(batch) => (batch.source(), batch.process()),
                 };
                 let events = outcome.events.len() as u64;
-                let result = map(Batch { source, events: outcome.events });
-                Done::Work { result, events, problems: outcome.problems }
+                let result = map(Batch {
+                    source,
+                    events: outcome.events,
+                });
+                Done::Work {
+                    result,
+                    events,
+                    problems: outcome.problems,
+                }
             }
             other => Done::Step(other),
         })
         .collect();
     for item in done {
         match item {
-            Done::Work { result, events, problems } => {
+            Done::Work {
+                result,
+                events,
+                problems,
+            } => {
                 let file = current_file(summary);
                 file.events += events;
                 for problem in problems {
@@ -148,8 +192,19 @@ fn drain<R, M, S>(
                 }
                 sink(result);
             }
-            Done::Step(Step::Start { path, format, bytes }) => {
-                summary.files.push(FileReport { path, format, bytes, events: 0, problems: Vec::new() });
+            Done::Step(Step::Start {
+                path,
+                format,
+                bytes,
+            }) => {
+                summary.files.push(FileReport {
+                    path,
+                    format,
+                    bytes,
+                    events: 0,
+                    unused_chunks: 0,
+                    problems: Vec::new(),
+                });
             }
             Done::Step(Step::Problem(problem)) => {
                 observer.problem(&problem);
@@ -157,6 +212,7 @@ fn drain<R, M, S>(
             }
             Done::Step(Step::Progress(bytes)) => observer.progress(bytes),
             Done::Step(Step::Ignored(path)) => summary.ignored.push(path),
+            Done::Step(Step::UnusedChunk) => current_file(summary).unused_chunks += 1,
             Done::Step(Step::Work(_)) => unreachable!("work is done in the parallel stage"),
         }
     }
@@ -164,7 +220,10 @@ fn drain<R, M, S>(
 
 /// Work and problems always follow the `Start` of their file.
 fn current_file(summary: &mut Summary) -> &mut FileReport {
-    summary.files.last_mut().expect("a file starts before its work")
+    summary
+        .files
+        .last_mut()
+        .expect("a file starts before its work")
 }
 
 /// The reading thread: opens each file, tells its format and cuts it into units of work.
@@ -185,9 +244,19 @@ fn produce(files: &[InputFile], options: &ReadOptions, sender: &SyncSender<Step>
             report_unreadable(file, &opened, &mut send);
             continue;
         };
-        send(Step::Start { path: file.display.clone(), format: Some(format), bytes: file.bytes });
-        let source = Arc::new(SourceFile { path: file.display.clone() });
-        let mut progress = ProgressCap { total: file.bytes, sent: 0, compressed: matches!(format, Format::Gzip(_)) };
+        send(Step::Start {
+            path: file.display.clone(),
+            format: Some(format),
+            bytes: file.bytes,
+        });
+        let source = Arc::new(SourceFile {
+            path: file.display.clone(),
+        });
+        let mut progress = ProgressCap {
+            total: file.bytes,
+            sent: 0,
+            compressed: matches!(format, Format::Gzip(_)),
+        };
         let mut send_capped = |step: Step| match step {
             Step::Progress(bytes) => {
                 if let Some(bytes) = progress.take(bytes) {
@@ -202,22 +271,46 @@ fn produce(files: &[InputFile], options: &ReadOptions, sender: &SyncSender<Step>
     }
 }
 
-fn read_file(file: &InputFile, format: Format, opened: Opened, source: &Arc<SourceFile>, options: &ReadOptions, send: &mut dyn FnMut(Step)) {
+fn read_file(
+    file: &InputFile,
+    format: Format,
+    opened: Opened,
+    source: &Arc<SourceFile>,
+    options: &ReadOptions,
+    send: &mut dyn FnMut(Step),
+) {
     match format {
         Format::Evtx => match &file.path {
             Some(path) => match std::fs::File::open(path) {
                 Ok(handle) => evtx_source::produce(std::io::BufReader::new(handle), source, send),
-                Err(error) => send(Step::Problem(Problem::new(&source.path, Place::File, format!("cannot open: {error}")))),
+                Err(error) => send(Step::Problem(Problem::new(
+                    &source.path,
+                    Place::File,
+                    format!("cannot open: {error}"),
+                ))),
             },
             None => read_evtx_in_memory(opened, source, send),
         },
-        Format::Json => json_source::produce(opened.into_reader(), source, options.json_batch_bytes, send),
+        Format::Json => {
+            json_source::produce(opened.into_reader(), source, options.json_batch_bytes, send)
+        }
         Format::Gzip(inner) => {
             let decoder = flate2::read::MultiGzDecoder::new(opened.into_reader());
             match inputs::sniffed(Box::new(decoder)) {
-                Ok(inner_opened) if inner == Inner::Evtx => read_evtx_in_memory(inner_opened, source, send),
-                Ok(inner_opened) => json_source::produce(inner_opened.into_reader(), source, options.json_batch_bytes, send),
-                Err(error) => send(Step::Problem(Problem::new(&source.path, Place::File, format!("cannot decompress: {error}")))),
+                Ok(inner_opened) if inner == Inner::Evtx => {
+                    read_evtx_in_memory(inner_opened, source, send)
+                }
+                Ok(inner_opened) => json_source::produce(
+                    inner_opened.into_reader(),
+                    source,
+                    options.json_batch_bytes,
+                    send,
+                ),
+                Err(error) => send(Step::Problem(Problem::new(
+                    &source.path,
+                    Place::File,
+                    format!("cannot decompress: {error}"),
+                ))),
             }
         }
     }
@@ -227,7 +320,11 @@ fn read_file(file: &InputFile, format: Format, opened: Opened, source: &Arc<Sour
 fn read_evtx_in_memory(opened: Opened, source: &Arc<SourceFile>, send: &mut dyn FnMut(Step)) {
     match opened.into_bytes() {
         Ok(bytes) => evtx_source::produce(Cursor::new(bytes), source, send),
-        Err(error) => send(Step::Problem(Problem::new(&source.path, Place::File, format!("read error: {error}")))),
+        Err(error) => send(Step::Problem(Problem::new(
+            &source.path,
+            Place::File,
+            format!("read error: {error}"),
+        ))),
     }
 }
 
@@ -269,8 +366,16 @@ fn report_unreadable(file: &InputFile, opened: &Opened, send: &mut dyn FnMut(Ste
 }
 
 fn start_failed(file: &InputFile, reason: &str, send: &mut dyn FnMut(Step)) {
-    send(Step::Start { path: file.display.clone(), format: None, bytes: file.bytes });
-    send(Step::Problem(Problem::new(&file.display, Place::File, reason)));
+    send(Step::Start {
+        path: file.display.clone(),
+        format: None,
+        bytes: file.bytes,
+    });
+    send(Step::Problem(Problem::new(
+        &file.display,
+        Place::File,
+        reason,
+    )));
     send(Step::Progress(file.bytes));
 }
 

@@ -1,0 +1,59 @@
+//! Helpers shared by the reader's integration tests.
+#![allow(dead_code)] // each test binary uses its own subset
+
+use harrier_event::Event;
+use harrier_read::{Input, ReadOptions, Summary};
+use std::path::{Path, PathBuf};
+
+/// Reads inputs into memory, in order.
+pub fn read_all(paths: &[&Path]) -> (Vec<Event>, Summary) {
+    read_with(paths, &ReadOptions::default())
+}
+
+pub fn read_with(paths: &[&Path], options: &ReadOptions) -> (Vec<Event>, Summary) {
+    let inputs: Vec<Input> = paths
+        .iter()
+        .map(|path| Input::Path(path.to_path_buf()))
+        .collect();
+    let mut events = Vec::new();
+    let summary = harrier_read::read(
+        &inputs,
+        options,
+        |batch| batch.events,
+        |batch| events.extend(batch),
+        &mut (),
+    );
+    (events, summary)
+}
+
+pub fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/logs")
+}
+
+/// `../shared/data` beside the repository. Without it the test is skipped with a message,
+/// unless HARRIER_REQUIRE_SHARED=1 (CI), where its absence fails the test.
+pub fn shared_data() -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+    if path.is_dir() {
+        return Some(path);
+    }
+    if std::env::var("HARRIER_REQUIRE_SHARED").as_deref() == Ok("1") {
+        panic!("{} is missing and HARRIER_REQUIRE_SHARED=1", path.display());
+    }
+    eprintln!(
+        "SKIPPED: {} not found (set HARRIER_REQUIRE_SHARED=1 to fail instead)",
+        path.display()
+    );
+    None
+}
+
+/// An event's fields as sorted (name, canonical text) pairs, for comparing exports.
+pub fn texts(event: &Event) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = event
+        .fields()
+        .iter()
+        .map(|field| (field.name.to_string(), field.value.to_string()))
+        .collect();
+    pairs.sort();
+    pairs
+}
