@@ -6,25 +6,40 @@ use crate::report::{Place, Problem};
 use evtx::err::EvtxError;
 use evtx::{EvtxChunkData, EvtxParser, ParserSettings};
 use harrier_event::{Provenance, SourceFile, Timestamp};
-use std::io::{Read, Seek};
+use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
 
 pub(crate) const CHUNK_BYTES: u64 = 65_536;
+const FILE_HEADER_BYTES: u64 = 4096;
 
 /// One chunk, ready to parse on any thread.
 pub(crate) struct ChunkWork {
     pub source: Arc<SourceFile>,
     pub number: u64,
     pub data: EvtxChunkData,
+    /// For the last chunk of a file cut short: the bytes the file still holds of it.
+    pub cut_at: Option<u64>,
 }
 
 /// Sends the chunks of one EVTX file in record order (the order Windows reads a log that has
 /// wrapped around), and a problem for each chunk that cannot be read.
 pub(crate) fn produce<R: Read + Seek>(
-    reader: R,
+    mut reader: R,
     source: &Arc<SourceFile>,
     send: &mut dyn FnMut(Step),
 ) {
+    let tail = match truncated_tail(&mut reader) {
+        Ok(tail) => tail,
+        Err(error) => {
+            let message = format!("read error: {error}");
+            send(Step::Problem(Problem::new(
+                &source.path,
+                Place::File,
+                message,
+            )));
+            return;
+        }
+    };
     let mut parser = match EvtxParser::from_read_seek(reader) {
         Ok(parser) => parser,
         Err(error) => {
@@ -47,6 +62,7 @@ pub(crate) fn produce<R: Read + Seek>(
                     source: source.clone(),
                     number,
                     data,
+                    cut_at: None,
                 })));
             }
             Err(error) => {
@@ -70,6 +86,56 @@ pub(crate) fn produce<R: Read + Seek>(
         }
         send(Step::Progress(CHUNK_BYTES));
     }
+    if let Some((number, tail)) = tail {
+        send_truncated_chunk(tail, number, source, send);
+    }
+}
+
+/// The bytes of a last chunk that the file ends inside of, when it was cut short (a copy
+/// interrupted, a carved file). Rewinds the reader.
+fn truncated_tail<R: Read + Seek>(reader: &mut R) -> std::io::Result<Option<(u64, Vec<u8>)>> {
+    let length = reader.seek(SeekFrom::End(0))?;
+    let partial = length.saturating_sub(FILE_HEADER_BYTES) % CHUNK_BYTES;
+    let tail = if length > FILE_HEADER_BYTES && partial > 0 {
+        reader.seek(SeekFrom::Start(length - partial))?;
+        let mut tail = Vec::with_capacity(CHUNK_BYTES as usize);
+        reader.take(partial).read_to_end(&mut tail)?;
+        Some(((length - FILE_HEADER_BYTES) / CHUNK_BYTES, tail))
+    } else {
+        None
+    };
+    reader.seek(SeekFrom::Start(0))?;
+    Ok(tail)
+}
+
+/// Reads what a cut chunk still holds: padded to its full size, its records up to the cut
+/// parse, and the cut itself is reported.
+fn send_truncated_chunk(
+    mut tail: Vec<u8>,
+    number: u64,
+    source: &Arc<SourceFile>,
+    send: &mut dyn FnMut(Step),
+) {
+    let kept = tail.len();
+    send(Step::Problem(Problem::new(
+        &source.path,
+        Place::Chunk(number),
+        format!(
+            "the file ends {kept} bytes into this chunk of {CHUNK_BYTES}: records past the cut are lost"
+        ),
+    )));
+    tail.resize(CHUNK_BYTES as usize, 0);
+    if let Ok(mut data) = EvtxChunkData::new(tail, false) {
+        data.number = Some(number);
+        let cut_at = Some(kept as u64);
+        let work = ChunkWork {
+            source: source.clone(),
+            number,
+            data,
+            cut_at,
+        };
+        send(Step::Work(crate::pipeline::Work::Evtx(work)));
+    }
 }
 
 impl ChunkWork {
@@ -89,6 +155,20 @@ impl ChunkWork {
             }
         };
         for record in chunk.iter() {
+            if let Ok(record) = &record
+                && self
+                    .cut_at
+                    .is_some_and(|cut| record.binxml_offset + u64::from(record.binxml_size) > cut)
+            {
+                let place = Place::Record {
+                    chunk: Some(number),
+                    record: record.event_record_id,
+                };
+                outcome
+                    .problems
+                    .push(Problem::new(&path, place, "cut by the end of the file"));
+                continue;
+            }
             let result = record.and_then(|record| {
                 let record_id = record.event_record_id;
                 let header_time = Timestamp::from_unix_micros(record.timestamp.as_microsecond());

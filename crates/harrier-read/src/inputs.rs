@@ -60,7 +60,10 @@ pub(crate) fn expand(inputs: &[Input], problems: &mut Vec<Problem>) -> Vec<Input
 }
 
 fn walk(root: &Path, files: &mut Vec<InputFile>, problems: &mut Vec<Problem>) {
-    for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
+    for entry in walkdir::WalkDir::new(root)
+        .follow_links(true)
+        .sort_by_file_name()
+    {
         match entry {
             Ok(entry) if entry.file_type().is_file() => files.push(InputFile {
                 display: entry.path().display().to_string(),
