@@ -7,9 +7,9 @@ use std::sync::Arc;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Field {
     /// Short name as Sigma rules write it: `Image`, `EventID`, `Provider_Name`.
-    pub name: Box<str>,
+    pub name: std::sync::Arc<str>,
     /// Dotted full path in the EVTX document (`Event.System.EventID`), when it differs from `name`.
-    pub path: Option<Box<str>>,
+    pub path: Option<std::sync::Arc<str>>,
     pub value: Value,
 }
 

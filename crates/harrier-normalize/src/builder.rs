@@ -1,7 +1,13 @@
 //! Collects fields in document order and applies the rules every layout shares.
+//!
+//! Field names and paths repeat from event to event (`Image`, `Event.EventData.Image`), so
+//! they are interned per thread: building an event allocates for its values only.
 
 use harrier_event::{Event, Field, Provenance, Timestamp, Value, names};
 use serde_json::Value as Json;
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::sync::Arc;
 
 /// Fields whose type is an integer in EVTX, which some exporters write as text.
 const INTEGER_FIELDS: [&str; 5] = [
@@ -12,65 +18,142 @@ const INTEGER_FIELDS: [&str; 5] = [
     names::THREAD_ID,
 ];
 
+/// Distinct names a thread keeps before it starts over, so memory stays bounded whatever
+/// the input (logs with generated field names).
+const INTERNED_LIMIT: usize = 50_000;
+
+thread_local! {
+    static INTERNED: RefCell<HashSet<Arc<str>>> = RefCell::new(HashSet::new());
+}
+
+fn intern(text: &str) -> Arc<str> {
+    INTERNED.with(|interned| {
+        let mut interned = interned.borrow_mut();
+        if let Some(shared) = interned.get(text) {
+            return shared.clone();
+        }
+        if interned.len() >= INTERNED_LIMIT {
+            interned.clear();
+        }
+        let shared: Arc<str> = Arc::from(text);
+        interned.insert(shared.clone());
+        shared
+    })
+}
+
+/// Builds one event's fields. It keeps the dotted path of the element being read, so that
+/// nested elements push fields without formatting strings.
 #[derive(Default)]
 pub(crate) struct FieldBuilder {
     fields: Vec<Field>,
+    path: String,
+    scratch: String,
 }
 
 impl FieldBuilder {
-    pub(crate) fn push(&mut self, name: &str, path: Option<String>, value: Value) {
-        let name = without_spaces(name);
+    /// Descends into a child element; returns the mark to [`FieldBuilder::leave`] with.
+    pub(crate) fn enter(&mut self, segment: &str) -> usize {
+        let mark = self.path.len();
+        if mark > 0 {
+            self.path.push('.');
+        }
+        push_without_spaces(&mut self.path, segment);
+        mark
+    }
+
+    pub(crate) fn leave(&mut self, mark: usize) {
+        self.path.truncate(mark);
+    }
+
+    /// A field named `name` at the current path.
+    pub(crate) fn push_here(&mut self, name: &str, value: Value) {
+        let path = std::mem::take(&mut self.path);
+        self.push(name, Some(&path), value);
+        self.path = path;
+    }
+
+    /// An XML attribute of the current element: `Element_Attribute` at `path.Attribute`.
+    pub(crate) fn push_attribute(&mut self, element: &str, attribute: &str, value: Value) {
+        if is_namespace_declaration(attribute) {
+            return;
+        }
+        let mut name = std::mem::take(&mut self.scratch);
+        name.clear();
+        name.push_str(element);
+        name.push('_');
+        push_without_spaces(&mut name, attribute);
+        let mark = self.enter(attribute);
+        self.push_here(&name, value);
+        self.leave(mark);
+        self.scratch = name;
+    }
+
+    pub(crate) fn push(&mut self, name: &str, path: Option<&str>, value: Value) {
+        self.scratch_name(name);
+        let path = path.filter(|path| !path.eq(&self.scratch)).map(intern);
         let value = match value {
             Value::Str(text) => Value::Str(canonical_guid(&text).unwrap_or(text)),
             other => other,
         };
-        let path = path.filter(|path| *path != *name);
         self.fields.push(Field {
-            name: name.into(),
-            path: path.map(Into::into),
+            name: intern(&self.scratch),
+            path,
             value,
         });
     }
 
-    /// A field under a canonical `System` name, with its canonical EVTX path.
-    pub(crate) fn push_system(&mut self, canonical: &str, value: Json) {
-        self.push(canonical, Some(system_path(canonical)), Value::from(value));
+    fn scratch_name(&mut self, name: &str) {
+        self.scratch.clear();
+        push_without_spaces(&mut self.scratch, name);
     }
 
-    /// One XML element rendered as JSON (`{"#attributes": {..}, "#text": ..}` or children):
-    /// attributes become `Element_Attribute`, text becomes `Element`, child elements are
-    /// flattened under their own names.
-    pub(crate) fn push_element(&mut self, name: &str, path: &str, value: Json) {
+    /// A field under a canonical `System` name, with its canonical EVTX path.
+    pub(crate) fn push_system(&mut self, canonical: &str, value: Json) {
+        let saved = std::mem::take(&mut self.path);
+        let (element, attribute) = canonical.split_once('_').unwrap_or((canonical, ""));
+        let mark = self.enter("Event.System");
+        self.enter(element);
+        if attribute.is_empty() {
+            self.push_here(canonical, Value::from(value));
+        } else {
+            self.push_attribute(element, attribute, Value::from(value));
+        }
+        self.leave(mark);
+        self.path = saved;
+    }
+
+    /// One XML element rendered as JSON (`{"#attributes": {..}, "#text": ..}` or children)
+    /// at the current path: attributes become `Element_Attribute`, text becomes `Element`,
+    /// child elements are flattened under their own names.
+    pub(crate) fn push_element(&mut self, name: &str, value: Json) {
         let Json::Object(mut map) = value else {
-            self.push(name, Some(path.to_owned()), Value::from(value));
+            self.push_here(name, Value::from(value));
             return;
         };
         if let Some(Json::Object(attributes)) = map.remove("#attributes") {
             for (attribute, value) in attributes {
-                if !is_namespace_declaration(&attribute) {
-                    let attribute = without_spaces(&attribute);
-                    self.push(
-                        &format!("{name}_{attribute}"),
-                        Some(format!("{path}.{attribute}")),
-                        Value::from(value),
-                    );
-                }
+                self.push_attribute(name, &attribute, Value::from(value));
             }
         }
         if let Some(text) = map.remove("#text") {
-            self.push(name, Some(path.to_owned()), Value::from(text));
+            self.push_here(name, Value::from(text));
         }
-        self.push_children(path, map);
+        self.push_children(map);
     }
 
-    /// The children of a container element (EventData, the inner element of UserData).
-    pub(crate) fn push_children(&mut self, path: &str, children: serde_json::Map<String, Json>) {
+    /// The children of a container element (EventData, the inner element of UserData) at
+    /// the current path.
+    pub(crate) fn push_children(&mut self, children: serde_json::Map<String, Json>) {
         for (child, value) in children {
             if is_namespace_declaration(&child) || child == "#attributes" {
                 continue;
             }
-            let child = without_spaces(&child);
-            self.push_element(&child, &format!("{path}.{child}"), value);
+            let mark = self.enter(&child);
+            self.scratch_name(&child);
+            let name = std::mem::take(&mut self.scratch);
+            self.push_element(&name, value);
+            self.scratch = name;
+            self.leave(mark);
         }
     }
 
@@ -99,12 +182,10 @@ impl FieldBuilder {
     }
 }
 
-/// `Event.System.Provider.Name` for `Provider_Name`, `Event.System.EventID` for `EventID`.
-pub(crate) fn system_path(canonical: &str) -> String {
-    match canonical.split_once('_') {
-        Some((element, attribute)) => format!("Event.System.{element}.{attribute}"),
-        None => format!("Event.System.{canonical}"),
-    }
+/// Sigma names fields as the details view shows them, with spaces removed (`Source Name`
+/// becomes `SourceName`).
+fn push_without_spaces(into: &mut String, name: &str) {
+    into.extend(name.chars().filter(|&c| c != ' '));
 }
 
 /// GUIDs as Windows renders them, `{5770385f-c22a-43e0-bf4c-06f5698ffbd9}`: exporters differ
@@ -119,20 +200,11 @@ fn canonical_guid(text: &str) -> Option<String> {
         8 | 13 | 18 | 23 => byte == b'-',
         _ => byte.is_ascii_hexdigit(),
     });
-    is_guid.then(|| format!("{{{}}}", bare.to_ascii_lowercase()))
+    let canonical = is_guid.then(|| format!("{{{}}}", bare.to_ascii_lowercase()))?;
+    (canonical != text).then_some(canonical)
 }
 
-/// Sigma names fields as the details view shows them, with spaces removed (`Source Name`
-/// becomes `SourceName`).
-fn without_spaces(name: &str) -> std::borrow::Cow<'_, str> {
-    if name.contains(' ') {
-        std::borrow::Cow::Owned(name.replace(' ', ""))
-    } else {
-        std::borrow::Cow::Borrowed(name)
-    }
-}
-
-fn is_namespace_declaration(attribute: &str) -> bool {
+pub(crate) fn is_namespace_declaration(attribute: &str) -> bool {
     attribute == "xmlns" || attribute.starts_with("xmlns:")
 }
 
@@ -153,11 +225,12 @@ mod tests {
         );
         assert_eq!(
             canonical_guid("{5770385f-c22a-43e0-bf4c-06f5698ffbd9}"),
-            expected
+            None,
+            "already canonical"
         );
         assert_eq!(canonical_guid("5770385F-C22A-43E0-BF4C-06F5698FFBDX"), None);
         assert_eq!(
-            canonical_guid("C:\\Windows\\System32\\svchost.exe-1234567"),
+            canonical_guid("C:\\\\Windows\\\\System32\\\\svchost.exe-1234567"),
             None
         );
     }

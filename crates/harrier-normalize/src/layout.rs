@@ -175,33 +175,58 @@ fn push_evtx_json(builder: &mut FieldBuilder, mut map: Map<String, Json>) {
         return;
     };
     for (section, value) in event {
-        let path = format!("Event.{section}");
         match (section.as_str(), value) {
             ("#attributes", _) | (_, Json::Null) => {}
-            ("System", Json::Object(system)) => builder.push_children("Event.System", system),
-            ("UserData", Json::Object(user_data)) => push_user_data(builder, user_data),
-            (_, Json::Object(children)) => builder.push_children(&path, children),
-            (_, other) => builder.push(&section, Some(path), Value::from(other)),
+            ("UserData", Json::Object(user_data)) => {
+                in_section(builder, USER_DATA, |b| push_user_data(b, user_data))
+            }
+            (_, Json::Object(children)) => {
+                in_section(builder, &format!("Event.{section}"), |b| {
+                    b.push_children(children)
+                });
+            }
+            (_, other) => builder.push(
+                &section,
+                Some(&format!("Event.{section}")),
+                Value::from(other),
+            ),
         }
     }
     walk_mapped(builder, &NO_KEYS, &mut Vec::new(), "", map);
+}
+
+/// A key outside the known places of a layout, kept under its dotted path.
+pub(crate) fn push_leftover(builder: &mut FieldBuilder, key: &str, value: Json) {
+    let mut map = Map::new();
+    map.insert(key.to_owned(), value);
+    walk_mapped(builder, &NO_KEYS, &mut Vec::new(), "", map);
+}
+
+/// Runs `push` with the builder's path set to `section`.
+fn in_section(builder: &mut FieldBuilder, section: &str, push: impl FnOnce(&mut FieldBuilder)) {
+    let mark = builder.enter(section);
+    push(builder);
+    builder.leave(mark);
 }
 
 /// UserData wraps its fields in one provider element (`Operation_ClientFailure`); rules
 /// name the fields inside it.
 fn push_user_data(builder: &mut FieldBuilder, user_data: Map<String, Json>) {
     for (inner, value) in user_data {
-        let path = format!("{USER_DATA}.{inner}");
-        match value {
-            Json::Object(children) => builder.push_children(&path, children),
-            other => builder.push(&inner, Some(path), Value::from(other)),
+        if crate::builder::is_namespace_declaration(&inner) || inner == "#attributes" {
+            continue;
         }
+        let mark = builder.enter(&inner);
+        match value {
+            Json::Object(children) => builder.push_children(children),
+            other => builder.push_here(&inner, Value::from(other)),
+        }
+        builder.leave(mark);
     }
 }
 
 fn push_mapped(builder: &mut FieldBuilder, keys: &KeyMap, map: Map<String, Json>) {
-    let mut seen_system: Vec<&str> = Vec::new();
-    walk_mapped(builder, keys, &mut seen_system, "", map);
+    walk_mapped(builder, keys, &mut Vec::new(), "", map);
 }
 
 fn walk_mapped<'k>(
@@ -218,7 +243,7 @@ fn walk_mapped<'k>(
             format!("{prefix}.{key}")
         };
         if let Some((_, section)) = keys.sections.iter().find(|(source, _)| *source == dotted) {
-            push_section(builder, section, value);
+            in_section(builder, section, |b| push_section(b, section, value));
         } else if let Some((_, canonical)) =
             keys.system.iter().find(|(source, _)| *source == dotted)
         {
@@ -241,47 +266,43 @@ fn walk_mapped<'k>(
     }
 }
 
-/// An EventData/UserData container: an object, or (Azure) a string of JSON or XML.
+/// An EventData/UserData container at the builder's path: an object, or (Azure) a string of
+/// JSON or XML.
 fn push_section(builder: &mut FieldBuilder, section: &str, value: Json) {
+    let name = section.rsplit('.').next().unwrap_or(section);
     match value {
         Json::Object(children) if section == USER_DATA => {
             push_user_data_children(builder, children)
         }
-        Json::Object(children) => builder.push_children(section, children),
-        Json::String(text) => push_section_text(builder, section, text),
+        Json::Object(children) => builder.push_children(children),
+        Json::String(text) => push_section_text(builder, name, text),
         Json::Null => {}
-        other => builder.push(
-            section.rsplit('.').next().unwrap_or(section),
-            Some(section.into()),
-            Value::from(other),
-        ),
+        other => builder.push_here(name, Value::from(other)),
     }
 }
 
 /// Winlogbeat already lifts the UserData fields out of their provider element, whose name it
 /// keeps as `xml_name`.
 fn push_user_data_children(builder: &mut FieldBuilder, mut children: Map<String, Json>) {
-    let inner = match children.remove("xml_name") {
-        Some(Json::String(name)) => format!("{USER_DATA}.{name}"),
-        _ => USER_DATA.to_owned(),
-    };
-    builder.push_children(&inner, children);
+    match children.remove("xml_name") {
+        Some(Json::String(inner)) => in_section(builder, &inner, |b| b.push_children(children)),
+        _ => builder.push_children(children),
+    }
 }
 
-fn push_section_text(builder: &mut FieldBuilder, section: &str, text: String) {
+fn push_section_text(builder: &mut FieldBuilder, name: &str, text: String) {
     let trimmed = text.trim_start();
     if trimmed.starts_with('{')
         && let Ok(Json::Object(children)) = serde_json::from_str::<Json>(trimmed)
     {
-        builder.push_children(section, children);
+        builder.push_children(children);
     } else if trimmed.starts_with('<')
         && let Some(data) = xml::event_data_fields(trimmed)
     {
-        for (name, value) in data {
-            builder.push(&name, Some(format!("{section}.{name}")), value);
+        for (data_name, value) in data {
+            in_section(builder, &data_name, |b| b.push_here(&data_name, value));
         }
     } else {
-        let name = section.rsplit('.').next().unwrap_or(section);
-        builder.push(name, Some(section.into()), Value::Str(text));
+        builder.push_here(name, Value::Str(text));
     }
 }

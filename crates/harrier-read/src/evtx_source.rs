@@ -182,31 +182,21 @@ impl ChunkWork {
                         chunk: Some(number),
                         record: record_id,
                     };
-                    match serde_json::from_slice(&json) {
-                        Ok(document) => {
-                            let provenance = Provenance {
-                                source: self.source.clone(),
-                                record_id,
-                                timestamp: None,
-                            };
-                            match harrier_normalize::normalize(document, provenance) {
-                                Ok(mut event) => {
-                                    event.provenance.timestamp =
-                                        event.provenance.timestamp.or(header_time);
-                                    outcome.events.push(event);
-                                }
-                                Err(error) => outcome.problems.push(Problem::new(
-                                    &path,
-                                    place,
-                                    error.to_string(),
-                                )),
-                            }
+                    let provenance = Provenance {
+                        source: self.source.clone(),
+                        record_id,
+                        timestamp: None,
+                    };
+                    match harrier_normalize::normalize_json(&json, provenance) {
+                        Ok(mut event) => {
+                            event.provenance.timestamp = event.provenance.timestamp.or(header_time);
+                            outcome.events.push(event);
                         }
-                        Err(error) => outcome.problems.push(Problem::new(
-                            &path,
-                            place,
-                            format!("rendered JSON is invalid: {error}"),
-                        )),
+                        Err(error) => {
+                            outcome
+                                .problems
+                                .push(Problem::new(&path, place, error.to_string()))
+                        }
                     }
                 }
                 Err(error) => outcome.problems.push(Problem::new(

@@ -39,23 +39,19 @@ impl JsonWork {
         let mut outcome = Outcome::default();
         for piece in &self.pieces {
             let place = Place::Line(piece.line);
-            let parsed = serde_json::from_slice(&self.text[piece.range.clone()])
-                .map_err(|error| format!("not valid JSON: {error}"))
-                .and_then(|document| {
-                    let provenance = Provenance {
-                        source: self.source.clone(),
-                        record_id: piece.line,
-                        timestamp: None,
-                    };
-                    harrier_normalize::normalize(document, provenance)
-                        .map_err(|error| error.to_string())
-                });
+            let provenance = Provenance {
+                source: self.source.clone(),
+                record_id: piece.line,
+                timestamp: None,
+            };
+            let parsed =
+                harrier_normalize::normalize_json(&self.text[piece.range.clone()], provenance);
             match parsed {
                 Ok(event) => outcome.events.push(event),
                 Err(message) => {
                     outcome
                         .problems
-                        .push(Problem::new(&self.source.path, place, message))
+                        .push(Problem::new(&self.source.path, place, message.0))
                 }
             }
         }
