@@ -6,7 +6,7 @@
 use harrier_event::{Event, Field, Provenance, Timestamp, Value, names};
 use serde_json::Value as Json;
 use std::cell::RefCell;
-use std::collections::HashSet;
+use rustc_hash::FxHashSet;
 use std::sync::Arc;
 
 /// Fields whose type is an integer in EVTX, which some exporters write as text.
@@ -23,7 +23,7 @@ const INTEGER_FIELDS: [&str; 5] = [
 const INTERNED_LIMIT: usize = 50_000;
 
 thread_local! {
-    static INTERNED: RefCell<HashSet<Arc<str>>> = RefCell::new(HashSet::new());
+    static INTERNED: RefCell<FxHashSet<Arc<str>>> = RefCell::new(FxHashSet::default());
 }
 
 fn intern(text: &str) -> Arc<str> {
@@ -185,7 +185,11 @@ impl FieldBuilder {
 /// Sigma names fields as the details view shows them, with spaces removed (`Source Name`
 /// becomes `SourceName`).
 fn push_without_spaces(into: &mut String, name: &str) {
-    into.extend(name.chars().filter(|&c| c != ' '));
+    if name.as_bytes().contains(&b' ') {
+        into.extend(name.chars().filter(|&c| c != ' '));
+    } else {
+        into.push_str(name);
+    }
 }
 
 /// GUIDs as Windows renders them, `{5770385f-c22a-43e0-bf4c-06f5698ffbd9}`: exporters differ
