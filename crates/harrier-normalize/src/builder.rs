@@ -4,9 +4,9 @@
 //! they are interned per thread: building an event allocates for its values only.
 
 use harrier_event::{Event, Field, Provenance, Timestamp, Value, names};
+use rustc_hash::FxHashSet;
 use serde_json::Value as Json;
 use std::cell::RefCell;
-use rustc_hash::FxHashSet;
 use std::sync::Arc;
 
 /// Fields whose type is an integer in EVTX, which some exporters write as text.

@@ -58,12 +58,14 @@ pub(crate) fn produce<R: Read + Seek>(
             Ok(data) => {
                 let number = data.number.unwrap_or(next_number);
                 next_number = number + 1;
-                send(Step::Work(crate::pipeline::Work::Evtx(ChunkWork {
-                    source: source.clone(),
-                    number,
-                    data,
-                    cut_at: None,
-                })));
+                send(Step::Work(crate::pipeline::Work::Evtx(Box::new(
+                    ChunkWork {
+                        source: source.clone(),
+                        number,
+                        data,
+                        cut_at: None,
+                    },
+                ))));
             }
             Err(error) => {
                 let number = match &error {
@@ -134,12 +136,12 @@ fn send_truncated_chunk(
             data,
             cut_at,
         };
-        send(Step::Work(crate::pipeline::Work::Evtx(work)));
+        send(Step::Work(crate::pipeline::Work::Evtx(Box::new(work))));
     }
 }
 
 impl ChunkWork {
-    pub(crate) fn process(mut self, settings: &Arc<ParserSettings>) -> Outcome {
+    pub(crate) fn process(mut self: Box<Self>, settings: &Arc<ParserSettings>) -> Outcome {
         let mut outcome = Outcome::default();
         let path = self.source.path.clone();
         let number = self.number;

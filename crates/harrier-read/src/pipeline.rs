@@ -68,7 +68,7 @@ pub(crate) enum Step {
 }
 
 pub(crate) enum Work {
-    Evtx(ChunkWork),
+    Evtx(Box<ChunkWork>),
     Json(JsonWork),
 }
 
