@@ -1,11 +1,11 @@
 //! `harrier events`: the normalized events themselves.
 
-use crate::progress::{Console, Ui};
+use crate::progress::{self, Console, Ui};
 use clap::{Args, ValueEnum};
 use harrier_event::Event;
-use harrier_read::{Input, ReadOptions};
+use harrier_read::ReadOptions;
 use serde::Serialize;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::process::ExitCode;
 
 /// Print normalized events: JSON Lines when piped, a table on a terminal.
@@ -74,16 +74,8 @@ struct EventLine<'a> {
 }
 
 pub fn run(args: &EventsArgs, ui: &Ui) -> std::io::Result<ExitCode> {
-    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
-        EventFormat::Table
-    } else {
-        EventFormat::Jsonl
-    });
-    let inputs: Vec<Input> = args
-        .paths
-        .iter()
-        .map(|path| Input::from_arg(path))
-        .collect();
+    let format = progress::default_format(args.format, EventFormat::Table, EventFormat::Jsonl);
+    let inputs = progress::inputs(&args.paths);
     let mut console = Console::new(ui);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if format == EventFormat::Table {

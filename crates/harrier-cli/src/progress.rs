@@ -114,3 +114,20 @@ fn plural(count: u64, what: &str) -> String {
         format!("{count} {what}s")
     }
 }
+
+/// The inputs named on the command line (`-` is standard input).
+pub fn inputs(paths: &[String]) -> Vec<harrier_read::Input> {
+    paths
+        .iter()
+        .map(|path| harrier_read::Input::from_arg(path))
+        .collect()
+}
+
+/// The output format to use when none is asked for: one for people, one for pipes.
+pub fn default_format<T>(chosen: Option<T>, on_terminal: T, piped: T) -> T {
+    chosen.unwrap_or(if std::io::stdout().is_terminal() {
+        on_terminal
+    } else {
+        piped
+    })
+}

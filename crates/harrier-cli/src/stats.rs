@@ -1,11 +1,11 @@
 //! `harrier stats`: what is in the logs, counted per file, channel, provider and event id.
 
-use crate::progress::{Console, Ui};
+use crate::progress::{self, Console, Ui};
 use clap::{Args, ValueEnum};
-use harrier_read::{FileReport, Input, ReadOptions, Summary};
+use harrier_read::{FileReport, ReadOptions, Summary};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::process::ExitCode;
 
 /// Count events per file, channel, provider and event id, with every problem met.
@@ -138,16 +138,8 @@ impl<'a> ProblemEntry<'a> {
 }
 
 pub fn run(args: &StatsArgs, ui: &Ui) -> std::io::Result<ExitCode> {
-    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
-        StatsFormat::Table
-    } else {
-        StatsFormat::Json
-    });
-    let inputs: Vec<Input> = args
-        .paths
-        .iter()
-        .map(|path| Input::from_arg(path))
-        .collect();
+    let format = progress::default_format(args.format, StatsFormat::Table, StatsFormat::Json);
+    let inputs = progress::inputs(&args.paths);
     let mut console = Console::new(ui);
     let mut counts = Counts::default();
     let summary = harrier_read::read(

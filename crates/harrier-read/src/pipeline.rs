@@ -95,7 +95,7 @@ pub fn read<R, M, S>(
     inputs: &[Input],
     options: &ReadOptions,
     map: M,
-    mut sink: S,
+    sink: S,
     observer: &mut dyn Observer,
 ) -> Summary
 where
@@ -109,8 +109,14 @@ where
     for problem in &summary.problems {
         observer.problem(problem);
     }
-    let settings = Arc::new(ParserSettings::new());
     let window = options.window.max(1);
+    let mut consumer = Consumer {
+        settings: Arc::new(ParserSettings::new()),
+        map,
+        sink,
+        summary,
+        observer,
+    };
     std::thread::scope(|scope| {
         let (sender, receiver) = sync_channel(window);
         scope.spawn(move || produce(&files, options, &sender));
@@ -120,64 +126,62 @@ where
             works += usize::from(matches!(step, Step::Work(_)));
             pending.push(step);
             if works >= window {
-                drain(
-                    &mut pending,
-                    &settings,
-                    &map,
-                    &mut sink,
-                    &mut summary,
-                    observer,
-                );
+                consumer.drain(&mut pending);
                 works = 0;
             }
         }
-        drain(
-            &mut pending,
-            &settings,
-            &map,
-            &mut sink,
-            &mut summary,
-            observer,
-        );
+        consumer.drain(&mut pending);
     });
-    summary
+    consumer.summary
 }
 
-fn drain<R, M, S>(
-    pending: &mut Vec<Step>,
-    settings: &Arc<ParserSettings>,
-    map: &M,
-    sink: &mut S,
-    summary: &mut Summary,
-    observer: &mut dyn Observer,
-) where
+/// The caller's side of the pipeline: what it does with each batch, in parallel and in order.
+struct Consumer<'o, M, S> {
+    settings: Arc<ParserSettings>,
+    map: M,
+    sink: S,
+    summary: Summary,
+    observer: &'o mut dyn Observer,
+}
+
+impl<R, M, S> Consumer<'_, M, S>
+where
     R: Send,
     M: Fn(Batch) -> R + Sync,
     S: FnMut(R),
 {
-    let done: Vec<Done<R>> = std::mem::take(pending)
-        .into_par_iter()
-        .map(|step| match step {
-            Step::Work(work) => {
-                let (source, outcome) = match work {
-                    Work::Evtx(chunk) => (chunk.source.clone(), chunk.process(settings)),
-                    Work::Json(batch) => (batch.source(), batch.process()),
-                };
-                let events = outcome.events.len() as u64;
-                let result = map(Batch {
-                    source,
-                    events: outcome.events,
-                });
-                Done::Work {
-                    result,
-                    events,
-                    problems: outcome.problems,
+    /// Processes the pending steps: units of work in parallel, then everything in order.
+    fn drain(&mut self, pending: &mut Vec<Step>) {
+        let (settings, map) = (&self.settings, &self.map);
+        let done: Vec<Done<R>> = std::mem::take(pending)
+            .into_par_iter()
+            .map(|step| match step {
+                Step::Work(work) => {
+                    let (source, outcome) = match work {
+                        Work::Evtx(chunk) => (chunk.source.clone(), chunk.process(settings)),
+                        Work::Json(batch) => (batch.source(), batch.process()),
+                    };
+                    let events = outcome.events.len() as u64;
+                    let result = map(Batch {
+                        source,
+                        events: outcome.events,
+                    });
+                    Done::Work {
+                        result,
+                        events,
+                        problems: outcome.problems,
+                    }
                 }
-            }
-            other => Done::Step(other),
-        })
-        .collect();
-    for item in done {
+                other => Done::Step(other),
+            })
+            .collect();
+        for item in done {
+            self.account(item);
+        }
+    }
+
+    fn account(&mut self, item: Done<R>) {
+        let (summary, observer) = (&mut self.summary, &mut *self.observer);
         match item {
             Done::Work {
                 result,
@@ -190,7 +194,7 @@ fn drain<R, M, S>(
                     observer.problem(&problem);
                     file.problems.push(problem);
                 }
-                sink(result);
+                (self.sink)(result);
             }
             Done::Step(Step::Start {
                 path,
