@@ -1,0 +1,28 @@
+//! The rule intermediate representation (IR): what a detection rule means, independent of the
+//! language it was written in.
+//!
+//! This crate owns the data model only:
+//! - [`RuleMeta`]: id, title, level, status, tags with their ATT&CK techniques and tactics,
+//!   false positives, where the rule came from;
+//! - [`Expr`]: a boolean expression over [`Predicate`]s, each a [`Test`] on one field (or on
+//!   any value, for keyword searches);
+//! - [`Pattern`]: a string pattern as tokens (literal text, `*`, `?`), so that escapes are
+//!   resolved once, by the parser, and never re-interpreted.
+//!
+//! Parsers (Sigma, SPL) build it; the engine compiles it into matchers; conversion backends
+//! print it. Nothing here is specific to one rule language.
+
+mod expr;
+mod meta;
+mod pattern;
+
+pub use expr::{CompareOp, Expr, FieldRefMode, Predicate, Test, TimePart};
+pub use meta::{Level, LogSource, RuleMeta, SourcePlace, Status, attack_ids};
+pub use pattern::{Pattern, Token};
+
+/// A detection rule: metadata and the condition an event must satisfy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    pub meta: RuleMeta,
+    pub condition: Expr,
+}

@@ -1,0 +1,259 @@
+//! Reading Sigma YAML: files and directories, multi-document files and `action: global`
+//! collections, each document turned into a rule or a named reason why not.
+
+use crate::detection;
+use crate::logsource::{LogsourceMap, Routed};
+use crate::modifiers::ItemContext;
+use harrier_ir::{LogSource, Rule, RuleMeta, SourcePlace, attack_ids};
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use yaml_serde::{Mapping, Value as Yaml};
+
+/// What loading needs besides the rules.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub logsources: LogsourceMap,
+    /// Values for `expand` placeholders, by name without `%`.
+    pub placeholders: HashMap<String, Vec<String>>,
+}
+
+impl Default for LoadOptions {
+    fn default() -> LoadOptions {
+        LoadOptions { logsources: LogsourceMap::builtin(), placeholders: HashMap::new() }
+    }
+}
+
+/// One YAML document of a rule file and what became of it.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub place: SourcePlace,
+    pub id: Option<String>,
+    pub title: Option<String>,
+    pub outcome: Outcome,
+    /// What the rule runs with that the user should know (undefined placeholders, ...).
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Loaded and able to match these logs.
+    Active(Rule),
+    /// Loaded, but its logsource is not in these logs (a Linux rule on Windows events).
+    Inactive { rule: Rule, reason: String },
+    /// Not loaded.
+    Failed(String),
+}
+
+impl Entry {
+    pub fn rule(&self) -> Option<&Rule> {
+        match &self.outcome {
+            Outcome::Active(rule) | Outcome::Inactive { rule, .. } => Some(rule),
+            Outcome::Failed(_) => None,
+        }
+    }
+}
+
+/// `file:line: rule <id>: message`, for a rule that failed.
+impl fmt::Display for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.place)?;
+        if let Some(id) = &self.id {
+            write!(f, ": rule {id}")?;
+        }
+        match &self.outcome {
+            Outcome::Failed(reason) => write!(f, ": {reason}"),
+            Outcome::Inactive { reason, .. } => write!(f, ": inactive: {reason}"),
+            Outcome::Active(_) => write!(f, ": loaded"),
+        }
+    }
+}
+
+/// Loads every `.yml`/`.yaml` file under the paths (directories in sorted order).
+pub fn load(paths: &[PathBuf], options: &LoadOptions) -> Vec<Entry> {
+    let mut entries = Vec::new();
+    for path in paths {
+        for file in rule_files(path, &mut entries) {
+            match std::fs::read_to_string(&file) {
+                Ok(text) => entries.extend(load_text(&text, &file.display().to_string(), options)),
+                Err(error) => entries.push(failed(&file.display().to_string(), 1, format!("cannot read: {error}"))),
+            }
+        }
+    }
+    entries
+}
+
+fn rule_files(path: &Path, entries: &mut Vec<Entry>) -> Vec<PathBuf> {
+    if !path.is_dir() {
+        return vec![path.to_owned()];
+    }
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(path).follow_links(true).sort_by_file_name() {
+        match entry {
+            Ok(entry) if entry.file_type().is_file() && is_yaml(entry.path()) => files.push(entry.into_path()),
+            Ok(_) => {}
+            Err(error) => entries.push(failed(&error.path().unwrap_or(path).display().to_string(), 1, format!("cannot list: {error}"))),
+        }
+    }
+    files
+}
+
+fn is_yaml(path: &Path) -> bool {
+    path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("yml") || ext.eq_ignore_ascii_case("yaml"))
+}
+
+fn failed(file: &str, line: usize, reason: String) -> Entry {
+    Entry { place: SourcePlace { file: file.to_owned(), line }, id: None, title: None, outcome: Outcome::Failed(reason), warnings: Vec::new() }
+}
+
+/// Loads the rules of one file's text; `file` names it in places and errors.
+pub fn load_text(text: &str, file: &str, options: &LoadOptions) -> Vec<Entry> {
+    let starts = document_lines(text);
+    let mut entries = Vec::new();
+    let mut global: Option<Mapping> = None;
+    let mut previous: Option<Mapping> = None;
+    for (index, document) in yaml_serde::Deserializer::from_str(text).enumerate() {
+        let line = starts.get(index).copied().unwrap_or(1);
+        let value = match <Yaml as serde::Deserialize>::deserialize(document) {
+            Ok(value) => value,
+            Err(error) => {
+                let line = error.location().map_or(line, |location| location.line());
+                entries.push(failed(file, line, format!("invalid YAML: {error}")));
+                break;
+            }
+        };
+        let Yaml::Mapping(mut map) = value else {
+            if !value.is_null() {
+                entries.push(failed(file, line, "a rule document must be a map".into()));
+            }
+            continue;
+        };
+        match map.remove("action").as_ref().and_then(Yaml::as_str) {
+            Some("global") => {
+                global = Some(map);
+                continue;
+            }
+            Some("reset") => {
+                global = None;
+                continue;
+            }
+            Some("repeat") => map = merged(previous.clone().unwrap_or_default(), map),
+            _ => {}
+        }
+        previous = Some(map.clone());
+        let document = match &global {
+            Some(global) => merged(global.clone(), map),
+            None => map,
+        };
+        entries.push(rule_entry(&document, SourcePlace { file: file.to_owned(), line }, options));
+    }
+    entries
+}
+
+/// The 1-based line each YAML document starts on.
+fn document_lines(text: &str) -> Vec<usize> {
+    let mut starts = vec![1];
+    let mut seen_content = false;
+    for (index, line) in text.lines().enumerate() {
+        if line.trim_end() == "---" {
+            if seen_content {
+                starts.push(index + 2);
+            } else {
+                starts[0] = index + 2;
+            }
+            seen_content = true;
+        } else if !line.trim().is_empty() && !line.trim_start().starts_with('#') {
+            seen_content = true;
+        }
+    }
+    starts
+}
+
+/// `base` with `over` laid on it, maps merged key by key.
+fn merged(mut base: Mapping, over: Mapping) -> Mapping {
+    for (key, value) in over {
+        let combined = match (base.remove(&key), value) {
+            (Some(Yaml::Mapping(inner)), Yaml::Mapping(over_inner)) => Yaml::Mapping(merged(inner, over_inner)),
+            (_, value) => value,
+        };
+        base.insert(key, combined);
+    }
+    base
+}
+
+fn rule_entry(document: &Mapping, place: SourcePlace, options: &LoadOptions) -> Entry {
+    let id = text(document, "id");
+    let title = text(document, "title");
+    let mut warnings = Vec::new();
+    let outcome = match detection_rule(document, &place, options, &mut warnings) {
+        Ok((rule, Routed::Active(condition))) => Outcome::Active(Rule { condition, ..rule }),
+        Ok((rule, Routed::Inactive(reason))) => Outcome::Inactive { rule, reason },
+        Err(reason) => Outcome::Failed(reason),
+    };
+    Entry { place, id, title, outcome, warnings }
+}
+
+fn detection_rule(document: &Mapping, place: &SourcePlace, options: &LoadOptions, warnings: &mut Vec<String>) -> Result<(Rule, Routed), String> {
+    if document.contains_key("correlation") {
+        return Err("correlation rules are not supported yet".into());
+    }
+    if document.contains_key("filter") {
+        return Err("filter rules are not supported yet".into());
+    }
+    let meta = metadata(document, place)?;
+    let detection_yaml = document.get("detection").ok_or("no `detection` (nor `correlation` or `filter`): not a Sigma rule")?;
+    let mut context = ItemContext { placeholders: &options.placeholders, warnings };
+    let detection = detection::compile(detection_yaml, &mut context)?;
+    let routed = options.logsources.route(&meta.logsource, detection.clone());
+    Ok((Rule { meta, condition: detection }, routed))
+}
+
+fn metadata(document: &Mapping, place: &SourcePlace) -> Result<RuleMeta, String> {
+    let title = text(document, "title").ok_or("no `title`")?;
+    let tags = texts(document, "tags");
+    let (techniques, tactics) = attack_ids(&tags);
+    let logsource = match document.get("logsource") {
+        Some(Yaml::Mapping(logsource)) => LogSource {
+            product: text(logsource, "product"),
+            category: text(logsource, "category"),
+            service: text(logsource, "service"),
+        },
+        Some(_) => return Err("`logsource` must be a map".into()),
+        None => LogSource::default(),
+    };
+    Ok(RuleMeta {
+        id: text(document, "id"),
+        name: text(document, "name"),
+        title,
+        description: text(document, "description"),
+        status: text(document, "status").map(|status| status.parse()).transpose()?,
+        level: text(document, "level").map(|level| level.parse()).transpose()?.unwrap_or_default(),
+        author: text(document, "author"),
+        references: texts(document, "references"),
+        tags,
+        techniques,
+        tactics,
+        false_positives: texts(document, "falsepositives"),
+        logsource,
+        source: place.clone(),
+    })
+}
+
+/// A scalar as text (numbers and booleans too: an `id` can be unquoted).
+fn text(map: &Mapping, key: &str) -> Option<String> {
+    match map.get(key)? {
+        Yaml::String(text) => Some(text.clone()),
+        Yaml::Number(number) => Some(number.to_string()),
+        Yaml::Bool(flag) => Some(flag.to_string()),
+        _ => None,
+    }
+}
+
+/// A list of scalars, or one scalar as a list of one.
+fn texts(map: &Mapping, key: &str) -> Vec<String> {
+    match map.get(key) {
+        Some(Yaml::Sequence(items)) => items.iter().filter_map(|item| item.as_str().map(str::to_owned)).collect(),
+        Some(Yaml::String(text)) => vec![text.clone()],
+        _ => Vec::new(),
+    }
+}

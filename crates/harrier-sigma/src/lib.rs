@@ -1,0 +1,20 @@
+//! Sigma to IR: this crate owns everything Sigma-specific and nothing past it.
+//!
+//! - [`load`]: files and directories of YAML, multi-document files, `action: global`
+//!   collections, each document with its file and line;
+//! - value strings with pySigma's escape rules and every value modifier ([`modifiers`]);
+//! - the condition grammar (`and`, `or`, `not`, `1 of`/`all of`/`any of`, `them`);
+//! - logsource routing: product/category/service become Channel and EventID conditions, and
+//!   process creation also matches Security 4688 through a field mapping ([`logsource`]).
+//!
+//! The output is [`harrier_ir::Rule`]s, or [`RuleError`]s that name file, line and rule id.
+
+mod condition;
+mod detection;
+mod document;
+pub mod logsource;
+mod modifiers;
+mod strings;
+
+pub use document::{Entry, LoadOptions, Outcome, load, load_text};
+pub use logsource::LogsourceMap;
