@@ -1,0 +1,205 @@
+//! Evaluating events against compiled rules.
+
+use crate::compile::{self, CompileError, FieldTable, Matcher, Node, Target};
+use crate::routing::{self, Routes};
+use chrono::{Datelike, Timelike};
+use harrier_event::{Event, Timestamp, Value};
+use harrier_ir::{Expr, FieldRefMode};
+use std::cell::RefCell;
+
+/// Compiled rules, ready to test events on any thread.
+pub struct Engine {
+    rules: Vec<Option<Node>>,
+    fields: FieldTable,
+    routes: Routes,
+}
+
+/// Per-thread buffers reused from event to event.
+#[derive(Default)]
+struct Scratch {
+    /// For each field slot, the index of the event field it names (`NONE` if absent).
+    slots: Vec<u32>,
+    /// Lower-cased text of each event field, computed when first needed.
+    lowered: Vec<Option<Option<String>>>,
+    candidates: Vec<u32>,
+    name: String,
+}
+
+const NONE: u32 = u32::MAX;
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+impl Engine {
+    /// Compiles rule conditions (index = rule number). Rules that cannot compile are
+    /// returned with why, and never match.
+    pub fn new<'a>(conditions: impl IntoIterator<Item = &'a Expr>) -> (Engine, Vec<(usize, CompileError)>) {
+        let mut fields = FieldTable::default();
+        let mut routes = Routes::default();
+        let mut rules = Vec::new();
+        let mut errors = Vec::new();
+        for (index, condition) in conditions.into_iter().enumerate() {
+            match compile::compile(condition, &mut fields) {
+                Ok(node) => {
+                    if !matches!(node, Node::Const(false)) {
+                        routes.add(index as u32, routing::keys(condition));
+                    }
+                    rules.push(Some(node));
+                }
+                Err(error) => {
+                    errors.push((index, error));
+                    rules.push(None);
+                }
+            }
+        }
+        (Engine { rules, fields, routes }, errors)
+    }
+
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// The numbers of the rules the event matches, in rule order, appended to `hits`.
+    pub fn matches(&self, event: &Event, hits: &mut Vec<usize>) {
+        SCRATCH.with(|scratch| {
+            let scratch = &mut *scratch.borrow_mut();
+            self.prepare(event, scratch);
+            let channel = event.channel().unwrap_or("").to_lowercase();
+            let mut candidates = std::mem::take(&mut scratch.candidates);
+            self.routes.candidates(&channel, event.event_id(), &mut candidates);
+            let mut view = View { event, scratch };
+            for &rule in &candidates {
+                if let Some(node) = &self.rules[rule as usize]
+                    && view.eval(node)
+                {
+                    hits.push(rule as usize);
+                }
+            }
+            view.scratch.candidates = candidates;
+        });
+    }
+
+    /// Resolves the event's fields to slots (first occurrence of a name wins, as in
+    /// [`Event::get`]) and clears the lower-case cache.
+    fn prepare(&self, event: &Event, scratch: &mut Scratch) {
+        scratch.slots.clear();
+        scratch.slots.resize(self.fields.len(), NONE);
+        scratch.lowered.clear();
+        scratch.lowered.resize(event.fields().len(), None);
+        for (index, field) in event.fields().iter().enumerate() {
+            for name in std::iter::once(&*field.name).chain(field.path.as_deref()) {
+                scratch.name.clear();
+                scratch.name.extend(name.chars().flat_map(char::to_lowercase));
+                if let Some(slot) = self.fields.get(&scratch.name)
+                    && scratch.slots[slot as usize] == NONE
+                {
+                    scratch.slots[slot as usize] = index as u32;
+                }
+            }
+        }
+    }
+}
+
+struct View<'e, 's> {
+    event: &'e Event,
+    scratch: &'s mut Scratch,
+}
+
+impl View<'_, '_> {
+    fn eval(&mut self, node: &Node) -> bool {
+        match node {
+            Node::And(items) => items.iter().all(|item| self.eval(item)),
+            Node::Or(items) => items.iter().any(|item| self.eval(item)),
+            Node::Not(item) => !self.eval(item),
+            Node::Const(value) => *value,
+            Node::Test { target: Target::Field(slot), matcher } => self.test_field(*slot, matcher),
+            Node::Test { target: Target::AnyValue, matcher } => {
+                (0..self.event.fields().len()).any(|index| self.test_value_at(index, matcher))
+            }
+        }
+    }
+
+    fn field_index(&self, slot: u32) -> Option<usize> {
+        let index = self.scratch.slots[slot as usize];
+        (index != NONE).then_some(index as usize)
+    }
+
+    fn test_field(&mut self, slot: u32, matcher: &Matcher) -> bool {
+        let index = self.field_index(slot);
+        match matcher {
+            Matcher::Exists(present) => index.is_some() == *present,
+            Matcher::IsNull => index.is_none_or(|index| self.event.fields()[index].value.is_null()),
+            Matcher::FieldRef { other, mode } => match (index, self.field_index(*other)) {
+                (Some(left), Some(right)) => self.field_ref(left, right, *mode),
+                _ => false,
+            },
+            _ => index.is_some_and(|index| self.test_value_at(index, matcher)),
+        }
+    }
+
+    fn test_value_at(&mut self, index: usize, matcher: &Matcher) -> bool {
+        let event = self.event;
+        match &event.fields()[index].value {
+            Value::List(items) => items.iter().any(|item| test_value(item, &item.as_text().map(|text| text.to_lowercase()), matcher)),
+            value => {
+                let lowered = self.lowered(index);
+                test_value(value, lowered, matcher)
+            }
+        }
+    }
+
+    fn lowered(&mut self, index: usize) -> &Option<String> {
+        let event = self.event;
+        self.scratch.lowered[index].get_or_insert_with(|| event.fields()[index].value.as_text().map(|text| text.to_lowercase()))
+    }
+
+    fn field_ref(&mut self, left: usize, right: usize, mode: FieldRefMode) -> bool {
+        let Some(right_text) = self.lowered(right).clone() else { return false };
+        let Some(left_text) = self.lowered(left) else { return false };
+        match mode {
+            FieldRefMode::Equals => *left_text == right_text,
+            FieldRefMode::Contains => left_text.contains(&right_text),
+            FieldRefMode::StartsWith => left_text.starts_with(&right_text),
+            FieldRefMode::EndsWith => left_text.ends_with(&right_text),
+        }
+    }
+}
+
+/// One scalar value against a matcher; `lowered` is its lower-cased text.
+fn test_value(value: &Value, lowered: &Option<String>, matcher: &Matcher) -> bool {
+    match matcher {
+        Matcher::Text { text, cased: false } => lowered.as_deref().is_some_and(|lowered| text.is_match(lowered)),
+        Matcher::Text { text, cased: true } => value.as_text().is_some_and(|raw| text.is_match(&raw)),
+        Matcher::Regex(regex) => value.as_text().is_some_and(|raw| regex.is_match(&raw)),
+        Matcher::Cidr(network) => value.as_text().and_then(|raw| raw.trim().parse::<std::net::IpAddr>().ok()).is_some_and(|ip| network.contains(&ip)),
+        Matcher::Compare(op, expected) => number(value).is_some_and(|number| op.holds(number, *expected)),
+        Matcher::TimePart { part, op, value: expected } => value
+            .as_text()
+            .and_then(|raw| Timestamp::parse(&raw))
+            .is_some_and(|time| op.holds(time_part(&time, *part), *expected)),
+        Matcher::Exists(_) | Matcher::IsNull | Matcher::FieldRef { .. } => false,
+    }
+}
+
+fn number(value: &Value) -> Option<f64> {
+    match value {
+        Value::Int(integer) => Some(*integer as f64),
+        Value::Float(float) => Some(*float),
+        Value::Str(text) => text.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn time_part(time: &Timestamp, part: harrier_ir::TimePart) -> i64 {
+    use harrier_ir::TimePart;
+    let time = time.as_datetime();
+    i64::from(match part {
+        TimePart::Minute => time.minute(),
+        TimePart::Hour => time.hour(),
+        TimePart::Day => time.day(),
+        TimePart::Week => time.iso_week().week(),
+        TimePart::Month => time.month(),
+        TimePart::Year => time.year() as u32,
+    })
+}
