@@ -5,8 +5,11 @@
 //! crates, so another program can embed them without this one.
 
 mod bench;
+mod check;
 mod events;
+mod hunt;
 mod progress;
+mod rules;
 mod stats;
 
 use clap::{Parser, Subcommand};
@@ -39,9 +42,18 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    Hunt(hunt::HuntArgs),
     Events(events::EventsArgs),
     Stats(stats::StatsArgs),
+    /// Work with rule files.
+    #[command(subcommand)]
+    Rules(RulesCommand),
     Bench(bench::BenchArgs),
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    Check(check::CheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +66,8 @@ fn main() -> ExitCode {
     }
     let ui = progress::Ui { quiet: cli.quiet };
     let outcome = match cli.command {
+        Command::Hunt(args) => hunt::run(&args, &ui),
+        Command::Rules(RulesCommand::Check(args)) => check::run(&args),
         Command::Events(args) => events::run(&args, &ui),
         Command::Stats(args) => stats::run(&args, &ui),
         Command::Bench(args) => bench::run(&args, &ui),

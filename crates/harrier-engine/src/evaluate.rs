@@ -12,6 +12,7 @@ pub struct Engine {
     rules: Vec<Option<Node>>,
     fields: FieldTable,
     routes: Routes,
+    trim_values: bool,
 }
 
 /// Per-thread buffers reused from event to event.
@@ -34,7 +35,9 @@ thread_local! {
 impl Engine {
     /// Compiles rule conditions (index = rule number). Rules that cannot compile are
     /// returned with why, and never match.
-    pub fn new<'a>(conditions: impl IntoIterator<Item = &'a Expr>) -> (Engine, Vec<(usize, CompileError)>) {
+    pub fn new<'a>(
+        conditions: impl IntoIterator<Item = &'a Expr>,
+    ) -> (Engine, Vec<(usize, CompileError)>) {
         let mut fields = FieldTable::default();
         let mut routes = Routes::default();
         let mut rules = Vec::new();
@@ -53,7 +56,21 @@ impl Engine {
                 }
             }
         }
-        (Engine { rules, fields, routes }, errors)
+        (
+            Engine {
+                rules,
+                fields,
+                routes,
+                trim_values: false,
+            },
+            errors,
+        )
+    }
+
+    /// Ignore white space around values when matching (`--trim-values`); Sigma compares
+    /// values as they are, which is the default.
+    pub fn set_trim_values(&mut self, trim: bool) {
+        self.trim_values = trim;
     }
 
     pub fn rule_count(&self) -> usize {
@@ -67,8 +84,13 @@ impl Engine {
             self.prepare(event, scratch);
             let channel = event.channel().unwrap_or("").to_lowercase();
             let mut candidates = std::mem::take(&mut scratch.candidates);
-            self.routes.candidates(&channel, event.event_id(), &mut candidates);
-            let mut view = View { event, scratch };
+            self.routes
+                .candidates(&channel, event.event_id(), &mut candidates);
+            let mut view = View {
+                event,
+                scratch,
+                trim: self.trim_values,
+            };
             for &rule in &candidates {
                 if let Some(node) = &self.rules[rule as usize]
                     && view.eval(node)
@@ -90,7 +112,9 @@ impl Engine {
         for (index, field) in event.fields().iter().enumerate() {
             for name in std::iter::once(&*field.name).chain(field.path.as_deref()) {
                 scratch.name.clear();
-                scratch.name.extend(name.chars().flat_map(char::to_lowercase));
+                scratch
+                    .name
+                    .extend(name.chars().flat_map(char::to_lowercase));
                 if let Some(slot) = self.fields.get(&scratch.name)
                     && scratch.slots[slot as usize] == NONE
                 {
@@ -104,6 +128,7 @@ impl Engine {
 struct View<'e, 's> {
     event: &'e Event,
     scratch: &'s mut Scratch,
+    trim: bool,
 }
 
 impl View<'_, '_> {
@@ -113,10 +138,14 @@ impl View<'_, '_> {
             Node::Or(items) => items.iter().any(|item| self.eval(item)),
             Node::Not(item) => !self.eval(item),
             Node::Const(value) => *value,
-            Node::Test { target: Target::Field(slot), matcher } => self.test_field(*slot, matcher),
-            Node::Test { target: Target::AnyValue, matcher } => {
-                (0..self.event.fields().len()).any(|index| self.test_value_at(index, matcher))
-            }
+            Node::Test {
+                target: Target::Field(slot),
+                matcher,
+            } => self.test_field(*slot, matcher),
+            Node::Test {
+                target: Target::AnyValue,
+                matcher,
+            } => (0..self.event.fields().len()).any(|index| self.test_value_at(index, matcher)),
         }
     }
 
@@ -141,22 +170,29 @@ impl View<'_, '_> {
     fn test_value_at(&mut self, index: usize, matcher: &Matcher) -> bool {
         let event = self.event;
         match &event.fields()[index].value {
-            Value::List(items) => items.iter().any(|item| test_value(item, &item.as_text().map(|text| text.to_lowercase()), matcher)),
+            Value::List(items) => items
+                .iter()
+                .any(|item| test_value(item, &lower(item, self.trim), matcher, self.trim)),
             value => {
+                let trim = self.trim;
                 let lowered = self.lowered(index);
-                test_value(value, lowered, matcher)
+                test_value(value, lowered, matcher, trim)
             }
         }
     }
 
     fn lowered(&mut self, index: usize) -> &Option<String> {
-        let event = self.event;
-        self.scratch.lowered[index].get_or_insert_with(|| event.fields()[index].value.as_text().map(|text| text.to_lowercase()))
+        let (event, trim) = (self.event, self.trim);
+        self.scratch.lowered[index].get_or_insert_with(|| lower(&event.fields()[index].value, trim))
     }
 
     fn field_ref(&mut self, left: usize, right: usize, mode: FieldRefMode) -> bool {
-        let Some(right_text) = self.lowered(right).clone() else { return false };
-        let Some(left_text) = self.lowered(left) else { return false };
+        let Some(right_text) = self.lowered(right).clone() else {
+            return false;
+        };
+        let Some(left_text) = self.lowered(left) else {
+            return false;
+        };
         match mode {
             FieldRefMode::Equals => *left_text == right_text,
             FieldRefMode::Contains => left_text.contains(&right_text),
@@ -166,15 +202,45 @@ impl View<'_, '_> {
     }
 }
 
+fn lower(value: &Value, trim: bool) -> Option<String> {
+    value.as_text().map(|text| {
+        if trim {
+            text.trim().to_lowercase()
+        } else {
+            text.to_lowercase()
+        }
+    })
+}
+
 /// One scalar value against a matcher; `lowered` is its lower-cased text.
-fn test_value(value: &Value, lowered: &Option<String>, matcher: &Matcher) -> bool {
+fn test_value(value: &Value, lowered: &Option<String>, matcher: &Matcher, trim: bool) -> bool {
+    let raw = || {
+        value.as_text().map(|text| {
+            if trim {
+                std::borrow::Cow::Owned(text.trim().to_owned())
+            } else {
+                text
+            }
+        })
+    };
     match matcher {
-        Matcher::Text { text, cased: false } => lowered.as_deref().is_some_and(|lowered| text.is_match(lowered)),
-        Matcher::Text { text, cased: true } => value.as_text().is_some_and(|raw| text.is_match(&raw)),
-        Matcher::Regex(regex) => value.as_text().is_some_and(|raw| regex.is_match(&raw)),
-        Matcher::Cidr(network) => value.as_text().and_then(|raw| raw.trim().parse::<std::net::IpAddr>().ok()).is_some_and(|ip| network.contains(&ip)),
-        Matcher::Compare(op, expected) => number(value).is_some_and(|number| op.holds(number, *expected)),
-        Matcher::TimePart { part, op, value: expected } => value
+        Matcher::Text { text, cased: false } => lowered
+            .as_deref()
+            .is_some_and(|lowered| text.is_match(lowered)),
+        Matcher::Text { text, cased: true } => raw().is_some_and(|raw| text.is_match(&raw)),
+        Matcher::Regex(regex) => raw().is_some_and(|raw| regex.is_match(&raw)),
+        Matcher::Cidr(network) => value
+            .as_text()
+            .and_then(|raw| raw.trim().parse::<std::net::IpAddr>().ok())
+            .is_some_and(|ip| network.contains(&ip)),
+        Matcher::Compare(op, expected) => {
+            number(value).is_some_and(|number| op.holds(number, *expected))
+        }
+        Matcher::TimePart {
+            part,
+            op,
+            value: expected,
+        } => value
             .as_text()
             .and_then(|raw| Timestamp::parse(&raw))
             .is_some_and(|time| op.holds(time_part(&time, *part), *expected)),

@@ -149,8 +149,15 @@ pub fn attack_ids(tags: &[String]) -> (Vec<String>, Vec<String>) {
     let mut techniques = Vec::new();
     let mut tactics = Vec::new();
     for tag in tags {
-        let Some(name) = tag.to_ascii_lowercase().strip_prefix("attack.").map(str::to_owned) else { continue };
-        let is_technique = name.starts_with('t') && name[1..].chars().next().is_some_and(|c| c.is_ascii_digit());
+        let Some(name) = tag
+            .to_ascii_lowercase()
+            .strip_prefix("attack.")
+            .map(str::to_owned)
+        else {
+            continue;
+        };
+        let is_technique =
+            name.starts_with('t') && name[1..].chars().next().is_some_and(|c| c.is_ascii_digit());
         if is_technique {
             push_new(&mut techniques, name.to_ascii_uppercase());
         } else if TACTICS.contains(&name.replace('_', "-").as_str()) {
@@ -172,10 +179,17 @@ mod tests {
 
     #[test]
     fn attack_tags_give_techniques_and_tactics() {
-        let tags: Vec<String> = ["attack.execution", "attack.t1059.001", "attack.T1059.001", "attack.g0007", "cve.2021-44228", "attack.defense_evasion"]
-            .iter()
-            .map(|tag| tag.to_string())
-            .collect();
+        let tags: Vec<String> = [
+            "attack.execution",
+            "attack.t1059.001",
+            "attack.T1059.001",
+            "attack.g0007",
+            "cve.2021-44228",
+            "attack.defense_evasion",
+        ]
+        .iter()
+        .map(|tag| tag.to_string())
+        .collect();
         let (techniques, tactics) = attack_ids(&tags);
         assert_eq!(techniques, ["T1059.001"]);
         assert_eq!(tactics, ["execution", "defense-evasion"]);

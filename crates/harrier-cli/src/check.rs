@@ -1,0 +1,90 @@
+//! `harrier rules check`: every rule document, loaded or why not.
+
+use crate::progress;
+use crate::rules::{RuleArgs, RuleSet};
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+use std::io::Write;
+use std::process::ExitCode;
+
+/// List every rule with whether it loaded, and why not.
+///
+/// `loaded`: parsed and compiled; `inactive`: loaded, but its logsource is not in Windows
+/// event logs (a Linux or proxy rule), so a hunt never tests it; `failed`: not loaded, with the
+/// reason. Exit code 1 when any rule failed.
+#[derive(Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    rules: RuleArgs,
+
+    /// Output format (default: table on a terminal, json otherwise).
+    #[arg(long, value_enum)]
+    format: Option<CheckFormat>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CheckFormat {
+    Json,
+    Table,
+}
+
+#[derive(Serialize)]
+struct Totals {
+    documents: usize,
+    loaded: usize,
+    inactive: usize,
+    failed: usize,
+}
+
+pub fn run(args: &CheckArgs) -> std::io::Result<ExitCode> {
+    let set = RuleSet::load(&args.rules).map_err(std::io::Error::other)?;
+    let totals = Totals {
+        documents: set.entries.len(),
+        loaded: set.count("loaded"),
+        inactive: set.count("inactive"),
+        failed: set.count("failed"),
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match progress::default_format(args.format, CheckFormat::Table, CheckFormat::Json) {
+        CheckFormat::Json => {
+            let rules: Vec<_> = (0..set.entries.len())
+                .map(|index| set.status(index))
+                .collect();
+            serde_json::to_writer_pretty(
+                &mut out,
+                &serde_json::json!({ "totals": totals, "rules": rules }),
+            )?;
+            writeln!(out)?;
+        }
+        CheckFormat::Table => {
+            for index in 0..set.entries.len() {
+                let status = set.status(index);
+                if status.status != "loaded" || !status.warnings.is_empty() {
+                    let what = status
+                        .reason
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| status.warnings.join("; "));
+                    writeln!(
+                        out,
+                        "{:<8} {}:{} {} {what}",
+                        status.status,
+                        status.file,
+                        status.line,
+                        status.id.unwrap_or("-")
+                    )?;
+                }
+            }
+            writeln!(
+                out,
+                "{} documents: {} loaded, {} inactive (not for Windows logs), {} failed",
+                totals.documents, totals.loaded, totals.inactive, totals.failed
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(if totals.failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}

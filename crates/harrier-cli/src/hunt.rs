@@ -1,0 +1,349 @@
+//! `harrier hunt`: rules over logs, hits out.
+
+use crate::progress::{self, Console, Ui};
+use crate::rules::{RuleArgs, RuleSet};
+use clap::{Args, ValueEnum};
+use harrier_event::{Event, Timestamp};
+use harrier_ir::{Level, Rule, RuleMeta};
+use harrier_read::ReadOptions;
+use serde::Serialize;
+use std::io::Write;
+use std::process::ExitCode;
+
+/// Run Sigma rules over event logs.
+///
+/// Each rule only sees the events of its logsource (a process_creation rule sees Sysmon
+/// event 1 and Security 4688). Hits come out in input order, whatever the thread count.
+///
+/// Formats: `table` (default on a terminal) prints hits per rule with level, ATT&CK
+/// techniques and tactics, first and last time; `jsonl` (default when piped) prints one object
+/// per hit with `timestamp`, `rule_id`, `rule_title`, `level`, `techniques`, `tactics`,
+/// `false_positives`, `source_file`, `record_id` and `event`; `csv` prints one row per hit.
+///
+/// Example: harrier hunt logs/ --rules sigma/rules --min-level high
+#[derive(Args)]
+#[command(verbatim_doc_comment)]
+pub struct HuntArgs {
+    /// Files, directories or - for standard input.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<String>,
+
+    #[command(flatten)]
+    rules: RuleArgs,
+
+    #[arg(long, value_enum)]
+    format: Option<HuntFormat>,
+
+    /// Only rules of this level or above (informational, low, medium, high, critical).
+    #[arg(long, value_name = "LEVEL", value_parser = parse_level)]
+    min_level: Option<Level>,
+
+    /// Only rules of these statuses (stable, test, experimental, ...); repeatable.
+    #[arg(long, value_name = "STATUS")]
+    status: Vec<String>,
+
+    /// Only rules with this tag or a tag under it (`attack.t1059` takes `attack.t1059.001`);
+    /// repeatable.
+    #[arg(long, value_name = "TAG")]
+    tag: Vec<String>,
+
+    /// Only events at or after this time (RFC 3339, or `YYYY-MM-DD HH:MM:SS` in UTC).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    from: Option<Timestamp>,
+
+    /// Only events at or before this time.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    to: Option<Timestamp>,
+
+    /// Ignore white space around values when matching (Sigma compares values as they are).
+    #[arg(long)]
+    trim_values: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum HuntFormat {
+    Table,
+    Jsonl,
+    Csv,
+}
+
+fn parse_level(text: &str) -> Result<Level, String> {
+    text.parse()
+}
+
+fn parse_time(text: &str) -> Result<Timestamp, String> {
+    Timestamp::parse(text)
+        .ok_or_else(|| format!("`{text}` is not a time (use 2024-05-01T13:00:00Z)"))
+}
+
+impl HuntArgs {
+    fn selects(&self, meta: &RuleMeta) -> bool {
+        let level = self.min_level.is_none_or(|min| meta.level >= min);
+        let status = self.status.is_empty()
+            || meta.status.is_some_and(|status| {
+                self.status
+                    .iter()
+                    .any(|wanted| wanted.eq_ignore_ascii_case(status.name()))
+            });
+        let tag = self.tag.is_empty()
+            || self.tag.iter().any(|wanted| {
+                let wanted = wanted.to_ascii_lowercase();
+                meta.tags.iter().any(|tag| {
+                    let tag = tag.to_ascii_lowercase();
+                    tag == wanted || tag.starts_with(&format!("{wanted}."))
+                })
+            });
+        level && status && tag
+    }
+
+    fn in_time(&self, event: &Event) -> bool {
+        if self.from.is_none() && self.to.is_none() {
+            return true;
+        }
+        event.timestamp().is_some_and(|time| {
+            self.from.is_none_or(|from| time >= from) && self.to.is_none_or(|to| time <= to)
+        })
+    }
+}
+
+/// One hit as a JSON line: the stable output contract.
+#[derive(Serialize)]
+struct HitLine<'a> {
+    timestamp: Option<Timestamp>,
+    rule_id: Option<&'a str>,
+    rule_title: &'a str,
+    level: &'a str,
+    status: Option<&'a str>,
+    techniques: &'a [String],
+    tactics: &'a [String],
+    false_positives: &'a [String],
+    rule_file: String,
+    source_file: &'a str,
+    record_id: u64,
+    event: harrier_event::FieldsMap<'a>,
+}
+
+/// What one batch of events gave: output text and the hits for the summary.
+struct BatchHits {
+    text: Vec<u8>,
+    hits: Vec<(usize, Option<Timestamp>)>,
+}
+
+/// Hits of one rule over the whole run.
+#[derive(Default, Clone)]
+struct RuleHits {
+    count: u64,
+    first: Option<Timestamp>,
+    last: Option<Timestamp>,
+}
+
+pub fn run(args: &HuntArgs, ui: &Ui) -> std::io::Result<ExitCode> {
+    let mut set = RuleSet::load_selected(&args.rules, &|meta| args.selects(meta))
+        .map_err(std::io::Error::other)?;
+    set.engine.set_trim_values(args.trim_values);
+    report_rules(&set);
+    let format = progress::default_format(args.format, HuntFormat::Table, HuntFormat::Jsonl);
+    let inputs = progress::inputs(&args.paths);
+    let mut console = Console::new(ui);
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if format == HuntFormat::Csv {
+        out.write_all(&csv_header())?;
+    }
+    let mut per_rule = vec![RuleHits::default(); set.active.len()];
+    let mut written: std::io::Result<()> = Ok(());
+    let map = |batch: harrier_read::Batch| hits_of(&batch.events, &set, args, format);
+    let sink = |batch: BatchHits| {
+        if written.is_ok() {
+            written = out.write_all(&batch.text);
+        }
+        for (rule, time) in batch.hits {
+            let entry = &mut per_rule[rule];
+            entry.count += 1;
+            entry.first = entry.first.min(time).or(entry.first).or(time);
+            entry.last = entry.last.max(time);
+        }
+    };
+    let summary = harrier_read::read(&inputs, &ReadOptions::default(), map, sink, &mut console);
+    written?;
+    if format == HuntFormat::Table {
+        write_summary(&mut out, &set, &per_rule)?;
+    }
+    out.flush()?;
+    console.finish(&summary);
+    let total: u64 = per_rule.iter().map(|hits| hits.count).sum();
+    let rules_hit = per_rule.iter().filter(|hits| hits.count > 0).count();
+    if !ui.quiet {
+        eprintln!("harrier: {total} hits from {rules_hit} rules");
+    }
+    Ok(if summary.nothing_read() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Says on stderr how many rules run, and names each one that cannot.
+fn report_rules(set: &RuleSet) {
+    for index in 0..set.entries.len() {
+        let status = set.status(index);
+        if status.status == "failed" {
+            eprintln!(
+                "harrier: rule not loaded: {}:{} {}: {}",
+                status.file,
+                status.line,
+                status.id.unwrap_or("-"),
+                status.reason.unwrap_or("")
+            );
+        }
+    }
+    eprintln!(
+        "harrier: {} rules run ({} inactive for Windows logs, {} not selected, {} failed to load)",
+        set.active.len(),
+        set.count("inactive"),
+        set.count("not selected"),
+        set.count("failed")
+    );
+}
+
+fn hits_of(events: &[Event], set: &RuleSet, args: &HuntArgs, format: HuntFormat) -> BatchHits {
+    let mut batch = BatchHits {
+        text: Vec::new(),
+        hits: Vec::new(),
+    };
+    let mut matched = Vec::new();
+    for event in events.iter().filter(|event| args.in_time(event)) {
+        matched.clear();
+        set.engine.matches(event, &mut matched);
+        for &rule in &matched {
+            batch.hits.push((rule, event.timestamp()));
+            match format {
+                HuntFormat::Jsonl => write_json_line(&mut batch.text, set.rule(rule), event),
+                HuntFormat::Csv => write_csv_row(&mut batch.text, set.rule(rule), event),
+                HuntFormat::Table => {}
+            }
+        }
+    }
+    batch
+}
+
+fn write_json_line(text: &mut Vec<u8>, rule: &Rule, event: &Event) {
+    let meta = &rule.meta;
+    let line = HitLine {
+        timestamp: event.timestamp(),
+        rule_id: meta.id.as_deref(),
+        rule_title: &meta.title,
+        level: meta.level.name(),
+        status: meta.status.map(|status| status.name()),
+        techniques: &meta.techniques,
+        tactics: &meta.tactics,
+        false_positives: &meta.false_positives,
+        rule_file: meta.source.to_string(),
+        source_file: &event.source().path,
+        record_id: event.record_id(),
+        event: event.fields_map(),
+    };
+    serde_json::to_writer(&mut *text, &line).expect("a hit serializes to JSON");
+    text.push(b'\n');
+}
+
+const CSV_COLUMNS: [&str; 11] = [
+    "timestamp",
+    "rule_id",
+    "rule_title",
+    "level",
+    "techniques",
+    "tactics",
+    "computer",
+    "channel",
+    "event_id",
+    "source_file",
+    "record_id",
+];
+
+fn csv_header() -> Vec<u8> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    // Writing to memory cannot fail.
+    writer.write_record(CSV_COLUMNS).expect("in memory");
+    writer.into_inner().expect("in memory")
+}
+
+fn write_csv_row(text: &mut Vec<u8>, rule: &Rule, event: &Event) {
+    let meta = &rule.meta;
+    let row = [
+        event
+            .timestamp()
+            .map(|time| time.to_string())
+            .unwrap_or_default(),
+        meta.id.clone().unwrap_or_default(),
+        meta.title.clone(),
+        meta.level.name().to_owned(),
+        meta.techniques.join(";"),
+        meta.tactics.join(";"),
+        event.computer().unwrap_or_default().to_owned(),
+        event.channel().unwrap_or_default().to_owned(),
+        event
+            .event_id()
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
+        event.source().path.clone(),
+        event.record_id().to_string(),
+    ];
+    let mut writer = csv::Writer::from_writer(std::mem::take(text));
+    writer.write_record(&row).expect("in memory");
+    *text = writer.into_inner().expect("in memory");
+}
+
+/// Hits per rule, most severe first, then most hits.
+fn write_summary(
+    out: &mut impl Write,
+    set: &RuleSet,
+    per_rule: &[RuleHits],
+) -> std::io::Result<()> {
+    let mut rows: Vec<(usize, &RuleHits)> = per_rule
+        .iter()
+        .enumerate()
+        .filter(|(_, hits)| hits.count > 0)
+        .collect();
+    rows.sort_by(|a, b| {
+        set.rule(b.0)
+            .meta
+            .level
+            .cmp(&set.rule(a.0).meta.level)
+            .then(b.1.count.cmp(&a.1.count))
+            .then(a.0.cmp(&b.0))
+    });
+    writeln!(
+        out,
+        "{:>7}  {:<13} {:<60} {:<24} {:<28} {:<20} {:<20}",
+        "HITS", "LEVEL", "RULE", "TECHNIQUES", "TACTICS", "FIRST", "LAST"
+    )?;
+    let time = |time: Option<Timestamp>| {
+        time.map(|time| time.to_string()[..19].replace('T', " "))
+            .unwrap_or_default()
+    };
+    for (rule, hits) in rows {
+        let meta = &set.rule(rule).meta;
+        writeln!(
+            out,
+            "{:>7}  {:<13} {:<60} {:<24} {:<28} {:<20} {:<20}",
+            hits.count,
+            meta.level.name(),
+            cut(&meta.title, 60),
+            cut(&meta.techniques.join(","), 24),
+            cut(&meta.tactics.join(","), 28),
+            time(hits.first),
+            time(hits.last)
+        )?;
+    }
+    Ok(())
+}
+
+fn cut(text: &str, width: usize) -> String {
+    match text.char_indices().nth(width) {
+        Some((end, _)) => format!(
+            "{}…",
+            &text[..end - text[..end].chars().last().map_or(0, char::len_utf8)]
+        ),
+        None => text.to_owned(),
+    }
+}
