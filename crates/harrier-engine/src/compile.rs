@@ -83,7 +83,7 @@ pub(crate) enum TextMatcher {
     Exact(String),
     Prefix(String),
     Suffix(String),
-    Contains(memmem::Finder<'static>),
+    Contains(Box<memmem::Finder<'static>>),
     Wildcard(Regex),
 }
 
@@ -149,7 +149,7 @@ fn matcher(test: &Test, fields: &mut FieldTable) -> Result<Matcher, CompileError
 fn first_line(text: &str) -> String {
     text.lines()
         .filter(|line| !line.trim().is_empty())
-        .last()
+        .next_back()
         .unwrap_or(text)
         .trim()
         .to_owned()
