@@ -170,9 +170,9 @@ fn text_matcher(pattern: &Pattern, cased: bool) -> Result<TextMatcher, CompileEr
         [Token::Literal(text)] => TextMatcher::Exact(fold(text)),
         [Token::Literal(text), Token::AnyRun] => TextMatcher::Prefix(fold(text)),
         [Token::AnyRun, Token::Literal(text)] => TextMatcher::Suffix(fold(text)),
-        [Token::AnyRun, Token::Literal(text), Token::AnyRun] => {
-            TextMatcher::Contains(memmem::Finder::new(fold(text).as_bytes()).into_owned())
-        }
+        [Token::AnyRun, Token::Literal(text), Token::AnyRun] => TextMatcher::Contains(Box::new(
+            memmem::Finder::new(fold(text).as_bytes()).into_owned(),
+        )),
         tokens => {
             let mut regex = String::from("(?s)^");
             for token in tokens {
