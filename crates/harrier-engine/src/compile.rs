@@ -148,8 +148,7 @@ fn matcher(test: &Test, fields: &mut FieldTable) -> Result<Matcher, CompileError
 
 fn first_line(text: &str) -> String {
     text.lines()
-        .filter(|line| !line.trim().is_empty())
-        .next_back()
+        .rfind(|line| !line.trim().is_empty())
         .unwrap_or(text)
         .trim()
         .to_owned()
