@@ -1,6 +1,7 @@
 //! `harrier bench`: parse-only throughput, beside the `evtx` crate's own JSON rendering.
 
 use crate::progress::Ui;
+use crate::rules::{RuleArgs, RuleSet};
 use clap::{Args, ValueEnum};
 use harrier_read::{Input, ReadOptions};
 use serde::Serialize;
@@ -30,6 +31,10 @@ pub struct BenchArgs {
     /// Passes over the inputs; the fastest is reported (the first warms the page cache).
     #[arg(long, default_value_t = 3, value_name = "N")]
     repeat: usize,
+
+    /// Also time a full hunt with these Sigma rules (files or directories), and loading them.
+    #[arg(long = "rules", value_name = "PATH")]
+    rules: Vec<PathBuf>,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = BenchFormat::Table)]
@@ -70,24 +75,30 @@ impl Measure {
     }
 }
 
+/// Loading the rules of a hunt.
+#[derive(Serialize)]
+struct RuleLoading {
+    rules_run: usize,
+    seconds: f64,
+    /// Resident memory the loaded and compiled rules take.
+    memory_mib: f64,
+}
+
 #[derive(Serialize)]
 struct Report {
     threads: usize,
     measures: Vec<Measure>,
+    rule_loading: Option<RuleLoading>,
+    /// Full hunt events per second over parse-only events per second.
+    hunt_over_parse: Option<f64>,
     peak_memory_mib: f64,
     /// Harrier parse-only events per CPU-second over the baseline's.
     ratio_to_baseline: Option<f64>,
 }
 
 pub fn run(args: &BenchArgs, _ui: &Ui) -> std::io::Result<ExitCode> {
-    let inputs: Vec<Input> = args
-        .paths
-        .iter()
-        .map(|path| Input::from_arg(path))
-        .collect();
-    let parse = best_of(args.repeat, || {
-        parse_only("harrier parse+normalize", &inputs)
-    });
+    let inputs: Vec<Input> = args.paths.iter().map(|path| Input::from_arg(path)).collect();
+    let parse = best_of(args.repeat, || parse_only("harrier parse+normalize", &inputs));
     let peak_memory_mib = peak_memory_kib() as f64 / 1024.0;
     let mut measures = vec![parse];
     let mut ratio_to_baseline = None;
@@ -95,58 +106,70 @@ pub fn run(args: &BenchArgs, _ui: &Ui) -> std::io::Result<ExitCode> {
         // The same EVTX files through both, so that the ratio compares like with like.
         let files = evtx_files(&args.paths);
         let evtx_inputs: Vec<Input> = files.iter().map(|file| Input::Path(file.clone())).collect();
-        let harrier = best_of(args.repeat, || {
-            parse_only("harrier parse+normalize, EVTX only", &evtx_inputs)
-        });
+        let harrier = best_of(args.repeat, || parse_only("harrier parse+normalize, EVTX only", &evtx_inputs));
         let baseline = best_of(args.repeat, || evtx_crate_json(&files));
         ratio_to_baseline = Some(harrier.events_per_cpu_second / baseline.events_per_cpu_second);
         measures.extend([harrier, baseline]);
     }
+    let (mut rule_loading, mut hunt_over_parse) = (None, None);
+    if !args.rules.is_empty() {
+        let memory_before = current_memory_kib();
+        let started = Instant::now();
+        let rule_args = RuleArgs { rules: args.rules.clone(), vars: None, logsource_map: None };
+        let set = RuleSet::load(&rule_args).map_err(std::io::Error::other)?;
+        rule_loading = Some(RuleLoading {
+            rules_run: set.active.len(),
+            seconds: started.elapsed().as_secs_f64(),
+            memory_mib: (current_memory_kib() - memory_before) as f64 / 1024.0,
+        });
+        let hunt = best_of(args.repeat, || hunt_pass(&inputs, &set));
+        hunt_over_parse = Some(hunt.events_per_second / measures[0].events_per_second);
+        measures.insert(1, hunt);
+    }
     let report = Report {
         threads: rayon::current_num_threads(),
         measures,
+        rule_loading,
+        hunt_over_parse,
         peak_memory_mib,
         ratio_to_baseline,
     };
     match args.format {
-        BenchFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&report).map_err(std::io::Error::other)?
-        ),
+        BenchFormat::Json => println!("{}", serde_json::to_string_pretty(&report).map_err(std::io::Error::other)?),
         BenchFormat::Table => print_table(&report),
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn best_of(repeat: usize, mut pass: impl FnMut() -> Measure) -> Measure {
-    (0..repeat.max(1))
-        .map(|_| pass())
-        .min_by(|a, b| a.seconds.total_cmp(&b.seconds))
-        .expect("at least one pass")
+    (0..repeat.max(1)).map(|_| pass()).min_by(|a, b| a.seconds.total_cmp(&b.seconds)).expect("at least one pass")
 }
 
 /// Times `work`, which returns (events, bytes).
 fn timed(name: &'static str, work: impl FnOnce() -> (u64, u64)) -> Measure {
     let (cpu_before, started) = (cpu_seconds(), Instant::now());
     let (events, bytes) = work();
-    Measure::new(
-        name,
-        events,
-        bytes,
-        started.elapsed().as_secs_f64(),
-        cpu_seconds() - cpu_before,
-    )
+    Measure::new(name, events, bytes, started.elapsed().as_secs_f64(), cpu_seconds() - cpu_before)
 }
 
 fn parse_only(name: &'static str, inputs: &[Input]) -> Measure {
     timed(name, || {
-        let summary = harrier_read::read(
-            inputs,
-            &ReadOptions::default(),
-            |batch| batch.events.len(),
-            |_| {},
-            &mut (),
-        );
+        let summary = harrier_read::read(inputs, &ReadOptions::default(), |batch| batch.events.len(), |_| {}, &mut ());
+        (summary.events(), summary.bytes())
+    })
+}
+
+/// Reading, normalizing and matching every event against every rule, counting hits.
+fn hunt_pass(inputs: &[Input], set: &RuleSet) -> Measure {
+    timed("harrier hunt (parse+normalize+match)", || {
+        let map = |batch: harrier_read::Batch| {
+            let mut hits = Vec::new();
+            for event in &batch.events {
+                set.engine.matches(event, &mut hits);
+            }
+            hits.len()
+        };
+        let summary = harrier_read::read(inputs, &ReadOptions::default(), map, |_| {}, &mut ());
         (summary.events(), summary.bytes())
     })
 }
@@ -176,9 +199,7 @@ fn evtx_files(paths: &[String]) -> Vec<PathBuf> {
         .iter()
         .flat_map(|path| walkdir::WalkDir::new(path).sort_by_file_name())
         .filter_map(Result::ok)
-        .filter(|entry| {
-            entry.file_type().is_file() && entry.path().extension().is_some_and(|ext| ext == "evtx")
-        })
+        .filter(|entry| entry.file_type().is_file() && entry.path().extension().is_some_and(|ext| ext == "evtx"))
         .map(|entry| entry.into_path())
         .collect();
     files.dedup();
@@ -204,6 +225,12 @@ fn print_table(report: &Report) {
             m.events_per_cpu_second
         );
     }
+    if let Some(loading) = &report.rule_loading {
+        println!("rules: {} run, loaded in {:.2} s, {:.1} MiB", loading.rules_run, loading.seconds, loading.memory_mib);
+    }
+    if let Some(ratio) = report.hunt_over_parse {
+        println!("hunt / parse-only, events per second: {ratio:.2}");
+    }
     println!("peak memory: {:.1} MiB", report.peak_memory_mib);
     if let Some(ratio) = report.ratio_to_baseline {
         println!("harrier / evtx crate on the EVTX files, events per CPU-second: {ratio:.2}");
@@ -223,6 +250,14 @@ fn cpu_seconds() -> f64 {
     let usage = usage();
     let seconds = |time: libc::timeval| time.tv_sec as f64 + time.tv_usec as f64 / 1e6;
     seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+/// Resident memory of this process now, in KiB (from /proc; 0 where there is none).
+fn current_memory_kib() -> i64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|statm| statm.split_whitespace().nth(1)?.parse::<i64>().ok())
+        .map_or(0, |pages| pages * 4)
 }
 
 /// Peak resident memory of this process so far, in KiB (Linux reports `ru_maxrss` in KiB).

@@ -47,23 +47,15 @@ pub fn run(args: &CheckArgs) -> std::io::Result<ExitCode> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match progress::default_format(args.format, CheckFormat::Table, CheckFormat::Json) {
         CheckFormat::Json => {
-            let rules: Vec<_> = (0..set.entries.len())
-                .map(|index| set.status(index))
-                .collect();
-            serde_json::to_writer_pretty(
-                &mut out,
-                &serde_json::json!({ "totals": totals, "rules": rules }),
-            )?;
+            let rules: Vec<_> = (0..set.entries.len()).map(|index| set.status(index)).collect();
+            serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "totals": totals, "rules": rules }))?;
             writeln!(out)?;
         }
         CheckFormat::Table => {
             for index in 0..set.entries.len() {
                 let status = set.status(index);
                 if status.status != "loaded" || !status.warnings.is_empty() {
-                    let what = status
-                        .reason
-                        .map(str::to_owned)
-                        .unwrap_or_else(|| status.warnings.join("; "));
+                    let what = status.reason.map(str::to_owned).unwrap_or_else(|| status.warnings.join("; "));
                     writeln!(
                         out,
                         "{:<8} {}:{} {} {what}",
@@ -82,9 +74,5 @@ pub fn run(args: &CheckArgs) -> std::io::Result<ExitCode> {
         }
     }
     out.flush()?;
-    Ok(if totals.failed > 0 {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if totals.failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }

@@ -48,19 +48,16 @@ struct Condition {
 
 fn parse_condition(text: &str) -> Result<Condition, String> {
     match text.split_once('=') {
-        Some((field, value)) if !field.trim().is_empty() => Ok(Condition {
-            field: field.trim().to_owned(),
-            value: value.to_owned(),
-        }),
+        Some((field, value)) if !field.trim().is_empty() => {
+            Ok(Condition { field: field.trim().to_owned(), value: value.to_owned() })
+        }
         _ => Err(format!("expected FIELD=VALUE, got `{text}`")),
     }
 }
 
 impl Condition {
     fn holds(&self, event: &Event) -> bool {
-        event
-            .text(&self.field)
-            .is_some_and(|text| text.eq_ignore_ascii_case(&self.value))
+        event.text(&self.field).is_some_and(|text| text.eq_ignore_ascii_case(&self.value))
     }
 }
 
@@ -84,11 +81,8 @@ pub fn run(args: &EventsArgs, ui: &Ui) -> std::io::Result<ExitCode> {
     let mut written: std::io::Result<()> = Ok(());
     let render = |batch: harrier_read::Batch| -> Vec<u8> {
         let mut text = Vec::new();
-        for event in batch.events.iter().filter(|event| {
-            args.conditions
-                .iter()
-                .all(|condition| condition.holds(event))
-        }) {
+        for event in batch.events.iter().filter(|event| args.conditions.iter().all(|condition| condition.holds(event)))
+        {
             match format {
                 EventFormat::Jsonl => write_json_line(&mut text, event),
                 EventFormat::Table => text.extend_from_slice(table_row(event).as_bytes()),
@@ -105,11 +99,7 @@ pub fn run(args: &EventsArgs, ui: &Ui) -> std::io::Result<ExitCode> {
     written?;
     out.flush()?;
     console.finish(&summary);
-    Ok(if summary.nothing_read() {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if summary.nothing_read() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 fn write_json_line(text: &mut Vec<u8>, event: &Event) {
@@ -125,31 +115,17 @@ fn write_json_line(text: &mut Vec<u8>, event: &Event) {
 }
 
 fn table_header() -> String {
-    format!(
-        "{:<27} {:>6} {:<40} {:<20} DETAILS",
-        "TIMESTAMP", "ID", "CHANNEL", "COMPUTER"
-    )
+    format!("{:<27} {:>6} {:<40} {:<20} DETAILS", "TIMESTAMP", "ID", "CHANNEL", "COMPUTER")
 }
 
 /// System fields in columns, then the event's own fields as `Name=Value`, cut to one line.
 fn table_row(event: &Event) -> String {
-    let timestamp = event
-        .timestamp()
-        .map(|time| time.to_string())
-        .unwrap_or_default();
-    let event_id = event
-        .event_id()
-        .map(|id| id.to_string())
-        .unwrap_or_default();
+    let timestamp = event.timestamp().map(|time| time.to_string()).unwrap_or_default();
+    let event_id = event.event_id().map(|id| id.to_string()).unwrap_or_default();
     let details: Vec<String> = event
         .fields()
         .iter()
-        .filter(|field| {
-            field
-                .path
-                .as_deref()
-                .is_some_and(|path| !path.starts_with("Event.System."))
-        })
+        .filter(|field| field.path.as_deref().is_some_and(|path| !path.starts_with("Event.System.")))
         .map(|field| format!("{}={}", field.name, field.value))
         .collect();
     let mut details = details.join(" ").replace(['\r', '\n', '\t'], " ");

@@ -72,19 +72,16 @@ fn parse_level(text: &str) -> Result<Level, String> {
 }
 
 fn parse_time(text: &str) -> Result<Timestamp, String> {
-    Timestamp::parse(text)
-        .ok_or_else(|| format!("`{text}` is not a time (use 2024-05-01T13:00:00Z)"))
+    Timestamp::parse(text).ok_or_else(|| format!("`{text}` is not a time (use 2024-05-01T13:00:00Z)"))
 }
 
 impl HuntArgs {
     fn selects(&self, meta: &RuleMeta) -> bool {
         let level = self.min_level.is_none_or(|min| meta.level >= min);
         let status = self.status.is_empty()
-            || meta.status.is_some_and(|status| {
-                self.status
-                    .iter()
-                    .any(|wanted| wanted.eq_ignore_ascii_case(status.name()))
-            });
+            || meta
+                .status
+                .is_some_and(|status| self.status.iter().any(|wanted| wanted.eq_ignore_ascii_case(status.name())));
         let tag = self.tag.is_empty()
             || self.tag.iter().any(|wanted| {
                 let wanted = wanted.to_ascii_lowercase();
@@ -100,9 +97,9 @@ impl HuntArgs {
         if self.from.is_none() && self.to.is_none() {
             return true;
         }
-        event.timestamp().is_some_and(|time| {
-            self.from.is_none_or(|from| time >= from) && self.to.is_none_or(|to| time <= to)
-        })
+        event
+            .timestamp()
+            .is_some_and(|time| self.from.is_none_or(|from| time >= from) && self.to.is_none_or(|to| time <= to))
     }
 }
 
@@ -138,8 +135,7 @@ struct RuleHits {
 }
 
 pub fn run(args: &HuntArgs, ui: &Ui) -> std::io::Result<ExitCode> {
-    let mut set = RuleSet::load_selected(&args.rules, &|meta| args.selects(meta))
-        .map_err(std::io::Error::other)?;
+    let mut set = RuleSet::load_selected(&args.rules, &|meta| args.selects(meta)).map_err(std::io::Error::other)?;
     set.engine.set_trim_values(args.trim_values);
     report_rules(&set);
     let format = progress::default_format(args.format, HuntFormat::Table, HuntFormat::Jsonl);
@@ -175,11 +171,7 @@ pub fn run(args: &HuntArgs, ui: &Ui) -> std::io::Result<ExitCode> {
     if !ui.quiet {
         eprintln!("harrier: {total} hits from {rules_hit} rules");
     }
-    Ok(if summary.nothing_read() {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if summary.nothing_read() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 /// Says on stderr how many rules run, and names each one that cannot.
@@ -206,10 +198,7 @@ fn report_rules(set: &RuleSet) {
 }
 
 fn hits_of(events: &[Event], set: &RuleSet, args: &HuntArgs, format: HuntFormat) -> BatchHits {
-    let mut batch = BatchHits {
-        text: Vec::new(),
-        hits: Vec::new(),
-    };
+    let mut batch = BatchHits { text: Vec::new(), hits: Vec::new() };
     let mut matched = Vec::new();
     for event in events.iter().filter(|event| args.in_time(event)) {
         matched.clear();
@@ -270,10 +259,7 @@ fn csv_header() -> Vec<u8> {
 fn write_csv_row(text: &mut Vec<u8>, rule: &Rule, event: &Event) {
     let meta = &rule.meta;
     let row = [
-        event
-            .timestamp()
-            .map(|time| time.to_string())
-            .unwrap_or_default(),
+        event.timestamp().map(|time| time.to_string()).unwrap_or_default(),
         meta.id.clone().unwrap_or_default(),
         meta.title.clone(),
         meta.level.name().to_owned(),
@@ -281,10 +267,7 @@ fn write_csv_row(text: &mut Vec<u8>, rule: &Rule, event: &Event) {
         meta.tactics.join(";"),
         event.computer().unwrap_or_default().to_owned(),
         event.channel().unwrap_or_default().to_owned(),
-        event
-            .event_id()
-            .map(|id| id.to_string())
-            .unwrap_or_default(),
+        event.event_id().map(|id| id.to_string()).unwrap_or_default(),
         event.source().path.clone(),
         event.record_id().to_string(),
     ];
@@ -294,33 +277,17 @@ fn write_csv_row(text: &mut Vec<u8>, rule: &Rule, event: &Event) {
 }
 
 /// Hits per rule, most severe first, then most hits.
-fn write_summary(
-    out: &mut impl Write,
-    set: &RuleSet,
-    per_rule: &[RuleHits],
-) -> std::io::Result<()> {
-    let mut rows: Vec<(usize, &RuleHits)> = per_rule
-        .iter()
-        .enumerate()
-        .filter(|(_, hits)| hits.count > 0)
-        .collect();
+fn write_summary(out: &mut impl Write, set: &RuleSet, per_rule: &[RuleHits]) -> std::io::Result<()> {
+    let mut rows: Vec<(usize, &RuleHits)> = per_rule.iter().enumerate().filter(|(_, hits)| hits.count > 0).collect();
     rows.sort_by(|a, b| {
-        set.rule(b.0)
-            .meta
-            .level
-            .cmp(&set.rule(a.0).meta.level)
-            .then(b.1.count.cmp(&a.1.count))
-            .then(a.0.cmp(&b.0))
+        set.rule(b.0).meta.level.cmp(&set.rule(a.0).meta.level).then(b.1.count.cmp(&a.1.count)).then(a.0.cmp(&b.0))
     });
     writeln!(
         out,
         "{:>7}  {:<13} {:<60} {:<24} {:<28} {:<20} {:<20}",
         "HITS", "LEVEL", "RULE", "TECHNIQUES", "TACTICS", "FIRST", "LAST"
     )?;
-    let time = |time: Option<Timestamp>| {
-        time.map(|time| time.to_string()[..19].replace('T', " "))
-            .unwrap_or_default()
-    };
+    let time = |time: Option<Timestamp>| time.map(|time| time.to_string()[..19].replace('T', " ")).unwrap_or_default();
     for (rule, hits) in rows {
         let meta = &set.rule(rule).meta;
         writeln!(
@@ -340,10 +307,7 @@ fn write_summary(
 
 fn cut(text: &str, width: usize) -> String {
     match text.char_indices().nth(width) {
-        Some((end, _)) => format!(
-            "{}…",
-            &text[..end - text[..end].chars().last().map_or(0, char::len_utf8)]
-        ),
+        Some((end, _)) => format!("{}…", &text[..end - text[..end].chars().last().map_or(0, char::len_utf8)]),
         None => text.to_owned(),
     }
 }

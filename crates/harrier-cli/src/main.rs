@@ -60,9 +60,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(threads) = cli.threads {
         // Fails only if a pool was already built, which nothing here does before this point.
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads.max(1))
-            .build_global();
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build_global();
     }
     let ui = progress::Ui { quiet: cli.quiet };
     let outcome = match cli.command {

@@ -27,20 +27,13 @@ impl Console {
             ProgressBar::hidden()
         } else {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-            let style = ProgressStyle::with_template(
-                "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta} {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
+            let style = ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar());
             bar.set_style(style);
             bar.enable_steady_tick(Duration::from_millis(200));
             bar
         };
-        Console {
-            bar,
-            shown: 0,
-            started: Instant::now(),
-            quiet: ui.quiet,
-        }
+        Console { bar, shown: 0, started: Instant::now(), quiet: ui.quiet }
     }
 
     /// Clears the bar and prints the closing summary of the read.
@@ -67,8 +60,7 @@ impl Observer for Console {
     fn problem(&mut self, problem: &Problem) {
         if self.shown < PROBLEMS_SHOWN {
             self.shown += 1;
-            self.bar
-                .suspend(|| eprintln!("harrier: skipped {}: {problem}", problem.skips()));
+            self.bar.suspend(|| eprintln!("harrier: skipped {}: {problem}", problem.skips()));
         }
     }
 
@@ -99,35 +91,21 @@ pub fn summary_line(summary: &Summary, elapsed: Duration) -> String {
         line.push_str(&format!("; skipped {}", skipped.join(", ")));
     }
     if !summary.ignored.is_empty() {
-        line.push_str(&format!(
-            "; ignored {} (not event logs)",
-            plural(summary.ignored.len() as u64, "file")
-        ));
+        line.push_str(&format!("; ignored {} (not event logs)", plural(summary.ignored.len() as u64, "file")));
     }
     line
 }
 
 fn plural(count: u64, what: &str) -> String {
-    if count == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{count} {what}s")
-    }
+    if count == 1 { format!("1 {what}") } else { format!("{count} {what}s") }
 }
 
 /// The inputs named on the command line (`-` is standard input).
 pub fn inputs(paths: &[String]) -> Vec<harrier_read::Input> {
-    paths
-        .iter()
-        .map(|path| harrier_read::Input::from_arg(path))
-        .collect()
+    paths.iter().map(|path| harrier_read::Input::from_arg(path)).collect()
 }
 
 /// The output format to use when none is asked for: one for people, one for pipes.
 pub fn default_format<T>(chosen: Option<T>, on_terminal: T, piped: T) -> T {
-    chosen.unwrap_or(if std::io::stdout().is_terminal() {
-        on_terminal
-    } else {
-        piped
-    })
+    chosen.unwrap_or(if std::io::stdout().is_terminal() { on_terminal } else { piped })
 }

@@ -44,48 +44,27 @@ impl RuleSet {
     }
 
     /// Loads every rule, and compiles the active ones that `select` takes.
-    pub fn load_selected(
-        args: &RuleArgs,
-        select: &dyn Fn(&RuleMeta) -> bool,
-    ) -> Result<RuleSet, String> {
+    pub fn load_selected(args: &RuleArgs, select: &dyn Fn(&RuleMeta) -> bool) -> Result<RuleSet, String> {
         let options = load_options(args)?;
         let entries = harrier_sigma::load(&args.rules, &options);
-        let selected: Vec<bool> = entries
-            .iter()
-            .map(|entry| entry.rule().is_some_and(|rule| select(&rule.meta)))
-            .collect();
+        let selected: Vec<bool> =
+            entries.iter().map(|entry| entry.rule().is_some_and(|rule| select(&rule.meta))).collect();
         let active: Vec<usize> = entries
             .iter()
             .enumerate()
-            .filter(|(index, entry)| {
-                matches!(entry.outcome, Outcome::Active(_)) && selected[*index]
-            })
+            .filter(|(index, entry)| matches!(entry.outcome, Outcome::Active(_)) && selected[*index])
             .map(|(index, _)| index)
             .collect();
-        let (engine, errors) = Engine::new(active.iter().map(|&index| {
-            &entries[index]
-                .rule()
-                .expect("active rules loaded")
-                .condition
-        }));
-        let compile_errors = errors
-            .into_iter()
-            .map(|(position, error)| (active[position], error.to_string()))
-            .collect();
-        Ok(RuleSet {
-            entries,
-            selected,
-            compile_errors,
-            active,
-            engine,
-        })
+        let (engine, errors) =
+            Engine::new(active.iter().map(|&index| &entries[index].rule().expect("active rules loaded").condition));
+        let compile_errors =
+            errors.into_iter().map(|(position, error)| (active[position], error.to_string())).collect();
+        Ok(RuleSet { entries, selected, compile_errors, active, engine })
     }
 
     /// The rule behind an engine hit.
     pub fn rule(&self, hit: usize) -> &Rule {
-        self.entries[self.active[hit]]
-            .rule()
-            .expect("active rules loaded")
+        self.entries[self.active[hit]].rule().expect("active rules loaded")
     }
 
     pub fn status(&self, index: usize) -> RuleStatus<'_> {
@@ -110,9 +89,7 @@ impl RuleSet {
     }
 
     pub fn count(&self, status: &str) -> usize {
-        (0..self.entries.len())
-            .filter(|&index| self.status(index).status == status)
-            .count()
+        (0..self.entries.len()).filter(|&index| self.status(index).status == status).count()
     }
 }
 
@@ -134,25 +111,20 @@ pub struct RuleStatus<'a> {
 fn load_options(args: &RuleArgs) -> Result<LoadOptions, String> {
     let mut options = LoadOptions::default();
     if let Some(path) = &args.logsource_map {
-        let text = std::fs::read_to_string(path)
-            .map_err(|error| format!("{}: {error}", path.display()))?;
-        options.logsources.extend(
-            LogsourceMap::from_yaml(&text)
-                .map_err(|error| format!("{}: {error}", path.display()))?,
-        );
+        let text = std::fs::read_to_string(path).map_err(|error| format!("{}: {error}", path.display()))?;
+        options
+            .logsources
+            .extend(LogsourceMap::from_yaml(&text).map_err(|error| format!("{}: {error}", path.display()))?);
     }
     if let Some(path) = &args.vars {
-        let text = std::fs::read_to_string(path)
-            .map_err(|error| format!("{}: {error}", path.display()))?;
-        options.placeholders =
-            placeholders(&text).map_err(|error| format!("{}: {error}", path.display()))?;
+        let text = std::fs::read_to_string(path).map_err(|error| format!("{}: {error}", path.display()))?;
+        options.placeholders = placeholders(&text).map_err(|error| format!("{}: {error}", path.display()))?;
     }
     Ok(options)
 }
 
 fn placeholders(text: &str) -> Result<HashMap<String, Vec<String>>, String> {
-    let map: HashMap<String, yaml_serde::Value> =
-        yaml_serde::from_str(text).map_err(|error| error.to_string())?;
+    let map: HashMap<String, yaml_serde::Value> = yaml_serde::from_str(text).map_err(|error| error.to_string())?;
     let scalar = |value: &yaml_serde::Value| match value {
         yaml_serde::Value::String(text) => Some(text.clone()),
         yaml_serde::Value::Number(number) => Some(number.to_string()),
@@ -161,14 +133,12 @@ fn placeholders(text: &str) -> Result<HashMap<String, Vec<String>>, String> {
     map.into_iter()
         .map(|(name, value)| {
             let values = match &value {
-                yaml_serde::Value::Sequence(items) => {
-                    items.iter().map(scalar).collect::<Option<Vec<_>>>()
-                }
+                yaml_serde::Value::Sequence(items) => items.iter().map(scalar).collect::<Option<Vec<_>>>(),
                 single => scalar(single).map(|value| vec![value]),
             };
-            values.map(|values| (name.clone(), values)).ok_or(format!(
-                "placeholder `{name}` must be a value or a list of values"
-            ))
+            values
+                .map(|values| (name.clone(), values))
+                .ok_or(format!("placeholder `{name}` must be a value or a list of values"))
         })
         .collect()
 }

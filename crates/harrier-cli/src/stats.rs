@@ -41,18 +41,12 @@ struct Counts {
 impl Counts {
     fn of_batch(batch: harrier_read::Batch) -> Counts {
         let mut counts = Counts::default();
-        let file_channels = counts
-            .per_file
-            .entry(batch.source.path.clone())
-            .or_default();
+        let file_channels = counts.per_file.entry(batch.source.path.clone()).or_default();
         for event in &batch.events {
             let channel = event.channel().unwrap_or("").to_owned();
             *file_channels.entry(channel.clone()).or_default() += 1;
             *counts.channels.entry(channel.clone()).or_default() += 1;
-            *counts
-                .providers
-                .entry(event.provider().unwrap_or("").to_owned())
-                .or_default() += 1;
+            *counts.providers.entry(event.provider().unwrap_or("").to_owned()).or_default() += 1;
             if let Some(id) = event.event_id() {
                 *counts.event_ids.entry((channel, id)).or_default() += 1;
             }
@@ -142,13 +136,8 @@ pub fn run(args: &StatsArgs, ui: &Ui) -> std::io::Result<ExitCode> {
     let inputs = progress::inputs(&args.paths);
     let mut console = Console::new(ui);
     let mut counts = Counts::default();
-    let summary = harrier_read::read(
-        &inputs,
-        &ReadOptions::default(),
-        Counts::of_batch,
-        |batch| counts.add(batch),
-        &mut console,
-    );
+    let summary =
+        harrier_read::read(&inputs, &ReadOptions::default(), Counts::of_batch, |batch| counts.add(batch), &mut console);
     console.finish(&summary);
     let report = report(&summary, &counts);
     let mut out = std::io::stdout().lock();
@@ -159,11 +148,7 @@ pub fn run(args: &StatsArgs, ui: &Ui) -> std::io::Result<ExitCode> {
         }
         StatsFormat::Table => write_table(&mut out, &report)?,
     }
-    Ok(if summary.nothing_read() {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if summary.nothing_read() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 fn report<'a>(summary: &'a Summary, counts: &'a Counts) -> Report<'a> {
@@ -177,21 +162,13 @@ fn report<'a>(summary: &'a Summary, counts: &'a Counts) -> Report<'a> {
             skipped_records: summary.skipped_records(),
             skipped_chunks: summary.skipped_chunks(),
         },
-        files: summary
-            .files
-            .iter()
-            .map(|file| file_entry(file, counts))
-            .collect(),
+        files: summary.files.iter().map(|file| file_entry(file, counts)).collect(),
         channels: &counts.channels,
         providers: &counts.providers,
         event_ids: counts
             .event_ids
             .iter()
-            .map(|((channel, event_id), count)| EventIdEntry {
-                channel,
-                event_id: *event_id,
-                count: *count,
-            })
+            .map(|((channel, event_id), count)| EventIdEntry { channel, event_id: *event_id, count: *count })
             .collect(),
         ignored: &summary.ignored,
         problems: summary.problems.iter().map(ProblemEntry::of).collect(),
@@ -213,39 +190,20 @@ fn file_entry<'a>(file: &'a FileReport, counts: &'a Counts) -> FileEntry<'a> {
 }
 
 fn write_table(out: &mut impl Write, report: &Report<'_>) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "{:>9} {:>8} {:>8}  FILE",
-        "EVENTS", "SKIPPED", "FORMAT"
-    )?;
+    writeln!(out, "{:>9} {:>8} {:>8}  FILE", "EVENTS", "SKIPPED", "FORMAT")?;
     for file in &report.files {
         let skipped = file.skipped_records + file.skipped_chunks;
-        writeln!(
-            out,
-            "{:>9} {:>8} {:>8}  {}",
-            file.events,
-            skipped,
-            file.format.unwrap_or("-"),
-            file.path
-        )?;
+        writeln!(out, "{:>9} {:>8} {:>8}  {}", file.events, skipped, file.format.unwrap_or("-"), file.path)?;
     }
     for (title, counts) in [("CHANNEL", report.channels), ("PROVIDER", report.providers)] {
         writeln!(out, "\n{:>9}  {title}", "EVENTS")?;
         for (name, count) in sorted_by_count(counts) {
-            writeln!(
-                out,
-                "{count:>9}  {}",
-                if name.is_empty() { "(none)" } else { name }
-            )?;
+            writeln!(out, "{count:>9}  {}", if name.is_empty() { "(none)" } else { name })?;
         }
     }
     writeln!(out, "\n{:>9} {:>8}  CHANNEL", "EVENTS", "EVENTID")?;
     for entry in &report.event_ids {
-        writeln!(
-            out,
-            "{:>9} {:>8}  {}",
-            entry.count, entry.event_id, entry.channel
-        )?;
+        writeln!(out, "{:>9} {:>8}  {}", entry.count, entry.event_id, entry.channel)?;
     }
     let totals = &report.totals;
     writeln!(
@@ -261,8 +219,7 @@ fn write_table(out: &mut impl Write, report: &Report<'_>) -> std::io::Result<()>
 }
 
 fn sorted_by_count(counts: &BTreeMap<String, u64>) -> Vec<(&String, u64)> {
-    let mut sorted: Vec<(&String, u64)> =
-        counts.iter().map(|(name, count)| (name, *count)).collect();
+    let mut sorted: Vec<(&String, u64)> = counts.iter().map(|(name, count)| (name, *count)).collect();
     sorted.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     sorted
 }

@@ -57,24 +57,14 @@ pub(crate) enum Target {
 }
 
 pub(crate) enum Matcher {
-    Text {
-        text: TextMatcher,
-        cased: bool,
-    },
+    Text { text: TextMatcher, cased: bool },
     Regex(Regex),
     Cidr(ipnet::IpNet),
     Compare(CompareOp, f64),
     Exists(bool),
     IsNull,
-    FieldRef {
-        other: u32,
-        mode: FieldRefMode,
-    },
-    TimePart {
-        part: TimePart,
-        op: CompareOp,
-        value: i64,
-    },
+    FieldRef { other: u32, mode: FieldRefMode },
+    TimePart { part: TimePart, op: CompareOp, value: i64 },
 }
 
 /// A string pattern in the cheapest form that tests it.
@@ -102,25 +92,12 @@ impl TextMatcher {
 
 pub(crate) fn compile(expr: &Expr, fields: &mut FieldTable) -> Result<Node, CompileError> {
     Ok(match expr {
-        Expr::And(items) => Node::And(
-            items
-                .iter()
-                .map(|item| compile(item, fields))
-                .collect::<Result<_, _>>()?,
-        ),
-        Expr::Or(items) => Node::Or(
-            items
-                .iter()
-                .map(|item| compile(item, fields))
-                .collect::<Result<_, _>>()?,
-        ),
+        Expr::And(items) => Node::And(items.iter().map(|item| compile(item, fields)).collect::<Result<_, _>>()?),
+        Expr::Or(items) => Node::Or(items.iter().map(|item| compile(item, fields)).collect::<Result<_, _>>()?),
         Expr::Not(item) => Node::Not(Box::new(compile(item, fields)?)),
         Expr::Const(value) => Node::Const(*value),
         Expr::Pred(predicate) => Node::Test {
-            target: predicate
-                .field
-                .as_deref()
-                .map_or(Target::AnyValue, |field| Target::Field(fields.id(field))),
+            target: predicate.field.as_deref().map_or(Target::AnyValue, |field| Target::Field(fields.id(field))),
             matcher: matcher(&predicate.test, fields)?,
         },
     })
@@ -135,7 +112,12 @@ fn matcher(test: &Test, fields: &mut FieldTable) -> Result<Matcher, CompileError
                 .multi_line(*multi_line)
                 .dot_matches_new_line(*dot_all)
                 .build()
-                .map_err(|error| CompileError(format!("regular expression `{pattern}` cannot run in linear time or is invalid: {}", first_line(&error.to_string()))))?,
+                .map_err(|error| {
+                    CompileError(format!(
+                        "regular expression `{pattern}` cannot run in linear time or is invalid: {}",
+                        first_line(&error.to_string())
+                    ))
+                })?,
         ),
         Test::Cidr(network) => Matcher::Cidr(*network),
         Test::Compare { op, value } => Matcher::Compare(*op, *value),
@@ -147,21 +129,13 @@ fn matcher(test: &Test, fields: &mut FieldTable) -> Result<Matcher, CompileError
 }
 
 fn first_line(text: &str) -> String {
-    text.lines()
-        .rfind(|line| !line.trim().is_empty())
-        .unwrap_or(text)
-        .trim()
-        .to_owned()
+    text.lines().rfind(|line| !line.trim().is_empty()).unwrap_or(text).trim().to_owned()
 }
 
 /// Patterns are lower-cased here, values once per event, unless the test is cased.
 fn text_matcher(pattern: &Pattern, cased: bool) -> Result<TextMatcher, CompileError> {
     let fold = |text: &str| {
-        if cased {
-            text.to_owned()
-        } else {
-            text.to_lowercase()
-        }
+        if cased { text.to_owned() } else { text.to_lowercase() }
     };
     Ok(match pattern.tokens() {
         [] => TextMatcher::Exact(String::new()),
@@ -169,9 +143,9 @@ fn text_matcher(pattern: &Pattern, cased: bool) -> Result<TextMatcher, CompileEr
         [Token::Literal(text)] => TextMatcher::Exact(fold(text)),
         [Token::Literal(text), Token::AnyRun] => TextMatcher::Prefix(fold(text)),
         [Token::AnyRun, Token::Literal(text)] => TextMatcher::Suffix(fold(text)),
-        [Token::AnyRun, Token::Literal(text), Token::AnyRun] => TextMatcher::Contains(Box::new(
-            memmem::Finder::new(fold(text).as_bytes()).into_owned(),
-        )),
+        [Token::AnyRun, Token::Literal(text), Token::AnyRun] => {
+            TextMatcher::Contains(Box::new(memmem::Finder::new(fold(text).as_bytes()).into_owned()))
+        }
         tokens => {
             let mut regex = String::from("(?s)^");
             for token in tokens {
@@ -183,8 +157,7 @@ fn text_matcher(pattern: &Pattern, cased: bool) -> Result<TextMatcher, CompileEr
             }
             regex.push('$');
             TextMatcher::Wildcard(
-                Regex::new(&regex)
-                    .map_err(|error| CompileError(format!("pattern `{pattern}`: {error}")))?,
+                Regex::new(&regex).map_err(|error| CompileError(format!("pattern `{pattern}`: {error}")))?,
             )
         }
     })

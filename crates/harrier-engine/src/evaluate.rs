@@ -1,6 +1,7 @@
 //! Evaluating events against compiled rules.
 
 use crate::compile::{self, CompileError, FieldTable, Matcher, Node, Target};
+use crate::prefilter::{Place, Prefilter};
 use crate::routing::{self, Routes};
 use chrono::{Datelike, Timelike};
 use harrier_event::{Event, Timestamp, Value};
@@ -12,6 +13,8 @@ pub struct Engine {
     rules: Vec<Option<Node>>,
     fields: FieldTable,
     routes: Routes,
+    prefilter: Prefilter,
+    use_prefilter: bool,
     trim_values: bool,
 }
 
@@ -24,6 +27,9 @@ struct Scratch {
     lowered: Vec<Option<Option<String>>>,
     candidates: Vec<u32>,
     name: String,
+    /// `marks[rule] == generation` when the rule's witness was seen in the current event.
+    marks: Vec<u32>,
+    generation: u32,
 }
 
 const NONE: u32 = u32::MAX;
@@ -35,14 +41,13 @@ thread_local! {
 impl Engine {
     /// Compiles rule conditions (index = rule number). Rules that cannot compile are
     /// returned with why, and never match.
-    pub fn new<'a>(
-        conditions: impl IntoIterator<Item = &'a Expr>,
-    ) -> (Engine, Vec<(usize, CompileError)>) {
+    pub fn new<'a>(conditions: impl IntoIterator<Item = &'a Expr>) -> (Engine, Vec<(usize, CompileError)>) {
+        let conditions: Vec<&Expr> = conditions.into_iter().collect();
         let mut fields = FieldTable::default();
         let mut routes = Routes::default();
         let mut rules = Vec::new();
         let mut errors = Vec::new();
-        for (index, condition) in conditions.into_iter().enumerate() {
+        for (index, condition) in conditions.iter().copied().enumerate() {
             match compile::compile(condition, &mut fields) {
                 Ok(node) => {
                     if !matches!(node, Node::Const(false)) {
@@ -56,21 +61,20 @@ impl Engine {
                 }
             }
         }
-        (
-            Engine {
-                rules,
-                fields,
-                routes,
-                trim_values: false,
-            },
-            errors,
-        )
+        let prefilter = Prefilter::build(conditions, &fields);
+        (Engine { rules, fields, routes, prefilter, use_prefilter: true, trim_values: false }, errors)
     }
 
     /// Ignore white space around values when matching (`--trim-values`); Sigma compares
     /// values as they are, which is the default.
     pub fn set_trim_values(&mut self, trim: bool) {
         self.trim_values = trim;
+    }
+
+    /// Evaluate every routed rule on every event, without the literal prefilter. The hits
+    /// are the same; this is for tests and measurements.
+    pub fn set_prefilter(&mut self, on: bool) {
+        self.use_prefilter = on;
     }
 
     pub fn rule_count(&self) -> usize {
@@ -84,15 +88,15 @@ impl Engine {
             self.prepare(event, scratch);
             let channel = event.channel().unwrap_or("").to_lowercase();
             let mut candidates = std::mem::take(&mut scratch.candidates);
-            self.routes
-                .candidates(&channel, event.event_id(), &mut candidates);
-            let mut view = View {
-                event,
-                scratch,
-                trim: self.trim_values,
-            };
+            self.routes.candidates(&channel, event.event_id(), &mut candidates);
+            let mut view = View { event, scratch, trim: self.trim_values };
+            let generation = view.scan_witnesses(&self.prefilter, self.rules.len());
             for &rule in &candidates {
-                if let Some(node) = &self.rules[rule as usize]
+                let witnessed = !self.use_prefilter
+                    || !self.prefilter.is_gated(rule)
+                    || view.scratch.marks[rule as usize] == generation;
+                if witnessed
+                    && let Some(node) = &self.rules[rule as usize]
                     && view.eval(node)
                 {
                     hits.push(rule as usize);
@@ -112,9 +116,7 @@ impl Engine {
         for (index, field) in event.fields().iter().enumerate() {
             for name in std::iter::once(&*field.name).chain(field.path.as_deref()) {
                 scratch.name.clear();
-                scratch
-                    .name
-                    .extend(name.chars().flat_map(char::to_lowercase));
+                scratch.name.extend(name.chars().flat_map(char::to_lowercase));
                 if let Some(slot) = self.fields.get(&scratch.name)
                     && scratch.slots[slot as usize] == NONE
                 {
@@ -132,20 +134,54 @@ struct View<'e, 's> {
 }
 
 impl View<'_, '_> {
+    /// Runs the prefilter's automata over the event's fields and marks the rules whose
+    /// witness occurs; returns the mark of this event.
+    fn scan_witnesses(&mut self, prefilter: &Prefilter, rule_count: usize) -> u32 {
+        let scratch = &mut *self.scratch;
+        scratch.generation = scratch.generation.wrapping_add(1);
+        if scratch.generation == 0 || scratch.marks.len() != rule_count {
+            scratch.marks.clear();
+            scratch.marks.resize(rule_count, 0);
+            scratch.generation = 1;
+        }
+        let generation = scratch.generation;
+        for scanner in &prefilter.scanners {
+            let indices = match scanner.place {
+                Place::Slot(slot) => self.field_index(slot).map_or(0..0, |index| index..index + 1),
+                Place::AnyValue => 0..self.event.fields().len(),
+            };
+            for index in indices {
+                let mut mark = |rule: u32| self.scratch.marks[rule as usize] = generation;
+                match &self.event.fields()[index].value {
+                    Value::List(items) => {
+                        for item in items {
+                            if let Some(text) = lower(item, self.trim) {
+                                scanner.scan(&text, &mut mark);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Some(text) = self.lowered(index).clone() {
+                            let mut mark = |rule: u32| self.scratch.marks[rule as usize] = generation;
+                            scanner.scan(&text, &mut mark);
+                        }
+                    }
+                }
+            }
+        }
+        generation
+    }
+
     fn eval(&mut self, node: &Node) -> bool {
         match node {
             Node::And(items) => items.iter().all(|item| self.eval(item)),
             Node::Or(items) => items.iter().any(|item| self.eval(item)),
             Node::Not(item) => !self.eval(item),
             Node::Const(value) => *value,
-            Node::Test {
-                target: Target::Field(slot),
-                matcher,
-            } => self.test_field(*slot, matcher),
-            Node::Test {
-                target: Target::AnyValue,
-                matcher,
-            } => (0..self.event.fields().len()).any(|index| self.test_value_at(index, matcher)),
+            Node::Test { target: Target::Field(slot), matcher } => self.test_field(*slot, matcher),
+            Node::Test { target: Target::AnyValue, matcher } => {
+                (0..self.event.fields().len()).any(|index| self.test_value_at(index, matcher))
+            }
         }
     }
 
@@ -170,9 +206,9 @@ impl View<'_, '_> {
     fn test_value_at(&mut self, index: usize, matcher: &Matcher) -> bool {
         let event = self.event;
         match &event.fields()[index].value {
-            Value::List(items) => items
-                .iter()
-                .any(|item| test_value(item, &lower(item, self.trim), matcher, self.trim)),
+            Value::List(items) => {
+                items.iter().any(|item| test_value(item, &lower(item, self.trim), matcher, self.trim))
+            }
             value => {
                 let trim = self.trim;
                 let lowered = self.lowered(index);
@@ -203,44 +239,22 @@ impl View<'_, '_> {
 }
 
 fn lower(value: &Value, trim: bool) -> Option<String> {
-    value.as_text().map(|text| {
-        if trim {
-            text.trim().to_lowercase()
-        } else {
-            text.to_lowercase()
-        }
-    })
+    value.as_text().map(|text| if trim { text.trim().to_lowercase() } else { text.to_lowercase() })
 }
 
 /// One scalar value against a matcher; `lowered` is its lower-cased text.
 fn test_value(value: &Value, lowered: &Option<String>, matcher: &Matcher, trim: bool) -> bool {
-    let raw = || {
-        value.as_text().map(|text| {
-            if trim {
-                std::borrow::Cow::Owned(text.trim().to_owned())
-            } else {
-                text
-            }
-        })
-    };
+    let raw = || value.as_text().map(|text| if trim { std::borrow::Cow::Owned(text.trim().to_owned()) } else { text });
     match matcher {
-        Matcher::Text { text, cased: false } => lowered
-            .as_deref()
-            .is_some_and(|lowered| text.is_match(lowered)),
+        Matcher::Text { text, cased: false } => lowered.as_deref().is_some_and(|lowered| text.is_match(lowered)),
         Matcher::Text { text, cased: true } => raw().is_some_and(|raw| text.is_match(&raw)),
         Matcher::Regex(regex) => raw().is_some_and(|raw| regex.is_match(&raw)),
         Matcher::Cidr(network) => value
             .as_text()
             .and_then(|raw| raw.trim().parse::<std::net::IpAddr>().ok())
             .is_some_and(|ip| network.contains(&ip)),
-        Matcher::Compare(op, expected) => {
-            number(value).is_some_and(|number| op.holds(number, *expected))
-        }
-        Matcher::TimePart {
-            part,
-            op,
-            value: expected,
-        } => value
+        Matcher::Compare(op, expected) => number(value).is_some_and(|number| op.holds(number, *expected)),
+        Matcher::TimePart { part, op, value: expected } => value
             .as_text()
             .and_then(|raw| Timestamp::parse(&raw))
             .is_some_and(|time| op.holds(time_part(&time, *part), *expected)),

@@ -14,6 +14,7 @@
 
 mod compile;
 mod evaluate;
+mod prefilter;
 mod routing;
 
 pub use compile::CompileError;

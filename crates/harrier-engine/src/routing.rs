@@ -16,23 +16,17 @@ pub(crate) struct Key {
 pub(crate) fn keys(expr: &Expr) -> Option<Vec<Key>> {
     match expr {
         Expr::Pred(predicate) => {
-            let Test::Matches {
-                pattern,
-                cased: false,
-            } = &predicate.test
-            else {
+            let Test::Matches { pattern, cased: false } = &predicate.test else {
                 return None;
             };
             let literal = pattern.as_literal()?;
             match predicate.field.as_deref()? {
-                field if field.eq_ignore_ascii_case("Channel") => Some(vec![Key {
-                    channel: Some(literal.to_lowercase()),
-                    event_id: None,
-                }]),
-                field if field.eq_ignore_ascii_case("EventID") => Some(vec![Key {
-                    channel: None,
-                    event_id: Some(literal.trim().parse().ok()?),
-                }]),
+                field if field.eq_ignore_ascii_case("Channel") => {
+                    Some(vec![Key { channel: Some(literal.to_lowercase()), event_id: None }])
+                }
+                field if field.eq_ignore_ascii_case("EventID") => {
+                    Some(vec![Key { channel: None, event_id: Some(literal.trim().parse().ok()?) }])
+                }
                 _ => None,
             }
         }
@@ -43,10 +37,7 @@ pub(crate) fn keys(expr: &Expr) -> Option<Vec<Key>> {
             }
             Some(all)
         }
-        Expr::And(items) => items
-            .iter()
-            .filter_map(keys)
-            .reduce(|left, right| intersect(&left, &right)),
+        Expr::And(items) => items.iter().filter_map(keys).reduce(|left, right| intersect(&left, &right)),
         Expr::Not(_) | Expr::Const(_) => None,
     }
 }
@@ -87,12 +78,7 @@ impl Routes {
         };
         for key in keys {
             let list = match (key.channel, key.event_id) {
-                (Some(channel), Some(id)) => self
-                    .by_both
-                    .entry(channel)
-                    .or_default()
-                    .entry(id)
-                    .or_default(),
+                (Some(channel), Some(id)) => self.by_both.entry(channel).or_default().entry(id).or_default(),
                 (Some(channel), None) => self.by_channel.entry(channel).or_default(),
                 (None, Some(id)) => self.by_event_id.entry(id).or_default(),
                 (None, None) => &mut self.everywhere,

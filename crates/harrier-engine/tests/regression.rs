@@ -12,11 +12,7 @@ fn sigma_dir() -> Option<PathBuf> {
     if path.is_dir() {
         return Some(path);
     }
-    assert!(
-        std::env::var("HARRIER_REQUIRE_SHARED").as_deref() != Ok("1"),
-        "{} is missing",
-        path.display()
-    );
+    assert!(std::env::var("HARRIER_REQUIRE_SHARED").as_deref() != Ok("1"), "{} is missing", path.display());
     eprintln!("SKIPPED: {} not found", path.display());
     None
 }
@@ -33,24 +29,15 @@ fn cases(root: &Path) -> Vec<Case> {
         if entry.file_name().is_none_or(|name| name != "info.yml") {
             continue;
         }
-        let info: yaml_serde::Value =
-            yaml_serde::from_str(&std::fs::read_to_string(&entry).unwrap()).unwrap();
+        let info: yaml_serde::Value = yaml_serde::from_str(&std::fs::read_to_string(&entry).unwrap()).unwrap();
         let rule_id = info["rule_metadata"][0]["id"].as_str().unwrap().to_owned();
-        for test in info["regression_tests_info"]
-            .as_sequence()
-            .into_iter()
-            .flatten()
-        {
+        for test in info["regression_tests_info"].as_sequence().into_iter().flatten() {
             if test["type"].as_str() != Some("evtx") {
                 continue;
             }
             let log = root.join(test["path"].as_str().unwrap());
             let match_count = test["match_count"].as_u64().map(|count| count as usize);
-            cases.push(Case {
-                rule_id: rule_id.clone(),
-                log,
-                match_count,
-            });
+            cases.push(Case { rule_id: rule_id.clone(), log, match_count });
         }
     }
     cases.sort_by(|a, b| a.log.cmp(&b.log));
@@ -61,11 +48,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap().flatten() {
         let path = entry.path();
-        if path.is_dir() {
-            found.extend(walk(&path))
-        } else {
-            found.push(path)
-        }
+        if path.is_dir() { found.extend(walk(&path)) } else { found.push(path) }
     }
     found
 }
@@ -101,10 +84,7 @@ fn hits(engine: &Engine, ids: &[Option<String>], log: &Path) -> HashMap<String, 
 fn every_regression_test_hits_its_rule_from_evtx_and_from_json() {
     let Some(sigma) = sigma_dir() else { return };
     let folders = ["rules", "rules-threat-hunting", "rules-emerging-threats"];
-    let entries = harrier_sigma::load(
-        &folders.map(|folder| sigma.join(folder)),
-        &LoadOptions::default(),
-    );
+    let entries = harrier_sigma::load(&folders.map(|folder| sigma.join(folder)), &LoadOptions::default());
     let rules: Vec<&harrier_ir::Rule> = entries
         .iter()
         .filter_map(|entry| match &entry.outcome {
@@ -122,32 +102,15 @@ fn every_regression_test_hits_its_rule_from_evtx_and_from_json() {
     let mut above = Vec::new();
     for case in &cases {
         for log in [case.log.clone(), case.log.with_extension("json")] {
-            let count = hits(&engine, &ids, &log)
-                .get(&case.rule_id)
-                .copied()
-                .unwrap_or(0);
+            let count = hits(&engine, &ids, &log).get(&case.rule_id).copied().unwrap_or(0);
             let expected = case.match_count.unwrap_or(1);
             if count < expected {
-                missed.push(format!(
-                    "{} {}: {count} hits, expected {expected}",
-                    case.rule_id,
-                    log.display()
-                ));
+                missed.push(format!("{} {}: {count} hits, expected {expected}", case.rule_id, log.display()));
             } else if case.match_count.is_some_and(|limit| count > limit) {
-                above.push(format!(
-                    "{} {}: {count} hits, match_count {expected}",
-                    case.rule_id,
-                    log.display()
-                ));
+                above.push(format!("{} {}: {count} hits, match_count {expected}", case.rule_id, log.display()));
             }
         }
     }
     eprintln!("above match_count ({}):\n{}", above.len(), above.join("\n"));
-    assert!(
-        missed.is_empty(),
-        "{} of {} runs missed:\n{}",
-        missed.len(),
-        cases.len() * 2,
-        missed.join("\n")
-    );
+    assert!(missed.is_empty(), "{} of {} runs missed:\n{}", missed.len(), cases.len() * 2, missed.join("\n"));
 }

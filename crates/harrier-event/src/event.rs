@@ -15,11 +15,7 @@ pub struct Field {
 
 impl Field {
     fn answers_to(&self, key: &str) -> bool {
-        self.name.eq_ignore_ascii_case(key)
-            || self
-                .path
-                .as_deref()
-                .is_some_and(|path| path.eq_ignore_ascii_case(key))
+        self.name.eq_ignore_ascii_case(key) || self.path.as_deref().is_some_and(|path| path.eq_ignore_ascii_case(key))
     }
 }
 
@@ -58,10 +54,7 @@ impl Event {
 
     /// The value of a field by short name or dotted path, ignoring ASCII case.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.fields
-            .iter()
-            .find(|field| field.answers_to(key))
-            .map(|field| &field.value)
+        self.fields.iter().find(|field| field.answers_to(key)).map(|field| &field.value)
     }
 
     /// The canonical text of a scalar field (see [`Value::as_text`]).
@@ -116,9 +109,7 @@ impl serde::Serialize for FieldsMap<'_> {
         let fields = &self.0.fields;
         let mut map = serializer.serialize_map(None)?;
         for (index, field) in fields.iter().enumerate() {
-            let shadowed = fields[..index]
-                .iter()
-                .any(|earlier| earlier.name.eq_ignore_ascii_case(&field.name));
+            let shadowed = fields[..index].iter().any(|earlier| earlier.name.eq_ignore_ascii_case(&field.name));
             if !shadowed {
                 map.serialize_entry(&*field.name, &field.value)?;
             }
@@ -132,13 +123,8 @@ mod tests {
     use super::*;
 
     fn sample() -> Event {
-        let provenance = Provenance {
-            source: Arc::new(SourceFile {
-                path: "x.evtx".into(),
-            }),
-            record_id: 7,
-            timestamp: None,
-        };
+        let provenance =
+            Provenance { source: Arc::new(SourceFile { path: "x.evtx".into() }), record_id: 7, timestamp: None };
         let field = |name: &str, path: Option<&str>, value: Value| Field {
             name: name.into(),
             path: path.map(Into::into),
@@ -153,11 +139,7 @@ mod tests {
                     Some("Event.System.Channel"),
                     Value::Str("Microsoft-Windows-Sysmon/Operational".into()),
                 ),
-                field(
-                    "Image",
-                    Some("Event.EventData.Image"),
-                    Value::Str("C:\\a.exe".into()),
-                ),
+                field("Image", Some("Event.EventData.Image"), Value::Str("C:\\a.exe".into())),
                 field("image", None, Value::Str("shadowed".into())),
             ],
         )
@@ -169,10 +151,7 @@ mod tests {
         assert_eq!(event.get("eventid"), Some(&Value::Int(1)));
         assert_eq!(event.get("EVENT.SYSTEM.EVENTID"), Some(&Value::Int(1)));
         assert_eq!(event.event_id(), Some(1));
-        assert_eq!(
-            event.channel(),
-            Some("Microsoft-Windows-Sysmon/Operational")
-        );
+        assert_eq!(event.channel(), Some("Microsoft-Windows-Sysmon/Operational"));
         assert_eq!(event.get("Missing"), None);
     }
 

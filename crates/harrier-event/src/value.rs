@@ -76,14 +76,10 @@ impl From<serde_json::Value> for Value {
             serde_json::Value::Bool(b) => Value::Bool(b),
             serde_json::Value::Number(n) => number_value(&n),
             serde_json::Value::String(s) => Value::Str(s),
-            serde_json::Value::Array(items) => {
-                Value::List(items.into_iter().map(Value::from).collect())
-            }
+            serde_json::Value::Array(items) => Value::List(items.into_iter().map(Value::from).collect()),
             // Objects are flattened by the normalizers before they get here; an object that
             // still reaches this point is kept as its JSON text rather than dropped.
-            serde_json::Value::Object(map) => {
-                Value::Str(serde_json::Value::Object(map).to_string())
-            }
+            serde_json::Value::Object(map) => Value::Str(serde_json::Value::Object(map).to_string()),
         }
     }
 }
@@ -137,28 +133,16 @@ mod tests {
 
     #[test]
     fn numbers_and_strings_share_their_text() {
-        assert_eq!(
-            Value::Int(4624).as_text(),
-            Value::Str("4624".into()).as_text()
-        );
+        assert_eq!(Value::Int(4624).as_text(), Value::Str("4624".into()).as_text());
         assert_eq!(Value::Bool(true).as_text().as_deref(), Some("true"));
         assert_eq!(Value::Null.as_text(), None);
     }
 
     #[test]
     fn numeric_strings_become_integers_only_when_they_are_integers() {
-        assert_eq!(
-            Value::Str("4688".into()).into_integer_if_numeric(),
-            Value::Int(4688)
-        );
-        assert_eq!(
-            Value::Str("0x10".into()).into_integer_if_numeric(),
-            Value::Int(16)
-        );
-        assert_eq!(
-            Value::Str("Information".into()).into_integer_if_numeric(),
-            Value::Str("Information".into())
-        );
+        assert_eq!(Value::Str("4688".into()).into_integer_if_numeric(), Value::Int(4688));
+        assert_eq!(Value::Str("0x10".into()).into_integer_if_numeric(), Value::Int(16));
+        assert_eq!(Value::Str("Information".into()).into_integer_if_numeric(), Value::Str("Information".into()));
     }
 
     #[test]

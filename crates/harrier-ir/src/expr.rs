@@ -37,9 +37,7 @@ impl Expr {
 
     fn collect_predicates<'a>(&'a self, found: &mut Vec<&'a Predicate>) {
         match self {
-            Expr::And(items) | Expr::Or(items) => {
-                items.iter().for_each(|item| item.collect_predicates(found))
-            }
+            Expr::And(items) | Expr::Or(items) => items.iter().for_each(|item| item.collect_predicates(found)),
             Expr::Not(item) => item.collect_predicates(found),
             Expr::Pred(predicate) => found.push(predicate),
             Expr::Const(_) => {}
@@ -49,18 +47,13 @@ impl Expr {
     /// The expression with every field name passed through `rename` (field mappings).
     pub fn map_fields(&self, rename: &dyn Fn(&str) -> String) -> Expr {
         match self {
-            Expr::And(items) => {
-                Expr::And(items.iter().map(|item| item.map_fields(rename)).collect())
-            }
+            Expr::And(items) => Expr::And(items.iter().map(|item| item.map_fields(rename)).collect()),
             Expr::Or(items) => Expr::Or(items.iter().map(|item| item.map_fields(rename)).collect()),
             Expr::Not(item) => Expr::Not(Box::new(item.map_fields(rename))),
             Expr::Pred(predicate) => Expr::Pred(Predicate {
                 field: predicate.field.as_deref().map(rename),
                 test: match &predicate.test {
-                    Test::FieldRef { other, mode } => Test::FieldRef {
-                        other: rename(other),
-                        mode: *mode,
-                    },
+                    Test::FieldRef { other, mode } => Test::FieldRef { other: rename(other), mode: *mode },
                     test => test.clone(),
                 },
             }),
@@ -105,12 +98,7 @@ pub enum Test {
     /// The value's text matches the pattern, ignoring case unless `cased`.
     Matches { pattern: Pattern, cased: bool },
     /// A regular expression, found anywhere in the value unless anchored.
-    Regex {
-        pattern: String,
-        ignore_case: bool,
-        multi_line: bool,
-        dot_all: bool,
-    },
+    Regex { pattern: String, ignore_case: bool, multi_line: bool, dot_all: bool },
     /// The value is an IP address inside the network.
     Cidr(ipnet::IpNet),
     /// The value is a number that compares so with `value`.
@@ -122,11 +110,7 @@ pub enum Test {
     /// The value equals (or contains, starts, ends with) the value of another field.
     FieldRef { other: String, mode: FieldRefMode },
     /// A part of the value read as a timestamp compares so with `value`.
-    TimePart {
-        part: TimePart,
-        op: CompareOp,
-        value: i64,
-    },
+    TimePart { part: TimePart, op: CompareOp, value: i64 },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,24 +157,15 @@ mod tests {
     use super::*;
 
     fn predicate(field: &str) -> Expr {
-        Expr::Pred(Predicate {
-            field: Some(field.into()),
-            test: Test::Exists(true),
-        })
+        Expr::Pred(Predicate { field: Some(field.into()), test: Test::Exists(true) })
     }
 
     #[test]
     fn nested_operators_flatten_and_constants_fold() {
-        let expr = Expr::and(vec![
-            predicate("a"),
-            Expr::and(vec![predicate("b"), Expr::Const(true)]),
-        ]);
+        let expr = Expr::and(vec![predicate("a"), Expr::and(vec![predicate("b"), Expr::Const(true)])]);
         assert_eq!(expr, Expr::And(vec![predicate("a"), predicate("b")]));
         assert_eq!(Expr::or(vec![]), Expr::Const(false));
-        assert_eq!(
-            Expr::and(vec![predicate("a"), Expr::Const(false)]),
-            Expr::Const(false)
-        );
+        assert_eq!(Expr::and(vec![predicate("a"), Expr::Const(false)]), Expr::Const(false));
         assert_eq!(Expr::not(Expr::not(predicate("a"))), predicate("a"));
     }
 }

@@ -149,15 +149,10 @@ pub fn attack_ids(tags: &[String]) -> (Vec<String>, Vec<String>) {
     let mut techniques = Vec::new();
     let mut tactics = Vec::new();
     for tag in tags {
-        let Some(name) = tag
-            .to_ascii_lowercase()
-            .strip_prefix("attack.")
-            .map(str::to_owned)
-        else {
+        let Some(name) = tag.to_ascii_lowercase().strip_prefix("attack.").map(str::to_owned) else {
             continue;
         };
-        let is_technique =
-            name.starts_with('t') && name[1..].chars().next().is_some_and(|c| c.is_ascii_digit());
+        let is_technique = name.starts_with('t') && name[1..].chars().next().is_some_and(|c| c.is_ascii_digit());
         if is_technique {
             push_new(&mut techniques, name.to_ascii_uppercase());
         } else if TACTICS.contains(&name.replace('_', "-").as_str()) {

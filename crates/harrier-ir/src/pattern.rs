@@ -62,9 +62,7 @@ impl Pattern {
     }
 
     pub fn has_wildcards(&self) -> bool {
-        self.tokens
-            .iter()
-            .any(|token| !matches!(token, Token::Literal(_)))
+        self.tokens.iter().any(|token| !matches!(token, Token::Literal(_)))
     }
 
     pub fn starts_with_any_run(&self) -> bool {
@@ -135,14 +133,7 @@ mod tests {
     #[test]
     fn modifiers_wrap_without_doubling_wildcards() {
         let pattern = Pattern::literal("\\Users\\Public\\").contained();
-        assert_eq!(
-            pattern.tokens(),
-            [
-                Token::AnyRun,
-                Token::Literal("\\Users\\Public\\".into()),
-                Token::AnyRun
-            ]
-        );
+        assert_eq!(pattern.tokens(), [Token::AnyRun, Token::Literal("\\Users\\Public\\".into()), Token::AnyRun]);
         let already = Pattern::from_tokens([Token::AnyRun, Token::Literal("x".into())]).contained();
         assert_eq!(already.tokens().len(), 3);
         assert_eq!(Pattern::literal("a").prefixed().to_string(), "a*");
@@ -157,10 +148,7 @@ mod tests {
             Token::AnyRun,
             Token::AnyRun,
         ]);
-        assert_eq!(
-            pattern.tokens(),
-            [Token::Literal("ab".into()), Token::AnyRun]
-        );
+        assert_eq!(pattern.tokens(), [Token::Literal("ab".into()), Token::AnyRun]);
         assert_eq!(Pattern::literal("ab").as_literal(), Some("ab"));
     }
 }

@@ -10,13 +10,8 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 /// Fields whose type is an integer in EVTX, which some exporters write as text.
-const INTEGER_FIELDS: [&str; 5] = [
-    names::EVENT_ID,
-    names::EVENT_RECORD_ID,
-    names::VERSION,
-    names::PROCESS_ID,
-    names::THREAD_ID,
-];
+const INTEGER_FIELDS: [&str; 5] =
+    [names::EVENT_ID, names::EVENT_RECORD_ID, names::VERSION, names::PROCESS_ID, names::THREAD_ID];
 
 /// Distinct names a thread keeps before it starts over, so memory stays bounded whatever
 /// the input (logs with generated field names).
@@ -95,11 +90,7 @@ impl FieldBuilder {
             Value::Str(text) => Value::Str(canonical_guid(&text).unwrap_or(text)),
             other => other,
         };
-        self.fields.push(Field {
-            name: intern(&self.scratch),
-            path,
-            value,
-        });
+        self.fields.push(Field { name: intern(&self.scratch), path, value });
     }
 
     fn scratch_name(&mut self, name: &str) {
@@ -160,18 +151,11 @@ impl FieldBuilder {
     /// Applies the shared canonical forms and builds the event.
     pub(crate) fn finish(mut self, mut provenance: Provenance) -> Event {
         for field in &mut self.fields {
-            if INTEGER_FIELDS
-                .iter()
-                .any(|name| field.name.eq_ignore_ascii_case(name))
-            {
-                field.value =
-                    std::mem::replace(&mut field.value, Value::Null).into_integer_if_numeric();
+            if INTEGER_FIELDS.iter().any(|name| field.name.eq_ignore_ascii_case(name)) {
+                field.value = std::mem::replace(&mut field.value, Value::Null).into_integer_if_numeric();
             }
         }
-        let time_field = self
-            .fields
-            .iter_mut()
-            .find(|field| field.name.eq_ignore_ascii_case(names::TIME_CREATED));
+        let time_field = self.fields.iter_mut().find(|field| field.name.eq_ignore_ascii_case(names::TIME_CREATED));
         if let Some(field) = time_field
             && let Some(time) = field.value.as_str().and_then(Timestamp::parse)
         {
@@ -219,23 +203,10 @@ mod tests {
     #[test]
     fn guids_get_braces_and_lower_case_and_nothing_else_changes() {
         let expected = Some("{5770385f-c22a-43e0-bf4c-06f5698ffbd9}".to_owned());
-        assert_eq!(
-            canonical_guid("5770385F-C22A-43E0-BF4C-06F5698FFBD9"),
-            expected
-        );
-        assert_eq!(
-            canonical_guid("{5770385F-C22A-43E0-BF4C-06F5698FFBD9}"),
-            expected
-        );
-        assert_eq!(
-            canonical_guid("{5770385f-c22a-43e0-bf4c-06f5698ffbd9}"),
-            None,
-            "already canonical"
-        );
+        assert_eq!(canonical_guid("5770385F-C22A-43E0-BF4C-06F5698FFBD9"), expected);
+        assert_eq!(canonical_guid("{5770385F-C22A-43E0-BF4C-06F5698FFBD9}"), expected);
+        assert_eq!(canonical_guid("{5770385f-c22a-43e0-bf4c-06f5698ffbd9}"), None, "already canonical");
         assert_eq!(canonical_guid("5770385F-C22A-43E0-BF4C-06F5698FFBDX"), None);
-        assert_eq!(
-            canonical_guid("C:\\\\Windows\\\\System32\\\\svchost.exe-1234567"),
-            None
-        );
+        assert_eq!(canonical_guid("C:\\\\Windows\\\\System32\\\\svchost.exe-1234567"), None);
     }
 }

@@ -61,11 +61,7 @@ impl<'de> Visitor<'de> for Sections<'_> {
             let mark = builder.enter("Event");
             builder.enter(&section);
             let wraps_inner_element = section == "UserData";
-            map.next_value_seed(Container {
-                builder: &mut *builder,
-                name: &section,
-                wraps_inner_element,
-            })?;
+            map.next_value_seed(Container { builder: &mut *builder, name: &section, wraps_inner_element })?;
             builder.leave(mark);
         }
         Ok(())
@@ -102,16 +98,9 @@ impl<'de> Visitor<'de> for Container<'_, '_> {
             }
             let mark = builder.enter(&child);
             if self.wraps_inner_element {
-                map.next_value_seed(Container {
-                    builder: &mut *builder,
-                    name: &child,
-                    wraps_inner_element: false,
-                })?;
+                map.next_value_seed(Container { builder: &mut *builder, name: &child, wraps_inner_element: false })?;
             } else {
-                map.next_value_seed(Element {
-                    builder: &mut *builder,
-                    name: &child,
-                })?;
+                map.next_value_seed(Element { builder: &mut *builder, name: &child })?;
             }
             builder.leave(mark);
         }
@@ -148,10 +137,7 @@ impl<'de> Visitor<'de> for Element<'_, '_> {
         let builder = self.builder;
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             match &*key {
-                "#attributes" => map.next_value_seed(Attributes {
-                    builder: &mut *builder,
-                    element: self.name,
-                })?,
+                "#attributes" => map.next_value_seed(Attributes { builder: &mut *builder, element: self.name })?,
                 "#text" => {
                     let value = map.next_value_seed(AnyValue)?;
                     builder.push_here(self.name, value);
@@ -161,10 +147,7 @@ impl<'de> Visitor<'de> for Element<'_, '_> {
                 }
                 child => {
                     let mark = builder.enter(child);
-                    map.next_value_seed(Element {
-                        builder: &mut *builder,
-                        name: child,
-                    })?;
+                    map.next_value_seed(Element { builder: &mut *builder, name: child })?;
                     builder.leave(mark);
                 }
             }
@@ -229,8 +212,7 @@ macro_rules! forward_scalars_to_field {
             Ok(())
         }
         fn visit_str<E>(self, value: &str) -> Result<(), E> {
-            self.builder
-                .push_here(self.name, Value::Str(value.to_owned()));
+            self.builder.push_here(self.name, Value::Str(value.to_owned()));
             Ok(())
         }
         fn visit_string<E>(self, value: String) -> Result<(), E> {

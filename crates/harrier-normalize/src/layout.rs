@@ -31,10 +31,7 @@ struct KeyMap {
 }
 
 /// Keys outside a layout's known places keep their dotted path as their name.
-const NO_KEYS: KeyMap = KeyMap {
-    system: &[],
-    sections: &[],
-};
+const NO_KEYS: KeyMap = KeyMap { system: &[], sections: &[] };
 
 const EVENT_DATA: &str = "Event.EventData";
 const USER_DATA: &str = "Event.UserData";
@@ -55,10 +52,7 @@ const ECS: KeyMap = KeyMap {
         ("winlog.related_activity_id", names::RELATED_ACTIVITY_ID),
         ("@timestamp", names::TIME_CREATED),
     ],
-    sections: &[
-        ("winlog.event_data", EVENT_DATA),
-        ("winlog.user_data", USER_DATA),
-    ],
+    sections: &[("winlog.event_data", EVENT_DATA), ("winlog.user_data", USER_DATA)],
 };
 
 const WINLOGBEAT6: KeyMap = KeyMap {
@@ -92,11 +86,7 @@ const AZURE: KeyMap = KeyMap {
         ("EventRecordId", names::EVENT_RECORD_ID),
         ("TimeGenerated", names::TIME_CREATED),
     ],
-    sections: &[
-        ("EventData", EVENT_DATA),
-        ("EventData_dynamic", EVENT_DATA),
-        ("EventData_string", EVENT_DATA),
-    ],
+    sections: &[("EventData", EVENT_DATA), ("EventData_dynamic", EVENT_DATA), ("EventData_string", EVENT_DATA)],
 };
 
 /// NXLog's `im_msvistalog` names, plus the canonical names themselves so that an already
@@ -134,9 +124,7 @@ impl Layout {
             Layout::EvtxJson
         } else if has_object("winlog") {
             Layout::Ecs
-        } else if has_object("event_data")
-            || (map.contains_key("event_id") && map.contains_key("log_name"))
-        {
+        } else if has_object("event_data") || (map.contains_key("event_id") && map.contains_key("log_name")) {
             Layout::Winlogbeat6
         } else if map.contains_key("TimeGenerated") {
             Layout::AzureLogAnalytics
@@ -177,19 +165,11 @@ fn push_evtx_json(builder: &mut FieldBuilder, mut map: Map<String, Json>) {
     for (section, value) in event {
         match (section.as_str(), value) {
             ("#attributes", _) | (_, Json::Null) => {}
-            ("UserData", Json::Object(user_data)) => {
-                in_section(builder, USER_DATA, |b| push_user_data(b, user_data))
-            }
+            ("UserData", Json::Object(user_data)) => in_section(builder, USER_DATA, |b| push_user_data(b, user_data)),
             (_, Json::Object(children)) => {
-                in_section(builder, &format!("Event.{section}"), |b| {
-                    b.push_children(children)
-                });
+                in_section(builder, &format!("Event.{section}"), |b| b.push_children(children));
             }
-            (_, other) => builder.push(
-                &section,
-                Some(&format!("Event.{section}")),
-                Value::from(other),
-            ),
+            (_, other) => builder.push(&section, Some(&format!("Event.{section}")), Value::from(other)),
         }
     }
     walk_mapped(builder, &NO_KEYS, &mut Vec::new(), "", map);
@@ -237,16 +217,10 @@ fn walk_mapped<'k>(
     map: Map<String, Json>,
 ) {
     for (key, value) in map {
-        let dotted = if prefix.is_empty() {
-            key
-        } else {
-            format!("{prefix}.{key}")
-        };
+        let dotted = if prefix.is_empty() { key } else { format!("{prefix}.{key}") };
         if let Some((_, section)) = keys.sections.iter().find(|(source, _)| *source == dotted) {
             in_section(builder, section, |b| push_section(b, section, value));
-        } else if let Some((_, canonical)) =
-            keys.system.iter().find(|(source, _)| *source == dotted)
-        {
+        } else if let Some((_, canonical)) = keys.system.iter().find(|(source, _)| *source == dotted) {
             // Two source keys can map to one name (Azure `Provider`/`EventSourceName`): the
             // first takes the name, a later one keeps its own.
             if seen_system.contains(canonical) {
@@ -257,9 +231,7 @@ fn walk_mapped<'k>(
             }
         } else {
             match value {
-                Json::Object(children) => {
-                    walk_mapped(builder, keys, seen_system, &dotted, children)
-                }
+                Json::Object(children) => walk_mapped(builder, keys, seen_system, &dotted, children),
                 other => builder.push(&dotted, None, Value::from(other)),
             }
         }
@@ -271,9 +243,7 @@ fn walk_mapped<'k>(
 fn push_section(builder: &mut FieldBuilder, section: &str, value: Json) {
     let name = section.rsplit('.').next().unwrap_or(section);
     match value {
-        Json::Object(children) if section == USER_DATA => {
-            push_user_data_children(builder, children)
-        }
+        Json::Object(children) if section == USER_DATA => push_user_data_children(builder, children),
         Json::Object(children) => builder.push_children(children),
         Json::String(text) => push_section_text(builder, name, text),
         Json::Null => {}

@@ -36,10 +36,7 @@ impl std::error::Error for NotAnEvent {}
 /// from the event's own time when it has one.
 pub fn normalize(document: Json, provenance: Provenance) -> Result<Event, NotAnEvent> {
     let Json::Object(map) = document else {
-        return Err(NotAnEvent(format!(
-            "expected a JSON object, found {}",
-            json_kind(&document)
-        )));
+        return Err(NotAnEvent(format!("expected a JSON object, found {}", json_kind(&document))));
     };
     let layout = Layout::detect(&map);
     Ok(layout.normalize(map, provenance))
@@ -52,16 +49,13 @@ pub fn normalize_json(json: &[u8], provenance: Provenance) -> Result<Event, NotA
     if starts_with_event_key(json) {
         let mut builder = builder::FieldBuilder::default();
         let mut deserializer = serde_json::Deserializer::from_slice(json);
-        serde::de::DeserializeSeed::deserialize(
-            evtx_json::Document(&mut builder),
-            &mut deserializer,
-        )
-        .and_then(|()| deserializer.end())
-        .map_err(|error| NotAnEvent(format!("not valid JSON: {error}")))?;
+        serde::de::DeserializeSeed::deserialize(evtx_json::Document(&mut builder), &mut deserializer)
+            .and_then(|()| deserializer.end())
+            .map_err(|error| NotAnEvent(format!("not valid JSON: {error}")))?;
         return Ok(builder.finish(provenance));
     }
-    let document: Json = serde_json::from_slice(json)
-        .map_err(|error| NotAnEvent(format!("not valid JSON: {error}")))?;
+    let document: Json =
+        serde_json::from_slice(json).map_err(|error| NotAnEvent(format!("not valid JSON: {error}")))?;
     normalize(document, provenance)
 }
 
@@ -93,13 +87,7 @@ mod tests {
     use std::sync::Arc;
 
     fn provenance() -> Provenance {
-        Provenance {
-            source: Arc::new(SourceFile {
-                path: "t.json".into(),
-            }),
-            record_id: 1,
-            timestamp: None,
-        }
+        Provenance { source: Arc::new(SourceFile { path: "t.json".into() }), record_id: 1, timestamp: None }
     }
 
     /// An evtx_dump document with every shape: attributes, `#text`, nulls, lists, UserData,
@@ -138,41 +126,18 @@ mod tests {
                 "extra.key"
             ]
         );
-        assert_eq!(
-            streamed.get("Event.UserData.Operation_ClientFailure.Operation"),
-            streamed.get("Operation")
-        );
-        assert_eq!(
-            streamed.get("Event.EventData.SourceName"),
-            Some(&harrier_event::Value::Str("Defender".into()))
-        );
-        assert_eq!(
-            streamed.get("Event.System.EventID.Qualifiers"),
-            Some(&harrier_event::Value::Int(16384))
-        );
-        assert_eq!(
-            streamed.text("Provider_Guid").as_deref(),
-            Some("{1418ef04-b0b4-4623-bf7e-d74ab47bbdaa}")
-        );
-        assert_eq!(
-            streamed.timestamp().map(|time| time.to_string()).as_deref(),
-            Some("2025-01-02T03:04:05.123456Z")
-        );
+        assert_eq!(streamed.get("Event.UserData.Operation_ClientFailure.Operation"), streamed.get("Operation"));
+        assert_eq!(streamed.get("Event.EventData.SourceName"), Some(&harrier_event::Value::Str("Defender".into())));
+        assert_eq!(streamed.get("Event.System.EventID.Qualifiers"), Some(&harrier_event::Value::Int(16384)));
+        assert_eq!(streamed.text("Provider_Guid").as_deref(), Some("{1418ef04-b0b4-4623-bf7e-d74ab47bbdaa}"));
+        assert_eq!(streamed.timestamp().map(|time| time.to_string()).as_deref(), Some("2025-01-02T03:04:05.123456Z"));
     }
 
     #[test]
     fn invalid_json_and_non_objects_are_not_events() {
         assert!(
-            normalize_json(b"{\"Event\": {\"System\": ", provenance())
-                .unwrap_err()
-                .0
-                .starts_with("not valid JSON")
+            normalize_json(b"{\"Event\": {\"System\": ", provenance()).unwrap_err().0.starts_with("not valid JSON")
         );
-        assert!(
-            normalize_json(b"[1]", provenance())
-                .unwrap_err()
-                .0
-                .contains("expected a JSON object")
-        );
+        assert!(normalize_json(b"[1]", provenance()).unwrap_err().0.contains("expected a JSON object"));
     }
 }

@@ -18,12 +18,7 @@ pub(crate) fn event_data_fields(xml: &str) -> Option<Vec<(String, Value)>> {
                 open = Some((data_name(&element)?, String::new()));
             }
             XmlEvent::Empty(element) if element.local_name().as_ref() == b"Data" => {
-                store(
-                    &mut fields,
-                    &mut unnamed,
-                    data_name(&element)?,
-                    String::new(),
-                );
+                store(&mut fields, &mut unnamed, data_name(&element)?, String::new());
             }
             XmlEvent::Text(text) => {
                 if let Some((_, value)) = open.as_mut() {
@@ -59,12 +54,7 @@ fn data_name(element: &quick_xml::events::BytesStart<'_>) -> Option<Option<Strin
     Some(None)
 }
 
-fn store(
-    fields: &mut Vec<(String, Value)>,
-    unnamed: &mut Vec<Value>,
-    name: Option<String>,
-    value: String,
-) {
+fn store(fields: &mut Vec<(String, Value)>, unnamed: &mut Vec<Value>, name: Option<String>, value: String) {
     match name {
         Some(name) => fields.push((name, Value::Str(value))),
         None => unnamed.push(Value::Str(value)),
@@ -113,9 +103,6 @@ mod tests {
 
     #[test]
     fn broken_xml_is_refused() {
-        assert_eq!(
-            event_data_fields("<EventData><Data Name=\"a\">x</EventData>"),
-            None
-        );
+        assert_eq!(event_data_fields("<EventData><Data Name=\"a\">x</EventData>"), None);
     }
 }

@@ -70,13 +70,7 @@ pub(crate) fn describe(prefix: &[u8]) -> String {
     let shown: String = prefix
         .iter()
         .take(16)
-        .map(|&byte| {
-            if byte.is_ascii_graphic() || byte == b' ' {
-                byte as char
-            } else {
-                '.'
-            }
-        })
+        .map(|&byte| if byte.is_ascii_graphic() || byte == b' ' { byte as char } else { '.' })
         .collect();
     format!("not an EVTX, JSON or gzip file (starts with \"{shown}\")")
 }

@@ -23,31 +23,19 @@ pub(crate) struct ChunkWork {
 
 /// Sends the chunks of one EVTX file in record order (the order Windows reads a log that has
 /// wrapped around), and a problem for each chunk that cannot be read.
-pub(crate) fn produce<R: Read + Seek>(
-    mut reader: R,
-    source: &Arc<SourceFile>,
-    send: &mut dyn FnMut(Step),
-) {
+pub(crate) fn produce<R: Read + Seek>(mut reader: R, source: &Arc<SourceFile>, send: &mut dyn FnMut(Step)) {
     let tail = match truncated_tail(&mut reader) {
         Ok(tail) => tail,
         Err(error) => {
             let message = format!("read error: {error}");
-            send(Step::Problem(Problem::new(
-                &source.path,
-                Place::File,
-                message,
-            )));
+            send(Step::Problem(Problem::new(&source.path, Place::File, message)));
             return;
         }
     };
     let mut parser = match EvtxParser::from_read_seek(reader) {
         Ok(parser) => parser,
         Err(error) => {
-            send(Step::Problem(Problem::new(
-                &source.path,
-                Place::File,
-                error_chain(&error),
-            )));
+            send(Step::Problem(Problem::new(&source.path, Place::File, error_chain(&error))));
             return;
         }
     };
@@ -58,14 +46,12 @@ pub(crate) fn produce<R: Read + Seek>(
             Ok(data) => {
                 let number = data.number.unwrap_or(next_number);
                 next_number = number + 1;
-                send(Step::Work(crate::pipeline::Work::Evtx(Box::new(
-                    ChunkWork {
-                        source: source.clone(),
-                        number,
-                        data,
-                        cut_at: None,
-                    },
-                ))));
+                send(Step::Work(crate::pipeline::Work::Evtx(Box::new(ChunkWork {
+                    source: source.clone(),
+                    number,
+                    data,
+                    cut_at: None,
+                }))));
             }
             Err(error) => {
                 let number = match &error {
@@ -78,11 +64,7 @@ pub(crate) fn produce<R: Read + Seek>(
                 if number >= declared_chunks {
                     send(Step::UnusedChunk);
                 } else {
-                    send(Step::Problem(Problem::new(
-                        &source.path,
-                        Place::Chunk(number),
-                        error_chain(&error),
-                    )));
+                    send(Step::Problem(Problem::new(&source.path, Place::Chunk(number), error_chain(&error))));
                 }
             }
         }
@@ -112,30 +94,18 @@ fn truncated_tail<R: Read + Seek>(reader: &mut R) -> std::io::Result<Option<(u64
 
 /// Reads what a cut chunk still holds: padded to its full size, its records up to the cut
 /// parse, and the cut itself is reported.
-fn send_truncated_chunk(
-    mut tail: Vec<u8>,
-    number: u64,
-    source: &Arc<SourceFile>,
-    send: &mut dyn FnMut(Step),
-) {
+fn send_truncated_chunk(mut tail: Vec<u8>, number: u64, source: &Arc<SourceFile>, send: &mut dyn FnMut(Step)) {
     let kept = tail.len();
     send(Step::Problem(Problem::new(
         &source.path,
         Place::Chunk(number),
-        format!(
-            "the file ends {kept} bytes into this chunk of {CHUNK_BYTES}: records past the cut are lost"
-        ),
+        format!("the file ends {kept} bytes into this chunk of {CHUNK_BYTES}: records past the cut are lost"),
     )));
     tail.resize(CHUNK_BYTES as usize, 0);
     if let Ok(mut data) = EvtxChunkData::new(tail, false) {
         data.number = Some(number);
         let cut_at = Some(kept as u64);
-        let work = ChunkWork {
-            source: source.clone(),
-            number,
-            data,
-            cut_at,
-        };
+        let work = ChunkWork { source: source.clone(), number, data, cut_at };
         send(Step::Work(crate::pipeline::Work::Evtx(Box::new(work))));
     }
 }
@@ -148,64 +118,38 @@ impl ChunkWork {
         let mut chunk = match self.data.parse(settings.clone()) {
             Ok(chunk) => chunk,
             Err(error) => {
-                outcome.problems.push(Problem::new(
-                    &path,
-                    Place::Chunk(number),
-                    error_chain(&error),
-                ));
+                outcome.problems.push(Problem::new(&path, Place::Chunk(number), error_chain(&error)));
                 return outcome;
             }
         };
         for record in chunk.iter() {
             if let Ok(record) = &record
-                && self
-                    .cut_at
-                    .is_some_and(|cut| record.binxml_offset + u64::from(record.binxml_size) > cut)
+                && self.cut_at.is_some_and(|cut| record.binxml_offset + u64::from(record.binxml_size) > cut)
             {
-                let place = Place::Record {
-                    chunk: Some(number),
-                    record: record.event_record_id,
-                };
-                outcome
-                    .problems
-                    .push(Problem::new(&path, place, "cut by the end of the file"));
+                let place = Place::Record { chunk: Some(number), record: record.event_record_id };
+                outcome.problems.push(Problem::new(&path, place, "cut by the end of the file"));
                 continue;
             }
             let result = record.and_then(|record| {
                 let record_id = record.event_record_id;
                 let header_time = Timestamp::from_unix_micros(record.timestamp.as_microsecond());
-                record
-                    .into_json_bytes()
-                    .map(|rendered| (record_id, header_time, rendered.data))
+                record.into_json_bytes().map(|rendered| (record_id, header_time, rendered.data))
             });
             match result {
                 Ok((record_id, header_time, json)) => {
-                    let place = Place::Record {
-                        chunk: Some(number),
-                        record: record_id,
-                    };
-                    let provenance = Provenance {
-                        source: self.source.clone(),
-                        record_id,
-                        timestamp: None,
-                    };
+                    let place = Place::Record { chunk: Some(number), record: record_id };
+                    let provenance = Provenance { source: self.source.clone(), record_id, timestamp: None };
                     match harrier_normalize::normalize_json(&json, provenance) {
                         Ok(mut event) => {
                             event.provenance.timestamp = event.provenance.timestamp.or(header_time);
                             outcome.events.push(event);
                         }
-                        Err(error) => {
-                            outcome
-                                .problems
-                                .push(Problem::new(&path, place, error.to_string()))
-                        }
+                        Err(error) => outcome.problems.push(Problem::new(&path, place, error.to_string())),
                     }
                 }
-                Err(error) => outcome.problems.push(Problem::new(
-                    &path,
-                    record_place(&error, number),
-                    error_chain(&error),
-                )),
+                Err(error) => {
+                    outcome.problems.push(Problem::new(&path, record_place(&error, number), error_chain(&error)))
+                }
             }
         }
         outcome
@@ -214,14 +158,8 @@ impl ChunkWork {
 
 fn record_place(error: &EvtxError, chunk: u64) -> Place {
     match error {
-        EvtxError::FailedToParseRecord { record_id, .. } => Place::Record {
-            chunk: Some(chunk),
-            record: *record_id,
-        },
-        EvtxError::FailedToReadRecordAt { offset, .. } => Place::RecordAt {
-            chunk: Some(chunk),
-            offset: *offset,
-        },
+        EvtxError::FailedToParseRecord { record_id, .. } => Place::Record { chunk: Some(chunk), record: *record_id },
+        EvtxError::FailedToReadRecordAt { offset, .. } => Place::RecordAt { chunk: Some(chunk), offset: *offset },
         _ => Place::Chunk(chunk),
     }
 }

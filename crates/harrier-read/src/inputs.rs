@@ -18,11 +18,7 @@ pub enum Input {
 
 impl Input {
     pub fn from_arg(arg: &str) -> Input {
-        if arg == "-" {
-            Input::Stdin
-        } else {
-            Input::Path(PathBuf::from(arg))
-        }
+        if arg == "-" { Input::Stdin } else { Input::Path(PathBuf::from(arg)) }
     }
 }
 
@@ -41,12 +37,7 @@ pub(crate) fn expand(inputs: &[Input], problems: &mut Vec<Problem>) -> Vec<Input
     let mut files = Vec::new();
     for input in inputs {
         match input {
-            Input::Stdin => files.push(InputFile {
-                display: "-".into(),
-                path: None,
-                from_directory: false,
-                bytes: 0,
-            }),
+            Input::Stdin => files.push(InputFile { display: "-".into(), path: None, from_directory: false, bytes: 0 }),
             Input::Path(path) if path.is_dir() => walk(path, &mut files, problems),
             Input::Path(path) => files.push(InputFile {
                 display: path.display().to_string(),
@@ -60,10 +51,7 @@ pub(crate) fn expand(inputs: &[Input], problems: &mut Vec<Problem>) -> Vec<Input
 }
 
 fn walk(root: &Path, files: &mut Vec<InputFile>, problems: &mut Vec<Problem>) {
-    for entry in walkdir::WalkDir::new(root)
-        .follow_links(true)
-        .sort_by_file_name()
-    {
+    for entry in walkdir::WalkDir::new(root).follow_links(true).sort_by_file_name() {
         match entry {
             Ok(entry) if entry.file_type().is_file() => files.push(InputFile {
                 display: entry.path().display().to_string(),
@@ -74,20 +62,14 @@ fn walk(root: &Path, files: &mut Vec<InputFile>, problems: &mut Vec<Problem>) {
             Ok(_) => {}
             Err(error) => {
                 let path = error.path().unwrap_or(root).display().to_string();
-                problems.push(Problem::new(
-                    &path,
-                    Place::File,
-                    format!("cannot list: {}", io_reason(&error)),
-                ));
+                problems.push(Problem::new(&path, Place::File, format!("cannot list: {}", io_reason(&error))));
             }
         }
     }
 }
 
 fn io_reason(error: &walkdir::Error) -> String {
-    error
-        .io_error()
-        .map_or_else(|| error.to_string(), ToString::to_string)
+    error.io_error().map_or_else(|| error.to_string(), ToString::to_string)
 }
 
 /// An opened input with the bytes it starts with already read.
@@ -123,12 +105,6 @@ pub(crate) fn open(file: &InputFile) -> io::Result<Opened> {
 /// Reads the first bytes of a stream and tells what it is.
 pub(crate) fn sniffed(mut reader: Box<dyn Read + Send>) -> io::Result<Opened> {
     let mut prefix = Vec::with_capacity(SNIFF_BYTES);
-    (&mut reader)
-        .take(SNIFF_BYTES as u64)
-        .read_to_end(&mut prefix)?;
-    Ok(Opened {
-        sniffed: detect::sniff(&prefix),
-        prefix,
-        reader,
-    })
+    (&mut reader).take(SNIFF_BYTES as u64).read_to_end(&mut prefix)?;
+    Ok(Opened { sniffed: detect::sniff(&prefix), prefix, reader })
 }

@@ -24,11 +24,7 @@ pub(crate) struct JsonWork {
 
 impl JsonWork {
     fn new(source: &Arc<SourceFile>) -> JsonWork {
-        JsonWork {
-            source: source.clone(),
-            text: Vec::new(),
-            pieces: Vec::new(),
-        }
+        JsonWork { source: source.clone(), text: Vec::new(), pieces: Vec::new() }
     }
 
     pub(crate) fn source(&self) -> Arc<SourceFile> {
@@ -39,20 +35,11 @@ impl JsonWork {
         let mut outcome = Outcome::default();
         for piece in &self.pieces {
             let place = Place::Line(piece.line);
-            let provenance = Provenance {
-                source: self.source.clone(),
-                record_id: piece.line,
-                timestamp: None,
-            };
-            let parsed =
-                harrier_normalize::normalize_json(&self.text[piece.range.clone()], provenance);
+            let provenance = Provenance { source: self.source.clone(), record_id: piece.line, timestamp: None };
+            let parsed = harrier_normalize::normalize_json(&self.text[piece.range.clone()], provenance);
             match parsed {
                 Ok(event) => outcome.events.push(event),
-                Err(message) => {
-                    outcome
-                        .problems
-                        .push(Problem::new(&self.source.path, place, message.0))
-                }
+                Err(message) => outcome.problems.push(Problem::new(&self.source.path, place, message.0)),
             }
         }
         outcome
@@ -75,10 +62,7 @@ impl Batcher<'_> {
     fn finish_piece(&mut self, line: u64, start: usize) {
         let end = trim_end(&self.current.text, start);
         if end > start {
-            self.current.pieces.push(Piece {
-                line,
-                range: start..end,
-            });
+            self.current.pieces.push(Piece { line, range: start..end });
         }
         if self.current.text.len() >= self.batch_bytes {
             self.flush();
@@ -112,12 +96,7 @@ pub(crate) fn produce(
     batch_bytes: usize,
     send: &mut dyn FnMut(Step),
 ) {
-    let mut batcher = Batcher {
-        source,
-        batch_bytes,
-        current: JsonWork::new(source),
-        send,
-    };
+    let mut batcher = Batcher { source, batch_bytes, current: JsonWork::new(source), send };
     let mut first_line = Vec::new();
     let read = reader.read_until(b'\n', &mut first_line);
     let result = match read {
@@ -127,37 +106,21 @@ pub(crate) fn produce(
     };
     if let Err(error) = result {
         let line = batcher.current.pieces.last().map_or(1, |piece| piece.line);
-        (batcher.send)(Step::Problem(Problem::new(
-            &source.path,
-            Place::Line(line),
-            format!("read error: {error}"),
-        )));
+        (batcher.send)(Step::Problem(Problem::new(&source.path, Place::Line(line), format!("read error: {error}"))));
     }
     batcher.flush();
 }
 
 fn is_one_document(line: &[u8]) -> bool {
     let text = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
-    text.trim_ascii_start().starts_with(b"{")
-        && serde_json::from_slice::<serde::de::IgnoredAny>(text).is_ok()
+    text.trim_ascii_start().starts_with(b"{") && serde_json::from_slice::<serde::de::IgnoredAny>(text).is_ok()
 }
 
-fn read_lines(
-    first_line: Vec<u8>,
-    mut reader: impl BufRead,
-    batcher: &mut Batcher<'_>,
-) -> std::io::Result<()> {
+fn read_lines(first_line: Vec<u8>, mut reader: impl BufRead, batcher: &mut Batcher<'_>) -> std::io::Result<()> {
     let mut line_number = 1;
     let start = batcher.start_piece();
-    let skip_bom = if first_line.starts_with(b"\xef\xbb\xbf") {
-        3
-    } else {
-        0
-    };
-    batcher
-        .current
-        .text
-        .extend_from_slice(&first_line[skip_bom..]);
+    let skip_bom = if first_line.starts_with(b"\xef\xbb\xbf") { 3 } else { 0 };
+    batcher.current.text.extend_from_slice(&first_line[skip_bom..]);
     batcher.finish_piece(line_number, start);
     loop {
         line_number += 1;
@@ -175,11 +138,7 @@ enum Scan {
     /// Between documents (skipping white space, and `[`, `,` and `]` of a top-level array).
     Between,
     /// Inside a document, `depth` brackets deep.
-    Inside {
-        depth: u32,
-        in_string: bool,
-        escaped: bool,
-    },
+    Inside { depth: u32, in_string: bool, escaped: bool },
     /// Inside text that cannot start a document, up to the end of its line.
     Junk,
 }
@@ -198,15 +157,8 @@ fn scan_documents(mut reader: impl BufRead, batcher: &mut Batcher<'_>) -> std::i
             let starts_here = state == Scan::Between && !is_separator(byte);
             if starts_here {
                 start = (line, batcher.start_piece());
-                state = if byte == b'{' {
-                    Scan::Inside {
-                        depth: 0,
-                        in_string: false,
-                        escaped: false,
-                    }
-                } else {
-                    Scan::Junk
-                };
+                state =
+                    if byte == b'{' { Scan::Inside { depth: 0, in_string: false, escaped: false } } else { Scan::Junk };
             }
             if state != Scan::Between {
                 batcher.current.text.push(byte);
@@ -239,11 +191,7 @@ fn step(state: &mut Scan, byte: u8) -> bool {
     match state {
         Scan::Between => false,
         Scan::Junk => byte == b'\n',
-        Scan::Inside {
-            depth,
-            in_string,
-            escaped,
-        } => {
+        Scan::Inside { depth, in_string, escaped } => {
             if *in_string {
                 if *escaped {
                     *escaped = false;

@@ -27,10 +27,7 @@ pub struct ReadOptions {
 
 impl Default for ReadOptions {
     fn default() -> ReadOptions {
-        ReadOptions {
-            json_batch_bytes: 1 << 20,
-            window: 8 * rayon::current_num_threads(),
-        }
+        ReadOptions { json_batch_bytes: 1 << 20, window: 8 * rayon::current_num_threads() }
     }
 }
 
@@ -82,22 +79,12 @@ pub(crate) struct Outcome {
 /// A step after the parallel stage.
 enum Done<R> {
     Step(Step),
-    Work {
-        result: R,
-        events: u64,
-        problems: Vec<Problem>,
-    },
+    Work { result: R, events: u64, problems: Vec<Problem> },
 }
 
 /// Reads every input, calls `map` on each batch of events on any core, then `sink` on each
 /// result in input order. Returns what was read and skipped.
-pub fn read<R, M, S>(
-    inputs: &[Input],
-    options: &ReadOptions,
-    map: M,
-    sink: S,
-    observer: &mut dyn Observer,
-) -> Summary
+pub fn read<R, M, S>(inputs: &[Input], options: &ReadOptions, map: M, sink: S, observer: &mut dyn Observer) -> Summary
 where
     R: Send,
     M: Fn(Batch) -> R + Sync,
@@ -110,13 +97,7 @@ where
         observer.problem(problem);
     }
     let window = options.window.max(1);
-    let mut consumer = Consumer {
-        settings: Arc::new(ParserSettings::new()),
-        map,
-        sink,
-        summary,
-        observer,
-    };
+    let mut consumer = Consumer { settings: Arc::new(ParserSettings::new()), map, sink, summary, observer };
     std::thread::scope(|scope| {
         let (sender, receiver) = sync_channel(window);
         scope.spawn(move || produce(&files, options, &sender));
@@ -162,15 +143,8 @@ where
                         Work::Json(batch) => (batch.source(), batch.process()),
                     };
                     let events = outcome.events.len() as u64;
-                    let result = map(Batch {
-                        source,
-                        events: outcome.events,
-                    });
-                    Done::Work {
-                        result,
-                        events,
-                        problems: outcome.problems,
-                    }
+                    let result = map(Batch { source, events: outcome.events });
+                    Done::Work { result, events, problems: outcome.problems }
                 }
                 other => Done::Step(other),
             })
@@ -183,11 +157,7 @@ where
     fn account(&mut self, item: Done<R>) {
         let (summary, observer) = (&mut self.summary, &mut *self.observer);
         match item {
-            Done::Work {
-                result,
-                events,
-                problems,
-            } => {
+            Done::Work { result, events, problems } => {
                 let file = current_file(summary);
                 file.events += events;
                 for problem in problems {
@@ -196,11 +166,7 @@ where
                 }
                 (self.sink)(result);
             }
-            Done::Step(Step::Start {
-                path,
-                format,
-                bytes,
-            }) => {
+            Done::Step(Step::Start { path, format, bytes }) => {
                 summary.files.push(FileReport {
                     path,
                     format,
@@ -224,10 +190,7 @@ where
 
 /// Work and problems always follow the `Start` of their file.
 fn current_file(summary: &mut Summary) -> &mut FileReport {
-    summary
-        .files
-        .last_mut()
-        .expect("a file starts before its work")
+    summary.files.last_mut().expect("a file starts before its work")
 }
 
 /// The reading thread: opens each file, tells its format and cuts it into units of work.
@@ -248,19 +211,9 @@ fn produce(files: &[InputFile], options: &ReadOptions, sender: &SyncSender<Step>
             report_unreadable(file, &opened, &mut send);
             continue;
         };
-        send(Step::Start {
-            path: file.display.clone(),
-            format: Some(format),
-            bytes: file.bytes,
-        });
-        let source = Arc::new(SourceFile {
-            path: file.display.clone(),
-        });
-        let mut progress = ProgressCap {
-            total: file.bytes,
-            sent: 0,
-            compressed: matches!(format, Format::Gzip(_)),
-        };
+        send(Step::Start { path: file.display.clone(), format: Some(format), bytes: file.bytes });
+        let source = Arc::new(SourceFile { path: file.display.clone() });
+        let mut progress = ProgressCap { total: file.bytes, sent: 0, compressed: matches!(format, Format::Gzip(_)) };
         let mut send_capped = |step: Step| match step {
             Step::Progress(bytes) => {
                 if let Some(bytes) = progress.take(bytes) {
@@ -287,34 +240,23 @@ fn read_file(
         Format::Evtx => match &file.path {
             Some(path) => match std::fs::File::open(path) {
                 Ok(handle) => evtx_source::produce(std::io::BufReader::new(handle), source, send),
-                Err(error) => send(Step::Problem(Problem::new(
-                    &source.path,
-                    Place::File,
-                    format!("cannot open: {error}"),
-                ))),
+                Err(error) => {
+                    send(Step::Problem(Problem::new(&source.path, Place::File, format!("cannot open: {error}"))))
+                }
             },
             None => read_evtx_in_memory(opened, source, send),
         },
-        Format::Json => {
-            json_source::produce(opened.into_reader(), source, options.json_batch_bytes, send)
-        }
+        Format::Json => json_source::produce(opened.into_reader(), source, options.json_batch_bytes, send),
         Format::Gzip(inner) => {
             let decoder = flate2::read::MultiGzDecoder::new(opened.into_reader());
             match inputs::sniffed(Box::new(decoder)) {
-                Ok(inner_opened) if inner == Inner::Evtx => {
-                    read_evtx_in_memory(inner_opened, source, send)
+                Ok(inner_opened) if inner == Inner::Evtx => read_evtx_in_memory(inner_opened, source, send),
+                Ok(inner_opened) => {
+                    json_source::produce(inner_opened.into_reader(), source, options.json_batch_bytes, send)
                 }
-                Ok(inner_opened) => json_source::produce(
-                    inner_opened.into_reader(),
-                    source,
-                    options.json_batch_bytes,
-                    send,
-                ),
-                Err(error) => send(Step::Problem(Problem::new(
-                    &source.path,
-                    Place::File,
-                    format!("cannot decompress: {error}"),
-                ))),
+                Err(error) => {
+                    send(Step::Problem(Problem::new(&source.path, Place::File, format!("cannot decompress: {error}"))))
+                }
             }
         }
     }
@@ -324,11 +266,7 @@ fn read_file(
 fn read_evtx_in_memory(opened: Opened, source: &Arc<SourceFile>, send: &mut dyn FnMut(Step)) {
     match opened.into_bytes() {
         Ok(bytes) => evtx_source::produce(Cursor::new(bytes), source, send),
-        Err(error) => send(Step::Problem(Problem::new(
-            &source.path,
-            Place::File,
-            format!("read error: {error}"),
-        ))),
+        Err(error) => send(Step::Problem(Problem::new(&source.path, Place::File, format!("read error: {error}")))),
     }
 }
 
@@ -370,16 +308,8 @@ fn report_unreadable(file: &InputFile, opened: &Opened, send: &mut dyn FnMut(Ste
 }
 
 fn start_failed(file: &InputFile, reason: &str, send: &mut dyn FnMut(Step)) {
-    send(Step::Start {
-        path: file.display.clone(),
-        format: None,
-        bytes: file.bytes,
-    });
-    send(Step::Problem(Problem::new(
-        &file.display,
-        Place::File,
-        reason,
-    )));
+    send(Step::Start { path: file.display.clone(), format: None, bytes: file.bytes });
+    send(Step::Problem(Problem::new(&file.display, Place::File, reason)));
     send(Step::Progress(file.bytes));
 }
 

@@ -27,11 +27,7 @@ pub struct Problem {
 
 impl Problem {
     pub(crate) fn new(path: &str, place: Place, message: impl Into<String>) -> Problem {
-        Problem {
-            path: path.to_owned(),
-            place,
-            message: message.into(),
-        }
+        Problem { path: path.to_owned(), place, message: message.into() }
     }
 
     /// What the problem cost: a record or line, a chunk, or the whole file.
@@ -50,22 +46,10 @@ impl fmt::Display for Place {
         match self {
             Place::File => Ok(()),
             Place::Chunk(chunk) => write!(f, "chunk {chunk}"),
-            Place::Record {
-                chunk: Some(chunk),
-                record,
-            } => write!(f, "chunk {chunk}, record {record}"),
-            Place::Record {
-                chunk: None,
-                record,
-            } => write!(f, "record {record}"),
-            Place::RecordAt {
-                chunk: Some(chunk),
-                offset,
-            } => write!(f, "chunk {chunk}, record at offset {offset:#x}"),
-            Place::RecordAt {
-                chunk: None,
-                offset,
-            } => write!(f, "record at offset {offset:#x}"),
+            Place::Record { chunk: Some(chunk), record } => write!(f, "chunk {chunk}, record {record}"),
+            Place::Record { chunk: None, record } => write!(f, "record {record}"),
+            Place::RecordAt { chunk: Some(chunk), offset } => write!(f, "chunk {chunk}, record at offset {offset:#x}"),
+            Place::RecordAt { chunk: None, offset } => write!(f, "record at offset {offset:#x}"),
             Place::Line(line) => write!(f, "line {line}"),
         }
     }
@@ -107,16 +91,11 @@ impl FileReport {
 
     /// True when the file could not be read at all.
     pub fn failed(&self) -> bool {
-        self.problems
-            .iter()
-            .any(|problem| problem.place == Place::File)
+        self.problems.iter().any(|problem| problem.place == Place::File)
     }
 
     fn count_skipping(&self, kinds: &[&str]) -> u64 {
-        self.problems
-            .iter()
-            .filter(|problem| kinds.contains(&problem.skips()))
-            .count() as u64
+        self.problems.iter().filter(|problem| kinds.contains(&problem.skips())).count() as u64
     }
 }
 
@@ -153,14 +132,11 @@ impl Summary {
     }
 
     pub fn all_problems(&self) -> impl Iterator<Item = &Problem> {
-        self.problems
-            .iter()
-            .chain(self.files.iter().flat_map(|file| &file.problems))
+        self.problems.iter().chain(self.files.iter().flat_map(|file| &file.problems))
     }
 
     /// Nothing could be read: no file gave an event and at least one input failed.
     pub fn nothing_read(&self) -> bool {
-        self.events() == 0
-            && (self.failed_files() > 0 || !self.problems.is_empty() || self.files.is_empty())
+        self.events() == 0 && (self.failed_files() > 0 || !self.problems.is_empty() || self.files.is_empty())
     }
 }

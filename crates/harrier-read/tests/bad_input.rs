@@ -33,24 +33,19 @@ fn garbage(length: usize, seed: u64) -> Vec<u8> {
 #[test]
 fn a_json_line_that_is_not_json_costs_only_itself() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write(dir.path(), "log.jsonl", b"{\"EventID\": 1, \"Image\": \"a.exe\"}\nthis is not json\n{\"EventID\": 2, \"Ima\n\n{\"EventID\": 3}\n");
+    let path = write(
+        dir.path(),
+        "log.jsonl",
+        b"{\"EventID\": 1, \"Image\": \"a.exe\"}\nthis is not json\n{\"EventID\": 2, \"Ima\n\n{\"EventID\": 3}\n",
+    );
     let (events, summary) = read_all(&[&path]);
-    let ids: Vec<(Option<i64>, u64)> = events
-        .iter()
-        .map(|event| (event.event_id(), event.record_id()))
-        .collect();
+    let ids: Vec<(Option<i64>, u64)> = events.iter().map(|event| (event.event_id(), event.record_id())).collect();
     assert_eq!(ids, [(Some(1), 1), (Some(3), 5)]);
-    let places: Vec<&Place> = summary.files[0]
-        .problems
-        .iter()
-        .map(|problem| &problem.place)
-        .collect();
+    let places: Vec<&Place> = summary.files[0].problems.iter().map(|problem| &problem.place).collect();
     assert_eq!(places, [&Place::Line(2), &Place::Line(3)]);
     assert_eq!(summary.files[0].skipped_records(), 2);
     assert!(
-        summary.files[0].problems[0]
-            .to_string()
-            .starts_with(&format!("{}: line 2: not valid JSON", path.display()))
+        summary.files[0].problems[0].to_string().starts_with(&format!("{}: line 2: not valid JSON", path.display()))
     );
 }
 
@@ -60,10 +55,7 @@ fn a_broken_pretty_printed_document_costs_only_itself() {
     let text = "{\n  \"EventID\": 1\n}\n{\n  \"EventID\": 2,\n  \"Oops\" 7\n}\n{\n  \"EventID\": \"3\"\n}\n";
     let path = write(dir.path(), "pretty.json", text.as_bytes());
     let (events, summary) = read_all(&[&path]);
-    let ids: Vec<(Option<i64>, u64)> = events
-        .iter()
-        .map(|event| (event.event_id(), event.record_id()))
-        .collect();
+    let ids: Vec<(Option<i64>, u64)> = events.iter().map(|event| (event.event_id(), event.record_id())).collect();
     assert_eq!(ids, [(Some(1), 1), (Some(3), 8)]);
     assert_eq!(summary.files[0].problems[0].place, Place::Line(4));
 }
@@ -71,43 +63,19 @@ fn a_broken_pretty_printed_document_costs_only_itself() {
 #[test]
 fn arrays_concatenations_byte_order_marks_and_gzip_all_read_the_same() {
     let dir = tempfile::tempdir().unwrap();
-    let objects = [
-        r#"{"EventID":1,"Channel":"Security"}"#,
-        r#"{"EventID":2,"Channel":"System"}"#,
-    ];
-    let array = write(
-        dir.path(),
-        "array.json",
-        format!("[\n{},\n{}\n]", objects[0], objects[1]).as_bytes(),
-    );
-    let concatenated = write(
-        dir.path(),
-        "concat.json",
-        format!("\u{feff}{}{}", objects[0], objects[1]).as_bytes(),
-    );
-    let lines = write(
-        dir.path(),
-        "lines.jsonl",
-        format!("\u{feff}{}\r\n{}\r\n", objects[0], objects[1]).as_bytes(),
-    );
+    let objects = [r#"{"EventID":1,"Channel":"Security"}"#, r#"{"EventID":2,"Channel":"System"}"#];
+    let array = write(dir.path(), "array.json", format!("[\n{},\n{}\n]", objects[0], objects[1]).as_bytes());
+    let concatenated = write(dir.path(), "concat.json", format!("\u{feff}{}{}", objects[0], objects[1]).as_bytes());
+    let lines = write(dir.path(), "lines.jsonl", format!("\u{feff}{}\r\n{}\r\n", objects[0], objects[1]).as_bytes());
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    encoder
-        .write_all(format!("{}\n{}\n", objects[0], objects[1]).as_bytes())
-        .unwrap();
+    encoder.write_all(format!("{}\n{}\n", objects[0], objects[1]).as_bytes()).unwrap();
     let gzip = write(dir.path(), "lines.log.gz", &encoder.finish().unwrap());
     for path in [&array, &concatenated, &lines, &gzip] {
         let (events, summary) = read_all(&[path]);
         assert_eq!(summary.all_problems().count(), 0, "{}", path.display());
-        let seen: Vec<(Option<i64>, Option<&str>)> = events
-            .iter()
-            .map(|event| (event.event_id(), event.channel()))
-            .collect();
-        assert_eq!(
-            seen,
-            [(Some(1), Some("Security")), (Some(2), Some("System"))],
-            "{}",
-            path.display()
-        );
+        let seen: Vec<(Option<i64>, Option<&str>)> =
+            events.iter().map(|event| (event.event_id(), event.channel())).collect();
+        assert_eq!(seen, [(Some(1), Some("Security")), (Some(2), Some("System"))], "{}", path.display());
     }
 }
 
@@ -120,16 +88,8 @@ fn empty_garbage_and_scalar_files_are_named_and_skipped() {
     let (events, summary) = read_all(&[&empty, &binary, &scalar]);
     assert!(events.is_empty());
     assert!(summary.files[0].problems[0].message.contains("empty file"));
-    assert!(
-        summary.files[1].problems[0]
-            .message
-            .starts_with("not an EVTX, JSON or gzip file")
-    );
-    assert_eq!(
-        summary.files[2].problems[0].place,
-        Place::Line(1),
-        "non-objects are named"
-    );
+    assert!(summary.files[1].problems[0].message.starts_with("not an EVTX, JSON or gzip file"));
+    assert_eq!(summary.files[2].problems[0].place, Place::Line(1), "non-objects are named");
     assert!(summary.nothing_read());
 }
 
@@ -141,10 +101,7 @@ fn garbage_behind_an_evtx_signature_does_not_panic() {
         bytes.extend(garbage(4096 + 65_536 * 2, seed));
         let path = write(dir.path(), &format!("fake{seed}.evtx"), &bytes);
         let (_, summary) = read_all(&[&path]);
-        assert!(
-            summary.all_problems().count() + summary.files[0].unused_chunks as usize > 0,
-            "seed {seed}"
-        );
+        assert!(summary.all_problems().count() + summary.files[0].unused_chunks as usize > 0, "seed {seed}");
     }
 }
 
@@ -153,11 +110,7 @@ fn a_directory_with_unreadable_entries_reads_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "good.jsonl", b"{\"EventID\": 4624}\n");
     write(dir.path(), "README.md", b"# not a log\n");
-    std::os::unix::fs::symlink(
-        dir.path().join("gone.evtx"),
-        dir.path().join("dangling.evtx"),
-    )
-    .unwrap();
+    std::os::unix::fs::symlink(dir.path().join("gone.evtx"), dir.path().join("dangling.evtx")).unwrap();
     let locked = write(dir.path(), "locked.jsonl", b"{\"EventID\": 1}\n");
     let locked_dir = dir.path().join("locked-dir");
     std::fs::create_dir(&locked_dir).unwrap();
@@ -172,32 +125,12 @@ fn a_directory_with_unreadable_entries_reads_the_rest() {
     std::fs::set_permissions(&locked_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
 
     assert!(events.iter().any(|event| event.event_id() == Some(4624)));
-    assert_eq!(
-        summary.ignored.len(),
-        1,
-        "README.md is passed over: {:?}",
-        summary.ignored
-    );
+    assert_eq!(summary.ignored.len(), 1, "README.md is passed over: {:?}", summary.ignored);
     let messages: Vec<String> = summary.all_problems().map(ToString::to_string).collect();
-    assert!(
-        messages
-            .iter()
-            .any(|message| message.contains("dangling.evtx")),
-        "{messages:?}"
-    );
+    assert!(messages.iter().any(|message| message.contains("dangling.evtx")), "{messages:?}");
     if !root {
-        assert!(
-            messages
-                .iter()
-                .any(|message| message.contains("locked.jsonl")),
-            "{messages:?}"
-        );
-        assert!(
-            messages
-                .iter()
-                .any(|message| message.contains("locked-dir")),
-            "{messages:?}"
-        );
+        assert!(messages.iter().any(|message| message.contains("locked.jsonl")), "{messages:?}");
+        assert!(messages.iter().any(|message| message.contains("locked-dir")), "{messages:?}");
     }
     assert!(!summary.nothing_read());
 }
@@ -205,10 +138,7 @@ fn a_directory_with_unreadable_entries_reads_the_rest() {
 /// A real EVTX file from the shared data, or `None` (skipped) without it.
 fn shared_evtx() -> Option<Vec<u8>> {
     let data = shared_data()?;
-    Some(
-        std::fs::read(data.join("evtx/benign/omerbenamram-evtx/security.evtx"))
-            .expect("shared EVTX is readable"),
-    )
+    Some(std::fs::read(data.join("evtx/benign/omerbenamram-evtx/security.evtx")).expect("shared EVTX is readable"))
 }
 
 #[test]
@@ -220,19 +150,9 @@ fn a_truncated_evtx_file_keeps_its_whole_chunks() {
     let header_only = write(dir.path(), "header.evtx", &bytes[..100]);
     let (all_events, _) = read_all(&[&whole]);
     let (events, summary) = read_all(&[&cut, &header_only]);
-    assert!(
-        events.len() >= 3 * 50,
-        "{} events from three whole chunks",
-        events.len()
-    );
-    let kept: Vec<_> = events
-        .iter()
-        .map(|event| (event.record_id(), texts(event)))
-        .collect();
-    let whole: Vec<_> = all_events[..events.len()]
-        .iter()
-        .map(|event| (event.record_id(), texts(event)))
-        .collect();
+    assert!(events.len() >= 3 * 50, "{} events from three whole chunks", events.len());
+    let kept: Vec<_> = events.iter().map(|event| (event.record_id(), texts(event))).collect();
+    let whole: Vec<_> = all_events[..events.len()].iter().map(|event| (event.record_id(), texts(event))).collect();
     assert!(kept == whole, "what is kept is what the whole file holds");
     assert!(summary.files[0].problems.len() + summary.files[0].unused_chunks as usize >= 1);
     assert!(summary.files[1].failed(), "{:?}", summary.files[1]);
@@ -268,16 +188,8 @@ fn gzip_evtx_reads_like_the_file() {
     let gzip = write(dir.path(), "security.evtx.gz", &encoder.finish().unwrap());
     let (plain_events, _) = read_all(&[&plain]);
     let (gzip_events, summary) = read_all(&[&gzip]);
-    assert_eq!(
-        summary.files[0].format.map(|format| format.name()),
-        Some("evtx+gzip")
-    );
-    let ids = |events: &[harrier_event::Event]| {
-        events
-            .iter()
-            .map(|event| event.record_id())
-            .collect::<Vec<_>>()
-    };
+    assert_eq!(summary.files[0].format.map(|format| format.name()), Some("evtx+gzip"));
+    let ids = |events: &[harrier_event::Event]| events.iter().map(|event| event.record_id()).collect::<Vec<_>>();
     assert_eq!(ids(&plain_events), ids(&gzip_events));
     assert_eq!(plain_events.len(), 2261);
 }
@@ -287,20 +199,11 @@ fn output_order_does_not_depend_on_threads_or_window() {
     let Some(data) = shared_data() else { return };
     let input = data.join("evtx/EVTX-ATTACK-SAMPLES/Lateral Movement");
     let order = |threads: usize, window: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         pool.install(|| {
-            let options = ReadOptions {
-                window,
-                json_batch_bytes: 4096,
-            };
+            let options = ReadOptions { window, json_batch_bytes: 4096 };
             let (events, _) = read_with(&[&input], &options);
-            events
-                .iter()
-                .map(|event| (event.source().path.clone(), event.record_id()))
-                .collect::<Vec<_>>()
+            events.iter().map(|event| (event.source().path.clone(), event.record_id())).collect::<Vec<_>>()
         })
     };
     let reference = order(1, 1);

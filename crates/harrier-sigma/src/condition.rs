@@ -16,29 +16,19 @@ pub(crate) fn parse(condition: &str, identifiers: &[Identifier<'_>]) -> Result<E
         ));
     }
     let tokens = tokenize(condition);
-    let mut parser = Parser {
-        tokens: &tokens,
-        at: 0,
-        identifiers,
-    };
+    let mut parser = Parser { tokens: &tokens, at: 0, identifiers };
     let expr = parser.or_expr()?;
     match parser.peek() {
         None => Ok(expr),
-        Some(token @ ("AND" | "OR" | "NOT")) => Err(format!(
-            "operators are lowercase: write `{}`",
-            token.to_lowercase()
-        )),
+        Some(token @ ("AND" | "OR" | "NOT")) => {
+            Err(format!("operators are lowercase: write `{}`", token.to_lowercase()))
+        }
         Some(token) => Err(format!("unexpected `{token}` in condition `{condition}`")),
     }
 }
 
 fn tokenize(condition: &str) -> Vec<String> {
-    condition
-        .replace('(', " ( ")
-        .replace(')', " ) ")
-        .split_whitespace()
-        .map(str::to_owned)
-        .collect()
+    condition.replace('(', " ( ").replace(')', " ) ").split_whitespace().map(str::to_owned).collect()
 }
 
 struct Parser<'t, 'i> {
@@ -85,10 +75,7 @@ impl Parser<'_, '_> {
     }
 
     fn primary(&mut self) -> Result<Expr, String> {
-        let token = self
-            .next()
-            .ok_or("the condition ends too early")?
-            .to_owned();
+        let token = self.next().ok_or("the condition ends too early")?.to_owned();
         match token.as_str() {
             "(" => {
                 let inner = self.or_expr()?;
@@ -99,25 +86,17 @@ impl Parser<'_, '_> {
             }
             "1" | "any" | "all" if self.peek() == Some("of") => {
                 self.at += 1;
-                let target = self
-                    .next()
-                    .ok_or("`of` needs a pattern or `them`")?
-                    .to_owned();
+                let target = self.next().ok_or("`of` needs a pattern or `them`")?.to_owned();
                 self.selection(&token, &target)
             }
             ")" | "and" | "or" | "of" | "them" => Err(format!("unexpected `{token}`")),
-            "AND" | "OR" | "NOT" => Err(format!(
-                "operators are lowercase: write `{}`",
-                token.to_lowercase()
-            )),
+            "AND" | "OR" | "NOT" => Err(format!("operators are lowercase: write `{}`", token.to_lowercase())),
             name => self
                 .identifiers
                 .iter()
                 .find(|identifier| identifier.name == name)
                 .map(|identifier| identifier.expr.clone())
-                .ok_or_else(|| {
-                    format!("the condition names `{name}`, which the detection does not define")
-                }),
+                .ok_or_else(|| format!("the condition names `{name}`, which the detection does not define")),
         }
     }
 
@@ -138,15 +117,9 @@ impl Parser<'_, '_> {
             .map(|identifier| identifier.expr.clone())
             .collect();
         if chosen.is_empty() {
-            return Err(format!(
-                "`{quantifier} of {target}` matches no search identifier"
-            ));
+            return Err(format!("`{quantifier} of {target}` matches no search identifier"));
         }
-        Ok(if quantifier == "all" {
-            Expr::and(chosen)
-        } else {
-            Expr::or(chosen)
-        })
+        Ok(if quantifier == "all" { Expr::and(chosen) } else { Expr::or(chosen) })
     }
 }
 
@@ -179,19 +152,13 @@ mod tests {
     use harrier_ir::{Predicate, Test};
 
     fn leaf(name: &str) -> Expr {
-        Expr::Pred(Predicate {
-            field: Some(name.into()),
-            test: Test::Exists(true),
-        })
+        Expr::Pred(Predicate { field: Some(name.into()), test: Test::Exists(true) })
     }
 
     fn parse_with(condition: &str, names: &[&str]) -> Result<Expr, String> {
         let exprs: Vec<Expr> = names.iter().map(|name| leaf(name)).collect();
-        let identifiers: Vec<Identifier<'_>> = names
-            .iter()
-            .zip(&exprs)
-            .map(|(name, expr)| Identifier { name, expr })
-            .collect();
+        let identifiers: Vec<Identifier<'_>> =
+            names.iter().zip(&exprs).map(|(name, expr)| Identifier { name, expr }).collect();
         parse(condition, &identifiers)
     }
 
@@ -201,10 +168,7 @@ mod tests {
         let expr = parse_with("1 of sel_* or all of keyword* and not kw_all", &names).unwrap();
         let expected = Expr::or(vec![
             Expr::or(vec![leaf("sel_a"), leaf("sel_b")]),
-            Expr::and(vec![
-                Expr::and(vec![leaf("keyword1"), leaf("keyword2")]),
-                Expr::not(leaf("kw_all")),
-            ]),
+            Expr::and(vec![Expr::and(vec![leaf("keyword1"), leaf("keyword2")]), Expr::not(leaf("kw_all"))]),
         ]);
         assert_eq!(expr, expected);
     }
@@ -216,18 +180,12 @@ mod tests {
             parse_with("(a or b) and c", &["a", "b", "c"]).unwrap(),
             Expr::and(vec![Expr::or(vec![leaf("a"), leaf("b")]), leaf("c")])
         );
-        assert_eq!(
-            parse_with("any of sel*", &["sel-x", "other"]).unwrap(),
-            leaf("sel-x")
-        );
+        assert_eq!(parse_with("any of sel*", &["sel-x", "other"]).unwrap(), leaf("sel-x"));
     }
 
     #[test]
     fn them_and_patterns_skip_underscore_identifiers_but_names_reach_them() {
-        assert_eq!(
-            parse_with("all of them", &["a", "_hidden"]).unwrap(),
-            leaf("a")
-        );
+        assert_eq!(parse_with("all of them", &["a", "_hidden"]).unwrap(), leaf("a"));
         assert_eq!(parse_with("1 of *", &["a", "_hidden"]).unwrap(), leaf("a"));
         assert_eq!(
             parse_with("a and _hidden", &["a", "_hidden"]).unwrap(),
@@ -237,27 +195,13 @@ mod tests {
 
     #[test]
     fn errors_are_named() {
-        assert!(
-            parse_with("all of filter_*", &["selection"])
-                .unwrap_err()
-                .contains("matches no search identifier")
-        );
-        assert!(
-            parse_with("a AND b", &["a", "b"])
-                .unwrap_err()
-                .contains("lowercase")
-        );
-        assert!(
-            parse_with("missing", &["a"])
-                .unwrap_err()
-                .contains("does not define")
-        );
+        assert!(parse_with("all of filter_*", &["selection"]).unwrap_err().contains("matches no search identifier"));
+        assert!(parse_with("a AND b", &["a", "b"]).unwrap_err().contains("lowercase"));
+        assert!(parse_with("missing", &["a"]).unwrap_err().contains("does not define"));
         assert!(parse_with("(a", &["a"]).is_err());
         assert!(parse_with("a b", &["a", "b"]).is_err());
         assert!(
-            parse_with("selection | count() by User > 5", &["selection"])
-                .unwrap_err()
-                .contains("correlation rule")
+            parse_with("selection | count() by User > 5", &["selection"]).unwrap_err().contains("correlation rule")
         );
     }
 }

@@ -29,15 +29,9 @@ pub(crate) fn compile(detection: &Yaml, context: &mut ItemContext<'_>) -> Result
     if conditions.is_empty() {
         return Err("`detection` has no `condition`".into());
     }
-    let identifiers: Vec<Identifier<'_>> = names
-        .iter()
-        .zip(&exprs)
-        .map(|(name, expr)| Identifier { name, expr })
-        .collect();
-    let parsed = conditions
-        .iter()
-        .map(|text| condition::parse(text, &identifiers))
-        .collect::<Result<Vec<_>, _>>()?;
+    let identifiers: Vec<Identifier<'_>> =
+        names.iter().zip(&exprs).map(|(name, expr)| Identifier { name, expr }).collect();
+    let parsed = conditions.iter().map(|text| condition::parse(text, &identifiers)).collect::<Result<Vec<_>, _>>()?;
     Ok(Expr::or(parsed))
 }
 
@@ -48,9 +42,7 @@ fn condition_texts(value: &Yaml) -> Result<Vec<String>, String> {
         Yaml::Sequence(items) => items
             .iter()
             .map(|item| {
-                item.as_str()
-                    .map(str::to_owned)
-                    .ok_or_else(|| "a condition in the list is not a string".to_owned())
+                item.as_str().map(str::to_owned).ok_or_else(|| "a condition in the list is not a string".to_owned())
             })
             .collect(),
         _ => Err("`condition` must be a string or a list of strings".into()),
@@ -67,9 +59,7 @@ fn search_identifier(value: &Yaml, context: &mut ItemContext<'_>) -> Result<Expr
                 .map(|item| map_expr(item.as_mapping().expect("checked to be a map"), context))
                 .collect::<Result<_, _>>()?,
         )),
-        Yaml::Sequence(items) if items.iter().any(Yaml::is_mapping) => {
-            Err("a list mixes maps and plain values".into())
-        }
+        Yaml::Sequence(items) if items.iter().any(Yaml::is_mapping) => Err("a list mixes maps and plain values".into()),
         Yaml::Null => Err("it is empty".into()),
         keywords => modifiers::item("", keywords, context),
     }
@@ -83,9 +73,7 @@ fn map_expr(entries: &yaml_serde::Mapping, context: &mut ItemContext<'_>) -> Res
             Yaml::Number(number) => number.to_string(),
             _ => return Err("a field name is not a string".into()),
         };
-        items.push(
-            modifiers::item(&key, value, context).map_err(|error| format!("`{key}`: {error}"))?,
-        );
+        items.push(modifiers::item(&key, value, context).map_err(|error| format!("`{key}`: {error}"))?);
     }
     Ok(Expr::and(items))
 }

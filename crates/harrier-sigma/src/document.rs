@@ -20,10 +20,7 @@ pub struct LoadOptions {
 
 impl Default for LoadOptions {
     fn default() -> LoadOptions {
-        LoadOptions {
-            logsources: LogsourceMap::builtin(),
-            placeholders: HashMap::new(),
-        }
+        LoadOptions { logsources: LogsourceMap::builtin(), placeholders: HashMap::new() }
     }
 }
 
@@ -79,11 +76,7 @@ pub fn load(paths: &[PathBuf], options: &LoadOptions) -> Vec<Entry> {
         for file in rule_files(path, &mut entries) {
             match std::fs::read_to_string(&file) {
                 Ok(text) => entries.extend(load_text(&text, &file.display().to_string(), options)),
-                Err(error) => entries.push(failed(
-                    &file.display().to_string(),
-                    1,
-                    format!("cannot read: {error}"),
-                )),
+                Err(error) => entries.push(failed(&file.display().to_string(), 1, format!("cannot read: {error}"))),
             }
         }
     }
@@ -95,14 +88,9 @@ fn rule_files(path: &Path, entries: &mut Vec<Entry>) -> Vec<PathBuf> {
         return vec![path.to_owned()];
     }
     let mut files = Vec::new();
-    for entry in walkdir::WalkDir::new(path)
-        .follow_links(true)
-        .sort_by_file_name()
-    {
+    for entry in walkdir::WalkDir::new(path).follow_links(true).sort_by_file_name() {
         match entry {
-            Ok(entry) if entry.file_type().is_file() && is_yaml(entry.path()) => {
-                files.push(entry.into_path())
-            }
+            Ok(entry) if entry.file_type().is_file() && is_yaml(entry.path()) => files.push(entry.into_path()),
             Ok(_) => {}
             Err(error) => entries.push(failed(
                 &error.path().unwrap_or(path).display().to_string(),
@@ -115,16 +103,12 @@ fn rule_files(path: &Path, entries: &mut Vec<Entry>) -> Vec<PathBuf> {
 }
 
 fn is_yaml(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|ext| ext.eq_ignore_ascii_case("yml") || ext.eq_ignore_ascii_case("yaml"))
+    path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("yml") || ext.eq_ignore_ascii_case("yaml"))
 }
 
 fn failed(file: &str, line: usize, reason: String) -> Entry {
     Entry {
-        place: SourcePlace {
-            file: file.to_owned(),
-            line,
-        },
+        place: SourcePlace { file: file.to_owned(), line },
         id: None,
         title: None,
         outcome: Outcome::Failed(reason),
@@ -171,14 +155,7 @@ pub fn load_text(text: &str, file: &str, options: &LoadOptions) -> Vec<Entry> {
             Some(global) => merged(global.clone(), map),
             None => map,
         };
-        entries.push(rule_entry(
-            &document,
-            SourcePlace {
-                file: file.to_owned(),
-                line,
-            },
-            options,
-        ));
+        entries.push(rule_entry(&document, SourcePlace { file: file.to_owned(), line }, options));
     }
     entries
 }
@@ -206,9 +183,7 @@ fn document_lines(text: &str) -> Vec<usize> {
 fn merged(mut base: Mapping, over: Mapping) -> Mapping {
     for (key, value) in over {
         let combined = match (base.remove(&key), value) {
-            (Some(Yaml::Mapping(inner)), Yaml::Mapping(over_inner)) => {
-                Yaml::Mapping(merged(inner, over_inner))
-            }
+            (Some(Yaml::Mapping(inner)), Yaml::Mapping(over_inner)) => Yaml::Mapping(merged(inner, over_inner)),
             (_, value) => value,
         };
         base.insert(key, combined);
@@ -225,13 +200,7 @@ fn rule_entry(document: &Mapping, place: SourcePlace, options: &LoadOptions) -> 
         Ok((rule, Routed::Inactive(reason))) => Outcome::Inactive { rule, reason },
         Err(reason) => Outcome::Failed(reason),
     };
-    Entry {
-        place,
-        id,
-        title,
-        outcome,
-        warnings,
-    }
+    Entry { place, id, title, outcome, warnings }
 }
 
 fn detection_rule(
@@ -247,22 +216,12 @@ fn detection_rule(
         return Err("filter rules are not supported yet".into());
     }
     let meta = metadata(document, place)?;
-    let detection_yaml = document
-        .get("detection")
-        .ok_or("no `detection` (nor `correlation` or `filter`): not a Sigma rule")?;
-    let mut context = ItemContext {
-        placeholders: &options.placeholders,
-        warnings,
-    };
+    let detection_yaml =
+        document.get("detection").ok_or("no `detection` (nor `correlation` or `filter`): not a Sigma rule")?;
+    let mut context = ItemContext { placeholders: &options.placeholders, warnings };
     let detection = detection::compile(detection_yaml, &mut context)?;
     let routed = options.logsources.route(&meta.logsource, detection.clone());
-    Ok((
-        Rule {
-            meta,
-            condition: detection,
-        },
-        routed,
-    ))
+    Ok((Rule { meta, condition: detection }, routed))
 }
 
 fn metadata(document: &Mapping, place: &SourcePlace) -> Result<RuleMeta, String> {
@@ -283,13 +242,8 @@ fn metadata(document: &Mapping, place: &SourcePlace) -> Result<RuleMeta, String>
         name: text(document, "name"),
         title,
         description: text(document, "description"),
-        status: text(document, "status")
-            .map(|status| status.parse())
-            .transpose()?,
-        level: text(document, "level")
-            .map(|level| level.parse())
-            .transpose()?
-            .unwrap_or_default(),
+        status: text(document, "status").map(|status| status.parse()).transpose()?,
+        level: text(document, "level").map(|level| level.parse()).transpose()?.unwrap_or_default(),
         author: text(document, "author"),
         references: texts(document, "references"),
         tags,
@@ -314,10 +268,7 @@ fn text(map: &Mapping, key: &str) -> Option<String> {
 /// A list of scalars, or one scalar as a list of one.
 fn texts(map: &Mapping, key: &str) -> Vec<String> {
     match map.get(key) {
-        Some(Yaml::Sequence(items)) => items
-            .iter()
-            .filter_map(|item| item.as_str().map(str::to_owned))
-            .collect(),
+        Some(Yaml::Sequence(items)) => items.iter().filter_map(|item| item.as_str().map(str::to_owned)).collect(),
         Some(Yaml::String(text)) => vec![text.clone()],
         _ => Vec::new(),
     }

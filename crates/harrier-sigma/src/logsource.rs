@@ -62,10 +62,7 @@ impl LogsourceMap {
         if let Some(product) = &logsource.product
             && !product.eq_ignore_ascii_case(&self.product)
         {
-            return Routed::Inactive(format!(
-                "product `{product}` is not in {} logs",
-                self.product
-            ));
+            return Routed::Inactive(format!("product `{product}` is not in {} logs", self.product));
         }
         let service_channels = match &logsource.service {
             Some(service) => match self.services.get(&service.to_ascii_lowercase()) {
@@ -78,84 +75,40 @@ impl LogsourceMap {
         };
         let by_category = match &logsource.category {
             Some(category) => match self.categories.get(&category.to_ascii_lowercase()) {
-                Some(sources) => Expr::or(
-                    sources
-                        .iter()
-                        .map(|source| source.restrict(&detection))
-                        .collect(),
-                ),
+                Some(sources) => Expr::or(sources.iter().map(|source| source.restrict(&detection)).collect()),
                 None => {
-                    return Routed::Inactive(format!(
-                        "category `{category}` has no mapping to {} logs",
-                        self.product
-                    ));
+                    return Routed::Inactive(format!("category `{category}` has no mapping to {} logs", self.product));
                 }
             },
-            None if logsource.product.is_none()
-                && service_channels.is_none()
-                && logsource != &LogSource::default() =>
-            {
-                return Routed::Inactive(
-                    "the logsource names no product, category or service of these logs".into(),
-                );
+            None if logsource.product.is_none() && service_channels.is_none() && logsource != &LogSource::default() => {
+                return Routed::Inactive("the logsource names no product, category or service of these logs".into());
             }
             None => detection,
         };
-        let by_service = service_channels.map(|channels| {
-            Expr::or(
-                channels
-                    .iter()
-                    .map(|channel| equals("Channel", channel))
-                    .collect(),
-            )
-        });
-        Routed::Active(Expr::and(
-            by_service.into_iter().chain([by_category]).collect(),
-        ))
+        let by_service = service_channels
+            .map(|channels| Expr::or(channels.iter().map(|channel| equals("Channel", channel)).collect()));
+        Routed::Active(Expr::and(by_service.into_iter().chain([by_category]).collect()))
     }
 }
 
 impl Source {
     fn restrict(&self, detection: &Expr) -> Expr {
-        let channel = self
-            .channel
-            .as_deref()
-            .map(|channel| equals("Channel", channel));
-        let event_ids = (!self.event_ids.is_empty()).then(|| {
-            Expr::or(
-                self.event_ids
-                    .iter()
-                    .map(|id| equals("EventID", &id.to_string()))
-                    .collect(),
-            )
-        });
+        let channel = self.channel.as_deref().map(|channel| equals("Channel", channel));
+        let event_ids = (!self.event_ids.is_empty())
+            .then(|| Expr::or(self.event_ids.iter().map(|id| equals("EventID", &id.to_string())).collect()));
         let detection = if self.fields.is_empty() {
             detection.clone()
         } else {
-            detection.map_fields(&|field| {
-                self.fields
-                    .get(field)
-                    .cloned()
-                    .unwrap_or_else(|| field.to_owned())
-            })
+            detection.map_fields(&|field| self.fields.get(field).cloned().unwrap_or_else(|| field.to_owned()))
         };
-        Expr::and(
-            channel
-                .into_iter()
-                .chain(event_ids)
-                .chain([detection])
-                .collect(),
-        )
+        Expr::and(channel.into_iter().chain(event_ids).chain([detection]).collect())
     }
 }
 
 fn equals(field: &str, value: &str) -> Expr {
     Expr::Pred(Predicate {
         field: Some(field.to_owned()),
-        test: Test::Matches {
-            pattern: Pattern::literal(value),
-            cased: false,
-        },
+        test: Test::Matches { pattern: Pattern::literal(value), cased: false },
     })
 }
 
@@ -163,11 +116,7 @@ fn equals(field: &str, value: &str) -> Expr {
 mod tests {
     use super::*;
 
-    fn logsource(
-        product: Option<&str>,
-        category: Option<&str>,
-        service: Option<&str>,
-    ) -> LogSource {
+    fn logsource(product: Option<&str>, category: Option<&str>, service: Option<&str>) -> LogSource {
         LogSource {
             product: product.map(Into::into),
             category: category.map(Into::into),
@@ -181,72 +130,41 @@ mod tests {
 
     #[test]
     fn process_creation_reads_sysmon_1_and_security_4688_with_renamed_fields() {
-        let Routed::Active(expr) = LogsourceMap::builtin().route(
-            &logsource(Some("windows"), Some("process_creation"), None),
-            detection(),
-        ) else {
+        let Routed::Active(expr) =
+            LogsourceMap::builtin().route(&logsource(Some("windows"), Some("process_creation"), None), detection())
+        else {
             panic!("routed")
         };
-        let Expr::Or(branches) = expr else {
-            panic!("two sources")
-        };
+        let Expr::Or(branches) = expr else { panic!("two sources") };
         assert_eq!(branches.len(), 2);
-        let fields: Vec<String> = branches[1]
-            .predicates()
-            .iter()
-            .filter_map(|p| p.field.clone())
-            .collect();
+        let fields: Vec<String> = branches[1].predicates().iter().filter_map(|p| p.field.clone()).collect();
         assert_eq!(fields, ["Channel", "EventID", "NewProcessName"]);
     }
 
     #[test]
     fn services_become_channels_and_other_products_are_inactive() {
         let map = LogsourceMap::builtin();
-        let Routed::Active(expr) = map.route(
-            &logsource(Some("windows"), None, Some("security")),
-            detection(),
-        ) else {
+        let Routed::Active(expr) = map.route(&logsource(Some("windows"), None, Some("security")), detection()) else {
             panic!()
         };
         assert_eq!(expr.predicates()[0].field.as_deref(), Some("Channel"));
         assert!(matches!(
-            map.route(
-                &logsource(Some("linux"), Some("process_creation"), None),
-                detection()
-            ),
+            map.route(&logsource(Some("linux"), Some("process_creation"), None), detection()),
             Routed::Inactive(_)
         ));
+        assert!(matches!(map.route(&logsource(None, Some("proxy"), None), detection()), Routed::Inactive(_)));
         assert!(matches!(
-            map.route(&logsource(None, Some("proxy"), None), detection()),
+            map.route(&logsource(Some("windows"), None, Some("nonexistent")), detection()),
             Routed::Inactive(_)
         ));
-        assert!(matches!(
-            map.route(
-                &logsource(Some("windows"), None, Some("nonexistent")),
-                detection()
-            ),
-            Routed::Inactive(_)
-        ));
-        assert_eq!(
-            map.route(&LogSource::default(), detection()),
-            Routed::Active(detection())
-        );
+        assert_eq!(map.route(&LogSource::default(), detection()), Routed::Active(detection()));
     }
 
     #[test]
     fn a_user_file_extends_the_map() {
         let mut map = LogsourceMap::builtin();
-        map.extend(
-            LogsourceMap::from_yaml("product: windows\nservices:\n  custom: [My/Channel]\n")
-                .unwrap(),
-        );
-        assert!(matches!(
-            map.route(
-                &logsource(Some("windows"), None, Some("custom")),
-                detection()
-            ),
-            Routed::Active(_)
-        ));
+        map.extend(LogsourceMap::from_yaml("product: windows\nservices:\n  custom: [My/Channel]\n").unwrap());
+        assert!(matches!(map.route(&logsource(Some("windows"), None, Some("custom")), detection()), Routed::Active(_)));
         assert!(LogsourceMap::from_yaml("product: windows\nbogus: 1\n").is_err());
     }
 }

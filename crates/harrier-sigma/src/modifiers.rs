@@ -87,9 +87,7 @@ pub(crate) fn item(key: &str, value: &Yaml, context: &mut ItemContext<'_>) -> Re
     let mut parts = key.split('|');
     let field = parts.next().unwrap_or_default().trim();
     let field = (!field.is_empty()).then(|| field.to_owned());
-    let modifiers = parts
-        .map(|name| modifier(&name.to_ascii_lowercase()))
-        .collect::<Result<Vec<_>, _>>()?;
+    let modifiers = parts.map(|name| modifier(&name.to_ascii_lowercase())).collect::<Result<Vec<_>, _>>()?;
     validate_chain(&modifiers)?;
     let values: Vec<&Yaml> = match value {
         Yaml::Sequence(items) => items.iter().collect(),
@@ -97,41 +95,19 @@ pub(crate) fn item(key: &str, value: &Yaml, context: &mut ItemContext<'_>) -> Re
     };
     if values.is_empty() {
         // pySigma reads `field: []` as "field is null".
-        return Ok(Expr::Pred(Predicate {
-            field,
-            test: Test::IsNull,
-        }));
+        return Ok(Expr::Pred(Predicate { field, test: Test::IsNull }));
     }
-    if modifiers.contains(&Modifier::All)
-        && values.len() == 1
-        && !matches!(value, Yaml::Sequence(_))
-    {
+    if modifiers.contains(&Modifier::All) && values.len() == 1 && !matches!(value, Yaml::Sequence(_)) {
         return Err("`all` needs a list of values".into());
     }
     let mut alternatives = Vec::with_capacity(values.len());
     for value in values {
         let tests = value_tests(value, &modifiers, field.is_none(), context)?;
-        let exprs = tests
-            .into_iter()
-            .map(|test| {
-                Expr::Pred(Predicate {
-                    field: field.clone(),
-                    test,
-                })
-            })
-            .collect();
+        let exprs = tests.into_iter().map(|test| Expr::Pred(Predicate { field: field.clone(), test })).collect();
         alternatives.push(Expr::or(exprs));
     }
-    let combined = if modifiers.contains(&Modifier::All) {
-        Expr::and(alternatives)
-    } else {
-        Expr::or(alternatives)
-    };
-    Ok(if modifiers.contains(&Modifier::Neq) {
-        Expr::not(combined)
-    } else {
-        combined
-    })
+    let combined = if modifiers.contains(&Modifier::All) { Expr::and(alternatives) } else { Expr::or(alternatives) };
+    Ok(if modifiers.contains(&Modifier::Neq) { Expr::not(combined) } else { combined })
 }
 
 /// The chaining rules pySigma enforces.
@@ -139,15 +115,10 @@ fn validate_chain(modifiers: &[Modifier]) -> Result<(), String> {
     for (index, modifier) in modifiers.iter().enumerate() {
         let must_be_first = matches!(modifier, Modifier::Re | Modifier::Cidr | Modifier::Exists);
         if must_be_first && index > 0 {
-            return Err(format!(
-                "`{}` must be the first modifier",
-                name_of(*modifier)
-            ));
+            return Err(format!("`{}` must be the first modifier", name_of(*modifier)));
         }
-        if matches!(
-            modifier,
-            Modifier::IgnoreCase | Modifier::MultiLine | Modifier::DotAll
-        ) && !modifiers.contains(&Modifier::Re)
+        if matches!(modifier, Modifier::IgnoreCase | Modifier::MultiLine | Modifier::DotAll)
+            && !modifiers.contains(&Modifier::Re)
         {
             return Err("regular expression flags (i, m, s) need `re`".into());
         }
@@ -187,11 +158,7 @@ fn value_tests(
     }
     let text = scalar_text(value)?;
     let Some(text) = text else {
-        return if modifiers.is_empty() {
-            Ok(vec![Test::IsNull])
-        } else {
-            Err("null cannot take modifiers".into())
-        };
+        return if modifiers.is_empty() { Ok(vec![Test::IsNull]) } else { Err("null cannot take modifiers".into()) };
     };
     let mut stage = if modifiers.first() == Some(&Modifier::Re) {
         Stage::Regex(vec![text.clone()])
@@ -213,35 +180,17 @@ fn value_tests(
             (Modifier::EndsWith, Stage::Text(patterns)) => {
                 Stage::Text(patterns.into_iter().map(Pattern::suffixed).collect())
             }
-            (
-                Modifier::Contains | Modifier::StartsWith | Modifier::EndsWith,
-                Stage::Regex(regexes),
-            ) => Stage::Regex(
-                regexes
-                    .into_iter()
-                    .map(|regex| unanchor(regex, *modifier))
-                    .collect(),
-            ),
+            (Modifier::Contains | Modifier::StartsWith | Modifier::EndsWith, Stage::Regex(regexes)) => {
+                Stage::Regex(regexes.into_iter().map(|regex| unanchor(regex, *modifier)).collect())
+            }
             (Modifier::Utf16Le | Modifier::Utf16Be | Modifier::Utf16, Stage::Text(patterns)) => {
-                Stage::Bytes(
-                    patterns
-                        .iter()
-                        .map(|pattern| encode_utf16(pattern, *modifier))
-                        .collect::<Result<_, _>>()?,
-                )
+                Stage::Bytes(patterns.iter().map(|pattern| encode_utf16(pattern, *modifier)).collect::<Result<_, _>>()?)
             }
-            (Modifier::Base64 | Modifier::Base64Offset, stage) => {
-                Stage::Text(base64_alternatives(stage, *modifier)?)
+            (Modifier::Base64 | Modifier::Base64Offset, stage) => Stage::Text(base64_alternatives(stage, *modifier)?),
+            (Modifier::Windash, Stage::Text(patterns)) => Stage::Text(patterns.iter().flat_map(windash).collect()),
+            (Modifier::Expand, Stage::Text(patterns)) => {
+                Stage::Text(patterns.iter().flat_map(|pattern| expand(pattern, context)).collect())
             }
-            (Modifier::Windash, Stage::Text(patterns)) => {
-                Stage::Text(patterns.iter().flat_map(windash).collect())
-            }
-            (Modifier::Expand, Stage::Text(patterns)) => Stage::Text(
-                patterns
-                    .iter()
-                    .flat_map(|pattern| expand(pattern, context))
-                    .collect(),
-            ),
             (Modifier::Re, stage) => stage,
             (Modifier::IgnoreCase, stage) => {
                 flags.ignore_case = true;
@@ -268,10 +217,7 @@ fn value_tests(
     Ok(match stage {
         Stage::Text(patterns) => patterns
             .into_iter()
-            .map(|pattern| Test::Matches {
-                pattern: keyword_contains(pattern, keyword),
-                cased,
-            })
+            .map(|pattern| Test::Matches { pattern: keyword_contains(pattern, keyword), cased })
             .collect(),
         Stage::Regex(regexes) => regexes
             .into_iter()
@@ -291,11 +237,7 @@ fn value_tests(
 /// A keyword without wildcards is searched for inside values, as SigmaHQ writes keywords
 /// (`'sekurlsa::'`) and as full-text backends treat them.
 fn keyword_contains(pattern: Pattern, keyword: bool) -> Pattern {
-    if keyword && !pattern.has_wildcards() {
-        pattern.contained()
-    } else {
-        pattern
-    }
+    if keyword && !pattern.has_wildcards() { pattern.contained() } else { pattern }
 }
 
 #[derive(Default)]
@@ -322,32 +264,18 @@ fn typed_test(value: &Yaml, modifiers: &[Modifier]) -> Result<Option<Test>, Stri
         },
         (Some(Modifier::Cidr), _, _) => {
             let text = scalar_text(value)?.unwrap_or_default();
-            Test::Cidr(
-                text.parse()
-                    .map_err(|_| format!("`{text}` is not a network (CIDR)"))?,
-            )
+            Test::Cidr(text.parse().map_err(|_| format!("`{text}` is not a network (CIDR)"))?)
         }
         (_, Some(part), op) => {
-            if modifiers
-                .iter()
-                .position(|m| matches!(m, Modifier::Compare(_)))
-                < modifiers
-                    .iter()
-                    .position(|m| matches!(m, Modifier::Part(_)))
+            if modifiers.iter().position(|m| matches!(m, Modifier::Compare(_)))
+                < modifiers.iter().position(|m| matches!(m, Modifier::Part(_)))
                 && op.is_some()
             {
                 return Err("a time part (hour, day, ...) must come before the comparison".into());
             }
-            Test::TimePart {
-                part,
-                op: op.unwrap_or(CompareOp::Eq),
-                value: number(value)? as i64,
-            }
+            Test::TimePart { part, op: op.unwrap_or(CompareOp::Eq), value: number(value)? as i64 }
         }
-        (_, None, Some(op)) => Test::Compare {
-            op,
-            value: number(value)?,
-        },
+        (_, None, Some(op)) => Test::Compare { op, value: number(value)? },
         _ if modifiers.contains(&Modifier::FieldRef) => {
             let other = scalar_text(value)?.ok_or("`fieldref` needs a field name")?;
             if other.contains(['*', '?']) {
@@ -359,10 +287,7 @@ fn typed_test(value: &Yaml, modifiers: &[Modifier]) -> Result<Option<Test>, Stri
                 Modifier::EndsWith => Some(FieldRefMode::EndsWith),
                 _ => None,
             });
-            Test::FieldRef {
-                other,
-                mode: mode.unwrap_or(FieldRefMode::Equals),
-            }
+            Test::FieldRef { other, mode: mode.unwrap_or(FieldRefMode::Equals) }
         }
         _ => return Ok(None),
     }))
@@ -371,10 +296,7 @@ fn typed_test(value: &Yaml, modifiers: &[Modifier]) -> Result<Option<Test>, Stri
 fn number(value: &Yaml) -> Result<f64, String> {
     match value {
         Yaml::Number(number) => number.as_f64().ok_or_else(|| "not a number".to_owned()),
-        Yaml::String(text) => text
-            .trim()
-            .parse()
-            .map_err(|_| format!("`{text}` is not a number")),
+        Yaml::String(text) => text.trim().parse().map_err(|_| format!("`{text}` is not a number")),
         _ => Err("a comparison needs a number".into()),
     }
 }
@@ -406,16 +328,11 @@ fn unanchor(regex: String, modifier: Modifier) -> String {
 }
 
 fn encode_utf16(pattern: &Pattern, modifier: Modifier) -> Result<Vec<u8>, String> {
-    let text = pattern
-        .as_literal()
-        .ok_or("`wide`/`utf16` cannot encode wildcards")?;
+    let text = pattern.as_literal().ok_or("`wide`/`utf16` cannot encode wildcards")?;
     let units = text.encode_utf16();
     Ok(match modifier {
         Modifier::Utf16Be => units.flat_map(u16::to_be_bytes).collect(),
-        Modifier::Utf16 => [0xFF, 0xFE]
-            .into_iter()
-            .chain(units.flat_map(u16::to_le_bytes))
-            .collect(),
+        Modifier::Utf16 => [0xFF, 0xFE].into_iter().chain(units.flat_map(u16::to_le_bytes)).collect(),
         _ => units.flat_map(u16::to_le_bytes).collect(),
     })
 }
@@ -456,10 +373,7 @@ fn base64_offsets(value: &[u8]) -> Vec<String> {
                 Some(cut) => encoded.len().saturating_sub(cut),
                 None => encoded.len(),
             };
-            encoded
-                .get(starts[shift]..end)
-                .unwrap_or_default()
-                .to_owned()
+            encoded.get(starts[shift]..end).unwrap_or_default().to_owned()
         })
         .collect()
 }
@@ -471,18 +385,14 @@ fn windash(pattern: &Pattern) -> Vec<Pattern> {
     let mut variants = vec![Pattern::default()];
     for token in pattern.tokens() {
         let Token::Literal(text) = token else {
-            variants
-                .iter_mut()
-                .for_each(|variant| variant.push(token.clone()));
+            variants.iter_mut().for_each(|variant| variant.push(token.clone()));
             continue;
         };
         let chars: Vec<char> = text.chars().collect();
         let mut pieces: Vec<Vec<String>> = vec![vec![String::new()]];
         for (index, &c) in chars.iter().enumerate() {
             let option_start = matches!(c, '-' | '/')
-                && index
-                    .checked_sub(1)
-                    .is_none_or(|before| !is_word(chars[before]))
+                && index.checked_sub(1).is_none_or(|before| !is_word(chars[before]))
                 && chars.get(index + 1).is_some_and(|&after| is_word(after));
             if option_start {
                 pieces.push(DASHES.iter().map(char::to_string).collect());
@@ -510,18 +420,9 @@ fn is_word(c: char) -> bool {
 
 /// Every string made by choosing one option from each piece, in order.
 fn combinations(pieces: &[Vec<String>]) -> Vec<String> {
-    pieces
-        .iter()
-        .fold(vec![String::new()], |prefixes, options| {
-            prefixes
-                .iter()
-                .flat_map(|prefix| {
-                    options
-                        .iter()
-                        .map(move |option| format!("{prefix}{option}"))
-                })
-                .collect()
-        })
+    pieces.iter().fold(vec![String::new()], |prefixes, options| {
+        prefixes.iter().flat_map(|prefix| options.iter().map(move |option| format!("{prefix}{option}"))).collect()
+    })
 }
 
 /// `%name%` placeholders replaced by their values; an undefined one matches anything (as
@@ -530,40 +431,30 @@ fn expand(pattern: &Pattern, context: &mut ItemContext<'_>) -> Vec<Pattern> {
     let mut variants = vec![Pattern::default()];
     for token in pattern.tokens() {
         let Token::Literal(text) = token else {
-            variants
-                .iter_mut()
-                .for_each(|variant| variant.push(token.clone()));
+            variants.iter_mut().for_each(|variant| variant.push(token.clone()));
             continue;
         };
         let mut rest = text.as_str();
         while let Some(start) = rest.find('%') {
             let before = &rest[..start];
-            variants
-                .iter_mut()
-                .for_each(|variant| variant.push_literal(before));
+            variants.iter_mut().for_each(|variant| variant.push_literal(before));
             let after = &rest[start + 1..];
-            let name = after.find('%').map(|end| &after[..end]).filter(|name| {
-                !name.is_empty()
-                    && name
-                        .chars()
-                        .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
-            });
+            let name = after
+                .find('%')
+                .map(|end| &after[..end])
+                .filter(|name| !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-'));
             match name {
                 Some(name) => {
                     variants = substitute(variants, name, context);
                     rest = &after[name.len() + 1..];
                 }
                 None => {
-                    variants
-                        .iter_mut()
-                        .for_each(|variant| variant.push_literal("%"));
+                    variants.iter_mut().for_each(|variant| variant.push_literal("%"));
                     rest = after;
                 }
             }
         }
-        variants
-            .iter_mut()
-            .for_each(|variant| variant.push_literal(rest));
+        variants.iter_mut().for_each(|variant| variant.push_literal(rest));
     }
     variants
 }
@@ -571,23 +462,15 @@ fn expand(pattern: &Pattern, context: &mut ItemContext<'_>) -> Vec<Pattern> {
 /// Each variant once per value of the placeholder (its values may hold wildcards).
 fn substitute(variants: Vec<Pattern>, name: &str, context: &mut ItemContext<'_>) -> Vec<Pattern> {
     let Some(values) = context.placeholders.get(name) else {
-        context.warnings.push(format!(
-            "placeholder %{name}% is not defined (--vars): it matches any value"
-        ));
-        return variants
-            .into_iter()
-            .map(|variant| variant.prefixed())
-            .collect();
+        context.warnings.push(format!("placeholder %{name}% is not defined (--vars): it matches any value"));
+        return variants.into_iter().map(|variant| variant.prefixed()).collect();
     };
     variants
         .iter()
         .flat_map(|variant| {
             values.iter().map(move |value| {
                 let mut next = variant.clone();
-                strings::parse(value)
-                    .tokens()
-                    .iter()
-                    .for_each(|token| next.push(token.clone()));
+                strings::parse(value).tokens().iter().for_each(|token| next.push(token.clone()));
                 next
             })
         })
@@ -603,19 +486,9 @@ mod tests {
     }
 
     fn compile(key: &str, value: &str) -> Result<Expr, String> {
-        let placeholders = HashMap::from([(
-            "Admins".to_owned(),
-            vec!["root".to_owned(), "adm_*".to_owned()],
-        )]);
+        let placeholders = HashMap::from([("Admins".to_owned(), vec!["root".to_owned(), "adm_*".to_owned()])]);
         let mut warnings = Vec::new();
-        item(
-            key,
-            &yaml(value),
-            &mut ItemContext {
-                placeholders: &placeholders,
-                warnings: &mut warnings,
-            },
-        )
+        item(key, &yaml(value), &mut ItemContext { placeholders: &placeholders, warnings: &mut warnings })
     }
 
     fn patterns(expr: &Expr) -> Vec<String> {
@@ -630,53 +503,25 @@ mod tests {
 
     #[test]
     fn string_transformations() {
-        assert_eq!(
-            patterns(&compile("Image|endswith", "'\\cmd.exe'").unwrap()),
-            ["*\\\\cmd.exe"]
-        );
-        assert_eq!(
-            patterns(&compile("Image|startswith", "'C:\\Temp\\'").unwrap()),
-            ["C:\\\\Temp\\\\*"]
-        );
-        assert_eq!(
-            patterns(&compile("CommandLine|contains|all", "['a', 'b']").unwrap()),
-            ["*a*", "*b*"]
-        );
-        assert!(matches!(
-            compile("CommandLine|contains|all", "['a', 'b']").unwrap(),
-            Expr::And(_)
-        ));
-        assert!(matches!(
-            compile("CommandLine|contains", "['a', 'b']").unwrap(),
-            Expr::Or(_)
-        ));
+        assert_eq!(patterns(&compile("Image|endswith", "'\\cmd.exe'").unwrap()), ["*\\\\cmd.exe"]);
+        assert_eq!(patterns(&compile("Image|startswith", "'C:\\Temp\\'").unwrap()), ["C:\\\\Temp\\\\*"]);
+        assert_eq!(patterns(&compile("CommandLine|contains|all", "['a', 'b']").unwrap()), ["*a*", "*b*"]);
+        assert!(matches!(compile("CommandLine|contains|all", "['a', 'b']").unwrap(), Expr::And(_)));
+        assert!(matches!(compile("CommandLine|contains", "['a', 'b']").unwrap(), Expr::Or(_)));
     }
 
     #[test]
     fn base64_family_matches_pysigma() {
         assert_eq!(patterns(&compile("F|base64", "'abc'").unwrap()), ["YWJj"]);
-        assert_eq!(
-            patterns(&compile("F|base64offset|contains", "'http'").unwrap()),
-            ["*aHR0c*", "*h0dH*", "*odHRw*"]
-        );
+        assert_eq!(patterns(&compile("F|base64offset|contains", "'http'").unwrap()), ["*aHR0c*", "*h0dH*", "*odHRw*"]);
         assert_eq!(
             patterns(&compile("F|wide|base64offset", "'ping'").unwrap()),
             ["cABpAG4AZw", "AAaQBuAGcA", "wAGkAbgBnA"]
         );
         // The spec's byte order mark (FF FE), not pySigma's UTF-8 one.
-        assert_eq!(
-            patterns(&compile("F|utf16|base64", "'ping'").unwrap()),
-            ["//5wAGkAbgBnAA=="]
-        );
-        assert_eq!(
-            patterns(&compile("F|utf16be|base64", "'a'").unwrap()),
-            ["AGE="]
-        );
-        assert!(
-            compile("F|contains|base64", "'abc'")
-                .unwrap_err()
-                .contains("wildcards")
-        );
+        assert_eq!(patterns(&compile("F|utf16|base64", "'ping'").unwrap()), ["//5wAGkAbgBnAA=="]);
+        assert_eq!(patterns(&compile("F|utf16be|base64", "'a'").unwrap()), ["AGE="]);
+        assert!(compile("F|contains|base64", "'abc'").unwrap_err().contains("wildcards"));
         assert!(compile("F|base64", "'a*'").is_err());
         assert!(compile("F|wide", "'a'").is_err());
     }
@@ -686,16 +531,10 @@ mod tests {
         let variants = patterns(&compile("CommandLine|windash|contains", "' -enc '").unwrap());
         assert_eq!(variants.len(), 5);
         assert!(variants.contains(&"* \u{2015}enc *".to_owned()));
-        assert_eq!(
-            patterns(&compile("CommandLine|windash", "'-a /b --c'").unwrap()).len(),
-            125
-        );
+        assert_eq!(patterns(&compile("CommandLine|windash", "'-a /b --c'").unwrap()).len(), 125);
         let double = patterns(&compile("CommandLine|windash", "'--c'").unwrap());
         assert!(double.contains(&"-/c".to_owned()) && !double.contains(&"/-c".to_owned()));
-        assert_eq!(
-            patterns(&compile("CommandLine|windash", "'a-b'").unwrap()),
-            ["a-b"]
-        );
+        assert_eq!(patterns(&compile("CommandLine|windash", "'a-b'").unwrap()), ["a-b"]);
     }
 
     #[test]
@@ -705,76 +544,41 @@ mod tests {
         assert!(compile("DestinationIp|cidr", "'not-a-net'").is_err());
         assert!(matches!(
             compile("Count|gte", "5").unwrap(),
-            Expr::Pred(Predicate {
-                test: Test::Compare {
-                    op: CompareOp::Gte,
-                    ..
-                },
-                ..
-            })
+            Expr::Pred(Predicate { test: Test::Compare { op: CompareOp::Gte, .. }, .. })
         ));
         assert!(matches!(
             compile("T|hour|gte", "20").unwrap(),
-            Expr::Pred(Predicate {
-                test: Test::TimePart {
-                    part: TimePart::Hour,
-                    op: CompareOp::Gte,
-                    value: 20
-                },
-                ..
-            })
+            Expr::Pred(Predicate { test: Test::TimePart { part: TimePart::Hour, op: CompareOp::Gte, value: 20 }, .. })
         ));
         assert!(compile("T|gte|hour", "20").is_err());
         assert!(matches!(
             compile("F|exists", "false").unwrap(),
-            Expr::Pred(Predicate {
-                test: Test::Exists(false),
-                ..
-            })
+            Expr::Pred(Predicate { test: Test::Exists(false), .. })
         ));
         assert!(compile("F|exists", "'yes'").is_err());
         assert!(compile("F|contains|exists", "true").is_err());
         assert!(compile("F|contains|re", "'a'").is_err());
         assert!(compile("F|i", "'a'").is_err());
-        assert!(
-            compile("F|bogus", "'a'")
-                .unwrap_err()
-                .contains("unknown modifier")
-        );
+        assert!(compile("F|bogus", "'a'").unwrap_err().contains("unknown modifier"));
         let fieldref = compile("ParentUser|fieldref|endswith", "'User'").unwrap();
         assert!(matches!(
             fieldref,
-            Expr::Pred(Predicate {
-                test: Test::FieldRef {
-                    mode: FieldRefMode::EndsWith,
-                    ..
-                },
-                ..
-            })
+            Expr::Pred(Predicate { test: Test::FieldRef { mode: FieldRefMode::EndsWith, .. }, .. })
         ));
         assert!(compile("A|fieldref", "'B*'").is_err());
     }
 
     #[test]
     fn regex_flags_and_unanchoring() {
-        let Expr::Pred(Predicate {
-            test:
-                Test::Regex {
-                    pattern,
-                    ignore_case,
-                    ..
-                },
-            ..
-        }) = compile("F|re|i", "'^a.*b$'").unwrap()
+        let Expr::Pred(Predicate { test: Test::Regex { pattern, ignore_case, .. }, .. }) =
+            compile("F|re|i", "'^a.*b$'").unwrap()
         else {
             panic!()
         };
         assert!(ignore_case);
         assert_eq!(pattern, "^a.*b$");
-        let Expr::Pred(Predicate {
-            test: Test::Regex { pattern, .. },
-            ..
-        }) = compile("F|re|contains", "'^a$'").unwrap()
+        let Expr::Pred(Predicate { test: Test::Regex { pattern, .. }, .. }) =
+            compile("F|re|contains", "'^a$'").unwrap()
         else {
             panic!()
         };
@@ -783,30 +587,12 @@ mod tests {
 
     #[test]
     fn lists_nulls_neq_and_cased() {
-        assert!(matches!(
-            compile("F", "null").unwrap(),
-            Expr::Pred(Predicate {
-                test: Test::IsNull,
-                ..
-            })
-        ));
-        assert!(matches!(
-            compile("F", "[]").unwrap(),
-            Expr::Pred(Predicate {
-                test: Test::IsNull,
-                ..
-            })
-        ));
-        assert!(matches!(
-            compile("User|neq", "[x, y]").unwrap(),
-            Expr::Not(_)
-        ));
+        assert!(matches!(compile("F", "null").unwrap(), Expr::Pred(Predicate { test: Test::IsNull, .. })));
+        assert!(matches!(compile("F", "[]").unwrap(), Expr::Pred(Predicate { test: Test::IsNull, .. })));
+        assert!(matches!(compile("User|neq", "[x, y]").unwrap(), Expr::Not(_)));
         assert!(matches!(
             compile("F|cased", "'A'").unwrap(),
-            Expr::Pred(Predicate {
-                test: Test::Matches { cased: true, .. },
-                ..
-            })
+            Expr::Pred(Predicate { test: Test::Matches { cased: true, .. }, .. })
         ));
         assert_eq!(patterns(&compile("EventID", "4624").unwrap()), ["4624"]);
         assert!(compile("F|all", "'a'").is_err(), "all on one value");
@@ -814,26 +600,14 @@ mod tests {
 
     #[test]
     fn keywords_are_contained_unless_wildcarded() {
-        assert_eq!(
-            patterns(&compile("", "'sekurlsa::'").unwrap()),
-            ["*sekurlsa::*"]
-        );
-        assert_eq!(
-            patterns(&compile("|all", "['a', 'b*']").unwrap()),
-            ["*a*", "b*"]
-        );
+        assert_eq!(patterns(&compile("", "'sekurlsa::'").unwrap()), ["*sekurlsa::*"]);
+        assert_eq!(patterns(&compile("|all", "['a', 'b*']").unwrap()), ["*a*", "b*"]);
     }
 
     #[test]
     fn placeholders_expand_or_match_anything() {
-        assert_eq!(
-            patterns(&compile("User|expand", "'%Admins%'").unwrap()),
-            ["root", "adm_*"]
-        );
-        assert_eq!(
-            patterns(&compile("Computer|expand", "'%DomainControllers%'").unwrap()),
-            ["*"]
-        );
+        assert_eq!(patterns(&compile("User|expand", "'%Admins%'").unwrap()), ["root", "adm_*"]);
+        assert_eq!(patterns(&compile("Computer|expand", "'%DomainControllers%'").unwrap()), ["*"]);
         assert_eq!(patterns(&compile("F|expand", "'100%'").unwrap()), ["100%"]);
     }
 }

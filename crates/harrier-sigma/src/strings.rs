@@ -19,11 +19,7 @@ pub(crate) fn parse(text: &str) -> Pattern {
             },
             '*' | '?' => {
                 pattern.push(Token::Literal(std::mem::take(&mut literal)));
-                pattern.push(if c == '*' {
-                    Token::AnyRun
-                } else {
-                    Token::AnyChar
-                });
+                pattern.push(if c == '*' { Token::AnyRun } else { Token::AnyChar });
             }
             other => literal.push(other),
         }
@@ -41,31 +37,15 @@ mod tests {
     fn escapes_follow_pysigma() {
         let cases = [
             (r"C:\Windows\*", vec![Token::Literal(r"C:\Windows*".into())]),
-            (
-                r"C:\Windows\\*",
-                vec![Token::Literal(r"C:\Windows\".into()), Token::AnyRun],
-            ),
-            (
-                r"C:\Windows\\\*",
-                vec![Token::Literal(r"C:\Windows\*".into())],
-            ),
+            (r"C:\Windows\\*", vec![Token::Literal(r"C:\Windows\".into()), Token::AnyRun]),
+            (r"C:\Windows\\\*", vec![Token::Literal(r"C:\Windows\*".into())]),
             (r"a\\\\b", vec![Token::Literal(r"a\\b".into())]),
             (r"a\\\b", vec![Token::Literal(r"a\\b".into())]),
             (r"what\?", vec![Token::Literal("what?".into())]),
             (r"C:\", vec![Token::Literal(r"C:\".into())]),
             (r"\\\*\IPC$", vec![Token::Literal(r"\*\IPC$".into())]),
-            (
-                r"\\\\\?\\GLOBALROOT\\Device",
-                vec![Token::Literal(r"\\?\GLOBALROOT\Device".into())],
-            ),
-            (
-                "index.php?id=",
-                vec![
-                    Token::Literal("index.php".into()),
-                    Token::AnyChar,
-                    Token::Literal("id=".into()),
-                ],
-            ),
+            (r"\\\\\?\\GLOBALROOT\\Device", vec![Token::Literal(r"\\?\GLOBALROOT\Device".into())]),
+            ("index.php?id=", vec![Token::Literal("index.php".into()), Token::AnyChar, Token::Literal("id=".into())]),
         ];
         for (text, tokens) in cases {
             assert_eq!(parse(text).tokens(), tokens.as_slice(), "{text}");
@@ -75,13 +55,6 @@ mod tests {
     #[test]
     fn a_trailing_backslash_stays_literal_when_contains_adds_a_wildcard() {
         let pattern = parse(r"\Users\Public\").contained();
-        assert_eq!(
-            pattern.tokens(),
-            [
-                Token::AnyRun,
-                Token::Literal(r"\Users\Public\".into()),
-                Token::AnyRun
-            ]
-        );
+        assert_eq!(pattern.tokens(), [Token::AnyRun, Token::Literal(r"\Users\Public\".into()), Token::AnyRun]);
     }
 }

@@ -8,11 +8,7 @@ fn sigma_dir() -> Option<PathBuf> {
     if path.is_dir() {
         return Some(path);
     }
-    assert!(
-        std::env::var("HARRIER_REQUIRE_SHARED").as_deref() != Ok("1"),
-        "{} is missing",
-        path.display()
-    );
+    assert!(std::env::var("HARRIER_REQUIRE_SHARED").as_deref() != Ok("1"), "{} is missing", path.display());
     eprintln!("SKIPPED: {} not found", path.display());
     None
 }
@@ -20,30 +16,14 @@ fn sigma_dir() -> Option<PathBuf> {
 #[test]
 fn every_sigmahq_rule_loads() {
     let Some(sigma) = sigma_dir() else { return };
-    let folders = [
-        "rules",
-        "rules-threat-hunting",
-        "rules-emerging-threats",
-        "rules-placeholder",
-    ];
+    let folders = ["rules", "rules-threat-hunting", "rules-emerging-threats", "rules-placeholder"];
     let paths: Vec<PathBuf> = folders.iter().map(|folder| sigma.join(folder)).collect();
     let entries = load(&paths, &LoadOptions::default());
-    let failures: Vec<String> = entries
-        .iter()
-        .filter(|entry| matches!(entry.outcome, Outcome::Failed(_)))
-        .map(ToString::to_string)
-        .collect();
-    assert!(
-        failures.is_empty(),
-        "{} rules failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    let failures: Vec<String> =
+        entries.iter().filter(|entry| matches!(entry.outcome, Outcome::Failed(_))).map(ToString::to_string).collect();
+    assert!(failures.is_empty(), "{} rules failed:\n{}", failures.len(), failures.join("\n"));
     assert_eq!(entries.len(), 3_141 + 140 + 473 + 23);
-    let active = entries
-        .iter()
-        .filter(|entry| matches!(entry.outcome, Outcome::Active(_)))
-        .count();
+    let active = entries.iter().filter(|entry| matches!(entry.outcome, Outcome::Active(_))).count();
     eprintln!("{} rules, {active} active on Windows logs", entries.len());
     assert!(active > 2_500, "{active}");
 }
@@ -51,22 +31,13 @@ fn every_sigmahq_rule_loads() {
 #[test]
 fn deprecated_and_unsupported_rules_load_or_say_why() {
     let Some(sigma) = sigma_dir() else { return };
-    let entries = load(
-        &[sigma.join("deprecated"), sigma.join("unsupported")],
-        &LoadOptions::default(),
-    );
+    let entries = load(&[sigma.join("deprecated"), sigma.join("unsupported")], &LoadOptions::default());
     assert!(entries.len() > 250);
     for entry in &entries {
         if let Outcome::Failed(reason) = &entry.outcome {
             assert!(!reason.is_empty() && entry.place.line >= 1, "{entry}");
         }
     }
-    let failed = entries
-        .iter()
-        .filter(|entry| matches!(entry.outcome, Outcome::Failed(_)))
-        .count();
-    eprintln!(
-        "deprecated + unsupported: {} documents, {failed} refused with a reason",
-        entries.len()
-    );
+    let failed = entries.iter().filter(|entry| matches!(entry.outcome, Outcome::Failed(_))).count();
+    eprintln!("deprecated + unsupported: {} documents, {failed} refused with a reason", entries.len());
 }

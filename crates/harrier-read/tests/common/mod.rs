@@ -11,18 +11,9 @@ pub fn read_all(paths: &[&Path]) -> (Vec<Event>, Summary) {
 }
 
 pub fn read_with(paths: &[&Path], options: &ReadOptions) -> (Vec<Event>, Summary) {
-    let inputs: Vec<Input> = paths
-        .iter()
-        .map(|path| Input::Path(path.to_path_buf()))
-        .collect();
+    let inputs: Vec<Input> = paths.iter().map(|path| Input::Path(path.to_path_buf())).collect();
     let mut events = Vec::new();
-    let summary = harrier_read::read(
-        &inputs,
-        options,
-        |batch| batch.events,
-        |batch| events.extend(batch),
-        &mut (),
-    );
+    let summary = harrier_read::read(&inputs, options, |batch| batch.events, |batch| events.extend(batch), &mut ());
     (events, summary)
 }
 
@@ -40,20 +31,14 @@ pub fn shared_data() -> Option<PathBuf> {
     if std::env::var("HARRIER_REQUIRE_SHARED").as_deref() == Ok("1") {
         panic!("{} is missing and HARRIER_REQUIRE_SHARED=1", path.display());
     }
-    eprintln!(
-        "SKIPPED: {} not found (set HARRIER_REQUIRE_SHARED=1 to fail instead)",
-        path.display()
-    );
+    eprintln!("SKIPPED: {} not found (set HARRIER_REQUIRE_SHARED=1 to fail instead)", path.display());
     None
 }
 
 /// An event's fields as sorted (name, canonical text) pairs, for comparing exports.
 pub fn texts(event: &Event) -> Vec<(String, String)> {
-    let mut pairs: Vec<(String, String)> = event
-        .fields()
-        .iter()
-        .map(|field| (field.name.to_string(), field.value.to_string()))
-        .collect();
+    let mut pairs: Vec<(String, String)> =
+        event.fields().iter().map(|field| (field.name.to_string(), field.value.to_string())).collect();
     pairs.sort();
     pairs
 }

@@ -1,0 +1,160 @@
+//! The literal prefilter: most rules can only match when some literal text occurs in some
+//! field (`\\mimikatz.exe` in `Image`). Those "witness" literals are gathered per field into
+//! one Aho-Corasick automaton, each event's fields are scanned once, and only the rules whose
+//! witness was seen (plus those without one) are evaluated.
+
+use crate::compile::FieldTable;
+use aho_corasick::AhoCorasick;
+use harrier_ir::{Expr, Predicate, Test, Token};
+use rustc_hash::FxHashMap;
+
+/// Where a witness literal must occur.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Place {
+    Slot(u32),
+    /// Any value of the event (keyword rules).
+    AnyValue,
+}
+
+/// What an expression says about the literals an event must hold for it to be true.
+enum Witness {
+    /// It can be true whatever the text (a `not`, a regex, a number test).
+    Unknown,
+    /// A routing condition (Channel, EventID), already met by every event the rule sees.
+    Routing,
+    /// It is true only if one of these (lower-cased) literals occurs in its place.
+    AnyOf(Vec<(Place, String)>),
+}
+
+fn witness(expr: &Expr, fields: &FieldTable) -> Witness {
+    match expr {
+        Expr::Pred(predicate) => predicate_witness(predicate, fields),
+        Expr::Or(items) => {
+            let mut all = Vec::new();
+            for item in items {
+                match witness(item, fields) {
+                    Witness::AnyOf(found) => all.extend(found),
+                    _ => return Witness::Unknown,
+                }
+            }
+            Witness::AnyOf(all)
+        }
+        Expr::And(items) => {
+            let mut best: Option<Vec<(Place, String)>> = None;
+            let mut all_routing = true;
+            for item in items {
+                match witness(item, fields) {
+                    Witness::AnyOf(found) => {
+                        all_routing = false;
+                        if best.as_ref().is_none_or(|best| strength(&found) > strength(best)) {
+                            best = Some(found);
+                        }
+                    }
+                    Witness::Unknown => all_routing = false,
+                    Witness::Routing => {}
+                }
+            }
+            match best {
+                Some(found) => Witness::AnyOf(found),
+                None if all_routing => Witness::Routing,
+                None => Witness::Unknown,
+            }
+        }
+        Expr::Const(false) => Witness::AnyOf(Vec::new()),
+        Expr::Not(_) | Expr::Const(true) => Witness::Unknown,
+    }
+}
+
+/// How selective a set of alternatives is: its shortest literal, then fewer alternatives.
+fn strength(alternatives: &[(Place, String)]) -> (usize, std::cmp::Reverse<usize>) {
+    let shortest = alternatives.iter().map(|(_, literal)| literal.len()).min().unwrap_or(usize::MAX);
+    (shortest, std::cmp::Reverse(alternatives.len()))
+}
+
+fn predicate_witness(predicate: &Predicate, fields: &FieldTable) -> Witness {
+    let Test::Matches { pattern, .. } = &predicate.test else { return Witness::Unknown };
+    let place = match predicate.field.as_deref() {
+        Some(field) if field.eq_ignore_ascii_case("Channel") || field.eq_ignore_ascii_case("EventID") => {
+            return Witness::Routing;
+        }
+        Some(field) => match fields.get(&field.to_lowercase()) {
+            Some(slot) => Place::Slot(slot),
+            None => return Witness::Unknown,
+        },
+        None => Place::AnyValue,
+    };
+    let longest = pattern
+        .tokens()
+        .iter()
+        .filter_map(|token| match token {
+            Token::Literal(text) => Some(text.to_lowercase()),
+            _ => None,
+        })
+        .max_by_key(String::len);
+    match longest {
+        Some(literal) if !literal.is_empty() => Witness::AnyOf(vec![(place, literal)]),
+        _ => Witness::Unknown,
+    }
+}
+
+/// One automaton over the witness literals of one place.
+pub(crate) struct Scanner {
+    pub place: Place,
+    automaton: AhoCorasick,
+    /// For each literal, the rules it witnesses.
+    rules: Vec<Vec<u32>>,
+}
+
+impl Scanner {
+    /// Calls `mark` for each rule whose witness occurs in `text` (lower-cased).
+    pub(crate) fn scan(&self, text: &str, mark: &mut impl FnMut(u32)) {
+        for found in self.automaton.find_overlapping_iter(text) {
+            for &rule in &self.rules[found.pattern().as_usize()] {
+                mark(rule);
+            }
+        }
+    }
+}
+
+pub(crate) struct Prefilter {
+    pub scanners: Vec<Scanner>,
+    /// Rules that run only when a witness was seen.
+    gated: Vec<bool>,
+}
+
+impl Prefilter {
+    pub(crate) fn build<'a>(conditions: impl IntoIterator<Item = &'a Expr>, fields: &FieldTable) -> Prefilter {
+        let mut literals: FxHashMap<Place, FxHashMap<String, Vec<u32>>> = FxHashMap::default();
+        let mut gated = Vec::new();
+        for (rule, condition) in conditions.into_iter().enumerate() {
+            let Witness::AnyOf(alternatives) = witness(condition, fields) else {
+                gated.push(false);
+                continue;
+            };
+            gated.push(true);
+            for (place, literal) in alternatives {
+                let rules = literals.entry(place).or_default().entry(literal).or_default();
+                if rules.last() != Some(&(rule as u32)) {
+                    rules.push(rule as u32);
+                }
+            }
+        }
+        let mut scanners: Vec<Scanner> = literals
+            .into_iter()
+            .map(|(place, by_literal)| {
+                let (patterns, rules): (Vec<String>, Vec<Vec<u32>>) = by_literal.into_iter().unzip();
+                let automaton = AhoCorasick::new(&patterns).expect("literal patterns build an automaton");
+                Scanner { place, automaton, rules }
+            })
+            .collect();
+        scanners.sort_by_key(|scanner| match scanner.place {
+            Place::Slot(slot) => slot,
+            Place::AnyValue => u32::MAX,
+        });
+        Prefilter { scanners, gated }
+    }
+
+    pub(crate) fn is_gated(&self, rule: u32) -> bool {
+        self.gated[rule as usize]
+    }
+}
