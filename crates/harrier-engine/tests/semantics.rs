@@ -1,0 +1,197 @@
+//! Sigma semantics, end to end: a rule's YAML, an event's fields, match or not.
+
+use harrier_engine::Engine;
+use harrier_event::{Event, Field, Provenance, SourceFile, Value};
+use harrier_sigma::{LoadOptions, Outcome};
+use std::sync::Arc;
+
+fn event(fields: &[(&str, Value)]) -> Event {
+    let provenance = Provenance { source: Arc::new(SourceFile { path: "test".into() }), record_id: 1, timestamp: None };
+    Event::new(
+        provenance,
+        fields.iter().map(|(name, value)| Field { name: (*name).into(), path: None, value: value.clone() }).collect(),
+    )
+}
+
+fn text(value: &str) -> Value {
+    Value::Str(value.into())
+}
+
+/// Compiles a rule from its `detection` block (no logsource, so no routing).
+fn engine(detection: &str) -> Result<Engine, String> {
+    let yaml =
+        format!("title: t\ndetection:\n{}", detection.lines().map(|line| format!("    {line}\n")).collect::<String>());
+    let entries = harrier_sigma::load_text(&yaml, "test.yml", &LoadOptions::default());
+    let rule = match &entries[0].outcome {
+        Outcome::Active(rule) => rule.clone(),
+        other => return Err(format!("{other:?}")),
+    };
+    let (engine, errors) = Engine::new([&rule.condition]);
+    match errors.first() {
+        Some((_, error)) => Err(error.to_string()),
+        None => Ok(engine),
+    }
+}
+
+fn matches(detection: &str, fields: &[(&str, Value)]) -> bool {
+    let mut hits = Vec::new();
+    engine(detection).expect("rule compiles").matches(&event(fields), &mut hits);
+    !hits.is_empty()
+}
+
+#[test]
+fn strings_ignore_case_unless_cased() {
+    let rule = "sel:\n    Image|endswith: '\\CMD.exe'\ncondition: sel";
+    assert!(matches(rule, &[("image", text("C:\\Windows\\System32\\cmd.EXE"))]));
+    let cased = "sel:\n    Image|endswith|cased: '\\CMD.exe'\ncondition: sel";
+    assert!(!matches(cased, &[("Image", text("C:\\cmd.exe"))]));
+    assert!(matches(cased, &[("Image", text("C:\\CMD.exe"))]));
+}
+
+#[test]
+fn numbers_and_strings_compare_by_text() {
+    for value in [Value::Int(4624), text("4624")] {
+        assert!(matches("sel:\n    EventID: 4624\ncondition: sel", &[("EventID", value.clone())]));
+        assert!(matches("sel:\n    EventID: '4624'\ncondition: sel", &[("EventID", value)]));
+    }
+    assert!(matches("sel:\n    Initiated: 'true'\ncondition: sel", &[("Initiated", Value::Bool(true))]));
+}
+
+#[test]
+fn not_over_an_absent_field_is_true_and_null_means_absent_or_null() {
+    let not_admin = "sel:\n    User: admin\ncondition: not sel";
+    assert!(matches(not_admin, &[("Image", text("x"))]));
+    let null = "sel:\n    User: null\ncondition: sel";
+    assert!(matches(null, &[]));
+    assert!(matches(null, &[("User", Value::Null)]));
+    assert!(!matches(null, &[("User", text(""))]));
+    let empty = "sel:\n    User: ''\ncondition: sel";
+    assert!(matches(empty, &[("User", text(""))]));
+    assert!(!matches(empty, &[]));
+    let exists = "sel:\n    User|exists: true\ncondition: sel";
+    assert!(matches(exists, &[("User", text(""))]));
+    assert!(!matches(exists, &[]));
+    assert!(matches("sel:\n    User|exists: false\ncondition: sel", &[]));
+    let neq = "sel:\n    User|neq: [a, b]\ncondition: sel";
+    assert!(matches(neq, &[]));
+    assert!(matches(neq, &[("User", text("c"))]));
+    assert!(!matches(neq, &[("User", text("B"))]));
+}
+
+#[test]
+fn escaped_and_single_character_wildcards() {
+    let literal_star = "sel:\n    Path: 'C:\\Windows\\*'\ncondition: sel";
+    assert!(!matches(literal_star, &[("Path", text("C:\\Windows\\x"))]));
+    assert!(matches(literal_star, &[("Path", text("C:\\Windows*"))]));
+    let wildcard = "sel:\n    Path: 'C:\\Windows\\\\*'\ncondition: sel";
+    assert!(matches(wildcard, &[("Path", text("C:\\Windows\\x"))]));
+    let question = "sel:\n    Url: 'index.php?id='\ncondition: sel";
+    assert!(matches(question, &[("Url", text("index.phpXid="))]));
+    assert!(!matches(question, &[("Url", text("index.phpid="))]));
+    let escaped_question = "sel:\n    Url: 'what\\?'\ncondition: sel";
+    assert!(matches(escaped_question, &[("Url", text("what?"))]));
+    assert!(!matches(escaped_question, &[("Url", text("whatX"))]));
+}
+
+#[test]
+fn windash_and_base64_forms() {
+    let windash = "sel:\n    CommandLine|windash|contains: ' -enc '\ncondition: sel";
+    for dash in ["-", "/", "\u{2013}", "\u{2014}", "\u{2015}"] {
+        assert!(matches(windash, &[("CommandLine", text(&format!("powershell {dash}enc AAA")))]), "{dash}");
+    }
+    assert!(!matches(windash, &[("CommandLine", text("powershell enc AAA"))]));
+    // "http" at each byte offset of a base64 text.
+    let offset = "sel:\n    CommandLine|base64offset|contains: 'http'\ncondition: sel";
+    for encoded in ["aHR0cDovL2V2aWw=", "IGh0dHA6Ly9ldmls", "ICBodHRwOi8vZXZpbA=="] {
+        assert!(matches(offset, &[("CommandLine", text(&format!("powershell -e {encoded}")))]), "{encoded}");
+    }
+    // UTF-16 with the byte order mark the spec gives: FF FE.
+    let utf16 = "sel:\n    Data|utf16|base64: 'ping'\ncondition: sel";
+    assert!(matches(utf16, &[("Data", text("//5wAGkAbgBnAA=="))]));
+    let wide = "sel:\n    Data|wide|base64offset|contains: 'ping'\ncondition: sel";
+    assert!(matches(wide, &[("Data", text("xxcABpAG4AZwAyy"))]));
+}
+
+#[test]
+fn cidr_for_ipv4_and_ipv6() {
+    let rule = "sel:\n    DestinationIp|cidr:\n        - '10.0.0.0/8'\n        - 'fe80::/10'\ncondition: sel";
+    assert!(matches(rule, &[("DestinationIp", text("10.20.4.57"))]));
+    assert!(matches(rule, &[("DestinationIp", text("fe80::a405:857d:204:efa5"))]));
+    assert!(!matches(rule, &[("DestinationIp", text("198.51.100.23"))]));
+    assert!(!matches(rule, &[("DestinationIp", text("not an address"))]));
+}
+
+#[test]
+fn fieldref_with_present_and_absent_fields() {
+    let rule = "sel:\n    ParentUser|fieldref: User\ncondition: sel";
+    assert!(matches(rule, &[("User", text("CORP\\j.doe")), ("ParentUser", text("corp\\J.DOE"))]));
+    assert!(!matches(rule, &[("ParentUser", text("x"))]));
+    assert!(matches("sel:\n    ParentUser|fieldref: User\ncondition: not sel", &[("ParentUser", text("x"))]));
+    let ends = "sel:\n    TargetFilename|fieldref|endswith: Name\ncondition: sel";
+    assert!(matches(ends, &[("TargetFilename", text("C:\\x\\evil.dll")), ("Name", text("EVIL.dll"))]));
+}
+
+#[test]
+fn regular_expressions() {
+    let sensitive = "sel:\n    Image|re: '\\\\evil[0-9]+\\.exe$'\ncondition: sel";
+    assert!(matches(sensitive, &[("Image", text("C:\\evil42.exe"))]));
+    assert!(!matches(sensitive, &[("Image", text("C:\\EVIL42.exe"))]));
+    let insensitive = "sel:\n    Image|re|i: '\\\\evil[0-9]+\\.exe$'\ncondition: sel";
+    assert!(matches(insensitive, &[("Image", text("C:\\EVIL42.EXE"))]));
+    let lookaround = engine("sel:\n    Image|re: 'a(?=b)'\ncondition: sel").err().expect("refused");
+    assert!(lookaround.contains("cannot run in linear time"), "{lookaround}");
+}
+
+#[test]
+fn numeric_and_time_part_comparisons() {
+    let rule = "sel:\n    Count|gte: 10\ncondition: sel";
+    assert!(matches(rule, &[("Count", Value::Int(10))]));
+    assert!(matches(rule, &[("Count", text("12"))]));
+    assert!(!matches(rule, &[("Count", text("9"))]));
+    assert!(!matches(rule, &[("Count", text("many"))]));
+    let night = "sel:\n    UtcTime|hour|gte: 20\ncondition: sel";
+    assert!(matches(night, &[("UtcTime", text("2026-03-14 21:05:00.000"))]));
+    assert!(!matches(night, &[("UtcTime", text("2026-03-14 09:05:00.000"))]));
+}
+
+#[test]
+fn keywords_search_every_value() {
+    let rule = "keywords:\n    - 'sekurlsa::'\n    - 'kerberos::golden'\ncondition: keywords";
+    assert!(matches(rule, &[("A", text("x")), ("ScriptBlockText", text("Invoke-Mimikatz sekurlsa::logonpasswords"))]));
+    assert!(!matches(rule, &[("A", text("nothing"))]));
+    let all =
+        "keywords:\n    '|all':\n        - 'OabVirtualDirectory'\n        - ' -ExternalUrl '\ncondition: keywords";
+    assert!(matches(all, &[("Payload", text("Set-OabVirtualDirectory -ExternalUrl 'http://x'"))]));
+    assert!(!matches(all, &[("Payload", text("Set-OabVirtualDirectory"))]));
+}
+
+#[test]
+fn list_values_match_when_any_item_does() {
+    let rule = "sel:\n    Data: 'b'\ncondition: sel";
+    assert!(matches(rule, &[("Data", Value::List(vec![text("a"), text("B")]))]));
+    assert!(!matches(rule, &[("Data", Value::List(vec![text("a")]))]));
+}
+
+#[test]
+fn conditions_with_quantifiers_and_parentheses() {
+    let rule =
+        "sel_a:\n    A: 1\nsel_b:\n    B: 1\nfilter_x:\n    X: 1\ncondition: (1 of sel_*) and not all of filter_*";
+    assert!(matches(rule, &[("B", Value::Int(1))]));
+    assert!(!matches(rule, &[("B", Value::Int(1)), ("X", Value::Int(1))]));
+    assert!(!matches(rule, &[("X", Value::Int(1))]));
+    let all = "sel_a:\n    A: 1\nsel_b:\n    B: 1\ncondition: all of them";
+    assert!(matches(all, &[("A", Value::Int(1)), ("B", Value::Int(1))]));
+    assert!(!matches(all, &[("A", Value::Int(1))]));
+}
+
+#[test]
+fn trimming_values_is_an_option() {
+    let rule = "sel:\n    ParentCommandLine|endswith: 'cmd.exe\"'\ncondition: sel";
+    let fields = [("ParentCommandLine", text("\"C:\\Windows\\system32\\cmd.exe\" "))];
+    assert!(!matches(rule, &fields), "spec-faithful: the trailing space counts");
+    let mut trimmed = engine(rule).unwrap();
+    trimmed.set_trim_values(true);
+    let mut hits = Vec::new();
+    trimmed.matches(&event(&fields), &mut hits);
+    assert_eq!(hits, [0]);
+}
