@@ -55,7 +55,7 @@ pub fn run(args: &CheckArgs) -> std::io::Result<ExitCode> {
             for index in 0..set.entries.len() {
                 let status = set.status(index);
                 if status.status != "loaded" || !status.warnings.is_empty() {
-                    let what = status.reason.map(str::to_owned).unwrap_or_else(|| status.warnings.join("; "));
+                    let what = status.reason.clone().unwrap_or_else(|| status.warnings.join("; "));
                     writeln!(
                         out,
                         "{:<8} {}:{} {} {what}",

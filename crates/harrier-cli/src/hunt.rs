@@ -184,7 +184,7 @@ fn report_rules(set: &RuleSet) {
                 status.file,
                 status.line,
                 status.id.unwrap_or("-"),
-                status.reason.unwrap_or("")
+                status.reason.as_deref().unwrap_or("")
             );
         }
     }

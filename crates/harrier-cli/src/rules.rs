@@ -70,11 +70,12 @@ impl RuleSet {
     pub fn status(&self, index: usize) -> RuleStatus<'_> {
         let entry = &self.entries[index];
         let (status, reason) = match (&entry.outcome, self.compile_errors.get(&index)) {
-            (_, Some(error)) => ("failed", Some(error.as_str())),
+            (_, Some(error)) => ("failed", Some(error.clone())),
             (Outcome::Active(_), None) if !self.selected[index] => ("not selected", None),
             (Outcome::Active(_), None) => ("loaded", None),
-            (Outcome::Inactive { reason, .. }, None) => ("inactive", Some(reason.as_str())),
-            (Outcome::Failed(reason), None) => ("failed", Some(reason.as_str())),
+            (Outcome::Filter { applied_to }, None) => ("filter", Some(format!("filter applied to {applied_to} rules"))),
+            (Outcome::Inactive { reason, .. }, None) => ("inactive", Some(reason.clone())),
+            (Outcome::Failed(reason), None) => ("failed", Some(reason.clone())),
         };
         RuleStatus {
             file: &entry.place.file,
@@ -102,9 +103,10 @@ pub struct RuleStatus<'a> {
     pub title: Option<&'a str>,
     /// Parsed and compiled (it may still be inactive for these logs).
     pub loaded: bool,
-    /// `loaded`, `inactive` (its logsource is not in Windows logs) or `failed`.
+    /// `loaded`, `filter`, `inactive` (its logsource is not in Windows logs), `not selected`
+    /// (by the hunt's level, status or tag options) or `failed`.
     pub status: &'static str,
-    pub reason: Option<&'a str>,
+    pub reason: Option<String>,
     pub warnings: &'a [String],
 }
 

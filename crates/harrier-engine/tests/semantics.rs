@@ -195,3 +195,62 @@ fn trimming_values_is_an_option() {
     trimmed.matches(&event(&fields), &mut hits);
     assert_eq!(hits, [0]);
 }
+
+const RULE_AND_FILTER: &str = r"title: Whoami
+id: 0e3b5a3c-1111-4c1e-9d3a-2b0c4a5e6f70
+logsource: {category: process_creation, product: windows}
+detection:
+    sel:
+        Image|endswith: '\whoami.exe'
+    condition: sel
+---
+title: Not our admins
+logsource: {category: process_creation, product: windows}
+filter:
+    rules:
+        - 0e3b5a3c-1111-4c1e-9d3a-2b0c4a5e6f70
+    admins:
+        User|startswith: 'adm_'
+    condition: not admins
+---
+title: A filter for another logsource
+logsource: {category: network_connection, product: windows}
+filter:
+    rules: any
+    everything:
+        Image|contains: ''
+    condition: not everything
+";
+
+#[test]
+fn a_filter_adds_its_condition_to_the_rules_it_names_before_routing() {
+    let entries = harrier_sigma::load_text(RULE_AND_FILTER, "filters.yml", &LoadOptions::default());
+    assert!(matches!(entries[1].outcome, Outcome::Filter { applied_to: 1 }), "{}", entries[1]);
+    assert!(matches!(entries[2].outcome, Outcome::Filter { applied_to: 0 }), "{}", entries[2]);
+    let Outcome::Active(rule) = &entries[0].outcome else { panic!("{}", entries[0]) };
+    let (engine, _) = Engine::new([&rule.condition]);
+    let hit = |fields: &[(&str, Value)]| {
+        let mut hits = Vec::new();
+        engine.matches(&event(fields), &mut hits);
+        !hits.is_empty()
+    };
+    let sysmon = |user: &str| {
+        vec![
+            ("Channel", text("Microsoft-Windows-Sysmon/Operational")),
+            ("EventID", Value::Int(1)),
+            ("Image", text("C:\\Windows\\System32\\whoami.exe")),
+            ("User", text(user)),
+        ]
+    };
+    assert!(hit(&sysmon("CORP\\bob")));
+    assert!(!hit(&sysmon("adm_alice")));
+    // The Security 4688 source, with its own field names, is filtered too.
+    let security = [
+        ("Channel", text("Security")),
+        ("EventID", Value::Int(4688)),
+        ("NewProcessName", text("C:\\Windows\\System32\\whoami.exe")),
+        ("User", text("adm_alice")),
+    ];
+    assert!(!hit(&security));
+    assert!(hit(&security[..3]));
+}

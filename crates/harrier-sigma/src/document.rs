@@ -2,9 +2,10 @@
 //! collections, each document turned into a rule or a named reason why not.
 
 use crate::detection;
+use crate::filter::{self, Filter};
 use crate::logsource::{LogsourceMap, Routed};
 use crate::modifiers::ItemContext;
-use harrier_ir::{LogSource, Rule, RuleMeta, SourcePlace, attack_ids};
+use harrier_ir::{Expr, LogSource, Rule, RuleMeta, SourcePlace, attack_ids};
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -41,6 +42,8 @@ pub enum Outcome {
     Active(Rule),
     /// Loaded, but its logsource is not in these logs (a Linux rule on Windows events).
     Inactive { rule: Rule, reason: String },
+    /// A meta filter, added to the conditions of this many rules.
+    Filter { applied_to: usize },
     /// Not loaded.
     Failed(String),
 }
@@ -49,7 +52,7 @@ impl Entry {
     pub fn rule(&self) -> Option<&Rule> {
         match &self.outcome {
             Outcome::Active(rule) | Outcome::Inactive { rule, .. } => Some(rule),
-            Outcome::Failed(_) => None,
+            Outcome::Filter { .. } | Outcome::Failed(_) => None,
         }
     }
 }
@@ -65,25 +68,87 @@ impl fmt::Display for Entry {
             Outcome::Failed(reason) => write!(f, ": {reason}"),
             Outcome::Inactive { reason, .. } => write!(f, ": inactive: {reason}"),
             Outcome::Active(_) => write!(f, ": loaded"),
+            Outcome::Filter { applied_to } => write!(f, ": filter applied to {applied_to} rules"),
         }
     }
 }
 
 /// Loads every `.yml`/`.yaml` file under the paths (directories in sorted order).
 pub fn load(paths: &[PathBuf], options: &LoadOptions) -> Vec<Entry> {
-    let mut entries = Vec::new();
+    let mut pending = Vec::new();
     for path in paths {
-        for file in rule_files(path, &mut entries) {
+        for file in rule_files(path, &mut pending) {
             match std::fs::read_to_string(&file) {
-                Ok(text) => entries.extend(load_text(&text, &file.display().to_string(), options)),
-                Err(error) => entries.push(failed(&file.display().to_string(), 1, format!("cannot read: {error}"))),
+                Ok(text) => read_documents(&text, &file.display().to_string(), options, &mut pending),
+                Err(error) => pending.push(failed(&file.display().to_string(), 1, format!("cannot read: {error}"))),
             }
         }
     }
-    entries
+    finish(pending, options)
 }
 
-fn rule_files(path: &Path, entries: &mut Vec<Entry>) -> Vec<PathBuf> {
+/// A document read, before filters and routing, which need every document.
+struct Pending {
+    place: SourcePlace,
+    id: Option<String>,
+    title: Option<String>,
+    warnings: Vec<String>,
+    kind: Kind,
+}
+
+enum Kind {
+    Detection { meta: RuleMeta, detection: Expr },
+    Filter(Filter),
+    Failed(String),
+}
+
+/// Applies the filters to the rules they name, then routes each rule to its logsource.
+fn finish(pending: Vec<Pending>, options: &LoadOptions) -> Vec<Entry> {
+    let filters: Vec<&Filter> = pending
+        .iter()
+        .filter_map(|item| match &item.kind {
+            Kind::Filter(filter) => Some(filter),
+            _ => None,
+        })
+        .collect();
+    let mut applied = vec![0; filters.len()];
+    let mut outcomes = Vec::with_capacity(pending.len());
+    for item in &pending {
+        outcomes.push(match &item.kind {
+            Kind::Detection { meta, detection } => {
+                let mut condition = detection.clone();
+                for (index, filter) in filters.iter().enumerate() {
+                    if filter.applies_to(meta) {
+                        condition = Expr::and(vec![condition, filter.condition.clone()]);
+                        applied[index] += 1;
+                    }
+                }
+                match options.logsources.route(&meta.logsource, condition.clone()) {
+                    Routed::Active(routed) => Outcome::Active(Rule { meta: meta.clone(), condition: routed }),
+                    Routed::Inactive(reason) => {
+                        Outcome::Inactive { rule: Rule { meta: meta.clone(), condition }, reason }
+                    }
+                }
+            }
+            Kind::Filter(_) => Outcome::Filter { applied_to: 0 },
+            Kind::Failed(reason) => Outcome::Failed(reason.clone()),
+        });
+    }
+    let mut filter_counts = applied.into_iter();
+    pending
+        .into_iter()
+        .zip(outcomes)
+        .map(|(item, outcome)| {
+            let outcome = match outcome {
+                Outcome::Filter { .. } => Outcome::Filter { applied_to: filter_counts.next().unwrap_or(0) },
+                other => other,
+            };
+            Entry { place: item.place, id: item.id, title: item.title, outcome, warnings: item.warnings }
+        })
+        .collect()
+}
+
+fn rule_files(path: &Path, entries: &mut Vec<Pending>) -> Vec<PathBuf> {
     if !path.is_dir() {
         return vec![path.to_owned()];
     }
@@ -106,20 +171,20 @@ fn is_yaml(path: &Path) -> bool {
     path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("yml") || ext.eq_ignore_ascii_case("yaml"))
 }
 
-fn failed(file: &str, line: usize, reason: String) -> Entry {
-    Entry {
-        place: SourcePlace { file: file.to_owned(), line },
-        id: None,
-        title: None,
-        outcome: Outcome::Failed(reason),
-        warnings: Vec::new(),
-    }
+fn failed(file: &str, line: usize, reason: String) -> Pending {
+    let place = SourcePlace { file: file.to_owned(), line };
+    Pending { place, id: None, title: None, warnings: Vec::new(), kind: Kind::Failed(reason) }
 }
 
 /// Loads the rules of one file's text; `file` names it in places and errors.
 pub fn load_text(text: &str, file: &str, options: &LoadOptions) -> Vec<Entry> {
+    let mut pending = Vec::new();
+    read_documents(text, file, options, &mut pending);
+    finish(pending, options)
+}
+
+fn read_documents(text: &str, file: &str, options: &LoadOptions, entries: &mut Vec<Pending>) {
     let starts = document_lines(text);
-    let mut entries = Vec::new();
     let mut global: Option<Mapping> = None;
     let mut previous: Option<Mapping> = None;
     for (index, document) in yaml_serde::Deserializer::from_str(text).enumerate() {
@@ -155,9 +220,8 @@ pub fn load_text(text: &str, file: &str, options: &LoadOptions) -> Vec<Entry> {
             Some(global) => merged(global.clone(), map),
             None => map,
         };
-        entries.push(rule_entry(&document, SourcePlace { file: file.to_owned(), line }, options));
+        entries.push(parse_document(&document, SourcePlace { file: file.to_owned(), line }, options));
     }
-    entries
 }
 
 /// The 1-based line each YAML document starts on.
@@ -191,37 +255,35 @@ fn merged(mut base: Mapping, over: Mapping) -> Mapping {
     base
 }
 
-fn rule_entry(document: &Mapping, place: SourcePlace, options: &LoadOptions) -> Entry {
+fn parse_document(document: &Mapping, place: SourcePlace, options: &LoadOptions) -> Pending {
     let id = text(document, "id");
     let title = text(document, "title");
     let mut warnings = Vec::new();
-    let outcome = match detection_rule(document, &place, options, &mut warnings) {
-        Ok((rule, Routed::Active(condition))) => Outcome::Active(Rule { condition, ..rule }),
-        Ok((rule, Routed::Inactive(reason))) => Outcome::Inactive { rule, reason },
-        Err(reason) => Outcome::Failed(reason),
+    let kind = match parse_kind(document, &place, options, &mut warnings) {
+        Ok(kind) => kind,
+        Err(reason) => Kind::Failed(reason),
     };
-    Entry { place, id, title, outcome, warnings }
+    Pending { place, id, title, warnings, kind }
 }
 
-fn detection_rule(
+fn parse_kind(
     document: &Mapping,
     place: &SourcePlace,
     options: &LoadOptions,
     warnings: &mut Vec<String>,
-) -> Result<(Rule, Routed), String> {
+) -> Result<Kind, String> {
     if document.contains_key("correlation") {
         return Err("correlation rules are not supported yet".into());
     }
-    if document.contains_key("filter") {
-        return Err("filter rules are not supported yet".into());
-    }
     let meta = metadata(document, place)?;
+    let mut context = ItemContext { placeholders: &options.placeholders, warnings };
+    if document.contains_key("filter") {
+        return Ok(Kind::Filter(filter::parse(document, meta.logsource, &mut context)?));
+    }
     let detection_yaml =
         document.get("detection").ok_or("no `detection` (nor `correlation` or `filter`): not a Sigma rule")?;
-    let mut context = ItemContext { placeholders: &options.placeholders, warnings };
     let detection = detection::compile(detection_yaml, &mut context)?;
-    let routed = options.logsources.route(&meta.logsource, detection.clone());
-    Ok((Rule { meta, condition: detection }, routed))
+    Ok(Kind::Detection { meta, detection })
 }
 
 fn metadata(document: &Mapping, place: &SourcePlace) -> Result<RuleMeta, String> {

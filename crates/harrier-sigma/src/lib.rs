@@ -12,6 +12,7 @@
 mod condition;
 mod detection;
 mod document;
+mod filter;
 pub mod logsource;
 mod modifiers;
 mod strings;
