@@ -97,7 +97,7 @@ struct Pending {
 }
 
 enum Kind {
-    Detection { meta: RuleMeta, detection: Expr },
+    Detection { meta: Box<RuleMeta>, detection: Expr },
     Filter(Filter),
     Failed(String),
 }
@@ -124,9 +124,9 @@ fn finish(pending: Vec<Pending>, options: &LoadOptions) -> Vec<Entry> {
                     }
                 }
                 match options.logsources.route(&meta.logsource, condition.clone()) {
-                    Routed::Active(routed) => Outcome::Active(Rule { meta: meta.clone(), condition: routed }),
+                    Routed::Active(routed) => Outcome::Active(Rule { meta: (**meta).clone(), condition: routed }),
                     Routed::Inactive(reason) => {
-                        Outcome::Inactive { rule: Rule { meta: meta.clone(), condition }, reason }
+                        Outcome::Inactive { rule: Rule { meta: (**meta).clone(), condition }, reason }
                     }
                 }
             }
@@ -283,7 +283,7 @@ fn parse_kind(
     let detection_yaml =
         document.get("detection").ok_or("no `detection` (nor `correlation` or `filter`): not a Sigma rule")?;
     let detection = detection::compile(detection_yaml, &mut context)?;
-    Ok(Kind::Detection { meta, detection })
+    Ok(Kind::Detection { meta: Box::new(meta), detection })
 }
 
 fn metadata(document: &Mapping, place: &SourcePlace) -> Result<RuleMeta, String> {
