@@ -74,6 +74,9 @@ impl RuleSet {
             (Outcome::Active(_), None) if !self.selected[index] => ("not selected", None),
             (Outcome::Active(_), None) => ("loaded", None),
             (Outcome::Filter { applied_to }, None) => ("filter", Some(format!("filter applied to {applied_to} rules"))),
+            (Outcome::Correlation(correlation), None) => {
+                ("correlation", Some(format!("{} correlation", correlation.kind.name())))
+            }
             (Outcome::Inactive { reason, .. }, None) => ("inactive", Some(reason.clone())),
             (Outcome::Failed(reason), None) => ("failed", Some(reason.clone())),
         };

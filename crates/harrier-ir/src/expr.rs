@@ -120,6 +120,7 @@ pub enum CompareOp {
     Gt,
     Gte,
     Eq,
+    Neq,
 }
 
 impl CompareOp {
@@ -130,6 +131,7 @@ impl CompareOp {
             CompareOp::Gt => left > right,
             CompareOp::Gte => left >= right,
             CompareOp::Eq => left == right,
+            CompareOp::Neq => left != right,
         }
     }
 }

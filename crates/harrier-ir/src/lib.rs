@@ -12,10 +12,12 @@
 //! Parsers (Sigma, SPL) build it; the engine compiles it into matchers; conversion backends
 //! print it. Nothing here is specific to one rule language.
 
+mod correlation;
 mod expr;
 mod meta;
 mod pattern;
 
+pub use correlation::{Alias, Correlation, CorrelationKind};
 pub use expr::{CompareOp, Expr, FieldRefMode, Predicate, Test, TimePart};
 pub use meta::{Level, LogSource, RuleMeta, SourcePlace, Status, attack_ids};
 pub use pattern::{Pattern, Token};

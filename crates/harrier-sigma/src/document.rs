@@ -1,11 +1,12 @@
 //! Reading Sigma YAML: files and directories, multi-document files and `action: global`
 //! collections, each document turned into a rule or a named reason why not.
 
+use crate::correlation;
 use crate::detection;
 use crate::filter::{self, Filter};
 use crate::logsource::{LogsourceMap, Routed};
 use crate::modifiers::ItemContext;
-use harrier_ir::{Expr, LogSource, Rule, RuleMeta, SourcePlace, attack_ids};
+use harrier_ir::{Correlation, Expr, LogSource, Rule, RuleMeta, SourcePlace, attack_ids};
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -44,6 +45,8 @@ pub enum Outcome {
     Inactive { rule: Rule, reason: String },
     /// A meta filter, added to the conditions of this many rules.
     Filter { applied_to: usize },
+    /// A correlation over rules loaded in the same run.
+    Correlation(Box<Correlation>),
     /// Not loaded.
     Failed(String),
 }
@@ -52,7 +55,14 @@ impl Entry {
     pub fn rule(&self) -> Option<&Rule> {
         match &self.outcome {
             Outcome::Active(rule) | Outcome::Inactive { rule, .. } => Some(rule),
-            Outcome::Filter { .. } | Outcome::Failed(_) => None,
+            Outcome::Filter { .. } | Outcome::Correlation(_) | Outcome::Failed(_) => None,
+        }
+    }
+
+    pub fn correlation(&self) -> Option<&Correlation> {
+        match &self.outcome {
+            Outcome::Correlation(correlation) => Some(correlation),
+            _ => None,
         }
     }
 }
@@ -69,6 +79,7 @@ impl fmt::Display for Entry {
             Outcome::Inactive { reason, .. } => write!(f, ": inactive: {reason}"),
             Outcome::Active(_) => write!(f, ": loaded"),
             Outcome::Filter { applied_to } => write!(f, ": filter applied to {applied_to} rules"),
+            Outcome::Correlation(correlation) => write!(f, ": {} correlation", correlation.kind.name()),
         }
     }
 }
@@ -99,6 +110,7 @@ struct Pending {
 enum Kind {
     Detection { meta: Box<RuleMeta>, detection: Expr },
     Filter(Filter),
+    Correlation(Box<Correlation>),
     Failed(String),
 }
 
@@ -131,6 +143,12 @@ fn finish(pending: Vec<Pending>, options: &LoadOptions) -> Vec<Entry> {
                 }
             }
             Kind::Filter(_) => Outcome::Filter { applied_to: 0 },
+            Kind::Correlation(correlation) => match unknown_reference(correlation, &pending) {
+                Some(missing) => Outcome::Failed(format!(
+                    "the correlation names `{missing}`, which no loaded rule has as id or name"
+                )),
+                None => Outcome::Correlation(correlation.clone()),
+            },
             Kind::Failed(reason) => Outcome::Failed(reason.clone()),
         });
     }
@@ -146,6 +164,21 @@ fn finish(pending: Vec<Pending>, options: &LoadOptions) -> Vec<Entry> {
             Entry { place: item.place, id: item.id, title: item.title, outcome, warnings: item.warnings }
         })
         .collect()
+}
+
+/// A rule a correlation names that no document of the load has as its id or name.
+fn unknown_reference<'a>(correlation: &'a Correlation, pending: &[Pending]) -> Option<&'a str> {
+    let known = |reference: &str| {
+        pending.iter().any(|item| {
+            let name = match &item.kind {
+                Kind::Detection { meta, .. } => meta.name.as_deref(),
+                Kind::Correlation(other) => other.meta.name.as_deref(),
+                _ => return false,
+            };
+            item.id.as_deref() == Some(reference) || name == Some(reference)
+        })
+    };
+    correlation.rules.iter().map(String::as_str).find(|reference| !known(reference))
 }
 
 fn rule_files(path: &Path, entries: &mut Vec<Pending>) -> Vec<PathBuf> {
@@ -272,10 +305,10 @@ fn parse_kind(
     options: &LoadOptions,
     warnings: &mut Vec<String>,
 ) -> Result<Kind, String> {
-    if document.contains_key("correlation") {
-        return Err("correlation rules are not supported yet".into());
-    }
     let meta = metadata(document, place)?;
+    if document.contains_key("correlation") {
+        return Ok(Kind::Correlation(Box::new(correlation::parse(document, meta)?)));
+    }
     let mut context = ItemContext { placeholders: &options.placeholders, warnings };
     if document.contains_key("filter") {
         return Ok(Kind::Filter(filter::parse(document, meta.logsource, &mut context)?));

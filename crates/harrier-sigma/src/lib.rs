@@ -10,6 +10,7 @@
 //! The output is [`harrier_ir::Rule`]s, or [`RuleError`]s that name file, line and rule id.
 
 mod condition;
+mod correlation;
 mod detection;
 mod document;
 mod filter;
