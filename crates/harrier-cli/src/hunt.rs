@@ -3,6 +3,7 @@
 use crate::progress::{self, Console, Ui};
 use crate::rules::{RuleArgs, RuleSet};
 use clap::{Args, ValueEnum};
+use harrier_correlate::{CorrelationHit, Observation};
 use harrier_event::{Event, Timestamp};
 use harrier_ir::{Level, Rule, RuleMeta};
 use harrier_read::ReadOptions;
@@ -120,10 +121,35 @@ struct HitLine<'a> {
     event: harrier_event::FieldsMap<'a>,
 }
 
-/// What one batch of events gave: output text and the hits for the summary.
+/// What one batch of events gave: output text, the hits for the summary, and what the
+/// correlations keep.
 struct BatchHits {
     text: Vec<u8>,
     hits: Vec<(usize, Option<Timestamp>)>,
+    observations: Vec<(usize, Observation)>,
+    /// Matches correlations would keep but cannot, having no timestamp.
+    untimed: u64,
+}
+
+/// A correlation result as a JSON line.
+#[derive(Serialize)]
+struct CorrelationLine<'a> {
+    r#type: &'static str,
+    timestamp: Timestamp,
+    rule_id: Option<&'a str>,
+    rule_title: &'a str,
+    level: &'a str,
+    status: Option<&'a str>,
+    techniques: &'a [String],
+    tactics: &'a [String],
+    false_positives: &'a [String],
+    rule_file: String,
+    correlation_type: &'static str,
+    group: serde_json::Map<String, serde_json::Value>,
+    value: f64,
+    first: Timestamp,
+    last: Timestamp,
+    events: Vec<serde_json::Value>,
 }
 
 /// Hits of one rule over the whole run.
@@ -146,12 +172,17 @@ pub fn run(args: &HuntArgs, ui: &Ui) -> std::io::Result<ExitCode> {
         out.write_all(&csv_header())?;
     }
     let mut per_rule = vec![RuleHits::default(); set.active.len()];
+    let suppressed: Vec<bool> = (0..set.active.len()).map(|rule| set.correlator.suppresses(rule)).collect();
+    let mut correlator_input = Vec::new();
+    let mut untimed = 0;
     let mut written: std::io::Result<()> = Ok(());
-    let map = |batch: harrier_read::Batch| hits_of(&batch.events, &set, args, format);
+    let map = |batch: harrier_read::Batch| hits_of(&batch.events, &set, &suppressed, args, format);
     let sink = |batch: BatchHits| {
         if written.is_ok() {
             written = out.write_all(&batch.text);
         }
+        correlator_input.extend(batch.observations);
+        untimed += batch.untimed;
         for (rule, time) in batch.hits {
             let entry = &mut per_rule[rule];
             entry.count += 1;
@@ -161,21 +192,38 @@ pub fn run(args: &HuntArgs, ui: &Ui) -> std::io::Result<ExitCode> {
     };
     let summary = harrier_read::read(&inputs, &ReadOptions::default(), map, sink, &mut console);
     written?;
-    if format == HuntFormat::Table {
-        write_summary(&mut out, &set, &per_rule)?;
+    for (correlation, observation) in correlator_input {
+        set.correlator.add(correlation, observation);
+    }
+    let correlation_hits = set.correlator.finish();
+    if untimed > 0 {
+        eprintln!("harrier: {untimed} matches have no timestamp and are left out of correlations");
+    }
+    match format {
+        HuntFormat::Table => write_summary(&mut out, &set, &per_rule, &correlation_hits)?,
+        HuntFormat::Jsonl => {
+            for hit in &correlation_hits {
+                serde_json::to_writer(&mut out, &correlation_line(&set, hit))?;
+                writeln!(out)?;
+            }
+        }
+        HuntFormat::Csv => {}
     }
     out.flush()?;
     console.finish(&summary);
     let total: u64 = per_rule.iter().map(|hits| hits.count).sum();
     let rules_hit = per_rule.iter().filter(|hits| hits.count > 0).count();
     if !ui.quiet {
-        eprintln!("harrier: {total} hits from {rules_hit} rules");
+        eprintln!("harrier: {total} hits from {rules_hit} rules, {} correlation results", correlation_hits.len());
     }
     Ok(if summary.nothing_read() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 /// Says on stderr how many rules run, and names each one that cannot.
 fn report_rules(set: &RuleSet) {
+    if let Some(error) = &set.correlation_error {
+        eprintln!("harrier: correlations not run: {error}");
+    }
     for index in 0..set.entries.len() {
         let status = set.status(index);
         if status.status == "failed" {
@@ -197,13 +245,22 @@ fn report_rules(set: &RuleSet) {
     );
 }
 
-fn hits_of(events: &[Event], set: &RuleSet, args: &HuntArgs, format: HuntFormat) -> BatchHits {
-    let mut batch = BatchHits { text: Vec::new(), hits: Vec::new() };
+fn hits_of(events: &[Event], set: &RuleSet, suppressed: &[bool], args: &HuntArgs, format: HuntFormat) -> BatchHits {
+    let mut batch = BatchHits { text: Vec::new(), hits: Vec::new(), observations: Vec::new(), untimed: 0 };
     let mut matched = Vec::new();
     for event in events.iter().filter(|event| args.in_time(event)) {
         matched.clear();
         set.engine.matches(event, &mut matched);
         for &rule in &matched {
+            if !set.correlator.is_empty() {
+                match set.correlator.observe(rule, event) {
+                    Some(kept) => batch.observations.extend(kept),
+                    None => batch.untimed += 1,
+                }
+            }
+            if suppressed[rule] {
+                continue;
+            }
             batch.hits.push((rule, event.timestamp()));
             match format {
                 HuntFormat::Jsonl => write_json_line(&mut batch.text, set.rule(rule), event),
@@ -276,8 +333,42 @@ fn write_csv_row(text: &mut Vec<u8>, rule: &Rule, event: &Event) {
     *text = writer.into_inner().expect("in memory");
 }
 
-/// Hits per rule, most severe first, then most hits.
-fn write_summary(out: &mut impl Write, set: &RuleSet, per_rule: &[RuleHits]) -> std::io::Result<()> {
+fn correlation_line<'a>(set: &'a RuleSet, hit: &CorrelationHit) -> CorrelationLine<'a> {
+    let correlation = set.correlator.correlation(hit.correlation);
+    let meta = &correlation.meta;
+    let group = hit.group.iter().map(|(field, value)| (field.clone(), serde_json::json!(value))).collect();
+    let events = hit
+        .events
+        .iter()
+        .map(|event| serde_json::json!({"source_file": event.source_file, "record_id": event.record_id, "rule": event.rule}))
+        .collect();
+    CorrelationLine {
+        r#type: "correlation",
+        timestamp: hit.last,
+        rule_id: meta.id.as_deref(),
+        rule_title: &meta.title,
+        level: meta.level.name(),
+        status: meta.status.map(|status| status.name()),
+        techniques: &meta.techniques,
+        tactics: &meta.tactics,
+        false_positives: &meta.false_positives,
+        rule_file: meta.source.to_string(),
+        correlation_type: correlation.kind.name(),
+        group,
+        value: hit.value,
+        first: hit.first,
+        last: hit.last,
+        events,
+    }
+}
+
+/// Hits per rule, most severe first, then most hits; then the correlation results.
+fn write_summary(
+    out: &mut impl Write,
+    set: &RuleSet,
+    per_rule: &[RuleHits],
+    correlation_hits: &[CorrelationHit],
+) -> std::io::Result<()> {
     let mut rows: Vec<(usize, &RuleHits)> = per_rule.iter().enumerate().filter(|(_, hits)| hits.count > 0).collect();
     rows.sort_by(|a, b| {
         set.rule(b.0).meta.level.cmp(&set.rule(a.0).meta.level).then(b.1.count.cmp(&a.1.count)).then(a.0.cmp(&b.0))
@@ -300,6 +391,22 @@ fn write_summary(out: &mut impl Write, set: &RuleSet, per_rule: &[RuleHits]) -> 
             cut(&meta.tactics.join(","), 28),
             time(hits.first),
             time(hits.last)
+        )?;
+    }
+    for hit in correlation_hits {
+        let meta = &set.correlator.correlation(hit.correlation).meta;
+        let group: Vec<String> =
+            hit.group.iter().map(|(field, value)| format!("{field}={}", value.as_deref().unwrap_or(""))).collect();
+        writeln!(
+            out,
+            "{:>7}  {:<13} {:<60} {:<24} {:<28} {:<20} {:<20}",
+            format!("[{}]", hit.value),
+            meta.level.name(),
+            cut(&format!("{} ({})", meta.title, group.join(" ")), 60),
+            cut(&meta.techniques.join(","), 24),
+            cut(&meta.tactics.join(","), 28),
+            time(Some(hit.first)),
+            time(Some(hit.last))
         )?;
     }
     Ok(())

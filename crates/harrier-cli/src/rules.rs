@@ -1,8 +1,9 @@
 //! Loading rules for `hunt` and `rules check`: every rule file, with what became of each rule.
 
 use clap::Args;
+use harrier_correlate::Correlator;
 use harrier_engine::Engine;
-use harrier_ir::{Rule, RuleMeta};
+use harrier_ir::{Correlation, Rule, RuleMeta};
 use harrier_sigma::{Entry, LoadOptions, LogsourceMap, Outcome};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -36,6 +37,10 @@ pub struct RuleSet {
     /// Entry index of each compiled rule, in engine order.
     pub active: Vec<usize>,
     pub engine: Engine,
+    /// The correlations over the active rules.
+    pub correlator: Correlator,
+    /// Why the correlations could not be set up, if they could not.
+    pub correlation_error: Option<String>,
 }
 
 impl RuleSet {
@@ -59,7 +64,18 @@ impl RuleSet {
             Engine::new(active.iter().map(|&index| &entries[index].rule().expect("active rules loaded").condition));
         let compile_errors =
             errors.into_iter().map(|(position, error)| (active[position], error.to_string())).collect();
-        Ok(RuleSet { entries, selected, compile_errors, active, engine })
+        let correlations: Vec<Correlation> = entries.iter().filter_map(|entry| entry.correlation().cloned()).collect();
+        let resolve = |reference: &str| {
+            active.iter().position(|&index| {
+                let meta = &entries[index].rule().expect("active rules loaded").meta;
+                meta.id.as_deref() == Some(reference) || meta.name.as_deref() == Some(reference)
+            })
+        };
+        let (correlator, correlation_error) = match Correlator::new(correlations, &resolve) {
+            Ok(correlator) => (correlator, None),
+            Err(error) => (Correlator::new(Vec::new(), &resolve).expect("no correlations"), Some(error)),
+        };
+        Ok(RuleSet { entries, selected, compile_errors, active, engine, correlator, correlation_error })
     }
 
     /// The rule behind an engine hit.

@@ -35,14 +35,14 @@ fn events_are_json_lines_with_provenance_when_piped() {
     let output = harrier(&["events", examples.to_str().unwrap()], None);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let lines = json_lines(&output);
-    assert_eq!(lines.len(), 7);
+    assert_eq!(lines.len(), 12);
     for line in &lines {
         for key in ["timestamp", "source_file", "record_id", "event"] {
             assert!(line.get(key).is_some(), "{key} missing in {line}");
         }
     }
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("read 5 files, 7 events"), "{stderr}");
+    assert!(stderr.contains("read 6 files, 12 events"), "{stderr}");
 }
 
 #[test]
@@ -73,10 +73,10 @@ fn stats_counts_files_channels_providers_and_event_ids() {
     let output = harrier(&["stats", examples.to_str().unwrap(), "--format", "json"], None);
     assert!(output.status.success());
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one JSON report");
-    assert_eq!(report["totals"]["events"], 7);
-    assert_eq!(report["totals"]["files"], 5);
+    assert_eq!(report["totals"]["events"], 12);
+    assert_eq!(report["totals"]["files"], 6);
     assert_eq!(report["channels"]["Microsoft-Windows-Sysmon/Operational"], 6);
-    assert_eq!(report["providers"]["Microsoft-Windows-Security-Auditing"], 1);
+    assert_eq!(report["providers"]["Microsoft-Windows-Security-Auditing"], 6);
     let network = report["event_ids"].as_array().unwrap().iter().find(|entry| entry["event_id"] == 3).unwrap();
     assert_eq!(network["count"], 5);
 }
@@ -106,4 +106,87 @@ fn a_table_is_printed_on_request() {
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(text.starts_with("TIMESTAMP"), "{text}");
     assert!(text.contains("NewProcessName=C:\\Windows\\System32\\net.exe"), "{text}");
+}
+
+fn example_rules() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/rules")
+}
+
+#[test]
+fn hunt_writes_the_stable_jsonl_contract_and_correlation_results() {
+    let (logs, rules) = (examples(), example_rules());
+    let output =
+        harrier(&["hunt", logs.to_str().unwrap(), "--rules", rules.to_str().unwrap(), "--format", "jsonl"], None);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let lines = json_lines(&output);
+    let (hits, correlations): (Vec<_>, Vec<_>) = lines.iter().partition(|line| line.get("type").is_none());
+    assert_eq!(hits.len(), 7, "the SMTP connection in five layouts, discovery, 4688 enumeration");
+    for hit in &hits {
+        for key in [
+            "timestamp",
+            "rule_id",
+            "rule_title",
+            "level",
+            "techniques",
+            "tactics",
+            "false_positives",
+            "source_file",
+            "record_id",
+            "event",
+        ] {
+            assert!(hit.get(key).is_some(), "{key} missing in {hit}");
+        }
+    }
+    assert!(hits.iter().all(|hit| hit["rule_title"] != "Failed Network Logon"), "correlated rules do not report alone");
+    let titles: Vec<&str> = correlations.iter().map(|line| line["rule_title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["Repeated Failed Logons for One Account", "Brute Force Followed by a Successful Logon"]);
+    assert_eq!(correlations[0]["group"]["TargetUserName"], "svc_backup");
+    assert_eq!(correlations[0]["events"].as_array().unwrap().len(), 3);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("7 hits from 3 rules, 2 correlation results"), "{stderr}");
+}
+
+#[test]
+fn hunt_filters_rules_by_level_and_tag() {
+    let (logs, rules) = (examples(), example_rules());
+    let high = harrier(
+        &["hunt", logs.to_str().unwrap(), "-r", rules.to_str().unwrap(), "--format", "jsonl", "--min-level", "high"],
+        None,
+    );
+    let lines = json_lines(&high);
+    assert!(lines.iter().all(|line| line["level"] == "high" || line["level"] == "critical"), "{lines:?}");
+    let tagged = harrier(
+        &["hunt", logs.to_str().unwrap(), "-r", rules.to_str().unwrap(), "--format", "jsonl", "--tag", "attack.t1069"],
+        None,
+    );
+    let titles: Vec<String> =
+        json_lines(&tagged).iter().map(|line| line["rule_title"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(
+        titles,
+        ["Domain Admins Group Enumeration", "Discovery Command Spawned by a Program in the Public Folder"]
+    );
+}
+
+#[test]
+fn rules_check_lists_every_rule_with_why_it_did_not_load() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.yml"),
+        "title: Broken\nid: x-1\ndetection:\n    sel:\n        Image|bogus: a\n    condition: sel\n",
+    )
+    .unwrap();
+    let rules = example_rules();
+    let output = harrier(
+        &["rules", "check", "-r", rules.to_str().unwrap(), "-r", dir.path().to_str().unwrap(), "--format", "json"],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(1), "a rule failed");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["totals"]["failed"], 1);
+    assert_eq!(report["totals"]["inactive"], 1);
+    let failed = report["rules"].as_array().unwrap().iter().find(|rule| rule["status"] == "failed").unwrap();
+    assert_eq!(failed["loaded"], false);
+    assert_eq!(failed["id"], "x-1");
+    assert!(failed["reason"].as_str().unwrap().contains("unknown modifier `bogus`"), "{failed}");
+    assert!(failed["file"].as_str().unwrap().ends_with("bad.yml"));
 }
