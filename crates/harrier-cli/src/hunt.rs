@@ -104,10 +104,9 @@ impl HuntArgs {
     }
 }
 
-/// One hit as a JSON line: the stable output contract.
+/// What every output line says of its rule.
 #[derive(Serialize)]
-struct HitLine<'a> {
-    timestamp: Option<Timestamp>,
+struct RuleFields<'a> {
     rule_id: Option<&'a str>,
     rule_title: &'a str,
     level: &'a str,
@@ -116,6 +115,29 @@ struct HitLine<'a> {
     tactics: &'a [String],
     false_positives: &'a [String],
     rule_file: String,
+}
+
+impl<'a> RuleFields<'a> {
+    fn of(meta: &'a RuleMeta) -> RuleFields<'a> {
+        RuleFields {
+            rule_id: meta.id.as_deref(),
+            rule_title: &meta.title,
+            level: meta.level.name(),
+            status: meta.status.map(|status| status.name()),
+            techniques: &meta.techniques,
+            tactics: &meta.tactics,
+            false_positives: &meta.false_positives,
+            rule_file: meta.source.to_string(),
+        }
+    }
+}
+
+/// One hit as a JSON line: the stable output contract.
+#[derive(Serialize)]
+struct HitLine<'a> {
+    timestamp: Option<Timestamp>,
+    #[serde(flatten)]
+    rule: RuleFields<'a>,
     source_file: &'a str,
     record_id: u64,
     event: harrier_event::FieldsMap<'a>,
@@ -136,14 +158,8 @@ struct BatchHits {
 struct CorrelationLine<'a> {
     r#type: &'static str,
     timestamp: Timestamp,
-    rule_id: Option<&'a str>,
-    rule_title: &'a str,
-    level: &'a str,
-    status: Option<&'a str>,
-    techniques: &'a [String],
-    tactics: &'a [String],
-    false_positives: &'a [String],
-    rule_file: String,
+    #[serde(flatten)]
+    rule: RuleFields<'a>,
     correlation_type: &'static str,
     group: serde_json::Map<String, serde_json::Value>,
     value: f64,
@@ -276,14 +292,7 @@ fn write_json_line(text: &mut Vec<u8>, rule: &Rule, event: &Event) {
     let meta = &rule.meta;
     let line = HitLine {
         timestamp: event.timestamp(),
-        rule_id: meta.id.as_deref(),
-        rule_title: &meta.title,
-        level: meta.level.name(),
-        status: meta.status.map(|status| status.name()),
-        techniques: &meta.techniques,
-        tactics: &meta.tactics,
-        false_positives: &meta.false_positives,
-        rule_file: meta.source.to_string(),
+        rule: RuleFields::of(meta),
         source_file: &event.source().path,
         record_id: event.record_id(),
         event: event.fields_map(),
@@ -345,14 +354,7 @@ fn correlation_line<'a>(set: &'a RuleSet, hit: &CorrelationHit) -> CorrelationLi
     CorrelationLine {
         r#type: "correlation",
         timestamp: hit.last,
-        rule_id: meta.id.as_deref(),
-        rule_title: &meta.title,
-        level: meta.level.name(),
-        status: meta.status.map(|status| status.name()),
-        techniques: &meta.techniques,
-        tactics: &meta.tactics,
-        false_positives: &meta.false_positives,
-        rule_file: meta.source.to_string(),
+        rule: RuleFields::of(meta),
         correlation_type: correlation.kind.name(),
         group,
         value: hit.value,

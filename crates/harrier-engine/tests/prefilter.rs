@@ -4,16 +4,10 @@
 use harrier_engine::Engine;
 use harrier_read::{Input, ReadOptions};
 use harrier_sigma::{LoadOptions, Outcome};
-use std::path::Path;
 
 #[test]
 fn hits_are_the_same_with_and_without_the_prefilter() {
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-    if !data.is_dir() {
-        assert!(std::env::var("HARRIER_REQUIRE_SHARED").as_deref() != Ok("1"), "{} is missing", data.display());
-        eprintln!("SKIPPED: {} not found", data.display());
-        return;
-    }
+    let Some(data) = harrier_testdata::shared("") else { return };
     let folders =
         ["rules", "rules-threat-hunting", "rules-emerging-threats"].map(|folder| data.join("sigma").join(folder));
     let entries = harrier_sigma::load(&folders, &LoadOptions::default());

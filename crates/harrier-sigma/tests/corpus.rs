@@ -1,16 +1,10 @@
 //! Every SigmaHQ rule loads; deprecated and unsupported ones load or say why not.
 
 use harrier_sigma::{LoadOptions, Outcome, load};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn sigma_dir() -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/sigma");
-    if path.is_dir() {
-        return Some(path);
-    }
-    assert!(std::env::var("HARRIER_REQUIRE_SHARED").as_deref() != Ok("1"), "{} is missing", path.display());
-    eprintln!("SKIPPED: {} not found", path.display());
-    None
+    harrier_testdata::shared("sigma")
 }
 
 #[test]

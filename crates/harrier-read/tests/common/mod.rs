@@ -21,18 +21,9 @@ pub fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/logs")
 }
 
-/// `../shared/data` beside the repository. Without it the test is skipped with a message,
-/// unless HARRIER_REQUIRE_SHARED=1 (CI), where its absence fails the test.
+/// `../shared/data`, or `None` (skipped) without it.
 pub fn shared_data() -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-    if path.is_dir() {
-        return Some(path);
-    }
-    if std::env::var("HARRIER_REQUIRE_SHARED").as_deref() == Ok("1") {
-        panic!("{} is missing and HARRIER_REQUIRE_SHARED=1", path.display());
-    }
-    eprintln!("SKIPPED: {} not found (set HARRIER_REQUIRE_SHARED=1 to fail instead)", path.display());
-    None
+    harrier_testdata::shared("")
 }
 
 /// An event's fields as sorted (name, canonical text) pairs, for comparing exports.
