@@ -211,3 +211,29 @@ fn output_order_does_not_depend_on_threads_or_window() {
     assert_eq!(order(2, 3), reference);
     assert_eq!(order(4, 64), reference);
 }
+
+#[test]
+fn corrupted_json_of_every_layout_never_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut random = XorShift(0xfeed);
+    let mut documents = 0;
+    for entry in std::fs::read_dir(common::examples()).unwrap().flatten() {
+        let original = std::fs::read(entry.path()).unwrap();
+        for variant in 0..24 {
+            let mut corrupt = original.clone();
+            for _ in 0..(1 + variant % 6) {
+                let at = (random.next() as usize) % corrupt.len();
+                corrupt[at] = match random.next() % 4 {
+                    0 => b'{',
+                    1 => b'"',
+                    2 => b'\n',
+                    _ => random.next() as u8,
+                };
+            }
+            let path = write(dir.path(), &format!("corrupt{variant}.json"), &corrupt);
+            let (events, summary) = read_all(&[&path]);
+            documents += events.len() + summary.all_problems().count();
+        }
+    }
+    assert!(documents > 100, "{documents}");
+}

@@ -35,3 +35,47 @@ fn deprecated_and_unsupported_rules_load_or_say_why() {
     let failed = entries.iter().filter(|entry| matches!(entry.outcome, Outcome::Failed(_))).count();
     eprintln!("deprecated + unsupported: {} documents, {failed} refused with a reason", entries.len());
 }
+
+const COLLECTION: &str = "title: Global part
+action: global
+logsource:
+    product: windows
+    category: process_creation
+level: high
+---
+title: First
+id: first
+detection:
+    sel:
+        Image|endswith: '\\a.exe'
+    condition: sel
+---
+title: Second
+id: second
+level: low
+detection:
+    sel:
+        Image|endswith: '\\b.exe'
+    condition: sel
+---
+title: Broken
+id: third
+detection:
+    sel:
+        Image|nonsense: x
+    condition: sel
+";
+
+#[test]
+fn action_global_collections_merge_and_each_document_keeps_its_line() {
+    let entries = harrier_sigma::load_text(COLLECTION, "collection.yml", &LoadOptions::default());
+    assert_eq!(entries.len(), 3, "the global document is not a rule");
+    let first = entries[0].rule().expect("loaded");
+    assert_eq!(first.meta.logsource.category.as_deref(), Some("process_creation"));
+    assert_eq!(first.meta.level, harrier_ir::Level::High, "from the global part");
+    assert_eq!(entries[1].rule().expect("loaded").meta.level, harrier_ir::Level::Low, "the document wins");
+    assert_eq!((entries[0].place.line, entries[1].place.line, entries[2].place.line), (8, 15, 23));
+    let broken = entries[2].to_string();
+    assert!(broken.starts_with("collection.yml:23: rule third: "), "{broken}");
+    assert!(broken.contains("unknown modifier `nonsense`"), "{broken}");
+}
