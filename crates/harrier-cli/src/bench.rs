@@ -9,14 +9,16 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-/// Measure parse-only throughput: events/s, MB/s, events per CPU-second and peak memory.
+/// Measure throughput: events/s, MB/s, events per CPU-second and peak memory.
 ///
 /// `harrier` reads, parses and normalizes every event, counting them (no output). With
+/// `--rules`, a full hunt is timed too (parse, normalize, match every rule; no output), with
+/// the time and memory loading the rules takes and the ratio hunt / parse-only. With
 /// `--baseline`, the EVTX files are then also rendered to JSON by the `evtx` crate alone, the
 /// way `evtx_dump -o jsonl` does, on the same threads, so the two can be compared on one
-/// machine. Peak memory is measured after the Harrier pass, before the baseline.
+/// machine. Peak memory is measured after the Harrier passes, before the baseline.
 ///
-/// Example: harrier bench ../shared/data/evtx ../shared/data/json --baseline
+/// Example: harrier bench ../shared/data/evtx ../shared/data/json --baseline --rules sigma/rules
 #[derive(Args)]
 #[command(verbatim_doc_comment)]
 pub struct BenchArgs {

@@ -32,6 +32,7 @@ pub struct HuntArgs {
     #[command(flatten)]
     rules: RuleArgs,
 
+    /// Output format (default: table on a terminal, jsonl otherwise).
     #[arg(long, value_enum)]
     format: Option<HuntFormat>,
 
