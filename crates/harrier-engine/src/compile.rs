@@ -23,10 +23,14 @@ impl std::error::Error for CompileError {}
 #[derive(Default)]
 pub(crate) struct FieldTable {
     ids: FxHashMap<String, u32>,
+    /// Whether a rule names a field by a dotted path (`Event.System.EventID`): only then are
+    /// events' paths worth looking up, since a path always has a dot.
+    pub(crate) has_dotted: bool,
 }
 
 impl FieldTable {
     fn id(&mut self, name: &str) -> u32 {
+        self.has_dotted |= name.contains('.');
         let key = name.to_lowercase();
         let next = self.ids.len() as u32;
         *self.ids.entry(key).or_insert(next)

@@ -114,9 +114,15 @@ impl Engine {
         scratch.lowered.clear();
         scratch.lowered.resize(event.fields().len(), None);
         for (index, field) in event.fields().iter().enumerate() {
-            for name in std::iter::once(&*field.name).chain(field.path.as_deref()) {
+            let path = field.path.as_deref().filter(|_| self.fields.has_dotted);
+            for name in std::iter::once(&*field.name).chain(path) {
                 scratch.name.clear();
-                scratch.name.extend(name.chars().flat_map(char::to_lowercase));
+                if name.is_ascii() {
+                    scratch.name.push_str(name);
+                    scratch.name.make_ascii_lowercase();
+                } else {
+                    scratch.name.extend(name.chars().flat_map(char::to_lowercase));
+                }
                 if let Some(slot) = self.fields.get(&scratch.name)
                     && scratch.slots[slot as usize] == NONE
                 {

@@ -254,3 +254,19 @@ fn a_filter_adds_its_condition_to_the_rules_it_names_before_routing() {
     assert!(!hit(&security));
     assert!(hit(&security[..3]));
 }
+
+#[test]
+fn fields_answer_to_their_dotted_paths_too() {
+    let provenance = Provenance { source: Arc::new(SourceFile { path: "test".into() }), record_id: 1, timestamp: None };
+    let image =
+        Field { name: "Image".into(), path: Some("Event.EventData.Image".into()), value: text("C:\\x\\evil.exe") };
+    let event = Event::new(provenance, vec![image]);
+    for rule in [
+        "sel:\n    event.eventdata.image|endswith: 'evil.exe'\ncondition: sel",
+        "sel:\n    IMAGE|endswith: 'evil.exe'\ncondition: sel",
+    ] {
+        let mut hits = Vec::new();
+        engine(rule).unwrap().matches(&event, &mut hits);
+        assert_eq!(hits, [0], "{rule}");
+    }
+}
