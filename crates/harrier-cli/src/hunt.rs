@@ -113,6 +113,8 @@ struct RuleFields<'a> {
     level: &'a str,
     status: Option<&'a str>,
     techniques: &'a [String],
+    /// ATT&CK names of the techniques, in the same order (`null` for an id ATT&CK lacks).
+    technique_names: Vec<Option<&'static str>>,
     tactics: &'a [String],
     false_positives: &'a [String],
     rule_file: String,
@@ -126,6 +128,11 @@ impl<'a> RuleFields<'a> {
             level: meta.level.name(),
             status: meta.status.map(|status| status.name()),
             techniques: &meta.techniques,
+            technique_names: meta
+                .techniques
+                .iter()
+                .map(|id| harrier_attack::Attack::get().technique(id).map(|technique| technique.name.as_str()))
+                .collect(),
             tactics: &meta.tactics,
             false_positives: &meta.false_positives,
             rule_file: meta.source.to_string(),

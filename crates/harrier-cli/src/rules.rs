@@ -51,7 +51,8 @@ impl RuleSet {
     /// Loads every rule, and compiles the active ones that `select` takes.
     pub fn load_selected(args: &RuleArgs, select: &dyn Fn(&RuleMeta) -> bool) -> Result<RuleSet, String> {
         let options = load_options(args)?;
-        let entries = harrier_sigma::load(&args.rules, &options);
+        let mut entries = harrier_sigma::load(&args.rules, &options);
+        warn_unknown_attack_tags(&mut entries);
         let selected: Vec<bool> =
             entries.iter().map(|entry| entry.rule().is_some_and(|rule| select(&rule.meta))).collect();
         let active: Vec<usize> = entries
@@ -127,6 +128,23 @@ pub struct RuleStatus<'a> {
     pub status: &'static str,
     pub reason: Option<String>,
     pub warnings: &'a [String],
+}
+
+/// An `attack.` tag that names no ATT&CK technique, tactic, group or software is a warning
+/// on its rule (a typo, or a newer ATT&CK than Harrier carries).
+fn warn_unknown_attack_tags(entries: &mut [Entry]) {
+    let attack = harrier_attack::Attack::get();
+    for entry in entries {
+        let unknown: Vec<String> = entry
+            .rule()
+            .map(|rule| &rule.meta.tags)
+            .into_iter()
+            .flatten()
+            .filter(|tag| attack.resolve_tag(tag) == harrier_attack::TagMeaning::Unknown)
+            .map(|tag| format!("unknown ATT&CK tag `{tag}`"))
+            .collect();
+        entry.warnings.extend(unknown);
+    }
 }
 
 fn load_options(args: &RuleArgs) -> Result<LoadOptions, String> {

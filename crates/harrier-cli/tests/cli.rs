@@ -141,6 +141,8 @@ fn hunt_writes_the_stable_jsonl_contract_and_correlation_results() {
     let titles: Vec<&str> = correlations.iter().map(|line| line["rule_title"].as_str().unwrap()).collect();
     assert_eq!(titles, ["Repeated Failed Logons for One Account", "Brute Force Followed by a Successful Logon"]);
     assert_eq!(correlations[0]["group"]["TargetUserName"], "svc_backup");
+    let smtp = hits.iter().find(|hit| hit["techniques"][0] == "T1071.003").expect("the SMTP rule hit");
+    assert_eq!(smtp["technique_names"][0], "Mail Protocols");
     assert_eq!(correlations[0]["events"].as_array().unwrap().len(), 3);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("7 hits from 3 rules, 2 correlation results"), "{stderr}");
@@ -189,4 +191,15 @@ fn rules_check_lists_every_rule_with_why_it_did_not_load() {
     assert_eq!(failed["id"], "x-1");
     assert!(failed["reason"].as_str().unwrap().contains("unknown modifier `bogus`"), "{failed}");
     assert!(failed["file"].as_str().unwrap().ends_with("bad.yml"));
+}
+
+#[test]
+fn rules_check_warns_about_unknown_attack_tags() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = "title: Typo\nid: typo-1\ntags:\n    - attack.t10599\n    - attack.execution\ndetection:\n    sel:\n        Image: a\n    condition: sel\n";
+    std::fs::write(dir.path().join("typo.yml"), rule).unwrap();
+    let output = harrier(&["rules", "check", "-r", dir.path().to_str().unwrap(), "--format", "json"], None);
+    assert_eq!(output.status.code(), Some(0), "a warning is not a failure");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["rules"][0]["warnings"], serde_json::json!(["unknown ATT&CK tag `attack.t10599`"]));
 }
