@@ -210,7 +210,7 @@ pub fn run(args: &HuntArgs, ui: &Ui) -> std::io::Result<ExitCode> {
         for (rule, time) in batch.hits {
             let entry = &mut per_rule[rule];
             entry.count += 1;
-            entry.first = entry.first.min(time).or(entry.first).or(time);
+            entry.first = earliest(entry.first, time);
             entry.last = entry.last.max(time);
         }
     };
@@ -267,6 +267,14 @@ fn report_rules(set: &RuleSet) {
         set.count("not selected"),
         set.count("failed")
     );
+}
+
+/// The earlier of two times, either of which may be unknown.
+fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 fn hits_of(events: &[Event], set: &RuleSet, suppressed: &[bool], args: &HuntArgs, format: HuntFormat) -> BatchHits {

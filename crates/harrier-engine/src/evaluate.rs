@@ -157,19 +157,20 @@ impl View<'_, '_> {
                 Place::AnyValue => 0..self.event.fields().len(),
             };
             for index in indices {
-                let mut mark = |rule: u32| self.scratch.marks[rule as usize] = generation;
                 match &self.event.fields()[index].value {
                     Value::List(items) => {
                         for item in items {
                             if let Some(text) = lower(item, self.trim) {
-                                scanner.scan(&text, &mut mark);
+                                scanner.scan(&text, &mut |rule| self.scratch.marks[rule as usize] = generation);
                             }
                         }
                     }
                     _ => {
-                        if let Some(text) = self.lowered(index).clone() {
-                            let mut mark = |rule: u32| self.scratch.marks[rule as usize] = generation;
-                            scanner.scan(&text, &mut mark);
+                        // Fill the cache, then read it beside the marks without copying the text.
+                        self.lowered(index);
+                        let Scratch { lowered, marks, .. } = &mut *self.scratch;
+                        if let Some(Some(text)) = &lowered[index] {
+                            scanner.scan(text, &mut |rule| marks[rule as usize] = generation);
                         }
                     }
                 }
