@@ -23,6 +23,8 @@ impl std::error::Error for CompileError {}
 #[derive(Default)]
 pub(crate) struct FieldTable {
     ids: FxHashMap<String, u32>,
+    /// Field names as written (SPL) rather than ignoring case (Sigma).
+    pub(crate) exact_names: bool,
     /// Whether a rule names a field by a dotted path (`Event.System.EventID`): only then are
     /// events' paths worth looking up, since a path always has a dot.
     pub(crate) has_dotted: bool,
@@ -31,13 +33,14 @@ pub(crate) struct FieldTable {
 impl FieldTable {
     fn id(&mut self, name: &str) -> u32 {
         self.has_dotted |= name.contains('.');
-        let key = name.to_lowercase();
+        let key = if self.exact_names { name.to_owned() } else { name.to_lowercase() };
         let next = self.ids.len() as u32;
         *self.ids.entry(key).or_insert(next)
     }
 
-    pub(crate) fn get(&self, lowercase_name: &str) -> Option<u32> {
-        self.ids.get(lowercase_name).copied()
+    /// The slot of a name, given lower-cased unless names are exact.
+    pub(crate) fn get(&self, key: &str) -> Option<u32> {
+        self.ids.get(key).copied()
     }
 
     pub(crate) fn len(&self) -> usize {

@@ -18,6 +18,15 @@ pub struct Engine {
     trim_values: bool,
 }
 
+/// How rule field names find event fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldNames {
+    /// `image` finds `Image`, as Sigma wants.
+    IgnoreCase,
+    /// `user` does not find `User`, as Splunk wants (its add-ons derive both, with different values).
+    Exact,
+}
+
 /// Per-thread buffers reused from event to event.
 #[derive(Default)]
 struct Scratch {
@@ -42,8 +51,17 @@ impl Engine {
     /// Compiles rule conditions (index = rule number). Rules that cannot compile are
     /// returned with why, and never match.
     pub fn new<'a>(conditions: impl IntoIterator<Item = &'a Expr>) -> (Engine, Vec<(usize, CompileError)>) {
+        Engine::with_names(conditions, FieldNames::IgnoreCase)
+    }
+
+    /// Compiles rule conditions whose field names are matched as [`FieldNames`] says.
+    pub fn with_names<'a>(
+        conditions: impl IntoIterator<Item = &'a Expr>,
+        names: FieldNames,
+    ) -> (Engine, Vec<(usize, CompileError)>) {
         let conditions: Vec<&Expr> = conditions.into_iter().collect();
         let mut fields = FieldTable::default();
+        fields.exact_names = names == FieldNames::Exact;
         let mut routes = Routes::default();
         let mut rules = Vec::new();
         let mut errors = Vec::new();
@@ -117,7 +135,9 @@ impl Engine {
             let path = field.path.as_deref().filter(|_| self.fields.has_dotted);
             for name in std::iter::once(&*field.name).chain(path) {
                 scratch.name.clear();
-                if name.is_ascii() {
+                if self.fields.exact_names {
+                    scratch.name.push_str(name);
+                } else if name.is_ascii() {
                     scratch.name.push_str(name);
                     scratch.name.make_ascii_lowercase();
                 } else {

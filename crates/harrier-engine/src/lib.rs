@@ -18,4 +18,4 @@ mod prefilter;
 mod routing;
 
 pub use compile::CompileError;
-pub use evaluate::Engine;
+pub use evaluate::{Engine, FieldNames};

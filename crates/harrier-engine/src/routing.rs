@@ -24,7 +24,8 @@ pub(crate) fn keys(expr: &Expr) -> Option<Vec<Key>> {
                 field if field.eq_ignore_ascii_case("Channel") => {
                     Some(vec![Key { channel: Some(literal.to_lowercase()), event_id: None }])
                 }
-                field if field.eq_ignore_ascii_case("EventID") => {
+                // SPL's `EventCode` is the event id under Splunk's name.
+                field if field.eq_ignore_ascii_case("EventID") || field.eq_ignore_ascii_case("EventCode") => {
                     Some(vec![Key { channel: None, event_id: Some(literal.trim().parse().ok()?) }])
                 }
                 _ => None,

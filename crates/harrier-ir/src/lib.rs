@@ -9,6 +9,9 @@
 //! - [`Pattern`]: a string pattern as tokens (literal text, `*`, `?`), so that escapes are
 //!   resolved once, by the parser, and never re-interpreted.
 //!
+//! - [`pipeline`]: what a rule does with its matching events after the condition (SPL's
+//!   `stats`, `where`, `eval`, ...), as commands over rows.
+//!
 //! Parsers (Sigma, SPL) build it; the engine compiles it into matchers; conversion backends
 //! print it. Nothing here is specific to one rule language.
 
@@ -16,10 +19,11 @@ mod correlation;
 mod expr;
 mod meta;
 mod pattern;
+pub mod pipeline;
 
 pub use correlation::{Alias, Correlation, CorrelationKind};
 pub use expr::{CompareOp, Expr, FieldRefMode, Predicate, Test, TimePart};
-pub use meta::{Level, LogSource, RuleMeta, SourcePlace, Status, attack_ids};
+pub use meta::{Annotation, Level, LogSource, RuleMeta, SourcePlace, Status, attack_ids};
 pub use pattern::{Pattern, Token};
 
 /// A detection rule: metadata and the condition an event must satisfy.

@@ -120,6 +120,17 @@ pub struct RuleMeta {
     pub false_positives: Vec<String>,
     pub logsource: LogSource,
     pub source: SourcePlace,
+    /// Metadata of the rule's own language worth showing with each hit (ESCU: `type`,
+    /// `analytic_story`, `confidence`, `impact`, `risk_score`), in the rule's order.
+    pub annotations: Vec<(String, Annotation)>,
+}
+
+/// One language-specific metadata value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Annotation {
+    Text(String),
+    Number(f64),
+    List(Vec<String>),
 }
 
 /// The ATT&CK tactics by their tag names (ATT&CK v18, plus v19's new names).

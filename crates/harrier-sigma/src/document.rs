@@ -347,6 +347,7 @@ fn metadata(document: &Mapping, place: &SourcePlace) -> Result<RuleMeta, String>
         false_positives: texts(document, "falsepositives"),
         logsource,
         source: place.clone(),
+        annotations: Vec::new(),
     })
 }
 

@@ -9,7 +9,20 @@ use std::path::PathBuf;
 /// # Panics
 /// When it is missing and `HARRIER_REQUIRE_SHARED=1`.
 pub fn shared(part: &str) -> Option<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+    beside_repository("data", part)
+}
+
+/// `../shared/escu/<part>` (Splunk ESCU detections, macros, lookups, test logs), or `None`
+/// to skip, with the same policy as [`shared`].
+///
+/// # Panics
+/// When it is missing and `HARRIER_REQUIRE_SHARED=1`.
+pub fn escu(part: &str) -> Option<PathBuf> {
+    beside_repository("escu", part)
+}
+
+fn beside_repository(folder: &str, part: &str) -> Option<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared").join(folder);
     let path = root.join(part);
     if path.exists() {
         return Some(path);
