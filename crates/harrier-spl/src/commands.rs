@@ -344,17 +344,14 @@ pub const DATAMODEL_FIELD: &str = "_datamodel";
 fn datamodel_dataset(model: &str) -> Option<String> {
     let mut parts = model.split('.');
     let model = parts.next()?;
-    let dataset = parts.next_back().map(str::to_owned);
-    let dataset = dataset.or_else(|| {
-        Some(match model {
-            "Network_Traffic" => "All_Traffic",
-            "Network_Resolution" => "DNS",
-            "Change" => "All_Changes",
-            "Authentication" => "Authentication",
-            _ => return None,
-        })
-        .map(str::to_owned)
-    })?;
+    let dataset = match (parts.next_back(), model) {
+        (Some(dataset), _) => dataset,
+        (None, "Network_Traffic") => "All_Traffic",
+        (None, "Network_Resolution") => "DNS",
+        (None, "Change") => "All_Changes",
+        (None, "Authentication") => "Authentication",
+        (None, _) => return None,
+    };
     Some(format!("{model}.{dataset}"))
 }
 

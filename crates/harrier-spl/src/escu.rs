@@ -143,10 +143,7 @@ fn text(document: &Yaml, key: &str) -> Option<String> {
 }
 
 fn texts(value: Option<&Yaml>) -> Vec<String> {
-    value
-        .and_then(Yaml::as_sequence)
-        .map(|list| list.iter().filter_map(|item| text_of(item)).collect())
-        .unwrap_or_default()
+    value.and_then(Yaml::as_sequence).map(|list| list.iter().filter_map(text_of).collect()).unwrap_or_default()
 }
 
 fn text_of(value: &Yaml) -> Option<String> {
