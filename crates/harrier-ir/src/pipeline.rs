@@ -195,3 +195,31 @@ pub struct LookupTable {
     /// The output value when no row matches.
     pub default_match: Option<String>,
 }
+
+/// A time span (`30s`, `5m`, `1h`, `1d`, `1w`; a bare number is seconds) in seconds.
+pub fn span_seconds(text: &str) -> Option<f64> {
+    let text = text.trim();
+    let digits = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
+    let count: f64 = text[..digits].parse().ok()?;
+    let unit = match text[digits..].to_ascii_lowercase().as_str() {
+        "" | "s" | "sec" | "secs" | "second" | "seconds" => 1.0,
+        "m" | "min" | "mins" | "minute" | "minutes" => 60.0,
+        "h" | "hr" | "hrs" | "hour" | "hours" => 3600.0,
+        "d" | "day" | "days" => 86_400.0,
+        "w" | "week" | "weeks" => 604_800.0,
+        _ => return None,
+    };
+    Some(count * unit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans() {
+        assert_eq!(span_seconds("1h"), Some(3600.0));
+        assert_eq!(span_seconds("5m"), Some(300.0));
+        assert_eq!(span_seconds("x"), None);
+    }
+}

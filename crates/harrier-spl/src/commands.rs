@@ -2,9 +2,10 @@
 
 use crate::eval;
 use crate::search::{self, Until};
-use crate::text::{Cursor, Result, SplError, span_seconds, split_top_level, unescape_literal};
+use crate::text::{Cursor, Result, SplError, split_top_level, unescape_literal};
 use harrier_ir::pipeline::{
     Command, Eval, JoinKind, LookupCall, Query, QuerySource, SedReplace, SortKey, Stats, StatsCall, StatsFunction,
+    span_seconds,
 };
 use harrier_ir::{Expr, Pattern, Predicate, Test};
 

@@ -206,22 +206,6 @@ pub(crate) fn split_top_level(text: &str, separator: char) -> Vec<(usize, &str)>
     pieces
 }
 
-/// A time span (`30s`, `5m`, `1h`, `1d`, `1w`; a bare number is seconds) in seconds.
-pub(crate) fn span_seconds(text: &str) -> Option<f64> {
-    let text = text.trim();
-    let digits = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
-    let count: f64 = text[..digits].parse().ok()?;
-    let unit = match text[digits..].to_ascii_lowercase().as_str() {
-        "" | "s" | "sec" | "secs" | "second" | "seconds" => 1.0,
-        "m" | "min" | "mins" | "minute" | "minutes" => 60.0,
-        "h" | "hr" | "hrs" | "hour" | "hours" => 3600.0,
-        "d" | "day" | "days" => 86_400.0,
-        "w" | "week" | "weeks" => 604_800.0,
-        _ => return None,
-    };
-    Some(count * unit)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,13 +221,6 @@ mod tests {
     fn literal_escapes_keep_regex_backslashes() {
         assert_eq!(unescape_literal(r#"(.*\\\)"#), r"(.*\\)");
         assert_eq!(unescape_literal(r#"a\"b\d"#), r#"a"b\d"#);
-    }
-
-    #[test]
-    fn spans() {
-        assert_eq!(span_seconds("1h"), Some(3600.0));
-        assert_eq!(span_seconds("5m"), Some(300.0));
-        assert_eq!(span_seconds("x"), None);
     }
 
     #[test]

@@ -1,0 +1,111 @@
+//! Rows: what flows between pipeline commands.
+
+use harrier_event::{Event, Field, Provenance, Value};
+use std::borrow::Cow;
+use std::sync::Arc;
+
+/// Fields by exact name, in order, and the event the row came from (none for aggregates).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub fields: Vec<(Arc<str>, Value)>,
+    pub origin: Option<Provenance>,
+}
+
+impl Row {
+    pub fn from_event(event: &Event) -> Row {
+        Row {
+            fields: event.fields().iter().map(|field| (field.name.clone(), field.value.clone())).collect(),
+            origin: Some(event.provenance.clone()),
+        }
+    }
+
+    pub fn empty() -> Row {
+        Row { fields: Vec::new(), origin: None }
+    }
+
+    /// The value of a field (first occurrence), nulls counting as absent.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.fields.iter().find(|(field, _)| &**field == name).map(|(_, value)| value).filter(|value| !value.is_null())
+    }
+
+    pub fn text(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.get(name).and_then(text_of)
+    }
+
+    /// Sets a field, replacing every earlier occurrence; a null removes it.
+    pub fn set(&mut self, name: &str, value: Value) {
+        if value.is_null() {
+            self.remove(name);
+            return;
+        }
+        match self.fields.iter().position(|(field, _)| &**field == name) {
+            Some(at) => {
+                self.fields[at].1 = value;
+                let mut index = at + 1;
+                while index < self.fields.len() {
+                    if &*self.fields[index].0 == name {
+                        self.fields.remove(index);
+                    } else {
+                        index += 1;
+                    }
+                }
+            }
+            None => self.fields.push((Arc::from(name), value)),
+        }
+    }
+
+    pub fn remove(&mut self, name: &str) {
+        self.fields.retain(|(field, _)| &**field != name);
+    }
+
+    /// The row as an event, for the search-language engine.
+    pub fn to_event(&self) -> Event {
+        let provenance = self.origin.clone().unwrap_or_else(|| Provenance {
+            source: Arc::new(harrier_event::SourceFile { path: String::new() }),
+            record_id: 0,
+            timestamp: None,
+        });
+        let fields =
+            self.fields.iter().map(|(name, value)| Field { name: name.clone(), path: None, value: value.clone() });
+        Event::new(provenance, fields.collect())
+    }
+}
+
+/// The text of a scalar; a multivalue's values joined by newlines (as Splunk shows them).
+pub fn text_of(value: &Value) -> Option<Cow<'_, str>> {
+    match value {
+        Value::List(items) => Some(Cow::Owned(
+            items.iter().filter_map(|item| text_of(item).map(Cow::into_owned)).collect::<Vec<_>>().join("\n"),
+        )),
+        Value::Float(number) => Some(Cow::Owned(format_number(*number))),
+        other => other.as_text(),
+    }
+}
+
+/// A number as Splunk writes it: no fraction when whole.
+pub fn format_number(number: f64) -> String {
+    if number.fract() == 0.0 && number.abs() < 1e15 { format!("{}", number as i64) } else { number.to_string() }
+}
+
+/// Each value of a field: the items of a multivalue, or the one scalar.
+pub fn values_of(value: &Value) -> Vec<&Value> {
+    match value {
+        Value::List(items) => items.iter().filter(|item| !item.is_null()).collect(),
+        other => vec![other],
+    }
+}
+
+/// A number, from a number or a text that reads as one (Splunk types values when it needs to).
+pub fn number_of(value: &Value) -> Option<f64> {
+    match value {
+        Value::Int(number) => Some(*number as f64),
+        Value::Float(number) => Some(*number),
+        Value::Str(text) => text.trim().parse::<f64>().ok().filter(|number| number.is_finite()),
+        Value::Bool(_) | Value::Null | Value::List(_) => None,
+    }
+}
+
+/// A whole number as `Int`, otherwise `Float`.
+pub fn number_value(number: f64) -> Value {
+    if number.fract() == 0.0 && number.abs() < 9e15 { Value::Int(number as i64) } else { Value::Float(number) }
+}
