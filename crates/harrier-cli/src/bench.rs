@@ -108,7 +108,13 @@ pub fn run(args: &BenchArgs, _ui: &Ui) -> std::io::Result<ExitCode> {
     if !args.rules.is_empty() {
         let memory_before = current_memory_kib();
         let started = Instant::now();
-        let rule_args = RuleArgs { rules: args.rules.clone(), vars: None, logsource_map: None };
+        let rule_args = RuleArgs {
+            rules: args.rules.clone(),
+            macros: Vec::new(),
+            lookups: Vec::new(),
+            vars: None,
+            logsource_map: None,
+        };
         let set = RuleSet::load(&rule_args).map_err(std::io::Error::other)?;
         rule_loading = Some(RuleLoading {
             rules_run: set.active.len(),

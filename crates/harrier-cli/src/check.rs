@@ -9,8 +9,11 @@ use std::process::ExitCode;
 
 /// List every rule with whether it loaded, and why not.
 ///
+/// Sigma rules and Splunk ESCU detections alike (`language`: `sigma` or `spl`).
 /// `loaded`: parsed and compiled; `inactive`: loaded, but its logsource is not in Windows
-/// event logs (a Linux or proxy rule), so a hunt never tests it; `failed`: not loaded, with the
+/// event logs (a Linux or proxy rule) or it is a deprecated ESCU detection, so a hunt never
+/// tests it; an SPL detection that needs what Harrier cannot run (`transaction`, MLTK `apply`,
+/// a regex with lookaround, a KV-store lookup) fails with the command and its place; `failed`: not loaded, with the
 /// reason. Exit code 1 when any rule failed.
 #[derive(Args)]
 pub struct CheckArgs {
@@ -39,7 +42,7 @@ struct Totals {
 pub fn run(args: &CheckArgs) -> std::io::Result<ExitCode> {
     let set = RuleSet::load(&args.rules).map_err(std::io::Error::other)?;
     let totals = Totals {
-        documents: set.entries.len(),
+        documents: set.len(),
         loaded: set.count("loaded"),
         inactive: set.count("inactive"),
         failed: set.count("failed"),
@@ -47,12 +50,18 @@ pub fn run(args: &CheckArgs) -> std::io::Result<ExitCode> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match progress::default_format(args.format, CheckFormat::Table, CheckFormat::Json) {
         CheckFormat::Json => {
-            let rules: Vec<_> = (0..set.entries.len()).map(|index| set.status(index)).collect();
-            serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "totals": totals, "rules": rules }))?;
+            let rules: Vec<_> = (0..set.len()).map(|index| set.status(index)).collect();
+            let problems: Vec<_> =
+                set.library_problems.iter().map(|(file, why)| serde_json::json!({"file": file, "problem": why})).collect();
+            let report = serde_json::json!({ "totals": totals, "rules": rules, "support_file_problems": problems });
+            serde_json::to_writer_pretty(&mut out, &report)?;
             writeln!(out)?;
         }
         CheckFormat::Table => {
-            for index in 0..set.entries.len() {
+            for (file, why) in &set.library_problems {
+                writeln!(out, "problem  {file}: {why}")?;
+            }
+            for index in 0..set.len() {
                 let status = set.status(index);
                 if status.status != "loaded" || !status.warnings.is_empty() {
                     let what = status.reason.clone().unwrap_or_else(|| status.warnings.join("; "));

@@ -5,16 +5,23 @@ use crate::rules::{RuleArgs, RuleSet};
 use clap::{Args, ValueEnum};
 use harrier_correlate::{CorrelationHit, Observation};
 use harrier_event::{Event, Timestamp};
-use harrier_ir::{Level, Rule, RuleMeta};
+use harrier_ir::{Annotation, Level, Rule, RuleMeta};
+use harrier_pipeline::Row;
 use harrier_read::ReadOptions;
 use serde::Serialize;
 use std::io::Write;
 use std::process::ExitCode;
 
-/// Run Sigma rules over event logs.
+/// Run Sigma rules and Splunk ESCU detections over event logs.
 ///
-/// Each rule only sees the events of its logsource (a process_creation rule sees Sysmon
+/// Each Sigma rule only sees the events of its logsource (a process_creation rule sees Sysmon
 /// event 1 and Security 4688). Hits come out in input order, whatever the thread count.
+///
+/// ESCU detections run natively: macros and lookups come from `macros/` and `lookups/`
+/// folders beside or above the rules (or `--macros`/`--lookups`); events gain the fields
+/// Splunk's add-ons derive (`dest`, `process_name`, `Processes.*` for tstats ...). A
+/// detection ending in `stats` or `table` gives rows, printed after the hits: one object per
+/// row with `"type":"row"`, the detection's metadata and `row`, its fields in order.
 ///
 /// Formats: `table` (default on a terminal) prints hits per rule with level, ATT&CK
 /// techniques and tactics, first and last time; `jsonl` (default when piped) prints one object
@@ -27,14 +34,14 @@ use std::process::ExitCode;
 pub struct HuntArgs {
     /// Files, directories or - for standard input.
     #[arg(required = true, value_name = "PATH")]
-    paths: Vec<String>,
+    pub(crate) paths: Vec<String>,
 
     #[command(flatten)]
     rules: RuleArgs,
 
     /// Output format (default: table on a terminal, jsonl otherwise).
     #[arg(long, value_enum)]
-    format: Option<HuntFormat>,
+    pub(crate) format: Option<HuntFormat>,
 
     /// Only rules of this level or above (informational, low, medium, high, critical).
     #[arg(long, value_name = "LEVEL", value_parser = parse_level)]
@@ -51,11 +58,11 @@ pub struct HuntArgs {
 
     /// Only events at or after this time (RFC 3339, or `YYYY-MM-DD HH:MM:SS` in UTC).
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
-    from: Option<Timestamp>,
+    pub(crate) from: Option<Timestamp>,
 
     /// Only events at or before this time.
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
-    to: Option<Timestamp>,
+    pub(crate) to: Option<Timestamp>,
 
     /// Ignore white space around values when matching (Sigma compares values as they are).
     #[arg(long)]
@@ -63,7 +70,7 @@ pub struct HuntArgs {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum HuntFormat {
+pub(crate) enum HuntFormat {
     Table,
     Jsonl,
     Csv,
@@ -118,6 +125,10 @@ struct RuleFields<'a> {
     tactics: &'a [String],
     false_positives: &'a [String],
     rule_file: String,
+    /// The rule language's own metadata (ESCU: type, analytic_story, confidence, impact,
+    /// risk_score); absent for Sigma rules.
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    annotations: serde_json::Map<String, serde_json::Value>,
 }
 
 impl<'a> RuleFields<'a> {
@@ -136,6 +147,18 @@ impl<'a> RuleFields<'a> {
             tactics: &meta.tactics,
             false_positives: &meta.false_positives,
             rule_file: meta.source.to_string(),
+            annotations: meta
+                .annotations
+                .iter()
+                .map(|(key, value)| {
+                    let value = match value {
+                        Annotation::Text(text) => serde_json::json!(text),
+                        Annotation::Number(number) => serde_json::json!(number),
+                        Annotation::List(items) => serde_json::json!(items),
+                    };
+                    (key.clone(), value)
+                })
+                .collect(),
         }
     }
 }
@@ -159,6 +182,40 @@ struct BatchHits {
     observations: Vec<(usize, Observation)>,
     /// Matches correlations would keep but cannot, having no timestamp.
     untimed: u64,
+    /// SPL rows: (runner, feed, row).
+    rows: Vec<(usize, usize, Row)>,
+}
+
+/// An SPL result row as a JSON line.
+#[derive(Serialize)]
+struct RowLine<'a> {
+    r#type: &'static str,
+    #[serde(flatten)]
+    rule: RuleFields<'a>,
+    row: RowMap<'a>,
+}
+
+/// A row's fields as a JSON object, in order (the internal data model list left out).
+struct RowMap<'a>(&'a Row);
+
+impl Serialize for RowMap<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        for (name, value) in &self.0.fields {
+            if &**name != harrier_cim::DATAMODEL_FIELD {
+                map.serialize_entry(&**name, value)?;
+            }
+        }
+        map.end()
+    }
+}
+
+/// The result of one SPL detection.
+struct SplResult {
+    runner: usize,
+    aggregates: bool,
+    rows: Vec<Row>,
 }
 
 /// A correlation result as a JSON line.
@@ -188,6 +245,12 @@ pub fn run(args: &HuntArgs, ui: &Ui) -> std::io::Result<ExitCode> {
     let mut set = RuleSet::load_selected(&args.rules, &|meta| args.selects(meta)).map_err(std::io::Error::other)?;
     set.engine.set_trim_values(args.trim_values);
     report_rules(&set);
+    execute(set, args, ui)
+}
+
+/// Hunts with loaded rules (also `harrier search`'s one query).
+pub(crate) fn execute(mut set: RuleSet, args: &HuntArgs, ui: &Ui) -> std::io::Result<ExitCode> {
+    let mut runners = std::mem::take(&mut set.spl.runners);
     let format = progress::default_format(args.format, HuntFormat::Table, HuntFormat::Jsonl);
     let inputs = progress::inputs(&args.paths);
     let mut console = Console::new(ui);
@@ -207,6 +270,9 @@ pub fn run(args: &HuntArgs, ui: &Ui) -> std::io::Result<ExitCode> {
         }
         correlator_input.extend(batch.observations);
         untimed += batch.untimed;
+        for (runner, feed, row) in batch.rows {
+            runners[runner].accept(feed, row);
+        }
         for (rule, time) in batch.hits {
             let entry = &mut per_rule[rule];
             entry.count += 1;
@@ -220,25 +286,43 @@ pub fn run(args: &HuntArgs, ui: &Ui) -> std::io::Result<ExitCode> {
         set.correlator.add(correlation, observation);
     }
     let correlation_hits = set.correlator.finish();
+    let spl_results: Vec<SplResult> = runners
+        .iter_mut()
+        .enumerate()
+        .map(|(runner, pipeline)| SplResult { runner, aggregates: pipeline.aggregates(), rows: pipeline.finish() })
+        .collect();
     if untimed > 0 {
         eprintln!("harrier: {untimed} matches have no timestamp and are left out of correlations");
     }
     match format {
-        HuntFormat::Table => write_summary(&mut out, &set, &per_rule, &correlation_hits)?,
+        HuntFormat::Table => {
+            write_summary(&mut out, &set, &per_rule, &correlation_hits)?;
+            write_spl_tables(&mut out, &set, &spl_results)?;
+        }
         HuntFormat::Jsonl => {
             for hit in &correlation_hits {
                 serde_json::to_writer(&mut out, &correlation_line(&set, hit))?;
                 writeln!(out)?;
             }
+            write_spl_lines(&mut out, &set, &spl_results)?;
         }
-        HuntFormat::Csv => {}
+        HuntFormat::Csv => {
+            if spl_results.iter().any(|result| !result.rows.is_empty()) {
+                eprintln!("harrier: SPL result rows are not written as CSV; use --format jsonl or table");
+            }
+        }
     }
     out.flush()?;
     console.finish(&summary);
     let total: u64 = per_rule.iter().map(|hits| hits.count).sum();
     let rules_hit = per_rule.iter().filter(|hits| hits.count > 0).count();
     if !ui.quiet {
-        eprintln!("harrier: {total} hits from {rules_hit} rules, {} correlation results", correlation_hits.len());
+        let spl_rows: usize = spl_results.iter().map(|result| result.rows.len()).sum();
+        let spl_hit = spl_results.iter().filter(|result| !result.rows.is_empty()).count();
+        eprintln!(
+            "harrier: {total} hits from {rules_hit} rules, {} correlation results, {spl_rows} SPL results from {spl_hit} detections",
+            correlation_hits.len()
+        );
     }
     Ok(if summary.nothing_read() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
@@ -248,7 +332,10 @@ fn report_rules(set: &RuleSet) {
     if let Some(error) = &set.correlation_error {
         eprintln!("harrier: correlations not run: {error}");
     }
-    for index in 0..set.entries.len() {
+    for (file, why) in &set.library_problems {
+        eprintln!("harrier: cannot read {file}: {why}");
+    }
+    for index in 0..set.len() {
         let status = set.status(index);
         if status.status == "failed" {
             eprintln!(
@@ -261,8 +348,8 @@ fn report_rules(set: &RuleSet) {
         }
     }
     eprintln!(
-        "harrier: {} rules run ({} inactive for Windows logs, {} not selected, {} failed to load)",
-        set.active.len(),
+        "harrier: {} rules run ({} inactive for Windows logs or deprecated, {} not selected, {} failed to load)",
+        set.active.len() + set.spl.runners.len(),
         set.count("inactive"),
         set.count("not selected"),
         set.count("failed")
@@ -278,9 +365,13 @@ fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
 }
 
 fn hits_of(events: &[Event], set: &RuleSet, suppressed: &[bool], args: &HuntArgs, format: HuntFormat) -> BatchHits {
-    let mut batch = BatchHits { text: Vec::new(), hits: Vec::new(), observations: Vec::new(), untimed: 0 };
+    let mut batch =
+        BatchHits { text: Vec::new(), hits: Vec::new(), observations: Vec::new(), untimed: 0, rows: Vec::new() };
     let mut matched = Vec::new();
     for event in events.iter().filter(|event| args.in_time(event)) {
+        if !set.spl.is_empty() {
+            set.spl.rows(event, &mut matched, &mut batch.rows);
+        }
         matched.clear();
         set.engine.matches(event, &mut matched);
         for &rule in &matched {
@@ -435,4 +526,74 @@ fn cut(text: &str, width: usize) -> String {
         Some((end, _)) => format!("{}…", &text[..end - text[..end].chars().last().map_or(0, char::len_utf8)]),
         None => text.to_owned(),
     }
+}
+
+/// SPL results as JSON lines: rows of aggregating detections, events of the others.
+fn write_spl_lines(out: &mut impl Write, set: &RuleSet, results: &[SplResult]) -> std::io::Result<()> {
+    for result in results {
+        let meta = &set.spl.detection(result.runner).meta;
+        for row in &result.rows {
+            if result.aggregates || row.origin.is_none() {
+                serde_json::to_writer(&mut *out, &RowLine { r#type: "row", rule: RuleFields::of(meta), row: RowMap(row) })?;
+            } else {
+                let origin = row.origin.as_ref().expect("checked");
+                let line = EventRowLine {
+                    timestamp: origin.timestamp,
+                    rule: RuleFields::of(meta),
+                    source_file: &origin.source.path,
+                    record_id: origin.record_id,
+                    event: RowMap(row),
+                };
+                serde_json::to_writer(&mut *out, &line)?;
+            }
+            writeln!(out)?;
+        }
+    }
+    Ok(())
+}
+
+/// An event an SPL detection without aggregation kept: the hit contract, with the event's
+/// fields as SPL sees them.
+#[derive(Serialize)]
+struct EventRowLine<'a> {
+    timestamp: Option<Timestamp>,
+    #[serde(flatten)]
+    rule: RuleFields<'a>,
+    source_file: &'a str,
+    record_id: u64,
+    event: RowMap<'a>,
+}
+
+/// Each SPL detection's rows as a table under its title.
+fn write_spl_tables(out: &mut impl Write, set: &RuleSet, results: &[SplResult]) -> std::io::Result<()> {
+    const WIDTH: usize = 40;
+    for result in results.iter().filter(|result| !result.rows.is_empty()) {
+        let meta = &set.spl.detection(result.runner).meta;
+        writeln!(out, "\n{} [{}] {} rows", meta.title, meta.level.name(), result.rows.len())?;
+        let mut columns: Vec<&str> = Vec::new();
+        for row in &result.rows {
+            for (name, _) in &row.fields {
+                if !columns.contains(&&**name) && &**name != harrier_cim::DATAMODEL_FIELD {
+                    columns.push(name);
+                }
+            }
+        }
+        let cell = |row: &Row, column: &str| {
+            cut(&row.get(column).map(harrier_pipeline::display).unwrap_or_default().replace('\n', " | "), WIDTH)
+        };
+        let widths: Vec<usize> = columns
+            .iter()
+            .map(|column| {
+                result.rows.iter().map(|row| cell(row, column).chars().count()).chain([column.len().min(WIDTH)]).max().unwrap_or(0)
+            })
+            .collect();
+        let line = |cells: Vec<String>| {
+            cells.iter().zip(&widths).map(|(text, width)| format!("{text:<width$}")).collect::<Vec<_>>().join("  ")
+        };
+        writeln!(out, "{}", line(columns.iter().map(|column| cut(column, WIDTH)).collect()).trim_end())?;
+        for row in &result.rows {
+            writeln!(out, "{}", line(columns.iter().map(|column| cell(row, column)).collect()).trim_end())?;
+        }
+    }
+    Ok(())
 }

@@ -10,6 +10,7 @@ mod events;
 mod hunt;
 mod progress;
 mod rules;
+mod spl;
 mod stats;
 
 use clap::{Parser, Subcommand};

@@ -4,7 +4,9 @@ use clap::Args;
 use harrier_correlate::Correlator;
 use harrier_engine::Engine;
 use harrier_ir::{Correlation, Rule, RuleMeta};
+use crate::spl::SplSet;
 use harrier_sigma::{Entry, LoadOptions, LogsourceMap, Outcome};
+use harrier_spl::escu::{Library, Outcome as SplOutcome};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -12,9 +14,21 @@ use std::path::PathBuf;
 /// Where rules come from and what they need.
 #[derive(Args, Clone)]
 pub struct RuleArgs {
-    /// Sigma rule files or directories (read recursively; `.yml` and `.yaml`).
+    /// Rule files or directories (read recursively; `.yml` and `.yaml`): Sigma rules and
+    /// Splunk ESCU detections, told apart by content. Folders named `macros`, `lookups` and
+    /// `data_sources` hold ESCU support files, not rules, and are skipped.
     #[arg(long = "rules", short = 'r', required = true, value_name = "PATH")]
     pub rules: Vec<PathBuf>,
+
+    /// Folders of SPL macro files (ESCU `macros/`); default: a `macros` folder beside or above
+    /// each rules path.
+    #[arg(long, value_name = "DIR")]
+    pub macros: Vec<PathBuf>,
+
+    /// Folders of lookup definitions with their CSV files (ESCU `lookups/`); default: a
+    /// `lookups` folder beside or above each rules path.
+    #[arg(long, value_name = "DIR")]
+    pub lookups: Vec<PathBuf>,
 
     /// Values for `expand` placeholders: a YAML map of name to a value or list of values
     /// (`Administrators: [admin, 'adm_*']`). Undefined placeholders match any value.
@@ -41,6 +55,10 @@ pub struct RuleSet {
     pub correlator: Correlator,
     /// Why the correlations could not be set up, if they could not.
     pub correlation_error: Option<String>,
+    /// The SPL detections, after the Sigma entries in numbering.
+    pub spl: SplSet,
+    /// Macro and lookup files that could not be read: (file, why).
+    pub library_problems: Vec<(String, String)>,
 }
 
 impl RuleSet {
@@ -51,7 +69,8 @@ impl RuleSet {
     /// Loads every rule, and compiles the active ones that `select` takes.
     pub fn load_selected(args: &RuleArgs, select: &dyn Fn(&RuleMeta) -> bool) -> Result<RuleSet, String> {
         let options = load_options(args)?;
-        let mut entries = harrier_sigma::load(&args.rules, &options);
+        let (sigma_files, escu_files) = rule_files(&args.rules);
+        let mut entries = harrier_sigma::load(&sigma_files, &options);
         warn_unknown_attack_tags(&mut entries);
         let selected: Vec<bool> =
             entries.iter().map(|entry| entry.rule().is_some_and(|rule| select(&rule.meta))).collect();
@@ -76,7 +95,43 @@ impl RuleSet {
             Ok(correlator) => (correlator, None),
             Err(error) => (Correlator::new(Vec::new(), &resolve).expect("no correlations"), Some(error)),
         };
-        Ok(RuleSet { entries, selected, compile_errors, active, engine, correlator, correlation_error })
+        let library = spl_library(args, !escu_files.is_empty());
+        let spl = SplSet::load(&escu_files, &library, select);
+        Ok(RuleSet {
+            entries,
+            selected,
+            compile_errors,
+            active,
+            engine,
+            correlator,
+            correlation_error,
+            spl,
+            library_problems: library.problems,
+        })
+    }
+
+    /// A run of one ad-hoc SPL search.
+    pub fn from_search(search: &str, macros: &[PathBuf], lookups: &[PathBuf]) -> Result<RuleSet, String> {
+        let library = Library::load(macros, lookups);
+        let spl = SplSet::from_search(search, &library)?;
+        let (engine, _) = Engine::new(std::iter::empty());
+        let correlator = Correlator::new(Vec::new(), &|_| None).expect("no correlations");
+        Ok(RuleSet {
+            entries: Vec::new(),
+            selected: Vec::new(),
+            compile_errors: HashMap::new(),
+            active: Vec::new(),
+            engine,
+            correlator,
+            correlation_error: None,
+            spl,
+            library_problems: library.problems,
+        })
+    }
+
+    /// Sigma entries and SPL detections together.
+    pub fn len(&self) -> usize {
+        self.entries.len() + self.spl.detections.len()
     }
 
     /// The rule behind an engine hit.
@@ -85,6 +140,9 @@ impl RuleSet {
     }
 
     pub fn status(&self, index: usize) -> RuleStatus<'_> {
+        if index >= self.entries.len() {
+            return self.spl_status(index - self.entries.len());
+        }
         let entry = &self.entries[index];
         let (status, reason) = match (&entry.outcome, self.compile_errors.get(&index)) {
             (_, Some(error)) => ("failed", Some(error.clone())),
@@ -102,6 +160,7 @@ impl RuleSet {
             line: entry.place.line,
             id: entry.id.as_deref(),
             title: entry.title.as_deref(),
+            language: "sigma",
             loaded: status != "failed",
             status,
             reason,
@@ -109,8 +168,30 @@ impl RuleSet {
         }
     }
 
+    fn spl_status(&self, index: usize) -> RuleStatus<'_> {
+        let detection = &self.spl.detections[index];
+        let (status, reason) = match (&detection.outcome, self.spl.compile_errors.get(&index)) {
+            (_, Some(error)) => ("failed", Some(error.clone())),
+            (SplOutcome::Failed(why), None) => ("failed", Some(why.clone())),
+            (SplOutcome::Deprecated(_), None) => ("inactive", Some("deprecated".to_owned())),
+            (SplOutcome::Runnable(_), None) if !self.spl.selected[index] => ("not selected", None),
+            (SplOutcome::Runnable(_), None) => ("loaded", None),
+        };
+        RuleStatus {
+            file: &detection.meta.source.file,
+            line: detection.meta.source.line,
+            id: detection.meta.id.as_deref(),
+            title: Some(&detection.meta.title),
+            language: "spl",
+            loaded: status != "failed",
+            status,
+            reason,
+            warnings: &[],
+        }
+    }
+
     pub fn count(&self, status: &str) -> usize {
-        (0..self.entries.len()).filter(|&index| self.status(index).status == status).count()
+        (0..self.len()).filter(|&index| self.status(index).status == status).count()
     }
 }
 
@@ -121,6 +202,8 @@ pub struct RuleStatus<'a> {
     pub line: usize,
     pub id: Option<&'a str>,
     pub title: Option<&'a str>,
+    /// `sigma` or `spl`.
+    pub language: &'static str,
     /// Parsed and compiled (it may still be inactive for these logs).
     pub loaded: bool,
     /// `loaded`, `filter`, `inactive` (its logsource is not in Windows logs), `not selected`
@@ -145,6 +228,52 @@ fn warn_unknown_attack_tags(entries: &mut [Entry]) {
             .collect();
         entry.warnings.extend(unknown);
     }
+}
+
+/// Folders of ESCU support files, never rules.
+const SUPPORT_FOLDERS: [&str; 3] = ["macros", "lookups", "data_sources"];
+
+/// The rule files under the given paths, split into Sigma files and ESCU detections. A file
+/// given by name is taken whatever its extension.
+fn rule_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let mut sigma = Vec::new();
+    let mut escu = Vec::new();
+    for path in paths {
+        if !path.is_dir() {
+            classify(path.clone(), &mut sigma, &mut escu);
+            continue;
+        }
+        let walk = walkdir::WalkDir::new(path).sort_by_file_name().into_iter().filter_entry(|entry| {
+            entry.depth() == 0 || !SUPPORT_FOLDERS.iter().any(|name| entry.file_name() == *name)
+        });
+        for entry in walk.filter_map(Result::ok) {
+            let is_yaml = entry.path().extension().is_some_and(|ext| ext == "yml" || ext == "yaml");
+            if entry.file_type().is_file() && is_yaml {
+                classify(entry.into_path(), &mut sigma, &mut escu);
+            }
+        }
+    }
+    (sigma, escu)
+}
+
+fn classify(path: PathBuf, sigma: &mut Vec<PathBuf>, escu: &mut Vec<PathBuf>) {
+    let is_escu = std::fs::read_to_string(&path).is_ok_and(|text| harrier_spl::escu::is_detection(&text));
+    if is_escu { escu.push(path) } else { sigma.push(path) }
+}
+
+/// The macros and lookups for ESCU detections: the folders given, or those found beside or
+/// above the rules paths.
+fn spl_library(args: &RuleArgs, needed: bool) -> Library {
+    let mut macros = args.macros.clone();
+    let mut lookups = args.lookups.clone();
+    if needed {
+        for path in &args.rules {
+            let (found_macros, found_lookups) = harrier_spl::escu::support_dirs(path);
+            macros.extend(found_macros.filter(|_| args.macros.is_empty()).filter(|dir| !macros.contains(dir)));
+            lookups.extend(found_lookups.filter(|_| args.lookups.is_empty()).filter(|dir| !lookups.contains(dir)));
+        }
+    }
+    Library::load(&macros, &lookups)
 }
 
 fn load_options(args: &RuleArgs) -> Result<LoadOptions, String> {

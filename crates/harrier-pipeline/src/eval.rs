@@ -5,13 +5,13 @@ use crate::row::{Row, number_of, number_value, text_of, values_of};
 use harrier_event::Value;
 use harrier_ir::pipeline::{BinaryOp, Eval, UnaryOp};
 use regex::Regex;
-use std::cell::RefCell;
+use std::sync::Mutex;
 use std::collections::HashMap;
 
 /// Evaluates expressions; keeps the regexes it has compiled.
 #[derive(Default)]
 pub struct Evaluator {
-    regexes: RefCell<HashMap<String, Option<Regex>>>,
+    regexes: Mutex<HashMap<String, Option<Regex>>>,
 }
 
 /// The functions Harrier's eval knows, for checking queries before they run.
@@ -78,7 +78,7 @@ pub const FUNCTIONS: [&str; 57] = [
 impl Evaluator {
     /// A regex compiled once; `None` when it cannot run here (lookaround, backreferences).
     pub fn regex(&self, pattern: &str) -> Option<Regex> {
-        self.regexes.borrow_mut().entry(pattern.to_owned()).or_insert_with(|| Regex::new(pattern).ok()).clone()
+        self.regexes.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).entry(pattern.to_owned()).or_insert_with(|| Regex::new(pattern).ok()).clone()
     }
 
     /// Whether an expression is true for a row (`where`): null and false are not.
