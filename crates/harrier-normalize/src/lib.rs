@@ -14,6 +14,7 @@ mod layout;
 mod xml;
 
 pub use layout::Layout;
+pub use xml::event_xml_to_json;
 
 use harrier_event::{Event, Provenance};
 use serde_json::Value as Json;

@@ -8,6 +8,8 @@ pub enum Format {
     Evtx,
     /// JSON Lines, concatenated or pretty-printed objects, or arrays of objects.
     Json,
+    /// Rendered Windows events (`<Event xmlns=...>`), as Splunk's XmlWinEventLog keeps them.
+    Xml,
     /// gzip around one of the others.
     Gzip(Inner),
 }
@@ -17,6 +19,9 @@ pub enum Format {
 pub enum Inner {
     Evtx,
     Json,
+    Xml,
+    /// A tar archive whose files hold JSON (Splunk attack_data's `.tar.gz`).
+    TarJson,
 }
 
 impl Format {
@@ -24,8 +29,11 @@ impl Format {
         match self {
             Format::Evtx => "evtx",
             Format::Json => "json",
+            Format::Xml => "xml",
             Format::Gzip(Inner::Evtx) => "evtx+gzip",
             Format::Gzip(Inner::Json) => "json+gzip",
+            Format::Gzip(Inner::Xml) => "xml+gzip",
+            Format::Gzip(Inner::TarJson) => "json+tar+gzip",
         }
     }
 }
@@ -45,6 +53,8 @@ const UTF8_BOM: &[u8] = &[0xef, 0xbb, 0xbf];
 pub(crate) enum Sniffed {
     Evtx,
     Json,
+    Xml,
+    Tar,
     Gzip,
     Empty,
     Unknown,
@@ -57,10 +67,14 @@ pub(crate) fn sniff(prefix: &[u8]) -> Sniffed {
     if prefix.starts_with(GZIP_MAGIC) {
         return Sniffed::Gzip;
     }
+    if prefix.get(257..262) == Some(b"ustar") {
+        return Sniffed::Tar;
+    }
     let text = prefix.strip_prefix(UTF8_BOM).unwrap_or(prefix);
     match text.iter().find(|byte| !byte.is_ascii_whitespace()) {
         None if prefix.len() < crate::inputs::SNIFF_BYTES => Sniffed::Empty,
         Some(b'{' | b'[') => Sniffed::Json,
+        Some(b'<') if memchr::memmem::find(text, b"<Event").is_some() => Sniffed::Xml,
         _ => Sniffed::Unknown,
     }
 }
@@ -72,7 +86,7 @@ pub(crate) fn describe(prefix: &[u8]) -> String {
         .take(16)
         .map(|&byte| if byte.is_ascii_graphic() || byte == b' ' { byte as char } else { '.' })
         .collect();
-    format!("not an EVTX, JSON or gzip file (starts with \"{shown}\")")
+    format!("not an EVTX, JSON, XML or gzip file (starts with \"{shown}\")")
 }
 
 #[cfg(test)]

@@ -111,6 +111,34 @@ pub(crate) fn produce(
     batcher.flush();
 }
 
+/// Reads rendered XML events, one `<Event>...</Event>` after another (one per line in
+/// Splunk's exports, but any layout will do). Each is turned into evtx_dump's JSON shape and
+/// normalized like JSON; its record id is the line it starts on.
+pub(crate) fn produce_xml(mut reader: impl BufRead, source: &Arc<SourceFile>, batch_bytes: usize, send: &mut dyn FnMut(Step)) {
+    let mut text = String::new();
+    if let Err(error) = reader.read_to_string(&mut text) {
+        send(Step::Problem(Problem::new(&source.path, Place::File, format!("read error: {error}"))));
+        return;
+    }
+    let mut batcher = Batcher { source, batch_bytes, current: JsonWork::new(source), send };
+    let mut offset = 0;
+    let mut line = 1u64;
+    while let Some(start) = text[offset..].find("<Event").map(|found| offset + found) {
+        line += memchr::memchr_iter(b'\n', &text.as_bytes()[offset..start]).count() as u64;
+        let end = text[start..].find("</Event>").map_or(text.len(), |found| start + found + "</Event>".len());
+        match harrier_normalize::event_xml_to_json(&text[start..end]) {
+            Ok(json) => {
+                let piece = batcher.start_piece();
+                serde_json::to_writer(&mut batcher.current.text, &json).expect("JSON values serialize");
+                batcher.finish_piece(line, piece);
+            }
+            Err(error) => (batcher.send)(Step::Problem(Problem::new(&source.path, Place::Line(line), error))),
+        }
+        offset = end;
+    }
+    batcher.flush();
+}
+
 fn is_one_document(line: &[u8]) -> bool {
     let text = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
     text.trim_ascii_start().starts_with(b"{") && serde_json::from_slice::<serde::de::IgnoredAny>(text).is_ok()

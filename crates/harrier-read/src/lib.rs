@@ -17,6 +17,7 @@ mod inputs;
 mod json_source;
 mod pipeline;
 mod report;
+mod tar;
 
 pub use detect::Format;
 pub use inputs::Input;

@@ -247,10 +247,18 @@ fn read_file(
             None => read_evtx_in_memory(opened, source, send),
         },
         Format::Json => json_source::produce(opened.into_reader(), source, options.json_batch_bytes, send),
+        Format::Xml => json_source::produce_xml(opened.into_reader(), source, options.json_batch_bytes, send),
         Format::Gzip(inner) => {
             let decoder = flate2::read::MultiGzDecoder::new(opened.into_reader());
-            match inputs::sniffed(Box::new(decoder)) {
+            let decoded: Box<dyn std::io::Read + Send> = match inner {
+                Inner::TarJson => Box::new(crate::tar::Contents::new(decoder)),
+                _ => Box::new(decoder),
+            };
+            match inputs::sniffed(decoded) {
                 Ok(inner_opened) if inner == Inner::Evtx => read_evtx_in_memory(inner_opened, source, send),
+                Ok(inner_opened) if inner == Inner::Xml => {
+                    json_source::produce_xml(inner_opened.into_reader(), source, options.json_batch_bytes, send)
+                }
                 Ok(inner_opened) => {
                     json_source::produce(inner_opened.into_reader(), source, options.json_batch_bytes, send)
                 }
@@ -275,6 +283,7 @@ fn format_of(opened: &Opened) -> Option<Format> {
     match opened.sniffed {
         Sniffed::Evtx => Some(Format::Evtx),
         Sniffed::Json => Some(Format::Json),
+        Sniffed::Xml => Some(Format::Xml),
         Sniffed::Gzip => {
             let mut decoder = flate2::read::MultiGzDecoder::new(Cursor::new(&opened.prefix));
             let mut inner = Vec::new();
@@ -284,10 +293,14 @@ fn format_of(opened: &Opened) -> Option<Format> {
             match crate::detect::sniff(&inner) {
                 Sniffed::Evtx => Some(Format::Gzip(Inner::Evtx)),
                 Sniffed::Json => Some(Format::Gzip(Inner::Json)),
+                Sniffed::Xml => Some(Format::Gzip(Inner::Xml)),
+                Sniffed::Tar if inner.get(512..).is_some_and(|member| crate::detect::sniff(member) == Sniffed::Json) => {
+                    Some(Format::Gzip(Inner::TarJson))
+                }
                 _ => None,
             }
         }
-        Sniffed::Empty | Sniffed::Unknown => None,
+        Sniffed::Tar | Sniffed::Empty | Sniffed::Unknown => None,
     }
 }
 
@@ -302,6 +315,7 @@ fn report_unreadable(file: &InputFile, opened: &Opened, send: &mut dyn FnMut(Ste
     let reason = match opened.sniffed {
         Sniffed::Empty => "empty file: no events".to_owned(),
         Sniffed::Gzip => "gzip file holding neither EVTX nor JSON".to_owned(),
+        Sniffed::Tar => "tar archives are read only gzip-compressed and holding JSON".to_owned(),
         _ => describe(&opened.prefix),
     };
     start_failed(file, &reason, send);
