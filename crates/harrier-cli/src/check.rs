@@ -51,8 +51,11 @@ pub fn run(args: &CheckArgs) -> std::io::Result<ExitCode> {
     match progress::default_format(args.format, CheckFormat::Table, CheckFormat::Json) {
         CheckFormat::Json => {
             let rules: Vec<_> = (0..set.len()).map(|index| set.status(index)).collect();
-            let problems: Vec<_> =
-                set.library_problems.iter().map(|(file, why)| serde_json::json!({"file": file, "problem": why})).collect();
+            let problems: Vec<_> = set
+                .library_problems
+                .iter()
+                .map(|(file, why)| serde_json::json!({"file": file, "problem": why}))
+                .collect();
             let report = serde_json::json!({ "totals": totals, "rules": rules, "support_file_problems": problems });
             serde_json::to_writer_pretty(&mut out, &report)?;
             writeln!(out)?;

@@ -534,7 +534,10 @@ fn write_spl_lines(out: &mut impl Write, set: &RuleSet, results: &[SplResult]) -
         let meta = &set.spl.detection(result.runner).meta;
         for row in &result.rows {
             if result.aggregates || row.origin.is_none() {
-                serde_json::to_writer(&mut *out, &RowLine { r#type: "row", rule: RuleFields::of(meta), row: RowMap(row) })?;
+                serde_json::to_writer(
+                    &mut *out,
+                    &RowLine { r#type: "row", rule: RuleFields::of(meta), row: RowMap(row) },
+                )?;
             } else {
                 let origin = row.origin.as_ref().expect("checked");
                 let line = EventRowLine {
@@ -584,7 +587,13 @@ fn write_spl_tables(out: &mut impl Write, set: &RuleSet, results: &[SplResult]) 
         let widths: Vec<usize> = columns
             .iter()
             .map(|column| {
-                result.rows.iter().map(|row| cell(row, column).chars().count()).chain([column.len().min(WIDTH)]).max().unwrap_or(0)
+                result
+                    .rows
+                    .iter()
+                    .map(|row| cell(row, column).chars().count())
+                    .chain([column.len().min(WIDTH)])
+                    .max()
+                    .unwrap_or(0)
             })
             .collect();
         let line = |cells: Vec<String>| {

@@ -1,10 +1,10 @@
 //! Loading rules for `hunt` and `rules check`: every rule file, with what became of each rule.
 
+use crate::spl::SplSet;
 use clap::Args;
 use harrier_correlate::Correlator;
 use harrier_engine::Engine;
 use harrier_ir::{Correlation, Rule, RuleMeta};
-use crate::spl::SplSet;
 use harrier_sigma::{Entry, LoadOptions, LogsourceMap, Outcome};
 use harrier_spl::escu::{Library, Outcome as SplOutcome};
 use serde::Serialize;
@@ -243,9 +243,10 @@ fn rule_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<PathBuf>) {
             classify(path.clone(), &mut sigma, &mut escu);
             continue;
         }
-        let walk = walkdir::WalkDir::new(path).sort_by_file_name().into_iter().filter_entry(|entry| {
-            entry.depth() == 0 || !SUPPORT_FOLDERS.iter().any(|name| entry.file_name() == *name)
-        });
+        let walk = walkdir::WalkDir::new(path)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|entry| entry.depth() == 0 || !SUPPORT_FOLDERS.iter().any(|name| entry.file_name() == *name));
         for entry in walk.filter_map(Result::ok) {
             let is_yaml = entry.path().extension().is_some_and(|ext| ext == "yml" || ext == "yaml");
             if entry.file_type().is_file() && is_yaml {

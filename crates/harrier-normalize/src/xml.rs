@@ -90,7 +90,8 @@ pub fn event_xml_to_json(xml: &str) -> Result<serde_json::Value, String> {
     let mut stack: Vec<(String, serde_json::Map<String, serde_json::Value>, String)> = Vec::new();
     let mut root = None;
     loop {
-        let event = reader.read_event().map_err(|error| format!("XML error at byte {}: {error}", reader.buffer_position()))?;
+        let event =
+            reader.read_event().map_err(|error| format!("XML error at byte {}: {error}", reader.buffer_position()))?;
         match event {
             XmlEvent::Start(element) => {
                 let (name, attributes) = element_parts(&element)?;
@@ -221,7 +222,10 @@ mod tests {
         let json = event_xml_to_json(xml).unwrap();
         assert_eq!(json["Event"]["System"]["EventID"], "3");
         assert_eq!(json["Event"]["System"]["Provider"]["#attributes"]["Name"], "Microsoft-Windows-Sysmon");
-        assert_eq!(json["Event"]["System"]["TimeCreated"]["#attributes"]["SystemTime"], "2022-09-15T12:56:22.958249300Z");
+        assert_eq!(
+            json["Event"]["System"]["TimeCreated"]["#attributes"]["SystemTime"],
+            "2022-09-15T12:56:22.958249300Z"
+        );
         assert_eq!(json["Event"]["EventData"]["Image"], "C:\\Temp\\a.exe");
         assert_eq!(json["Event"]["EventData"]["User"], "");
         assert!(event_xml_to_json("<Event><System>").is_err());

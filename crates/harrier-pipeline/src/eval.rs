@@ -5,8 +5,8 @@ use crate::row::{Row, number_of, number_value, text_of, values_of};
 use harrier_event::Value;
 use harrier_ir::pipeline::{BinaryOp, Eval, UnaryOp};
 use regex::Regex;
-use std::sync::Mutex;
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 /// Evaluates expressions; keeps the regexes it has compiled.
 #[derive(Default)]
@@ -78,7 +78,12 @@ pub const FUNCTIONS: [&str; 57] = [
 impl Evaluator {
     /// A regex compiled once; `None` when it cannot run here (lookaround, backreferences).
     pub fn regex(&self, pattern: &str) -> Option<Regex> {
-        self.regexes.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).entry(pattern.to_owned()).or_insert_with(|| Regex::new(pattern).ok()).clone()
+        self.regexes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .entry(pattern.to_owned())
+            .or_insert_with(|| Regex::new(pattern).ok())
+            .clone()
     }
 
     /// Whether an expression is true for a row (`where`): null and false are not.

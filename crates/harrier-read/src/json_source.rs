@@ -114,7 +114,12 @@ pub(crate) fn produce(
 /// Reads rendered XML events, one `<Event>...</Event>` after another (one per line in
 /// Splunk's exports, but any layout will do). Each is turned into evtx_dump's JSON shape and
 /// normalized like JSON; its record id is the line it starts on.
-pub(crate) fn produce_xml(mut reader: impl BufRead, source: &Arc<SourceFile>, batch_bytes: usize, send: &mut dyn FnMut(Step)) {
+pub(crate) fn produce_xml(
+    mut reader: impl BufRead,
+    source: &Arc<SourceFile>,
+    batch_bytes: usize,
+    send: &mut dyn FnMut(Step),
+) {
     let mut text = String::new();
     if let Err(error) = reader.read_to_string(&mut text) {
         send(Step::Problem(Problem::new(&source.path, Place::File, format!("read error: {error}"))));

@@ -294,7 +294,9 @@ fn format_of(opened: &Opened) -> Option<Format> {
                 Sniffed::Evtx => Some(Format::Gzip(Inner::Evtx)),
                 Sniffed::Json => Some(Format::Gzip(Inner::Json)),
                 Sniffed::Xml => Some(Format::Gzip(Inner::Xml)),
-                Sniffed::Tar if inner.get(512..).is_some_and(|member| crate::detect::sniff(member) == Sniffed::Json) => {
+                Sniffed::Tar
+                    if inner.get(512..).is_some_and(|member| crate::detect::sniff(member) == Sniffed::Json) =>
+                {
                     Some(Format::Gzip(Inner::TarJson))
                 }
                 _ => None,
