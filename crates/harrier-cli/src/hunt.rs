@@ -85,6 +85,27 @@ fn parse_time(text: &str) -> Result<Timestamp, String> {
 }
 
 impl HuntArgs {
+    /// The options of a hunt that runs one ad-hoc search.
+    pub(crate) fn for_search(paths: Vec<String>, format: Option<HuntFormat>) -> HuntArgs {
+        HuntArgs {
+            paths,
+            rules: RuleArgs {
+                rules: Vec::new(),
+                macros: Vec::new(),
+                lookups: Vec::new(),
+                vars: None,
+                logsource_map: None,
+            },
+            format,
+            min_level: None,
+            status: Vec::new(),
+            tag: Vec::new(),
+            from: None,
+            to: None,
+            trim_values: false,
+        }
+    }
+
     fn selects(&self, meta: &RuleMeta) -> bool {
         let level = self.min_level.is_none_or(|min| meta.level >= min);
         let status = self.status.is_empty()
@@ -296,7 +317,9 @@ pub(crate) fn execute(mut set: RuleSet, args: &HuntArgs, ui: &Ui) -> std::io::Re
     }
     match format {
         HuntFormat::Table => {
-            write_summary(&mut out, &set, &per_rule, &correlation_hits)?;
+            if !set.active.is_empty() {
+                write_summary(&mut out, &set, &per_rule, &correlation_hits)?;
+            }
             write_spl_tables(&mut out, &set, &spl_results)?;
         }
         HuntFormat::Jsonl => {

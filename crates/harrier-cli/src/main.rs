@@ -10,6 +10,7 @@ mod events;
 mod hunt;
 mod progress;
 mod rules;
+mod search;
 mod spl;
 mod stats;
 
@@ -44,6 +45,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Hunt(hunt::HuntArgs),
+    Search(search::SearchArgs),
     Events(events::EventsArgs),
     Stats(stats::StatsArgs),
     /// Work with rule files.
@@ -66,6 +68,7 @@ fn main() -> ExitCode {
     let ui = progress::Ui { quiet: cli.quiet };
     let outcome = match cli.command {
         Command::Hunt(args) => hunt::run(&args, &ui),
+        Command::Search(args) => search::run(&args, &ui),
         Command::Rules(RulesCommand::Check(args)) => check::run(&args),
         Command::Events(args) => events::run(&args, &ui),
         Command::Stats(args) => stats::run(&args, &ui),

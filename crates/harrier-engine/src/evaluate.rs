@@ -165,10 +165,14 @@ impl View<'_, '_> {
     fn scan_witnesses(&mut self, prefilter: &Prefilter, rule_count: usize) -> u32 {
         let scratch = &mut *self.scratch;
         scratch.generation = scratch.generation.wrapping_add(1);
-        if scratch.generation == 0 || scratch.marks.len() != rule_count {
-            scratch.marks.clear();
-            scratch.marks.resize(rule_count, 0);
+        // Marks of other engines on this thread are from older generations, so the buffer is
+        // shared as it is; only a wrapped generation needs a clean slate.
+        if scratch.generation == 0 {
+            scratch.marks.iter_mut().for_each(|mark| *mark = 0);
             scratch.generation = 1;
+        }
+        if scratch.marks.len() < rule_count {
+            scratch.marks.resize(rule_count, 0);
         }
         let generation = scratch.generation;
         for scanner in &prefilter.scanners {

@@ -6,12 +6,13 @@ use harrier_event::Value;
 use harrier_ir::pipeline::{BinaryOp, Eval, UnaryOp};
 use regex::Regex;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Evaluates expressions; keeps the regexes it has compiled.
 #[derive(Default)]
 pub struct Evaluator {
-    regexes: Mutex<HashMap<String, Option<Regex>>>,
+    /// Behind `Arc`s: cloning a `Regex` itself would give it a new, empty match cache.
+    regexes: Mutex<HashMap<String, Option<Arc<Regex>>>>,
 }
 
 /// The functions Harrier's eval knows, for checking queries before they run.
@@ -77,13 +78,21 @@ pub const FUNCTIONS: [&str; 57] = [
 
 impl Evaluator {
     /// A regex compiled once; `None` when it cannot run here (lookaround, backreferences).
-    pub fn regex(&self, pattern: &str) -> Option<Regex> {
-        self.regexes
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .entry(pattern.to_owned())
-            .or_insert_with(|| Regex::new(pattern).ok())
-            .clone()
+    pub fn regex(&self, pattern: &str) -> Option<Arc<Regex>> {
+        let mut regexes = self.regexes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(known) = regexes.get(pattern) {
+            return known.clone();
+        }
+        let compiled = Regex::new(pattern).ok().map(Arc::new);
+        regexes.insert(pattern.to_owned(), compiled.clone());
+        compiled
+    }
+
+    /// `like`: `%` any run, `_` one character, the rest literal, whole value.
+    fn like(&self, value: &Value, pattern: &Value) -> Value {
+        let (false, Some(pattern)) = (value.is_null(), text_of(pattern)) else { return Value::Null };
+        let Some(regex) = self.regex(&like_regex(&pattern)) else { return Value::Null };
+        Value::Bool(values_of(value).iter().any(|item| text_of(item).is_some_and(|text| regex.is_match(&text))))
     }
 
     /// Whether an expression is true for a row (`where`): null and false are not.
@@ -115,6 +124,10 @@ impl Evaluator {
             BinaryOp::And => Value::Bool(self.holds(left, row) && self.holds(right, row)),
             BinaryOp::Or => Value::Bool(self.holds(left, row) || self.holds(right, row)),
             BinaryOp::Xor => Value::Bool(self.holds(left, row) != self.holds(right, row)),
+            BinaryOp::Like => {
+                let (left, right) = (self.eval(left, row), self.eval(right, row));
+                self.like(&left, &right)
+            }
             _ => {
                 let (left, right) = (self.eval(left, row), self.eval(right, row));
                 binary_values(op, &left, &right)
@@ -159,7 +172,7 @@ impl Evaluator {
                 let candidates: Vec<Value> = arguments[1..].iter().map(|expr| self.eval(expr, row)).collect();
                 Value::Bool(values_of(&value).iter().any(|item| candidates.iter().any(|c| equal(item, c))))
             }
-            "like" => binary_values(BinaryOp::Like, &arg(0), &arg(1)),
+            "like" => self.like(&arg(0), &arg(1)),
             "match" | "searchmatch" => {
                 let Some(pattern) = text(1) else { return Value::Null };
                 let Some(regex) = self.regex(&pattern) else { return Value::Null };
@@ -458,11 +471,6 @@ fn binary_values(op: BinaryOp, left: &Value, right: &Value) -> Value {
                 _ => ordering.is_ge(),
             })
         }
-        BinaryOp::Like => {
-            let Some(pattern) = text_of(right) else { return Value::Null };
-            let regex = like_regex(&pattern);
-            Value::Bool(values_of(left).iter().any(|item| text_of(item).is_some_and(|text| regex.is_match(&text))))
-        }
         BinaryOp::Concat => match (text_of(left), text_of(right)) {
             (Some(a), Some(b)) => Value::Str(format!("{a}{b}")),
             _ => Value::Null,
@@ -483,12 +491,14 @@ fn binary_values(op: BinaryOp, left: &Value, right: &Value) -> Value {
             };
             number_value(result)
         }
-        BinaryOp::And | BinaryOp::Or | BinaryOp::Xor => unreachable!("evaluated lazily by the caller"),
+        BinaryOp::And | BinaryOp::Or | BinaryOp::Xor | BinaryOp::Like => {
+            unreachable!("evaluated by the evaluator, which keeps state for them")
+        }
     }
 }
 
-/// `like`'s pattern: `%` any run, `_` one character, the rest literal, whole value.
-fn like_regex(pattern: &str) -> Regex {
+/// `like`'s pattern as a regex.
+fn like_regex(pattern: &str) -> String {
     let mut regex = String::from("(?s)^");
     for c in pattern.chars() {
         match c {
@@ -498,7 +508,7 @@ fn like_regex(pattern: &str) -> Regex {
         }
     }
     regex.push('$');
-    Regex::new(&regex).expect("escaped text is a valid regex")
+    regex
 }
 
 /// A PCRE/sed replacement (`\1`) in the regex crate's syntax (`${1}`).

@@ -50,7 +50,7 @@ enum Stage {
         regex: Regex,
         negate: bool,
     },
-    Lookup(LookupCall, Arc<LookupTable>),
+    Lookup(LookupCall, Arc<LookupTable>, Arc<CellPatterns>),
     /// `join` with the node of its subsearch.
     Join {
         kind: JoinKind,
@@ -140,7 +140,10 @@ impl Runner {
             Command::Regex { field, regex, negate } => {
                 Stage::Regex { field: field.clone(), regex: compile_regex(regex)?, negate: *negate }
             }
-            Command::Lookup(call) => Stage::Lookup(call.clone(), Arc::new(table(lookups, &call.table)?.clone())),
+            Command::Lookup(call) => {
+                let table = table(lookups, &call.table)?;
+                Stage::Lookup(call.clone(), Arc::new(table.clone()), Arc::new(CellPatterns::new(table)))
+            }
             Command::Join { kind, fields, query } => {
                 Stage::Join { kind: *kind, fields: fields.clone(), node: self.add_node(query, lookups)? }
             }
@@ -155,10 +158,11 @@ impl Runner {
 
     /// Whether the query's result rows are aggregates rather than events.
     pub fn aggregates(&self) -> bool {
-        self.nodes[0].stages.iter().any(|stage| {
-            matches!(stage, Stage::Command(Command::Stats(stats)) if !stats.keep_rows)
-                || matches!(stage, Stage::Lookup(..)) && self.nodes[0].lookup_rows.is_some()
-        }) || self.nodes[0].lookup_rows.is_some()
+        self.nodes[0]
+            .stages
+            .iter()
+            .any(|stage| matches!(stage, Stage::Command(Command::Stats(stats)) if !stats.keep_rows))
+            || self.nodes[0].lookup_rows.is_some()
     }
 
     /// Takes the row of an event matched by feed `feed`'s condition.
@@ -289,7 +293,9 @@ fn apply(stage: &Stage, rows: Vec<Row>, evaluator: &Evaluator, joined: &[Row]) -
                 found != *negate
             })
             .collect(),
-        Stage::Lookup(call, table) => rows.into_iter().map(|row| lookup(row, call, table)).collect(),
+        Stage::Lookup(call, table, patterns) => {
+            rows.into_iter().map(|row| lookup(row, call, table, patterns)).collect()
+        }
         Stage::Join { kind, fields, .. } => join(rows, *kind, fields, joined),
         Stage::Command(command) => apply_command(command, rows, evaluator),
     }
@@ -500,7 +506,30 @@ fn rex(
     row
 }
 
-fn lookup(mut row: Row, call: &LookupCall, table: &LookupTable) -> Row {
+/// The wildcard cells of a lookup table compiled once: by (row, column), for `WILDCARD`
+/// columns' cells holding `*`.
+struct CellPatterns {
+    compiled: HashMap<(usize, usize), Regex>,
+}
+
+impl CellPatterns {
+    fn new(table: &LookupTable) -> CellPatterns {
+        let mut compiled = HashMap::new();
+        for (column_index, column) in table.columns.iter().enumerate() {
+            if !table.wildcard_columns.contains(column) {
+                continue;
+            }
+            for (row_index, cells) in table.rows.iter().enumerate() {
+                let Some(cell) = cells.get(column_index).filter(|cell| cell.contains('*')) else { continue };
+                let cell = if table.case_sensitive { cell.clone() } else { cell.to_lowercase() };
+                compiled.insert((row_index, column_index), crate::glob_regex(&wildcard_pattern(&cell)));
+            }
+        }
+        CellPatterns { compiled }
+    }
+}
+
+fn lookup(mut row: Row, call: &LookupCall, table: &LookupTable, patterns: &CellPatterns) -> Row {
     let column = |name: &str| table.columns.iter().position(|column| column == name);
     let inputs: Vec<(usize, bool, Vec<String>)> = call
         .inputs
@@ -515,26 +544,33 @@ fn lookup(mut row: Row, call: &LookupCall, table: &LookupTable) -> Row {
     if inputs.len() != call.inputs.len() || inputs.iter().any(|(_, _, values)| values.is_empty()) {
         return row;
     }
-    let matches_cell = |cell: &str, wildcard: bool, value: &str| {
-        let (cell, value) = if table.case_sensitive {
-            (cell.to_owned(), value.to_owned())
-        } else {
-            (cell.to_lowercase(), value.to_lowercase())
-        };
-        if wildcard && cell.contains('*') {
-            crate::glob_regex(&wildcard_pattern(&cell)).is_match(&value)
-        } else {
-            cell == value
-        }
+    let inputs: Vec<(usize, bool, Vec<String>)> = if table.case_sensitive {
+        inputs
+    } else {
+        let lower = |values: Vec<String>| values.iter().map(|value| value.to_lowercase()).collect();
+        inputs.into_iter().map(|(index, wildcard, values)| (index, wildcard, lower(values))).collect()
+    };
+    let matches_cell = |row_index: usize, column: usize, cell: &str, wildcard: bool, value: &str| match patterns
+        .compiled
+        .get(&(row_index, column))
+        .filter(|_| wildcard)
+    {
+        Some(regex) => regex.is_match(value),
+        None if table.case_sensitive => cell == value,
+        None => cell.to_lowercase() == value,
     };
     let matched: Vec<&Vec<String>> = table
         .rows
         .iter()
-        .filter(|cells| {
+        .enumerate()
+        .filter(|(row_index, cells)| {
             inputs.iter().all(|(index, wildcard, values)| {
-                cells.get(*index).is_some_and(|cell| values.iter().any(|value| matches_cell(cell, *wildcard, value)))
+                cells.get(*index).is_some_and(|cell| {
+                    values.iter().any(|value| matches_cell(*row_index, *index, cell, *wildcard, value))
+                })
             })
         })
+        .map(|(_, cells)| cells)
         .take(table.max_matches.max(1))
         .collect();
     let outputs: Vec<(String, String)> = if call.outputs.is_empty() {
