@@ -213,6 +213,8 @@ struct RowLine<'a> {
     r#type: &'static str,
     #[serde(flatten)]
     rule: RuleFields<'a>,
+    /// The logs whose events made the row.
+    source_files: Vec<&'a str>,
     row: RowMap<'a>,
 }
 
@@ -556,21 +558,23 @@ fn write_spl_lines(out: &mut impl Write, set: &RuleSet, results: &[SplResult]) -
     for result in results {
         let meta = &set.spl.detection(result.runner).meta;
         for row in &result.rows {
-            if result.aggregates || row.origin.is_none() {
-                serde_json::to_writer(
-                    &mut *out,
-                    &RowLine { r#type: "row", rule: RuleFields::of(meta), row: RowMap(row) },
-                )?;
-            } else {
-                let origin = row.origin.as_ref().expect("checked");
-                let line = EventRowLine {
-                    timestamp: origin.timestamp,
-                    rule: RuleFields::of(meta),
-                    source_file: &origin.source.path,
-                    record_id: origin.record_id,
-                    event: RowMap(row),
-                };
-                serde_json::to_writer(&mut *out, &line)?;
+            match &row.origin {
+                Some(origin) if !result.aggregates => {
+                    let line = EventRowLine {
+                        timestamp: origin.timestamp,
+                        rule: RuleFields::of(meta),
+                        source_file: &origin.source.path,
+                        record_id: origin.record_id,
+                        event: RowMap(row),
+                    };
+                    serde_json::to_writer(&mut *out, &line)?;
+                }
+                _ => {
+                    let sources = row.sources.iter().map(|source| source.path.as_str()).collect();
+                    let line =
+                        RowLine { r#type: "row", rule: RuleFields::of(meta), source_files: sources, row: RowMap(row) };
+                    serde_json::to_writer(&mut *out, &line)?;
+                }
             }
             writeln!(out)?;
         }

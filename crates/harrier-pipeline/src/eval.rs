@@ -83,7 +83,7 @@ impl Evaluator {
         if let Some(known) = regexes.get(pattern) {
             return known.clone();
         }
-        let compiled = Regex::new(pattern).ok().map(Arc::new);
+        let compiled = compile_pcre(pattern).ok().map(Arc::new);
         regexes.insert(pattern.to_owned(), compiled.clone());
         compiled
     }
@@ -348,7 +348,7 @@ impl Evaluator {
             _ => return Value::Null,
         };
         let Some(value) = row.get(field) else { return Value::Null };
-        let mut scratch = Row { fields: row.fields.clone(), origin: None };
+        let mut scratch = Row { fields: row.fields.clone(), origin: None, sources: Vec::new() };
         let mut items = Vec::new();
         for item in values_of(value) {
             scratch.set(field, item.clone());
@@ -495,6 +495,43 @@ fn binary_values(op: BinaryOp, left: &Value, right: &Value) -> Value {
             unreachable!("evaluated by the evaluator, which keeps state for them")
         }
     }
+}
+
+/// A PCRE regex (what SPL's `rex`, `regex`, `match` use) for the regex crate: a `{` that
+/// starts no `{n}`/`{n,m}` quantifier is a literal in PCRE, so it is escaped. Lookaround and
+/// backreferences stay errors.
+pub(crate) fn compile_pcre(pattern: &str) -> Result<Regex, regex::Error> {
+    let mut out = String::with_capacity(pattern.len());
+    let mut chars = pattern.char_indices().peekable();
+    let mut in_class = false;
+    while let Some((index, c)) = chars.next() {
+        match c {
+            '\\' => {
+                out.push(c);
+                if let Some((_, next)) = chars.next() {
+                    out.push(next);
+                }
+            }
+            '[' if !in_class => {
+                in_class = true;
+                out.push(c);
+            }
+            ']' if in_class => {
+                in_class = false;
+                out.push(c);
+            }
+            '{' if !in_class && !starts_quantifier(&pattern[index + 1..]) => out.push_str("\\{"),
+            c => out.push(c),
+        }
+    }
+    Regex::new(&out)
+}
+
+fn starts_quantifier(rest: &str) -> bool {
+    let Some(end) = rest.find('}') else { return false };
+    let inside = &rest[..end];
+    let (low, high) = inside.split_once(',').unwrap_or((inside, "0"));
+    !low.is_empty() && low.chars().all(|c| c.is_ascii_digit()) && high.chars().all(|c| c.is_ascii_digit())
 }
 
 /// `like`'s pattern as a regex.
@@ -662,5 +699,8 @@ mod tests {
             Value::Str("Found1".into())
         );
         assert_eq!(crate::row::format_number(2.0), "2");
+        assert!(compile_pcre(r"(^%{|^)(?P<x>.*)").unwrap().is_match("%{abc"));
+        assert!(compile_pcre(r"^\\{[0-9a-f]{8}").unwrap().is_match("\\{0123abcd"));
+        assert!(compile_pcre(r"a{2,}").unwrap().is_match("aa"));
     }
 }

@@ -1,14 +1,16 @@
 //! Rows: what flows between pipeline commands.
 
-use harrier_event::{Event, Field, Provenance, Value};
+use harrier_event::{Event, Field, Provenance, SourceFile, Value};
 use std::borrow::Cow;
 use std::sync::Arc;
 
-/// Fields by exact name, in order, and the event the row came from (none for aggregates).
+/// Fields by exact name, in order, the event the row came from (none for aggregates) and
+/// the logs whose events made it (sorted by path, for aggregates too).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub fields: Vec<(Arc<str>, Value)>,
     pub origin: Option<Provenance>,
+    pub sources: Vec<Arc<SourceFile>>,
 }
 
 impl Row {
@@ -16,11 +18,21 @@ impl Row {
         Row {
             fields: event.fields().iter().map(|field| (field.name.clone(), field.value.clone())).collect(),
             origin: Some(event.provenance.clone()),
+            sources: vec![event.provenance.source.clone()],
         }
     }
 
     pub fn empty() -> Row {
-        Row { fields: Vec::new(), origin: None }
+        Row { fields: Vec::new(), origin: None, sources: Vec::new() }
+    }
+
+    /// Adds the sources of another row to this one's.
+    pub fn add_sources(&mut self, other: &[Arc<SourceFile>]) {
+        for source in other {
+            if let Err(at) = self.sources.binary_search_by(|known| known.path.cmp(&source.path)) {
+                self.sources.insert(at, source.clone());
+            }
+        }
     }
 
     /// The value of a field (first occurrence), nulls counting as absent.

@@ -218,7 +218,7 @@ fn table<'a>(lookups: &'a HashMap<String, LookupTable>, name: &str) -> Result<&'
 }
 
 fn compile_regex(pattern: &str) -> Result<Regex, String> {
-    Regex::new(pattern).map_err(|error| {
+    crate::eval::compile_pcre(pattern).map_err(|error| {
         let first = error.to_string().lines().last().unwrap_or_default().to_owned();
         format!("regex `{pattern}` cannot run here ({first})")
     })
@@ -635,6 +635,7 @@ fn join(rows: Vec<Row>, kind: JoinKind, fields: &[String], joined: &[Row]) -> Ve
                 for (name, value) in &other.fields {
                     row.set(name, value.clone());
                 }
+                row.add_sources(&other.sources);
                 Some(row)
             }
             None if kind == JoinKind::Left => Some(row),

@@ -9,7 +9,13 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Groups by their `by` values (as text, so they sort as Splunk sorts them).
 pub struct Aggregator {
     stats: Stats,
-    groups: BTreeMap<Vec<String>, Vec<State>>,
+    groups: BTreeMap<Vec<String>, Group>,
+}
+
+/// One group: its aggregates and the logs its rows came from.
+struct Group {
+    states: Vec<State>,
+    sources: Row,
 }
 
 /// What one aggregate keeps of its group.
@@ -80,8 +86,13 @@ impl Aggregator {
         let arguments: Vec<Option<Value>> =
             self.stats.calls.iter().map(|call| argument(call, row, evaluator)).collect();
         for key in keys {
-            let states = self.groups.entry(key).or_insert_with(|| vec![State::default(); self.stats.calls.len()]);
-            for ((call, state), value) in self.stats.calls.iter().zip(states.iter_mut()).zip(&arguments) {
+            let calls = self.stats.calls.len();
+            let group = self
+                .groups
+                .entry(key)
+                .or_insert_with(|| Group { states: vec![State::default(); calls], sources: Row::empty() });
+            group.sources.add_sources(&row.sources);
+            for ((call, state), value) in self.stats.calls.iter().zip(group.states.iter_mut()).zip(&arguments) {
                 state.add(call, value.as_ref(), time);
             }
         }
@@ -91,16 +102,20 @@ impl Aggregator {
     pub fn rows(self) -> Vec<Row> {
         let mut groups = self.groups;
         if self.stats.by.is_empty() && groups.is_empty() {
-            groups.insert(Vec::new(), vec![State::default(); self.stats.calls.len()]);
+            groups.insert(
+                Vec::new(),
+                Group { states: vec![State::default(); self.stats.calls.len()], sources: Row::empty() },
+            );
         }
         groups
             .into_iter()
-            .map(|(key, states)| {
+            .map(|(key, group)| {
                 let mut row = Row::empty();
+                row.sources = group.sources.sources;
                 for (field, value) in self.stats.by.iter().zip(key) {
                     row.set(field, Value::Str(value));
                 }
-                for (call, state) in self.stats.calls.iter().zip(states) {
+                for (call, state) in self.stats.calls.iter().zip(group.states) {
                     row.set(&call.alias, state.result(call.function));
                 }
                 row
@@ -117,8 +132,8 @@ impl Aggregator {
         let results: BTreeMap<Vec<String>, Vec<Value>> = aggregator
             .groups
             .into_iter()
-            .map(|(key, states)| {
-                (key, stats.calls.iter().zip(states).map(|(call, state)| state.result(call.function)).collect())
+            .map(|(key, group)| {
+                (key, stats.calls.iter().zip(group.states).map(|(call, state)| state.result(call.function)).collect())
             })
             .collect();
         let keyer = Aggregator::new(stats);
