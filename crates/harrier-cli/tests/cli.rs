@@ -88,7 +88,7 @@ fn exit_codes_say_whether_anything_was_read() {
     std::fs::write(&garbage, b"\x00\x01 definitely not a log").unwrap();
     let output = harrier(&["stats", garbage.to_str().unwrap()], None);
     assert_eq!(output.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("garbage.bin: not an EVTX, JSON or gzip file"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("garbage.bin: not an EVTX, JSON, XML or gzip file"));
 
     let examples = examples();
     let mixed = harrier(&["stats", garbage.to_str().unwrap(), examples.to_str().unwrap()], None);
@@ -119,7 +119,13 @@ fn hunt_writes_the_stable_jsonl_contract_and_correlation_results() {
         harrier(&["hunt", logs.to_str().unwrap(), "--rules", rules.to_str().unwrap(), "--format", "jsonl"], None);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let lines = json_lines(&output);
-    let (hits, correlations): (Vec<_>, Vec<_>) = lines.iter().partition(|line| line.get("type").is_none());
+    let (hits, aggregates): (Vec<_>, Vec<_>) = lines.iter().partition(|line| line.get("type").is_none());
+    let (correlations, rows): (Vec<_>, Vec<_>) = aggregates.into_iter().partition(|line| line["type"] == "correlation");
+    assert_eq!(rows.len(), 1, "the ESCU example gives one stats row");
+    assert_eq!(rows[0]["rule_title"], "SMTP Submission From A User-Writable Folder");
+    assert_eq!(rows[0]["row"]["count"], 5, "the SMTP connection in five layouts");
+    assert_eq!(rows[0]["row"]["dest_port"], "587");
+    assert_eq!(rows[0]["annotations"]["risk_score"], 42.0);
     assert_eq!(hits.len(), 7, "the SMTP connection in five layouts, discovery, 4688 enumeration");
     for hit in &hits {
         for key in [

@@ -156,13 +156,13 @@ impl Runner {
         self.nodes.iter().map(|node| node.condition.as_ref()).collect()
     }
 
-    /// Whether the query's result rows are aggregates rather than events.
+    /// Whether the query's results are rows rather than events: it aggregates, ends in
+    /// `table`, or reads a lookup.
     pub fn aggregates(&self) -> bool {
-        self.nodes[0]
-            .stages
-            .iter()
-            .any(|stage| matches!(stage, Stage::Command(Command::Stats(stats)) if !stats.keep_rows))
-            || self.nodes[0].lookup_rows.is_some()
+        let node = &self.nodes[0];
+        node.stages.iter().any(|stage| matches!(stage, Stage::Command(Command::Stats(stats)) if !stats.keep_rows))
+            || matches!(node.stages.last(), Some(Stage::Command(Command::Table(_))))
+            || node.lookup_rows.is_some()
     }
 
     /// Takes the row of an event matched by feed `feed`'s condition.

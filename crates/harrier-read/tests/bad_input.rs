@@ -88,7 +88,7 @@ fn empty_garbage_and_scalar_files_are_named_and_skipped() {
     let (events, summary) = read_all(&[&empty, &binary, &scalar]);
     assert!(events.is_empty());
     assert!(summary.files[0].problems[0].message.contains("empty file"));
-    assert!(summary.files[1].problems[0].message.starts_with("not an EVTX, JSON or gzip file"));
+    assert!(summary.files[1].problems[0].message.starts_with("not an EVTX, JSON, XML or gzip file"));
     assert_eq!(summary.files[2].problems[0].place, Place::Line(1), "non-objects are named");
     assert!(summary.nothing_read());
 }
