@@ -66,6 +66,9 @@ pub enum Command {
     Mvexpand(String),
     /// Splits a field's text into a multivalue (`makemv delim=...`).
     Makemv { field: String, delimiter: String },
+    /// Replaces whole values (`replace "a*" WITH "b*" IN f`): `*` in the old value captures
+    /// what the `*` of the new one puts back. No fields means every field.
+    Replace { pairs: Vec<(String, String)>, fields: Vec<String> },
 }
 
 /// `stats`, `eventstats` and the aggregation half of `tstats`.

@@ -508,8 +508,18 @@ pub(crate) fn compile_pcre(pattern: &str) -> Result<Regex, regex::Error> {
         match c {
             '\\' => {
                 out.push(c);
-                if let Some((_, next)) = chars.next() {
+                if let Some((next_index, next)) = chars.next() {
                     out.push(next);
+                    // `\x{202E}`, `\p{L}`: the braces belong to the escape.
+                    let braced = pattern[next_index + next.len_utf8()..].starts_with('{');
+                    if matches!(next, 'x' | 'p' | 'P') && braced {
+                        for (_, inner) in chars.by_ref() {
+                            out.push(inner);
+                            if inner == '}' {
+                                break;
+                            }
+                        }
+                    }
                 }
             }
             '[' if !in_class => {
@@ -702,5 +712,6 @@ mod tests {
         assert!(compile_pcre(r"(^%{|^)(?P<x>.*)").unwrap().is_match("%{abc"));
         assert!(compile_pcre(r"^\\{[0-9a-f]{8}").unwrap().is_match("\\{0123abcd"));
         assert!(compile_pcre(r"a{2,}").unwrap().is_match("aa"));
+        assert!(compile_pcre(r"\x{202E}").unwrap().is_match("a\u{202E}b"));
     }
 }

@@ -398,6 +398,15 @@ fn apply_command(command: &Command, mut rows: Vec<Row>, evaluator: &Evaluator) -
                 }
             }
         }
+        Command::Replace { pairs, fields } => {
+            for row in &mut rows {
+                for (name, value) in &mut row.fields {
+                    if fields.is_empty() || fields.iter().any(|field| glob(field, name)) {
+                        replace_value(value, pairs);
+                    }
+                }
+            }
+        }
         Command::Search(_)
         | Command::Rex { .. }
         | Command::Regex { .. }
@@ -437,6 +446,22 @@ fn glob_capture<'n>(pattern: &str, name: &'n str) -> Option<&'n str> {
             });
             let regex = crate::glob_regex(&Pattern::from_tokens(tokens));
             regex.is_match(name).then_some("")
+        }
+    }
+}
+
+/// `replace`: the first pair whose old value matches the whole value (case-sensitive, `*`
+/// capturing) gives the new one.
+fn replace_value(value: &mut Value, pairs: &[(String, String)]) {
+    if let Value::List(items) = value {
+        items.iter_mut().for_each(|item| replace_value(item, pairs));
+        return;
+    }
+    let Some(text) = text_of(value).map(|text| text.into_owned()) else { return };
+    for (old, new) in pairs {
+        if let Some(captured) = glob_capture(old, &text) {
+            *value = Value::Str(new.replacen('*', captured, 1));
+            return;
         }
     }
 }

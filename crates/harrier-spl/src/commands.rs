@@ -119,6 +119,7 @@ fn command(text: &str, offset: usize) -> Result<Command> {
         "join" => join(&mut cursor)?,
         "mvexpand" => Command::Mvexpand(cursor.name_or_quoted()?),
         "makemv" => makemv(&mut cursor)?,
+        "replace" => replace(&mut cursor)?,
         "" => return Err(cursor.error("expected a command after `|`")),
         other => {
             let why = UNSUPPORTED.iter().find(|(known, _)| *known == other).map_or("unknown command", |(_, why)| why);
@@ -632,6 +633,30 @@ fn makemv(cursor: &mut Cursor) -> Result<Command> {
     Ok(Command::Makemv { field: cursor.name_or_quoted()?, delimiter })
 }
 
+fn replace(cursor: &mut Cursor) -> Result<Command> {
+    let mut pairs = Vec::new();
+    loop {
+        let old = cursor.name_or_quoted()?;
+        cursor.skip_ws();
+        if !cursor.eat_word("with", false) {
+            return Err(cursor.error("expected `WITH`"));
+        }
+        pairs.push((old, cursor.name_or_quoted()?));
+        cursor.skip_ws();
+        if !cursor.eat(",") {
+            break;
+        }
+    }
+    let fields = if cursor.at_end() {
+        Vec::new()
+    } else if cursor.eat_word("in", false) {
+        names(cursor)?
+    } else {
+        return Err(cursor.error("expected `,`, `IN` or the end of the command"));
+    };
+    Ok(Command::Replace { pairs, fields })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -670,9 +695,9 @@ mod tests {
     #[test]
     fn commands_parse() {
         let query = parse(
-            r#"a=1 | eval x=if(a>1, "y", "z"), n=len(x) | where x="y" | rex field=CommandLine "(?<flag>-\w+)" | regex Image!="\\temp\\" | table a, x | fields - n | dedup a | sort - count | head 5 | bin _time span=5m | fillnull value=NULL | lookup l col AS a OUTPUT other AS b | join type=left a [| tstats count from datamodel=Endpoint.Registry by Registry.dest] | eventstats avg(count) as m stdev(count) as s by a | stats count(eval(x="y")) as c values(aceFlags) as aceFlags(inheritance)"#,
+            r#"a=1 | eval x=if(a>1, "y", "z"), n=len(x) | where x="y" | rex field=CommandLine "(?<flag>-\w+)" | regex Image!="\\temp\\" | table a, x | fields - n | dedup a | sort - count | head 5 | bin _time span=5m | fillnull value=NULL | lookup l col AS a OUTPUT other AS b | join type=left a [| tstats count from datamodel=Endpoint.Registry by Registry.dest] | replace "%%8448" with "Success removed", "a*" WITH "b*" IN x, y | eventstats avg(count) as m stdev(count) as s by a | stats count(eval(x="y")) as c values(aceFlags) as aceFlags(inheritance)"#,
         );
-        assert_eq!(query.commands.len(), 15);
+        assert_eq!(query.commands.len(), 16);
     }
 
     #[test]
