@@ -186,7 +186,7 @@ impl RuleSet {
             loaded: status != "failed",
             status,
             reason,
-            warnings: &[],
+            warnings: &self.spl.warnings[index],
         }
     }
 

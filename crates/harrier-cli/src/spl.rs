@@ -16,6 +16,8 @@ pub struct SplSet {
     pub detections: Vec<Detection>,
     /// Whether the run's filters (level, status, tag) take each detection.
     pub selected: Vec<bool>,
+    /// Warnings per detection (an ATT&CK id Harrier does not know).
+    pub warnings: Vec<Vec<String>>,
     /// Why a detection that parsed cannot run after all, by detection index.
     pub compile_errors: HashMap<usize, String>,
     /// Detection index of each runner, and the runners (taken by the hunt that runs them).
@@ -78,6 +80,14 @@ impl SplSet {
             set.compile_errors.insert(detection, error.to_string());
         }
         set.engine = Some(engine);
+        let attack = harrier_attack::Attack::get();
+        set.warnings = detections
+            .iter()
+            .map(|detection| {
+                let unknown = detection.meta.techniques.iter().filter(|id| attack.technique(id).is_none());
+                unknown.map(|id| format!("unknown ATT&CK technique `{id}` in mitre_attack_id")).collect()
+            })
+            .collect();
         set.detections = detections;
         set
     }
