@@ -8,6 +8,13 @@
 //! © 2025 The MITRE Corporation. This work is reproduced and distributed with the permission of
 //! The MITRE Corporation.
 
+mod coverage;
+
+pub use coverage::{Cell, Coverage, Covered};
+
+/// The ATT&CK Enterprise version of the carried tables (plus the v19 ids Sigma uses).
+pub const ATTACK_VERSION: &str = "18";
+
 use std::collections::HashMap;
 use std::sync::OnceLock;
 

@@ -5,6 +5,7 @@
 //! crates, so another program can embed them without this one.
 
 mod bench;
+mod catalog;
 mod check;
 mod events;
 mod hunt;
@@ -52,11 +53,13 @@ enum Command {
     #[command(subcommand)]
     Rules(RulesCommand),
     Bench(bench::BenchArgs),
+    Coverage(catalog::CoverageArgs),
 }
 
 #[derive(Subcommand)]
 enum RulesCommand {
     Check(check::CheckArgs),
+    List(catalog::ListArgs),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +73,8 @@ fn main() -> ExitCode {
         Command::Hunt(args) => hunt::run(&args, &ui),
         Command::Search(args) => search::run(&args, &ui),
         Command::Rules(RulesCommand::Check(args)) => check::run(&args),
+        Command::Rules(RulesCommand::List(args)) => catalog::list(&args),
+        Command::Coverage(args) => catalog::coverage(&args),
         Command::Events(args) => events::run(&args, &ui),
         Command::Stats(args) => stats::run(&args, &ui),
         Command::Bench(args) => bench::run(&args, &ui),
