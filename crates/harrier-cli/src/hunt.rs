@@ -1,5 +1,6 @@
 //! `harrier hunt`: rules over logs, hits out.
 
+use crate::exclude::Exclusions;
 use crate::progress::{self, Console, Ui};
 use crate::rules::{RuleArgs, RuleSet};
 use clap::{Args, ValueEnum};
@@ -67,6 +68,12 @@ pub struct HuntArgs {
     /// Ignore white space around values when matching (Sigma compares values as they are).
     #[arg(long)]
     trim_values: bool,
+
+    /// Take out known-benign hits: a YAML file of exclusions, each a rule id (`rule:`) and
+    /// optionally field conditions in Sigma detection syntax (`detection:`), for Sigma and
+    /// ESCU rules alike. The summary says how many hits each removed.
+    #[arg(long, value_name = "FILE")]
+    exclude: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -103,6 +110,7 @@ impl HuntArgs {
             from: None,
             to: None,
             trim_values: false,
+            exclude: None,
         }
     }
 
@@ -205,6 +213,8 @@ struct BatchHits {
     untimed: u64,
     /// SPL rows: (runner, feed, row).
     rows: Vec<(usize, usize, Row)>,
+    /// The exclusion behind each hit taken out.
+    excluded: Vec<usize>,
 }
 
 /// An SPL result row as a JSON line.
@@ -273,6 +283,11 @@ pub fn run(args: &HuntArgs, ui: &Ui) -> std::io::Result<ExitCode> {
 
 /// Hunts with loaded rules (also `harrier search`'s one query).
 pub(crate) fn execute(mut set: RuleSet, args: &HuntArgs, ui: &Ui) -> std::io::Result<ExitCode> {
+    let exclusions = match &args.exclude {
+        Some(path) => Exclusions::load(path).map_err(std::io::Error::other)?,
+        None => Exclusions::none(),
+    };
+    let mut excluded = vec![0u64; exclusions.names.len()];
     let mut runners = std::mem::take(&mut set.spl.runners);
     let format = progress::default_format(args.format, HuntFormat::Table, HuntFormat::Jsonl);
     let inputs = progress::inputs(&args.paths);
@@ -286,13 +301,16 @@ pub(crate) fn execute(mut set: RuleSet, args: &HuntArgs, ui: &Ui) -> std::io::Re
     let mut correlator_input = Vec::new();
     let mut untimed = 0;
     let mut written: std::io::Result<()> = Ok(());
-    let map = |batch: harrier_read::Batch| hits_of(&batch.events, &set, &suppressed, args, format);
+    let map = |batch: harrier_read::Batch| hits_of(&batch.events, &set, &suppressed, args, format, &exclusions);
     let sink = |batch: BatchHits| {
         if written.is_ok() {
             written = out.write_all(&batch.text);
         }
         correlator_input.extend(batch.observations);
         untimed += batch.untimed;
+        for exclusion in batch.excluded {
+            excluded[exclusion] += 1;
+        }
         for (runner, feed, row) in batch.rows {
             runners[runner].accept(feed, row);
         }
@@ -314,6 +332,10 @@ pub(crate) fn execute(mut set: RuleSet, args: &HuntArgs, ui: &Ui) -> std::io::Re
         .enumerate()
         .map(|(runner, pipeline)| SplResult { runner, aggregates: pipeline.aggregates(), rows: pipeline.finish() })
         .collect();
+    let spl_results = exclude_rows(spl_results, &set, &exclusions, &mut excluded);
+    for (name, count) in exclusions.names.iter().zip(&excluded) {
+        eprintln!("harrier: exclusion `{name}` removed {count} hits");
+    }
     if untimed > 0 {
         eprintln!("harrier: {untimed} matches have no timestamp and are left out of correlations");
     }
@@ -389,9 +411,22 @@ fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
     }
 }
 
-fn hits_of(events: &[Event], set: &RuleSet, suppressed: &[bool], args: &HuntArgs, format: HuntFormat) -> BatchHits {
-    let mut batch =
-        BatchHits { text: Vec::new(), hits: Vec::new(), observations: Vec::new(), untimed: 0, rows: Vec::new() };
+fn hits_of(
+    events: &[Event],
+    set: &RuleSet,
+    suppressed: &[bool],
+    args: &HuntArgs,
+    format: HuntFormat,
+    exclusions: &Exclusions,
+) -> BatchHits {
+    let mut batch = BatchHits {
+        text: Vec::new(),
+        hits: Vec::new(),
+        observations: Vec::new(),
+        untimed: 0,
+        rows: Vec::new(),
+        excluded: Vec::new(),
+    };
     let mut matched = Vec::new();
     for event in events.iter().filter(|event| args.in_time(event)) {
         if !set.spl.is_empty() {
@@ -400,6 +435,12 @@ fn hits_of(events: &[Event], set: &RuleSet, suppressed: &[bool], args: &HuntArgs
         matched.clear();
         set.engine.matches(event, &mut matched);
         for &rule in &matched {
+            if !exclusions.is_empty()
+                && let Some(exclusion) = exclusions.excluding(set.rule(rule).meta.id.as_deref(), event)
+            {
+                batch.excluded.push(exclusion);
+                continue;
+            }
             if !set.correlator.is_empty() {
                 match set.correlator.observe(rule, event) {
                     Some(kept) => batch.observations.extend(kept),
@@ -551,6 +592,32 @@ fn cut(text: &str, width: usize) -> String {
         Some((end, _)) => format!("{}…", &text[..end - text[..end].chars().last().map_or(0, char::len_utf8)]),
         None => text.to_owned(),
     }
+}
+
+/// SPL results without the rows exclusions take out (a row is tested with its fields).
+fn exclude_rows(
+    results: Vec<SplResult>,
+    set: &RuleSet,
+    exclusions: &Exclusions,
+    excluded: &mut [u64],
+) -> Vec<SplResult> {
+    if exclusions.is_empty() {
+        return results;
+    }
+    results
+        .into_iter()
+        .map(|mut result| {
+            let id = set.spl.detection(result.runner).meta.id.as_deref();
+            result.rows.retain(|row| match exclusions.excluding(id, &row.to_event()) {
+                Some(exclusion) => {
+                    excluded[exclusion] += 1;
+                    false
+                }
+                None => true,
+            });
+            result
+        })
+        .collect()
 }
 
 /// SPL results as JSON lines: rows of aggregating detections, events of the others.

@@ -8,6 +8,7 @@ mod bench;
 mod catalog;
 mod check;
 mod events;
+mod exclude;
 mod hunt;
 mod progress;
 mod rules;
