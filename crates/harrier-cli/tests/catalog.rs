@@ -22,7 +22,7 @@ fn rules_list_filters_both_languages_by_technique_and_tactic() {
     assert_eq!(languages, ["sigma", "spl"]);
     for line in &lines {
         assert!(line["techniques"].as_array().unwrap().iter().any(|id| id.as_str().unwrap().starts_with("T1071")));
-        assert_eq!(line["tactics"][0].as_str().is_some(), true);
+        assert!(line["tactics"][0].as_str().is_some());
         assert!(!line["false_positives"].as_array().unwrap().is_empty(), "{line}");
     }
     assert_eq!(lines[1]["type"], "TTP");
