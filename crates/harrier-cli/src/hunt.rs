@@ -3,6 +3,7 @@
 use crate::exclude::Exclusions;
 use crate::progress::{self, Console, Ui};
 use crate::rules::{RuleArgs, RuleSet};
+use crate::timeline;
 use clap::{Args, ValueEnum};
 use harrier_correlate::{CorrelationHit, Observation};
 use harrier_event::{Event, Timestamp};
@@ -27,7 +28,8 @@ use std::process::ExitCode;
 /// Formats: `table` (default on a terminal) prints hits per rule with level, ATT&CK
 /// techniques and tactics, first and last time; `jsonl` (default when piped) prints one object
 /// per hit with `timestamp`, `rule_id`, `rule_title`, `level`, `techniques`, `tactics`,
-/// `false_positives`, `source_file`, `record_id` and `event`; `csv` prints one row per hit.
+/// `false_positives`, `source_file`, `record_id` and `event`; `csv` prints one row per hit;
+/// `timeline` is CSV for Timeline Explorer; `timesketch` is JSON lines for Timesketch.
 ///
 /// Example: harrier hunt logs/ --rules sigma/rules --min-level high
 #[derive(Args)]
@@ -81,6 +83,10 @@ pub(crate) enum HuntFormat {
     Table,
     Jsonl,
     Csv,
+    /// CSV for Timeline Explorer: time, host, channel, event id, rule, ATT&CK, details.
+    Timeline,
+    /// JSON lines Timesketch imports (`message`, `datetime`, `timestamp_desc`).
+    Timesketch,
 }
 
 fn parse_level(text: &str) -> Result<Level, String> {
@@ -293,8 +299,10 @@ pub(crate) fn execute(mut set: RuleSet, args: &HuntArgs, ui: &Ui) -> std::io::Re
     let inputs = progress::inputs(&args.paths);
     let mut console = Console::new(ui);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    if format == HuntFormat::Csv {
-        out.write_all(&csv_header())?;
+    match format {
+        HuntFormat::Csv => out.write_all(&csv_header())?,
+        HuntFormat::Timeline => out.write_all(&timeline::timeline_header())?,
+        _ => {}
     }
     let mut per_rule = vec![RuleHits::default(); set.active.len()];
     let suppressed: Vec<bool> = (0..set.active.len()).map(|rule| set.correlator.suppresses(rule)).collect();
@@ -353,9 +361,9 @@ pub(crate) fn execute(mut set: RuleSet, args: &HuntArgs, ui: &Ui) -> std::io::Re
             }
             write_spl_lines(&mut out, &set, &spl_results)?;
         }
-        HuntFormat::Csv => {
+        HuntFormat::Csv | HuntFormat::Timeline | HuntFormat::Timesketch => {
             if spl_results.iter().any(|result| !result.rows.is_empty()) {
-                eprintln!("harrier: SPL result rows are not written as CSV; use --format jsonl or table");
+                eprintln!("harrier: SPL result rows are not written in this format; use --format jsonl or table");
             }
         }
     }
@@ -454,6 +462,12 @@ fn hits_of(
             match format {
                 HuntFormat::Jsonl => write_json_line(&mut batch.text, set.rule(rule), event),
                 HuntFormat::Csv => write_csv_row(&mut batch.text, set.rule(rule), event),
+                HuntFormat::Timeline => timeline::write_timeline_row(&mut batch.text, set.rule(rule), event),
+                HuntFormat::Timesketch => {
+                    if !timeline::write_timesketch_line(&mut batch.text, set.rule(rule), event) {
+                        batch.untimed += 1;
+                    }
+                }
                 HuntFormat::Table => {}
             }
         }

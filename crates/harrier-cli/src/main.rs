@@ -15,6 +15,7 @@ mod rules;
 mod search;
 mod spl;
 mod stats;
+mod timeline;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
