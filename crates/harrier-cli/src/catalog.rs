@@ -1,6 +1,7 @@
 //! `harrier rules list` and `harrier coverage`: a rule set by ATT&CK technique.
 
-use crate::progress;
+use crate::hunt::{self, HuntArgs, HuntFormat};
+use crate::progress::{self, Ui};
 use crate::rules::{RuleArgs, RuleSet};
 use clap::{Args, ValueEnum};
 use harrier_attack::{Attack, Coverage};
@@ -196,6 +197,10 @@ pub struct CoverageArgs {
     /// Write to this file instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
+
+    /// Hunt these logs and score techniques by hits instead of rules: what fired.
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    logs: Vec<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -205,13 +210,23 @@ enum CoverageFormat {
     Navigator,
 }
 
-pub fn coverage(args: &CoverageArgs) -> std::io::Result<ExitCode> {
+pub fn coverage(args: &CoverageArgs, ui: &Ui) -> std::io::Result<ExitCode> {
     let set = RuleSet::load(&args.rules).map_err(std::io::Error::other)?;
     let mut coverage = Coverage::default();
-    let rules = listed(&set);
-    for rule in &rules {
-        coverage.add(&rule.meta.title, &rule.meta.techniques, 1);
+    let rule_count = listed(&set).len();
+    for rule in &listed(&set) {
+        coverage.add(&rule.meta.title, &rule.meta.techniques, u64::from(args.logs.is_empty()));
     }
+    let scored_by = if args.logs.is_empty() {
+        "rules per technique"
+    } else {
+        let (_, tallies) = hunt::hunt(set, &HuntArgs::for_search(args.logs.clone(), Some(HuntFormat::Silent)), ui)?;
+        coverage = Coverage::default();
+        for tally in tallies.iter().filter(|tally| tally.hits > 0) {
+            coverage.add(&tally.title, &tally.techniques, tally.hits);
+        }
+        "hits per technique"
+    };
     let attack = Attack::get();
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path)?)),
@@ -223,7 +238,7 @@ pub fn coverage(args: &CoverageArgs) -> std::io::Result<ExitCode> {
     };
     match format {
         CoverageFormat::Navigator => {
-            let description = format!("{} rules; score = rules per technique", rules.len());
+            let description = format!("{rule_count} rules; score = {scored_by}");
             serde_json::to_writer_pretty(&mut out, &coverage.navigator_layer("Harrier rule coverage", &description))?;
             writeln!(out)?;
         }
@@ -234,16 +249,14 @@ pub fn coverage(args: &CoverageArgs) -> std::io::Result<ExitCode> {
                 .map(|(tactic, cells)| {
                     let techniques: Vec<serde_json::Value> = cells
                         .iter()
-                        .map(|cell| serde_json::json!({"id": cell.id, "name": cell.name, "rules": cell.covered.score, "rule_titles": cell.covered.rules}))
+                        .map(|cell| serde_json::json!({"id": cell.id, "name": cell.name, "score": cell.covered.score, "rule_titles": cell.covered.rules}))
                         .collect();
                     serde_json::json!({"tactic": tactic.shortname, "tactic_id": tactic.id, "name": tactic.name, "techniques": techniques})
                 })
                 .collect();
             let total = coverage.covered().count();
-            serde_json::to_writer_pretty(
-                &mut out,
-                &serde_json::json!({"rules": rules.len(), "techniques_covered": total, "matrix": matrix}),
-            )?;
+            let report = serde_json::json!({"rules": rule_count, "score": scored_by, "techniques_covered": total, "matrix": matrix});
+            serde_json::to_writer_pretty(&mut out, &report)?;
             writeln!(out)?;
         }
         CoverageFormat::Table => {
@@ -254,9 +267,129 @@ pub fn coverage(args: &CoverageArgs) -> std::io::Result<ExitCode> {
                     writeln!(out, "  {:>4}  {:<10} {}", cell.covered.score, cell.id, cell.name)?;
                 }
             }
-            writeln!(out, "{} rules cover {} techniques", rules.len(), coverage.covered().count())?;
+            writeln!(out, "{rule_count} rules, {} techniques scored ({scored_by})", coverage.covered().count())?;
         }
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Rank rules by how much they fire on logs believed benign, to find what to tune first.
+///
+/// Hits, distinct hosts and distinct processes per rule, noisiest first. With
+/// `--write-exclusions FILE`, writes an exclusions file (the format of `hunt --exclude`) that
+/// would silence each noisy rule's most frequent process, for a person to review before use.
+///
+/// Example: harrier noise benign-logs/ -r sigma/rules --write-exclusions review.yml
+#[derive(Args)]
+#[command(verbatim_doc_comment)]
+pub struct NoiseArgs {
+    /// Logs believed benign: files, directories or -.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<String>,
+
+    #[command(flatten)]
+    rules: RuleArgs,
+
+    /// How many rules to show (and to write exclusions for).
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    top: usize,
+
+    /// Write proposed exclusions for the noisy rules to this file.
+    #[arg(long, value_name = "FILE")]
+    write_exclusions: Option<PathBuf>,
+
+    /// Output format (default: table on a terminal, json otherwise).
+    #[arg(long, value_enum)]
+    format: Option<ListFormat>,
+}
+
+pub fn noise(args: &NoiseArgs, ui: &Ui) -> std::io::Result<ExitCode> {
+    let set = RuleSet::load(&args.rules).map_err(std::io::Error::other)?;
+    let (code, mut tallies) = hunt::hunt(set, &HuntArgs::for_search(args.paths.clone(), Some(HuntFormat::Silent)), ui)?;
+    tallies.retain(|tally| tally.hits > 0);
+    tallies.sort_by(|a, b| b.hits.cmp(&a.hits).then(b.hosts.len().cmp(&a.hosts.len())).then(a.title.cmp(&b.title)));
+    tallies.truncate(args.top);
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match progress::default_format(args.format, ListFormat::Table, ListFormat::Json) {
+        ListFormat::Json => {
+            let lines: Vec<serde_json::Value> = tallies
+                .iter()
+                .map(|tally| {
+                    let top = tally.top_process().map(|(field, process, count)| serde_json::json!({"field": field, "process": process, "hits": count}));
+                    serde_json::json!({
+                        "rule_id": tally.id, "rule_title": tally.title, "hits": tally.hits,
+                        "hosts": tally.hosts.len(), "processes": tally.processes.len(), "top_process": top,
+                    })
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &lines)?;
+            writeln!(out)?;
+        }
+        ListFormat::Table => {
+            writeln!(out, "{:>7} {:>6} {:>6}  {:<60} TOP PROCESS", "HITS", "HOSTS", "PROCS", "RULE")?;
+            for tally in &tallies {
+                let title: String = tally.title.chars().take(60).collect();
+                let top =
+                    tally.top_process().map(|(_, process, count)| format!("{process} ({count})")).unwrap_or_default();
+                writeln!(
+                    out,
+                    "{:>7} {:>6} {:>6}  {title:<60} {top}",
+                    tally.hits,
+                    tally.hosts.len(),
+                    tally.processes.len()
+                )?;
+            }
+        }
+    }
+    out.flush()?;
+    if let Some(path) = &args.write_exclusions {
+        std::fs::write(path, proposed_exclusions(&tallies))?;
+        eprintln!("harrier: proposed exclusions written to {} (review them before use)", path.display());
+    }
+    Ok(code)
+}
+
+/// An exclusions file silencing each rule's most frequent process (by file name, so a path
+/// that differs between hosts still matches). Rules whose hits name no process are listed as
+/// comments: only a person can say whether the whole rule is noise.
+fn proposed_exclusions(tallies: &[hunt::Tally]) -> String {
+    let mut items = Vec::new();
+    let mut without_process = String::new();
+    for tally in tallies {
+        let Some(id) = &tally.id else { continue };
+        let Some((field, process, count)) = tally.top_process() else {
+            let hosts = tally.hosts.len();
+            without_process += &format!("#   {id}  {} ({} hits on {hosts} hosts)\n", tally.title, tally.hits);
+            continue;
+        };
+        let name = process.rsplit(['\\', '/']).next().unwrap_or(process).to_owned();
+        let mut selection = yaml_serde::Mapping::new();
+        if field == "process_name" {
+            selection.insert(field.into(), name.clone().into());
+        } else {
+            selection.insert(format!("{field}|endswith").into(), format!("\\{name}").into());
+        }
+        let mut detection = yaml_serde::Mapping::new();
+        detection.insert("noisy_process".into(), yaml_serde::Value::Mapping(selection));
+        detection.insert("condition".into(), "noisy_process".into());
+        let mut item = yaml_serde::Mapping::new();
+        let hosts = tally.hosts.len();
+        item.insert(
+            "name".into(),
+            format!("{} from {name} ({count} of {} hits on {hosts} hosts)", tally.title, tally.hits).into(),
+        );
+        item.insert("rule".into(), id.clone().into());
+        item.insert("detection".into(), yaml_serde::Value::Mapping(detection));
+        items.push(yaml_serde::Value::Mapping(item));
+    }
+    let mut document = yaml_serde::Mapping::new();
+    document.insert("exclusions".into(), yaml_serde::Value::Sequence(items));
+    let body = yaml_serde::to_string(&document).expect("a mapping serializes");
+    let mut text = format!("# Proposed by `harrier noise`: review each before using it with `hunt --exclude`.\n{body}");
+    if !without_process.is_empty() {
+        text += "# Noisy rules whose hits name no process (exclude by rule id if the rule is noise here):\n";
+        text += &without_process;
+    }
+    text
 }

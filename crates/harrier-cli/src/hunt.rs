@@ -11,6 +11,7 @@ use harrier_ir::{Annotation, Level, Rule, RuleMeta};
 use harrier_pipeline::Row;
 use harrier_read::ReadOptions;
 use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -80,6 +81,9 @@ pub struct HuntArgs {
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum HuntFormat {
+    /// Nothing on standard output (for commands that only want the tallies).
+    #[value(skip)]
+    Silent,
     Table,
     Jsonl,
     Csv,
@@ -213,7 +217,7 @@ struct HitLine<'a> {
 /// correlations keep.
 struct BatchHits {
     text: Vec<u8>,
-    hits: Vec<(usize, Option<Timestamp>)>,
+    hits: Vec<(usize, Option<Timestamp>, Seen)>,
     observations: Vec<(usize, Observation)>,
     /// Matches correlations would keep but cannot, having no timestamp.
     untimed: u64,
@@ -278,6 +282,63 @@ struct RuleHits {
     count: u64,
     first: Option<Timestamp>,
     last: Option<Timestamp>,
+    hosts: BTreeSet<String>,
+    processes: BTreeMap<(&'static str, String), u64>,
+}
+
+/// The host and process of one hit, for the noise ranking.
+type Seen = (Option<String>, Option<(&'static str, String)>);
+
+/// Where a hit's process is: Sysmon, Security (4688 new process, 4624/4648 caller, 4697 and
+/// System 7045 service binary), then as Splunk names it.
+const PROCESS_FIELDS: [&str; 8] = [
+    "Image",
+    "NewProcessName",
+    "SourceImage",
+    "ProcessName",
+    "ServiceFileName",
+    "ImagePath",
+    "process_path",
+    "process_name",
+];
+const HOST_FIELDS: [&str; 2] = ["Computer", "dest"];
+
+fn seen(get: &dyn Fn(&str) -> Option<String>) -> Seen {
+    let host = HOST_FIELDS.iter().find_map(|field| get(field));
+    let process = PROCESS_FIELDS.iter().find_map(|field| get(field).map(|value| (*field, value)));
+    (host, process)
+}
+
+/// What a hunt found per rule (both languages): for `coverage --logs` and `noise`.
+pub(crate) struct Tally {
+    pub title: String,
+    pub id: Option<String>,
+    pub techniques: Vec<String>,
+    pub hits: u64,
+    pub hosts: BTreeSet<String>,
+    /// Hits per (field, process): the field is where the process was found.
+    pub processes: BTreeMap<(&'static str, String), u64>,
+}
+
+impl Tally {
+    /// The process with the most hits (ties: the first by name), with the field it was in.
+    pub fn top_process(&self) -> Option<(&'static str, &str, u64)> {
+        let most = self.processes.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))?;
+        let ((field, process), count) = most;
+        Some((field, process.as_str(), *count))
+    }
+}
+
+impl RuleHits {
+    fn add(&mut self, time: Option<Timestamp>, (host, process): Seen) {
+        self.count += 1;
+        self.first = earliest(self.first, time);
+        self.last = self.last.max(time);
+        self.hosts.extend(host);
+        if let Some(process) = process {
+            *self.processes.entry(process).or_default() += 1;
+        }
+    }
 }
 
 pub fn run(args: &HuntArgs, ui: &Ui) -> std::io::Result<ExitCode> {
@@ -288,7 +349,12 @@ pub fn run(args: &HuntArgs, ui: &Ui) -> std::io::Result<ExitCode> {
 }
 
 /// Hunts with loaded rules (also `harrier search`'s one query).
-pub(crate) fn execute(mut set: RuleSet, args: &HuntArgs, ui: &Ui) -> std::io::Result<ExitCode> {
+pub(crate) fn execute(set: RuleSet, args: &HuntArgs, ui: &Ui) -> std::io::Result<ExitCode> {
+    hunt(set, args, ui).map(|(code, _)| code)
+}
+
+/// Hunts and gives what each rule found.
+pub(crate) fn hunt(mut set: RuleSet, args: &HuntArgs, ui: &Ui) -> std::io::Result<(ExitCode, Vec<Tally>)> {
     let exclusions = match &args.exclude {
         Some(path) => Exclusions::load(path).map_err(std::io::Error::other)?,
         None => Exclusions::none(),
@@ -322,11 +388,8 @@ pub(crate) fn execute(mut set: RuleSet, args: &HuntArgs, ui: &Ui) -> std::io::Re
         for (runner, feed, row) in batch.rows {
             runners[runner].accept(feed, row);
         }
-        for (rule, time) in batch.hits {
-            let entry = &mut per_rule[rule];
-            entry.count += 1;
-            entry.first = earliest(entry.first, time);
-            entry.last = entry.last.max(time);
+        for (rule, time, seen) in batch.hits {
+            per_rule[rule].add(time, seen);
         }
     };
     let summary = harrier_read::read(&inputs, &ReadOptions::default(), map, sink, &mut console);
@@ -361,6 +424,7 @@ pub(crate) fn execute(mut set: RuleSet, args: &HuntArgs, ui: &Ui) -> std::io::Re
             }
             write_spl_lines(&mut out, &set, &spl_results)?;
         }
+        HuntFormat::Silent => {}
         HuntFormat::Csv | HuntFormat::Timeline | HuntFormat::Timesketch => {
             if spl_results.iter().any(|result| !result.rows.is_empty()) {
                 eprintln!("harrier: SPL result rows are not written in this format; use --format jsonl or table");
@@ -379,7 +443,48 @@ pub(crate) fn execute(mut set: RuleSet, args: &HuntArgs, ui: &Ui) -> std::io::Re
             correlation_hits.len()
         );
     }
-    Ok(if summary.nothing_read() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    let code = if summary.nothing_read() { ExitCode::FAILURE } else { ExitCode::SUCCESS };
+    Ok((code, tallies(&set, per_rule, &correlation_hits, &spl_results)))
+}
+
+/// Per rule of each kind: detection hits, one per correlation result, and SPL rows (a stats
+/// row counts as the events it counted).
+fn tallies(
+    set: &RuleSet,
+    per_rule: Vec<RuleHits>,
+    correlation_hits: &[CorrelationHit],
+    spl_results: &[SplResult],
+) -> Vec<Tally> {
+    let tally = |meta: &RuleMeta, hits: RuleHits| Tally {
+        title: meta.title.clone(),
+        id: meta.id.clone(),
+        techniques: meta.techniques.clone(),
+        hits: hits.count,
+        hosts: hits.hosts,
+        processes: hits.processes,
+    };
+    let mut tallies: Vec<Tally> =
+        per_rule.into_iter().enumerate().map(|(rule, hits)| tally(&set.rule(rule).meta, hits)).collect();
+    let mut per_correlation: BTreeMap<usize, RuleHits> = BTreeMap::new();
+    for hit in correlation_hits {
+        let group = |field: &str| hit.group.iter().find(|(name, _)| name == field).and_then(|(_, value)| value.clone());
+        per_correlation.entry(hit.correlation).or_default().add(Some(hit.last), seen(&group));
+    }
+    for (correlation, hits) in per_correlation {
+        tallies.push(tally(&set.correlator.correlation(correlation).meta, hits));
+    }
+    for result in spl_results {
+        let mut hits = RuleHits::default();
+        for row in &result.rows {
+            let text = |field: &str| row.text(field).map(|text| text.into_owned());
+            let weight = row.get("count").and_then(|count| count.as_i64()).filter(|_| result.aggregates).unwrap_or(1);
+            for _ in 0..weight.max(1) {
+                hits.add(None, seen(&text));
+            }
+        }
+        tallies.push(tally(&set.spl.detection(result.runner).meta, hits));
+    }
+    tallies
 }
 
 /// Says on stderr how many rules run, and names each one that cannot.
@@ -458,7 +563,7 @@ fn hits_of(
             if suppressed[rule] {
                 continue;
             }
-            batch.hits.push((rule, event.timestamp()));
+            batch.hits.push((rule, event.timestamp(), seen(&|field| event.text(field).map(|text| text.into_owned()))));
             match format {
                 HuntFormat::Jsonl => write_json_line(&mut batch.text, set.rule(rule), event),
                 HuntFormat::Csv => write_csv_row(&mut batch.text, set.rule(rule), event),
@@ -468,7 +573,7 @@ fn hits_of(
                         batch.untimed += 1;
                     }
                 }
-                HuntFormat::Table => {}
+                HuntFormat::Table | HuntFormat::Silent => {}
             }
         }
     }

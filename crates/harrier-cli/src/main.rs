@@ -56,6 +56,7 @@ enum Command {
     Rules(RulesCommand),
     Bench(bench::BenchArgs),
     Coverage(catalog::CoverageArgs),
+    Noise(catalog::NoiseArgs),
 }
 
 #[derive(Subcommand)]
@@ -76,7 +77,8 @@ fn main() -> ExitCode {
         Command::Search(args) => search::run(&args, &ui),
         Command::Rules(RulesCommand::Check(args)) => check::run(&args),
         Command::Rules(RulesCommand::List(args)) => catalog::list(&args),
-        Command::Coverage(args) => catalog::coverage(&args),
+        Command::Coverage(args) => catalog::coverage(&args, &ui),
+        Command::Noise(args) => catalog::noise(&args, &ui),
         Command::Events(args) => events::run(&args, &ui),
         Command::Stats(args) => stats::run(&args, &ui),
         Command::Bench(args) => bench::run(&args, &ui),

@@ -95,3 +95,78 @@ fn the_navigator_layer_of_sigmahq_and_escu_covers_300_techniques() {
     let comment = mail["comment"].as_str().unwrap();
     assert!(comment.contains("Windows Mail Protocol In Non-Common Process Path"), "ESCU titles in comments");
 }
+
+fn example_logs() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/logs").display().to_string()
+}
+
+/// Scores in a coverage JSON matrix, by technique id.
+fn scores(report: &serde_json::Value) -> std::collections::BTreeMap<String, u64> {
+    let cells = report["matrix"].as_array().unwrap().iter().flat_map(|tactic| tactic["techniques"].as_array().unwrap());
+    cells.map(|cell| (cell["id"].as_str().unwrap().to_owned(), cell["score"].as_u64().unwrap())).collect()
+}
+
+#[test]
+fn coverage_with_logs_scores_techniques_by_hits_of_both_languages() {
+    let rules = examples();
+    let args = ["coverage", "-r", rules.to_str().unwrap(), "--format", "json", "--logs", &example_logs()];
+    let report: serde_json::Value = serde_json::from_slice(&harrier(&args).stdout).unwrap();
+    assert_eq!(report["score"], "hits per technique");
+    let scores = scores(&report);
+    // 5 Sigma hits plus the ESCU detection's stats row, which counted 5 events.
+    assert_eq!(scores["T1071.003"], 10);
+    // Two Sigma hits (two rules), and the correlations' one result each.
+    assert_eq!(scores["T1069.002"], 2);
+    assert_eq!(scores["T1110"], 1);
+    assert_eq!(scores["T1110.001"], 1);
+    // Rules that did not fire score nothing.
+    let unfired = harrier(&["coverage", "-r", rules.to_str().unwrap(), "--format", "json"]);
+    let by_rules = self::scores(&serde_json::from_slice(&unfired.stdout).unwrap());
+    assert!(by_rules.len() >= scores.len());
+    assert_eq!(by_rules["T1071.003"], 2, "one rule per language");
+}
+
+/// `noise` ranks rules and proposes exclusions; each proposal, used with `hunt --exclude`,
+/// removes exactly the hits of the process it names.
+#[test]
+fn noise_proposals_remove_the_hits_they_announce() {
+    let (Some(logs), Some(rules)) =
+        (harrier_testdata::shared("evtx/EVTX-ATTACK-SAMPLES"), harrier_testdata::shared("sigma/rules/windows"))
+    else {
+        return;
+    };
+    let (logs, rules) = (logs.to_str().unwrap(), rules.to_str().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let proposals = dir.path().join("proposed.yml");
+    let ranking = harrier(&[
+        "noise",
+        logs,
+        "-r",
+        rules,
+        "--top",
+        "5",
+        "--format",
+        "json",
+        "--write-exclusions",
+        proposals.to_str().unwrap(),
+    ]);
+    let ranking: Vec<serde_json::Value> = serde_json::from_slice(&ranking.stdout).unwrap();
+    assert_eq!(ranking.len(), 5);
+    assert!(ranking.windows(2).all(|pair| pair[0]["hits"].as_u64() >= pair[1]["hits"].as_u64()), "noisiest first");
+    let text = std::fs::read_to_string(&proposals).unwrap();
+    let announced: Vec<(String, u64)> = ranking
+        .iter()
+        .filter(|rule| !rule["top_process"].is_null())
+        .map(|rule| (rule["rule_title"].as_str().unwrap().to_owned(), rule["top_process"]["hits"].as_u64().unwrap()))
+        .collect();
+    assert!(!announced.is_empty(), "{text}");
+    let hunt = harrier(&["hunt", logs, "-r", rules, "--format", "jsonl", "--exclude", proposals.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&hunt.stderr);
+    for (title, hits) in announced {
+        let line = stderr
+            .lines()
+            .find(|line| line.contains(&format!("exclusion `{title} from")))
+            .unwrap_or_else(|| panic!("{title}: {stderr}"));
+        assert!(line.ends_with(&format!("removed {hits} hits")), "{line}");
+    }
+}
