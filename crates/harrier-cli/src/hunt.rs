@@ -1,6 +1,7 @@
 //! `harrier hunt`: rules over logs, hits out.
 
 use crate::exclude::Exclusions;
+use crate::html;
 use crate::progress::{self, Console, Ui};
 use crate::rules::{RuleArgs, RuleSet};
 use crate::timeline;
@@ -77,6 +78,12 @@ pub struct HuntArgs {
     /// ESCU rules alike. The summary says how many hits each removed.
     #[arg(long, value_name = "FILE")]
     exclude: Option<std::path::PathBuf>,
+
+    /// Also write an HTML report to FILE: one self-contained page with totals by level, the
+    /// ATT&CK matrix as a heat map, a timeline, top rules/hosts/users/processes and a
+    /// sortable, filterable table of every hit with its event and false-positive notes.
+    #[arg(long, value_name = "FILE")]
+    html: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -121,6 +128,7 @@ impl HuntArgs {
             to: None,
             trim_values: false,
             exclude: None,
+            html: None,
         }
     }
 
@@ -225,6 +233,8 @@ struct BatchHits {
     rows: Vec<(usize, usize, Row)>,
     /// The exclusion behind each hit taken out.
     excluded: Vec<usize>,
+    /// Hits for the HTML report (with `--html`).
+    report: Vec<harrier_report::Hit>,
 }
 
 /// An SPL result row as a JSON line.
@@ -289,24 +299,9 @@ struct RuleHits {
 /// The host and process of one hit, for the noise ranking.
 type Seen = (Option<String>, Option<(&'static str, String)>);
 
-/// Where a hit's process is: Sysmon, Security (4688 new process, 4624/4648 caller, 4697 and
-/// System 7045 service binary), then as Splunk names it.
-const PROCESS_FIELDS: [&str; 8] = [
-    "Image",
-    "NewProcessName",
-    "SourceImage",
-    "ProcessName",
-    "ServiceFileName",
-    "ImagePath",
-    "process_path",
-    "process_name",
-];
-const HOST_FIELDS: [&str; 2] = ["Computer", "dest"];
-
 fn seen(get: &dyn Fn(&str) -> Option<String>) -> Seen {
-    let host = HOST_FIELDS.iter().find_map(|field| get(field));
-    let process = PROCESS_FIELDS.iter().find_map(|field| get(field).map(|value| (*field, value)));
-    (host, process)
+    use harrier_report::actors::{HOST_FIELDS, PROCESS_FIELDS, first_of};
+    (first_of(HOST_FIELDS, get).map(|(_, host)| host), first_of(PROCESS_FIELDS, get))
 }
 
 /// What a hunt found per rule (both languages): for `coverage --logs` and `noise`.
@@ -371,6 +366,7 @@ pub(crate) fn hunt(mut set: RuleSet, args: &HuntArgs, ui: &Ui) -> std::io::Resul
         _ => {}
     }
     let mut per_rule = vec![RuleHits::default(); set.active.len()];
+    let mut report = html::new_report(&set);
     let suppressed: Vec<bool> = (0..set.active.len()).map(|rule| set.correlator.suppresses(rule)).collect();
     let mut correlator_input = Vec::new();
     let mut untimed = 0;
@@ -390,6 +386,9 @@ pub(crate) fn hunt(mut set: RuleSet, args: &HuntArgs, ui: &Ui) -> std::io::Resul
         }
         for (rule, time, seen) in batch.hits {
             per_rule[rule].add(time, seen);
+        }
+        for hit in batch.report {
+            report.add(hit);
         }
     };
     let summary = harrier_read::read(&inputs, &ReadOptions::default(), map, sink, &mut console);
@@ -443,6 +442,18 @@ pub(crate) fn hunt(mut set: RuleSet, args: &HuntArgs, ui: &Ui) -> std::io::Resul
             correlation_hits.len()
         );
     }
+    if let Some(path) = &args.html {
+        html::add_correlations(&mut report, &set, &correlation_hits);
+        html::add_rows(&mut report, &set, spl_results.iter().map(|result| (result.runner, result.rows.as_slice())));
+        let facts = harrier_report::RunFacts {
+            generated: html::now(),
+            files: summary.files.len() as u64,
+            events: summary.events(),
+            rules: set.active.len() + runners.len(),
+            skipped: skipped_text(&summary),
+        };
+        html::write(&report, path, &args.paths, &facts)?;
+    }
     let code = if summary.nothing_read() { ExitCode::FAILURE } else { ExitCode::SUCCESS };
     Ok((code, tallies(&set, per_rule, &correlation_hits, &spl_results)))
 }
@@ -485,6 +496,18 @@ fn tallies(
         tallies.push(tally(&set.spl.detection(result.runner).meta, hits));
     }
     tallies
+}
+
+/// What reading skipped, for the report's header; none when nothing was.
+fn skipped_text(summary: &harrier_read::Summary) -> Option<String> {
+    let parts = [
+        (summary.skipped_records(), "records"),
+        (summary.skipped_chunks(), "chunks"),
+        (summary.failed_files() as u64, "unreadable files"),
+    ];
+    let parts: Vec<String> =
+        parts.iter().filter(|(count, _)| *count > 0).map(|(count, what)| format!("{count} {what}")).collect();
+    (!parts.is_empty()).then(|| parts.join(", "))
 }
 
 /// Says on stderr how many rules run, and names each one that cannot.
@@ -539,6 +562,7 @@ fn hits_of(
         untimed: 0,
         rows: Vec::new(),
         excluded: Vec::new(),
+        report: Vec::new(),
     };
     let mut matched = Vec::new();
     for event in events.iter().filter(|event| args.in_time(event)) {
@@ -564,6 +588,9 @@ fn hits_of(
                 continue;
             }
             batch.hits.push((rule, event.timestamp(), seen(&|field| event.text(field).map(|text| text.into_owned()))));
+            if args.html.is_some() {
+                batch.report.push(html::event_hit(rule, event));
+            }
             match format {
                 HuntFormat::Jsonl => write_json_line(&mut batch.text, set.rule(rule), event),
                 HuntFormat::Csv => write_csv_row(&mut batch.text, set.rule(rule), event),

@@ -9,6 +9,7 @@ mod catalog;
 mod check;
 mod events;
 mod exclude;
+mod html;
 mod hunt;
 mod progress;
 mod rules;

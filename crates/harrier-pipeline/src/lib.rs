@@ -14,9 +14,9 @@ mod stats;
 mod time;
 
 pub use eval::Evaluator;
-pub use row::{Row, text_of};
+pub use row::{Row, format_number, text_of};
 pub use runner::{Runner, display};
-pub use time::format_epoch;
+pub use time::{format_epoch, parse_time};
 
 use harrier_ir::{Pattern, Token};
 
