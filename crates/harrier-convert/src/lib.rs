@@ -1,0 +1,198 @@
+//! Conversion backends: a rule of Harrier's IR (Sigma or SPL, after logsource routing) as a
+//! query for the engines where logs already live: Elasticsearch/OpenSearch `query_string`
+//! (`lucene`), the query DSL (`es-dsl`), ES|QL (`esql`), Splunk SPL (`splunk`) and SQL
+//! (`sql`, dialects sqlite, duckdb, postgres, spark).
+//!
+//! Semantics are Sigma's: values match ignoring case, a test on an absent field is false and
+//! its negation true. Each target gets the case-insensitive form it has (see [`Target`]); a
+//! feature a target cannot express is an [`Unsupported`] error naming it, never a weaker query.
+
+mod dsl;
+mod esql;
+mod lucene;
+pub mod profile;
+mod regex;
+mod splunk;
+mod sql;
+
+pub use profile::Profile;
+
+use harrier_ir::{Expr, Pattern, Predicate, Rule, Test, Token};
+
+/// Where a conversion runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// Elasticsearch/OpenSearch `query_string`. Case: values on fields the profile says are
+    /// case-sensitive (ES `keyword`) become regular expressions with both cases of each letter.
+    Lucene,
+    /// Elasticsearch query DSL: `term`/`wildcard`/`regexp` with `case_insensitive: true`.
+    EsDsl,
+    /// ES|QL: `TO_LOWER(field)` compared with the lower-cased value.
+    Esql,
+    /// Splunk SPL, whose search compares values ignoring case.
+    Splunk,
+    /// SQL: `LIKE` (SQLite, ASCII case-insensitive) or `ILIKE` (DuckDB, PostgreSQL, Spark).
+    Sql(Dialect),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Duckdb,
+    Postgres,
+    Spark,
+}
+
+impl Target {
+    pub fn parse(target: &str, dialect: Option<&str>) -> Result<Target, String> {
+        let dialect = match dialect.unwrap_or("sqlite").to_ascii_lowercase().as_str() {
+            "sqlite" => Dialect::Sqlite,
+            "duckdb" => Dialect::Duckdb,
+            "postgres" | "postgresql" => Dialect::Postgres,
+            "spark" => Dialect::Spark,
+            other => return Err(format!("unknown SQL dialect `{other}` (sqlite, duckdb, postgres, spark)")),
+        };
+        Ok(match target.to_ascii_lowercase().as_str() {
+            "lucene" | "query_string" => Target::Lucene,
+            "es-dsl" | "dsl" => Target::EsDsl,
+            "esql" | "es|ql" => Target::Esql,
+            "splunk" | "spl" => Target::Splunk,
+            "sql" => Target::Sql(dialect),
+            "sqlite" => Target::Sql(Dialect::Sqlite),
+            "duckdb" => Target::Sql(Dialect::Duckdb),
+            "postgres" => Target::Sql(Dialect::Postgres),
+            "spark" => Target::Sql(Dialect::Spark),
+            other => return Err(format!("unknown target `{other}` (lucene, es-dsl, esql, splunk, sql)")),
+        })
+    }
+
+    /// The profile a target uses when none is given.
+    pub fn default_profile(self) -> &'static str {
+        match self {
+            Target::Lucene | Target::EsDsl | Target::Esql => "ecs",
+            Target::Splunk | Target::Sql(_) => "sysmon",
+        }
+    }
+}
+
+/// A feature of a rule the target cannot express.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsupported {
+    pub feature: String,
+}
+
+impl std::fmt::Display for Unsupported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.feature)
+    }
+}
+
+pub(crate) fn unsupported<T>(feature: impl Into<String>) -> Result<T, Unsupported> {
+    Err(Unsupported { feature: feature.into() })
+}
+
+/// A converted rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conversion {
+    pub query: String,
+    /// The index pattern the query runs on, when the profile maps the rule's channel to one.
+    pub index: Option<String>,
+}
+
+/// Options of a conversion.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// SQL table (and ES|QL source when no index is known).
+    pub table: String,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options { table: "logs".into() }
+    }
+}
+
+/// Converts a loaded, routed rule (its condition already restricted to its logsource).
+pub fn convert(rule: &Rule, target: Target, profile: &Profile, options: &Options) -> Result<Conversion, Unsupported> {
+    let (condition, index) = take_index(&rule.condition, profile);
+    let condition = condition.map_fields(&|field| profile.field(&rule.meta.logsource, field));
+    let query = match target {
+        Target::Lucene => lucene::query(&condition, profile)?,
+        Target::EsDsl => dsl::query(&condition, profile)?,
+        Target::Esql => esql::query(&condition, profile, index.as_deref().unwrap_or(&options.table))?,
+        Target::Splunk => splunk::query(&condition)?,
+        Target::Sql(dialect) => sql::query(&condition, dialect, &options.table)?,
+    };
+    Ok(Conversion { query, index })
+}
+
+/// With a profile that maps channels to indexes, a rule on one such channel queries that index:
+/// the channel test leaves the condition.
+fn take_index(condition: &Expr, profile: &Profile) -> (Expr, Option<String>) {
+    if profile.indexes.is_empty() {
+        return (condition.clone(), None);
+    }
+    let channel_of = |item: &Expr| match item {
+        Expr::Pred(Predicate { field: Some(field), test: Test::Matches { pattern, .. } })
+            if field.eq_ignore_ascii_case("Channel") =>
+        {
+            pattern.as_literal().and_then(|channel| profile.indexes.get(channel)).cloned()
+        }
+        _ => None,
+    };
+    match condition {
+        Expr::And(items) => match items.iter().position(|item| channel_of(item).is_some()) {
+            Some(position) => {
+                let index = channel_of(&items[position]);
+                let rest = items.iter().enumerate().filter(|(at, _)| *at != position).map(|(_, item)| item.clone());
+                (Expr::and(rest.collect()), index)
+            }
+            None => (condition.clone(), None),
+        },
+        single => match channel_of(single) {
+            Some(index) => (Expr::Const(true), Some(index)),
+            None => (condition.clone(), None),
+        },
+    }
+}
+
+/// Whether a pattern's literal text has letters (so its case matters).
+pub(crate) fn has_letters(pattern: &Pattern) -> bool {
+    pattern.tokens().iter().any(
+        |token| matches!(token, Token::Literal(text) if text.chars().any(|c| c.to_lowercase().ne(c.to_uppercase()))),
+    )
+}
+
+/// A pattern with its literal text lower-cased.
+pub(crate) fn lowered(pattern: &Pattern) -> Pattern {
+    Pattern::from_tokens(pattern.tokens().iter().map(|token| match token {
+        Token::Literal(text) => Token::Literal(text.to_lowercase()),
+        other => other.clone(),
+    }))
+}
+
+/// Writes a pattern: literal text through `literal`, wildcards as given.
+pub(crate) fn render_pattern(
+    pattern: &Pattern,
+    any_run: &str,
+    any_char: &str,
+    literal: &dyn Fn(&str) -> String,
+) -> String {
+    pattern
+        .tokens()
+        .iter()
+        .map(|token| match token {
+            Token::Literal(text) => literal(text),
+            Token::AnyRun => any_run.to_owned(),
+            Token::AnyChar => any_char.to_owned(),
+        })
+        .collect()
+}
+
+/// A number as rule values write it (no `.0` for whole numbers).
+pub(crate) fn number(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e15 { format!("{}", value as i64) } else { value.to_string() }
+}
+
+#[cfg(test)]
+mod tests;
