@@ -7,6 +7,7 @@
 mod bench;
 mod catalog;
 mod check;
+mod convert;
 mod events;
 mod exclude;
 mod html;
@@ -58,6 +59,7 @@ enum Command {
     Bench(bench::BenchArgs),
     Coverage(catalog::CoverageArgs),
     Noise(catalog::NoiseArgs),
+    Convert(convert::ConvertArgs),
 }
 
 #[derive(Subcommand)]
@@ -80,6 +82,7 @@ fn main() -> ExitCode {
         Command::Rules(RulesCommand::List(args)) => catalog::list(&args),
         Command::Coverage(args) => catalog::coverage(&args, &ui),
         Command::Noise(args) => catalog::noise(&args, &ui),
+        Command::Convert(args) => convert::run(&args),
         Command::Events(args) => events::run(&args, &ui),
         Command::Stats(args) => stats::run(&args, &ui),
         Command::Bench(args) => bench::run(&args, &ui),

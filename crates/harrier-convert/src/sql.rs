@@ -19,7 +19,7 @@ impl Sql {
         let join = |items: &[Expr], operator: &str| -> Result<String, Unsupported> {
             let parts: Result<Vec<String>, Unsupported> =
                 items.iter().map(|item| self.expr(item).map(|text| format!("({text})"))).collect();
-            Ok(parts?.join(operator))
+            Ok(balanced(&parts?, operator))
         };
         Ok(match condition {
             Expr::And(items) => join(items, " AND ")?,
@@ -170,6 +170,17 @@ impl Sql {
             .collect();
         Ok(tests.join(" OR "))
     }
+}
+
+/// Operands joined as a balanced tree of parentheses: SQLite limits expression depth to
+/// 1000, and a rule can OR together thousands of hashes.
+fn balanced(parts: &[String], operator: &str) -> String {
+    const FLAT: usize = 64;
+    if parts.len() <= FLAT {
+        return parts.join(operator);
+    }
+    let half = parts.len().div_ceil(2);
+    format!("({}){operator}({})", balanced(&parts[..half], operator), balanced(&parts[half..], operator))
 }
 
 /// A SQLite GLOB pattern (case-sensitive): `*`, `?` and `[` taken literally through classes.

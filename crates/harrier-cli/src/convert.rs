@@ -1,0 +1,165 @@
+//! `harrier convert`: rules as queries for Elasticsearch, Splunk and SQL engines.
+
+use crate::rules::{RuleArgs, RuleSet, RuleStatus};
+use clap::{Args, ValueEnum};
+use harrier_convert::{Conversion, Options, Profile, Target};
+use harrier_sigma::Outcome;
+use serde::Serialize;
+use std::io::Write;
+use std::process::ExitCode;
+
+/// Convert rules to queries for the engines where logs already live.
+///
+/// Targets: `lucene` (Elasticsearch/OpenSearch query_string), `es-dsl` (query DSL JSON),
+/// `esql` (ES|QL), `splunk` (SPL), `sql` (`--dialect sqlite|duckdb|postgres|spark`).
+/// Each rule's logsource becomes channel and event id tests (or, with `--mapping helk`, an
+/// index pattern); `--mapping` names its fields as the target's logs do: `sysmon` (native
+/// names), `ecs` (Winlogbeat 7+, as pySigma's ecs_windows), `helk` (OSSEM), `cim` (Splunk),
+/// or a YAML file of the same form.
+///
+/// Sigma compares values ignoring case; every target gets the case-insensitive form it has
+/// (`case_insensitive` in the DSL, `TO_LOWER` in ES|QL, `LIKE`/`ILIKE` in SQL, both-case regex
+/// classes on case-sensitive keyword fields in query_string). A feature a target cannot
+/// express is an error naming the rule and the feature, never a weaker query;
+/// `--skip-unsupported` converts the rest and lists what was skipped. An ESCU detection
+/// converts to Splunk as its search with macros expanded.
+///
+/// Example: harrier convert sigma/rules --to lucene --mapping ecs --skip-unsupported
+#[derive(Args)]
+#[command(verbatim_doc_comment)]
+pub struct ConvertArgs {
+    #[command(flatten)]
+    rules: RuleArgs,
+
+    /// lucene, es-dsl, esql, splunk or sql.
+    #[arg(long, value_name = "TARGET")]
+    to: String,
+
+    /// SQL dialect: sqlite (default), duckdb, postgres, spark.
+    #[arg(long, value_name = "DIALECT")]
+    dialect: Option<String>,
+
+    /// Field-mapping profile: sysmon, ecs, helk, cim, or a file (default: ecs for
+    /// Elasticsearch targets, sysmon for Splunk and SQL).
+    #[arg(long, value_name = "PROFILE")]
+    mapping: Option<String>,
+
+    /// SQL table (and ES|QL source when the profile gives no index).
+    #[arg(long, default_value = "logs", value_name = "NAME")]
+    table: String,
+
+    /// Convert what can be and list the rest, instead of stopping at the first rule that
+    /// cannot be converted.
+    #[arg(long)]
+    skip_unsupported: bool,
+
+    /// text: one query per line; jsonl: one object per rule with its id, title, file, query
+    /// and index, or why it was skipped.
+    #[arg(long, value_enum, default_value_t = ConvertFormat::Text)]
+    format: ConvertFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ConvertFormat {
+    Text,
+    Jsonl,
+}
+
+#[derive(Serialize)]
+struct Line<'a> {
+    rule_id: Option<&'a str>,
+    rule_title: Option<&'a str>,
+    file: &'a str,
+    line: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    query: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    index: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    skipped: Option<&'a str>,
+}
+
+pub fn run(args: &ConvertArgs) -> std::io::Result<ExitCode> {
+    let target = Target::parse(&args.to, args.dialect.as_deref()).map_err(std::io::Error::other)?;
+    let profile =
+        Profile::load(args.mapping.as_deref().unwrap_or(target.default_profile())).map_err(std::io::Error::other)?;
+    let set = RuleSet::load(&args.rules).map_err(std::io::Error::other)?;
+    let options = Options { table: args.table.clone() };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let (mut converted, mut skipped) = (0usize, 0usize);
+    for index in 0..set.len() {
+        let status = set.status(index);
+        let result = conversion(&set, index, target, &profile, &options);
+        match result {
+            Ok(conversion) => {
+                converted += 1;
+                match args.format {
+                    ConvertFormat::Text => writeln!(out, "{}", conversion.query)?,
+                    ConvertFormat::Jsonl => {
+                        writeln!(out, "{}", serde_json::to_string(&line(&status, Some(&conversion), None))?)?
+                    }
+                }
+            }
+            Err(why) => {
+                let name = format!("{}:{} {}", status.file, status.line, status.id.or(status.title).unwrap_or("-"));
+                if !args.skip_unsupported && status.status == "loaded" {
+                    out.flush()?;
+                    eprintln!("harrier: cannot convert {name} to {}: {why}", args.to);
+                    return Ok(ExitCode::FAILURE);
+                }
+                skipped += 1;
+                eprintln!("harrier: skipped {name}: {why}");
+                if args.format == ConvertFormat::Jsonl {
+                    writeln!(out, "{}", serde_json::to_string(&line(&status, None, Some(&why)))?)?;
+                }
+            }
+        }
+    }
+    out.flush()?;
+    eprintln!("harrier: {converted} rules converted to {}, {skipped} skipped", args.to);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn line<'a>(status: &RuleStatus<'a>, conversion: Option<&'a Conversion>, skipped: Option<&'a str>) -> Line<'a> {
+    Line {
+        rule_id: status.id,
+        rule_title: status.title,
+        file: status.file,
+        line: status.line,
+        query: conversion.map(|conversion| conversion.query.as_str()),
+        index: conversion.and_then(|conversion| conversion.index.as_deref()),
+        skipped,
+    }
+}
+
+/// One rule document converted, or why it is not.
+fn conversion(
+    set: &RuleSet,
+    index: usize,
+    target: Target,
+    profile: &Profile,
+    options: &Options,
+) -> Result<Conversion, String> {
+    if index >= set.entries.len() {
+        return spl_conversion(set, index - set.entries.len(), target);
+    }
+    match &set.entries[index].outcome {
+        Outcome::Active(rule) => {
+            harrier_convert::convert(rule, target, profile, options).map_err(|error| error.feature)
+        }
+        Outcome::Inactive { reason, .. } => Err(format!("inactive: {reason}")),
+        Outcome::Filter { .. } => Err("a meta filter (converted into the rules it applies to)".into()),
+        Outcome::Correlation(_) => Err("correlation rules are not converted yet".into()),
+        Outcome::Failed(reason) => Err(format!("not loaded: {reason}")),
+    }
+}
+
+/// An ESCU detection: to Splunk, its search with macros expanded.
+fn spl_conversion(set: &RuleSet, index: usize, target: Target) -> Result<Conversion, String> {
+    let detection = &set.spl.detections[index];
+    match (target, &detection.expanded) {
+        (Target::Splunk, Some(expanded)) => Ok(Conversion { query: expanded.clone(), index: None }),
+        (Target::Splunk, None) => Err("its macros do not expand".into()),
+        _ => Err("ESCU detections convert only to splunk so far (their fields are CIM names and their pipelines need GROUP BY)".into()),
+    }
+}
