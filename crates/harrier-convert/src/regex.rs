@@ -9,6 +9,10 @@ const LUCENE_RESERVED: &str = ".?+*|{}[]()\"\\#@&<>~/";
 
 /// Translates; with `ignore_case`, each letter stands for both its cases.
 pub fn to_lucene(pattern: &str, ignore_case: bool) -> Result<String, Unsupported> {
+    // A leading `(?i)` is the flag Lucene lacks: the letters carry it instead.
+    if let Some(rest) = pattern.strip_prefix("(?i)") {
+        return to_lucene(rest, true);
+    }
     let chars: Vec<char> = pattern.chars().collect();
     let (start, anchored_start) = if chars.first() == Some(&'^') { (1, true) } else { (0, false) };
     let mut end = chars.len();
@@ -138,6 +142,7 @@ mod tests {
     #[test]
     fn ignore_case_gives_both_cases_in_and_out_of_classes() {
         assert_eq!(to_lucene("^ab[c-e1]$", true).unwrap(), "[aA][bB][c-eC-E1]");
+        assert_eq!(to_lucene("(?i)^ab$", false).unwrap(), "[aA][bB]");
     }
 
     #[test]
