@@ -70,7 +70,8 @@ impl Target {
     pub fn default_profile(self) -> &'static str {
         match self {
             Target::Lucene | Target::EsDsl | Target::Esql => "ecs",
-            Target::Splunk | Target::Sql(_) => "sysmon",
+            Target::Splunk => "splunk-windows",
+            Target::Sql(_) => "sysmon",
         }
     }
 }
@@ -115,6 +116,7 @@ impl Default for Options {
 /// Converts a loaded, routed rule (its condition already restricted to its logsource).
 pub fn convert(rule: &Rule, target: Target, profile: &Profile, options: &Options) -> Result<Conversion, Unsupported> {
     let (condition, index) = take_index(&rule.condition, profile);
+    let condition = formatted_values(&condition, profile);
     let condition = condition.map_fields(&|field| profile.field(&rule.meta.logsource, field));
     let query = match target {
         Target::Lucene => lucene::query(&condition, profile)?,
@@ -153,6 +155,30 @@ fn take_index(condition: &Expr, profile: &Profile) -> (Expr, Option<String>) {
             Some(index) => (Expr::Const(true), Some(index)),
             None => (condition.clone(), None),
         },
+    }
+}
+
+/// Literal values of fields the profile writes differently (`WinEventLog:<channel>`,
+/// `egress` for `Initiated: true`).
+fn formatted_values(condition: &Expr, profile: &Profile) -> Expr {
+    if profile.value_formats.is_empty() && profile.value_maps.is_empty() {
+        return condition.clone();
+    }
+    let recurse = |items: &[Expr]| items.iter().map(|item| formatted_values(item, profile)).collect();
+    match condition {
+        Expr::And(items) => Expr::And(recurse(items)),
+        Expr::Or(items) => Expr::Or(recurse(items)),
+        Expr::Not(item) => Expr::Not(Box::new(formatted_values(item, profile))),
+        Expr::Pred(Predicate { field: Some(field), test: Test::Matches { pattern, cased } }) => {
+            match pattern.as_literal().and_then(|value| profile.value(field, value)) {
+                Some(value) => Expr::Pred(Predicate {
+                    field: Some(field.clone()),
+                    test: Test::Matches { pattern: Pattern::literal(value), cased: *cased },
+                }),
+                None => condition.clone(),
+            }
+        }
+        other => other.clone(),
     }
 }
 

@@ -42,6 +42,14 @@ pub struct Profile {
     /// testing the channel (HELK's index patterns).
     #[serde(default)]
     pub indexes: HashMap<String, String>,
+    /// Rule field to the form its literal values take in the target (`{}` is the value):
+    /// Splunk's `source` is `WinEventLog:<channel>`.
+    #[serde(default)]
+    pub value_formats: HashMap<String, String>,
+    /// Rule field to a table of values the target writes differently (ECS's
+    /// `network.direction` is `egress` where Sysmon's `Initiated` is `true`).
+    #[serde(default)]
+    pub value_maps: HashMap<String, HashMap<String, String>>,
     /// Quote plain values in Lucene (`event_id:"3"`, as legacy HELK queries do).
     #[serde(default)]
     pub quote_values: bool,
@@ -55,14 +63,33 @@ pub struct LogsourceFields {
     pub fields: HashMap<String, String>,
 }
 
-const BUILTIN: [(&str, &str); 4] = [
+const BUILTIN: [(&str, &str); 5] = [
     ("sysmon", include_str!("../data/mappings/sysmon.yml")),
     ("ecs", include_str!("../data/mappings/ecs.yml")),
     ("helk", include_str!("../data/mappings/helk.yml")),
     ("cim", include_str!("../data/mappings/cim.yml")),
+    ("splunk-windows", include_str!("../data/mappings/splunk-windows.yml")),
 ];
 
 impl Profile {
+    /// A literal value of a rule field as the target writes it.
+    pub fn value(&self, field: &str, value: &str) -> Option<String> {
+        let find = |table: &'_ HashMap<String, String>, key: &str| {
+            table.iter().find(|(name, _)| name.eq_ignore_ascii_case(key)).map(|(_, to)| to.clone())
+        };
+        let mapped = self
+            .value_maps
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(field))
+            .and_then(|(_, table)| find(table, value));
+        let format = self.value_formats.iter().find(|(name, _)| name.eq_ignore_ascii_case(field));
+        match (mapped, format) {
+            (Some(mapped), _) => Some(mapped),
+            (None, Some((_, format))) => Some(format.replace("{}", value)),
+            (None, None) => None,
+        }
+    }
+
     /// A built-in profile by name, or a profile file by path.
     pub fn load(name_or_path: &str) -> Result<Profile, String> {
         if let Some((_, text)) = BUILTIN.iter().find(|(name, _)| name.eq_ignore_ascii_case(name_or_path)) {

@@ -30,7 +30,12 @@ fn needs_command(item: &Expr) -> bool {
 fn expr(condition: &Expr) -> Result<String, Unsupported> {
     let wrapped = |item: &Expr| -> Result<String, Unsupported> {
         let text = expr(item)?;
-        Ok(if matches!(item, Expr::And(_) | Expr::Or(_)) { format!("({text})") } else { text })
+        let compound = match item {
+            Expr::And(_) => true,
+            Expr::Or(items) => in_list(items)?.is_none(),
+            _ => false,
+        };
+        Ok(if compound { format!("({text})") } else { text })
     };
     Ok(match condition {
         Expr::And(items) => items.iter().map(wrapped).collect::<Result<Vec<_>, _>>()?.join(" "),

@@ -115,6 +115,11 @@ fn the_seed_in_every_other_target() {
     assert!(sqlite.contains(r#""Image" LIKE 'C:\\Perflogs\\%' ESCAPE '\'"#), "{sqlite}");
     let spark = convert_with(Target::Sql(Dialect::Spark), "sysmon").unwrap().query;
     assert!(spark.contains(r#"`Image` ILIKE 'C:\\\\Perflogs\\\\%' ESCAPE '\\'"#), "Spark unescapes literals: {spark}");
+    let splunk = convert_with(Target::Splunk, "splunk-windows").unwrap().query;
+    assert!(
+        splunk.starts_with(r#"source="WinEventLog:Microsoft-Windows-Sysmon/Operational" EventCode="3" Image IN ("#),
+        "{splunk}"
+    );
     let splunk = convert_with(Target::Splunk, "cim").unwrap().query;
     assert!(
         splunk.contains(r#"EventCode="3""#)
