@@ -4,6 +4,7 @@ use crate::rules::{RuleArgs, RuleSet, RuleStatus};
 use clap::{Args, ValueEnum};
 use harrier_convert::{Conversion, Options, Profile, Target};
 use harrier_sigma::Outcome;
+use harrier_spl::escu::Outcome as SplOutcome;
 use serde::Serialize;
 use std::io::Write;
 use std::process::ExitCode;
@@ -22,7 +23,8 @@ use std::process::ExitCode;
 /// classes on case-sensitive keyword fields in query_string). A feature a target cannot
 /// express is an error naming the rule and the feature, never a weaker query;
 /// `--skip-unsupported` converts the rest and lists what was skipped. An ESCU detection
-/// converts to Splunk as its search with macros expanded.
+/// converts to Splunk as its search with macros expanded, and to SQL (sqlite, duckdb) as its
+/// pipeline (`stats` as GROUP BY) over a table of `harrier events --view splunk` output.
 ///
 /// Example: harrier convert sigma/rules --to lucene --mapping ecs --skip-unsupported
 #[derive(Args)]
@@ -141,7 +143,7 @@ fn conversion(
     options: &Options,
 ) -> Result<Conversion, String> {
     if index >= set.entries.len() {
-        return spl_conversion(set, index - set.entries.len(), target);
+        return spl_conversion(set, index - set.entries.len(), target, options);
     }
     match &set.entries[index].outcome {
         Outcome::Active(rule) => {
@@ -154,12 +156,17 @@ fn conversion(
     }
 }
 
-/// An ESCU detection: to Splunk, its search with macros expanded.
-fn spl_conversion(set: &RuleSet, index: usize, target: Target) -> Result<Conversion, String> {
+/// An ESCU detection: to Splunk, its search with macros expanded; to SQL, its pipeline over a
+/// table of events as Splunk sees them (`harrier events --view splunk`).
+fn spl_conversion(set: &RuleSet, index: usize, target: Target, options: &Options) -> Result<Conversion, String> {
     let detection = &set.spl.detections[index];
-    match (target, &detection.expanded) {
-        (Target::Splunk, Some(expanded)) => Ok(Conversion { query: expanded.clone(), index: None }),
-        (Target::Splunk, None) => Err("its macros do not expand".into()),
-        _ => Err("ESCU detections convert only to splunk so far (their fields are CIM names and their pipelines need GROUP BY)".into()),
+    match (target, &detection.expanded, &detection.outcome) {
+        (Target::Splunk, Some(expanded), _) => Ok(Conversion { query: expanded.clone(), index: None }),
+        (Target::Splunk, None, _) => Err("its macros do not expand".into()),
+        (_, _, SplOutcome::Runnable(query)) => {
+            harrier_convert::convert_query(query, target, options).map_err(|error| error.feature)
+        }
+        (_, _, SplOutcome::Deprecated(_)) => Err("inactive: deprecated".into()),
+        (_, _, SplOutcome::Failed(why)) => Err(format!("not loaded: {why}")),
     }
 }

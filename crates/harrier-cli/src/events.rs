@@ -32,6 +32,18 @@ pub struct EventsArgs {
     /// Repeat to require several.
     #[arg(long = "where", value_name = "FIELD=VALUE", value_parser = parse_condition)]
     conditions: Vec<Condition>,
+
+    /// `splunk`: events as Splunk's add-ons present them (derived CIM fields such as `dest`
+    /// and `process_name`, `Processes.*`, `_datamodel`, `_time` in epoch seconds), the table
+    /// SQL conversions of ESCU detections run on.
+    #[arg(long, value_enum, default_value_t = View::Native)]
+    view: View,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum View {
+    Native,
+    Splunk,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -83,6 +95,14 @@ pub fn run(args: &EventsArgs, ui: &Ui) -> std::io::Result<ExitCode> {
         let mut text = Vec::new();
         for event in batch.events.iter().filter(|event| args.conditions.iter().all(|condition| condition.holds(event)))
         {
+            let splunk_view;
+            let event = match args.view {
+                View::Native => event,
+                View::Splunk => {
+                    splunk_view = harrier_cim::FieldLayer::builtin().view(event);
+                    &splunk_view
+                }
+            };
             match format {
                 EventFormat::Jsonl => write_json_line(&mut text, event),
                 EventFormat::Table => text.extend_from_slice(table_row(event).as_bytes()),

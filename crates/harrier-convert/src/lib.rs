@@ -14,6 +14,7 @@ pub mod profile;
 mod regex;
 mod splunk;
 mod sql;
+mod sql_pipeline;
 
 pub use profile::Profile;
 
@@ -126,6 +127,21 @@ pub fn convert(rule: &Rule, target: Target, profile: &Profile, options: &Options
         Target::Sql(dialect) => sql::query(&condition, dialect, &options.table)?,
     };
     Ok(Conversion { query, index })
+}
+
+/// Converts an SPL query (an ESCU detection's search, macros expanded) whose fields are the
+/// ones Splunk sees. Only SQL takes pipelines so far (see [`sql_pipeline`]).
+pub fn convert_query(
+    query: &harrier_ir::pipeline::Query,
+    target: Target,
+    options: &Options,
+) -> Result<Conversion, Unsupported> {
+    match target {
+        Target::Sql(dialect) => {
+            Ok(Conversion { query: sql_pipeline::query(query, dialect, &options.table)?, index: None })
+        }
+        _ => unsupported("SPL pipelines convert to splunk (themselves) and sql so far"),
+    }
 }
 
 /// With a profile that maps channels to indexes, a rule on one such channel queries that index:

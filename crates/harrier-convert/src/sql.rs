@@ -5,17 +5,20 @@
 use crate::{Dialect, Unsupported, number, render_pattern, unsupported};
 use harrier_ir::{CompareOp, Expr, FieldRefMode, Pattern, Predicate, Test, Token};
 
+/// The field holding an event's data model datasets, one per line (harrier-cim's name).
+const DATAMODEL_FIELD: &str = "_datamodel";
+
 pub fn query(condition: &Expr, dialect: Dialect, table: &str) -> Result<String, Unsupported> {
     let sql = Sql { dialect };
     Ok(format!("SELECT * FROM {} WHERE {}", sql.identifier(table), sql.expr(condition)?))
 }
 
-struct Sql {
-    dialect: Dialect,
+pub(crate) struct Sql {
+    pub(crate) dialect: Dialect,
 }
 
 impl Sql {
-    fn expr(&self, condition: &Expr) -> Result<String, Unsupported> {
+    pub(crate) fn expr(&self, condition: &Expr) -> Result<String, Unsupported> {
         let join = |items: &[Expr], operator: &str| -> Result<String, Unsupported> {
             let parts: Result<Vec<String>, Unsupported> =
                 items.iter().map(|item| self.expr(item).map(|text| format!("({text})"))).collect();
@@ -31,7 +34,7 @@ impl Sql {
         })
     }
 
-    fn identifier(&self, name: &str) -> String {
+    pub(crate) fn identifier(&self, name: &str) -> String {
         match self.dialect {
             Dialect::Spark => format!("`{}`", name.replace('`', "``")),
             _ => format!("\"{}\"", name.replace('"', "\"\"")),
@@ -39,7 +42,7 @@ impl Sql {
     }
 
     /// A string literal; Spark reads backslash escapes in literals, so they are doubled there.
-    fn string(&self, text: &str) -> String {
+    pub(crate) fn string(&self, text: &str) -> String {
         let text = text.replace('\'', "''");
         match self.dialect {
             Dialect::Spark => format!("'{}'", text.replace('\\', "\\\\")),
@@ -59,6 +62,12 @@ impl Sql {
             return unsupported("keyword search (no field): a SQL table has no \"any column\"");
         };
         let column = self.identifier(field);
+        if field == DATAMODEL_FIELD
+            && let Test::Matches { pattern, .. } = &predicate.test
+            && let Some(dataset) = pattern.as_literal()
+        {
+            return Ok(self.member(&column, dataset));
+        }
         Ok(match &predicate.test {
             Test::Matches { pattern, cased: false } => match self.dialect {
                 Dialect::Sqlite => format!("{column} LIKE {}", self.like(pattern)),
@@ -105,6 +114,12 @@ impl Sql {
             Test::FieldRef { other, mode } => self.field_ref(&column, &self.identifier(other), *mode),
             Test::TimePart { .. } => return unsupported("time-part modifier (`hour`, `day` ...) in SQL"),
         })
+    }
+
+    /// A value among a multivalue column's lines (the data model datasets of an event).
+    fn member(&self, column: &str, value: &str) -> String {
+        let newline = if self.dialect == Dialect::Sqlite { "char(10)" } else { "chr(10)" };
+        format!("instr({newline} || {column} || {newline}, {newline} || {} || {newline}) > 0", self.string(value))
     }
 
     /// The column's text as a number; text that is not one gives NULL (so the test is false).
