@@ -8,7 +8,7 @@ pub fn query(condition: &Expr, profile: &Profile, source: &str) -> Result<String
     Ok(format!("FROM {source} | WHERE {}", expr(condition, profile)?))
 }
 
-fn expr(condition: &Expr, profile: &Profile) -> Result<String, Unsupported> {
+pub(crate) fn expr(condition: &Expr, profile: &Profile) -> Result<String, Unsupported> {
     let join = |items: &[Expr], operator: &str| -> Result<String, Unsupported> {
         let parts: Result<Vec<String>, Unsupported> =
             items.iter().map(|item| expr(item, profile).map(|text| format!("({text})"))).collect();
@@ -23,7 +23,7 @@ fn expr(condition: &Expr, profile: &Profile) -> Result<String, Unsupported> {
     })
 }
 
-fn field(name: &str) -> String {
+pub(crate) fn field(name: &str) -> String {
     if name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '@')) {
         name.to_owned()
     } else {
@@ -32,7 +32,7 @@ fn field(name: &str) -> String {
 }
 
 /// A string in triple quotes, where backslashes are taken as written.
-fn string(text: &str) -> Result<String, Unsupported> {
+pub(crate) fn string(text: &str) -> Result<String, Unsupported> {
     if text.contains("\"\"\"") || text.ends_with('"') {
         return unsupported("a value ES|QL cannot quote (it holds or ends in `\"`)");
     }
@@ -43,6 +43,9 @@ fn predicate_text(predicate: &Predicate, profile: &Profile) -> Result<String, Un
     let Some(name) = predicate.field.as_deref() else {
         return unsupported("keyword search (no field) in ES|QL");
     };
+    if name == "_datamodel" {
+        return unsupported("data model membership (`tstats`) in ES|QL: a test on a multivalue field");
+    }
     let column = field(name);
     Ok(match &predicate.test {
         Test::Matches { pattern, cased } => {

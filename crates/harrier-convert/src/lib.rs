@@ -9,6 +9,7 @@
 
 mod dsl;
 mod esql;
+mod esql_pipeline;
 mod lucene;
 pub mod profile;
 mod regex;
@@ -130,18 +131,18 @@ pub fn convert(rule: &Rule, target: Target, profile: &Profile, options: &Options
 }
 
 /// Converts an SPL query (an ESCU detection's search, macros expanded) whose fields are the
-/// ones Splunk sees. Only SQL takes pipelines so far (see [`sql_pipeline`]).
+/// ones Splunk sees: to SQL ([`sql_pipeline`]) and ES|QL ([`esql_pipeline`]).
 pub fn convert_query(
     query: &harrier_ir::pipeline::Query,
     target: Target,
     options: &Options,
 ) -> Result<Conversion, Unsupported> {
-    match target {
-        Target::Sql(dialect) => {
-            Ok(Conversion { query: sql_pipeline::query(query, dialect, &options.table)?, index: None })
-        }
-        _ => unsupported("SPL pipelines convert to splunk (themselves) and sql so far"),
-    }
+    let query = match target {
+        Target::Sql(dialect) => sql_pipeline::query(query, dialect, &options.table)?,
+        Target::Esql => esql_pipeline::query(query, &options.table)?,
+        _ => return unsupported("SPL pipelines convert to splunk (themselves), sql and esql"),
+    };
+    Ok(Conversion { query, index: None })
 }
 
 /// With a profile that maps channels to indexes, a rule on one such channel queries that index:

@@ -12,10 +12,41 @@ use crate::{Dialect, Unsupported, number, unsupported};
 use harrier_ir::Expr;
 use harrier_ir::pipeline::{BinaryOp, Command, Eval, Query, QuerySource, Stats, StatsFunction, UnaryOp};
 
-/// One output column: its name and the SQL that computes it over a group.
-struct Column {
-    name: String,
-    sql: String,
+/// One output column: its name and the expression that computes it over a group.
+pub(crate) struct Column {
+    pub(crate) name: String,
+    pub(crate) sql: String,
+}
+
+/// The shape a convertible SPL pipeline has: events matching a condition, filtered by
+/// `search`/`where`, aggregated by one `stats`, then reshaped.
+pub(crate) struct Shape<'a> {
+    pub(crate) condition: &'a Expr,
+    /// `search` and `where` commands before `stats`.
+    pub(crate) before: Vec<&'a Command>,
+    pub(crate) stats: &'a Stats,
+    pub(crate) after: Vec<&'a Command>,
+}
+
+impl<'a> Shape<'a> {
+    pub(crate) fn of(query: &'a Query, target: &str) -> Result<Shape<'a>, Unsupported> {
+        let QuerySource::Events(condition) = &query.source else {
+            return unsupported("`inputlookup` as a query source");
+        };
+        let mut commands = query.commands.iter();
+        let mut before = Vec::new();
+        let stats = loop {
+            match commands.next() {
+                Some(Command::Search(Expr::Const(true))) => {}
+                Some(filter @ (Command::Search(_) | Command::Where(_))) => before.push(filter),
+                Some(Command::Stats(stats)) if !stats.keep_rows => break stats,
+                Some(other) => return unsupported(format!("`{}` before `stats` in {target}", command_name(other))),
+                None => return unsupported("an SPL detection without `stats` (its rows are events)"),
+            }
+        };
+        let after = commands.filter(|command| !matches!(command, Command::Search(Expr::Const(true)))).collect();
+        Ok(Shape { condition, before, stats, after })
+    }
 }
 
 pub fn query(query: &Query, dialect: Dialect, table: &str) -> Result<String, Unsupported> {
@@ -23,26 +54,20 @@ pub fn query(query: &Query, dialect: Dialect, table: &str) -> Result<String, Uns
         return unsupported("SPL pipelines to SQL: only the sqlite and duckdb dialects so far");
     }
     let sql = Sql { dialect };
-    let QuerySource::Events(condition) = &query.source else {
-        return unsupported("`inputlookup` as a query source");
-    };
-    let mut filters = vec![sql.expr(condition)?];
-    let mut commands = query.commands.iter().peekable();
-    let stats = loop {
-        match commands.next() {
-            Some(Command::Search(Expr::Const(true))) => {}
-            Some(Command::Search(expr)) => filters.push(sql.expr(expr)?),
-            Some(Command::Where(eval)) => filters.push(eval_sql(&sql, eval)?),
-            Some(Command::Stats(stats)) if !stats.keep_rows => break stats,
-            Some(other) => return unsupported(format!("`{}` before `stats` in SQL", command_name(other))),
-            None => return unsupported("an SPL detection without `stats` (its rows are events)"),
-        }
-    };
+    let shape = Shape::of(query, "SQL")?;
+    let mut filters = vec![sql.expr(shape.condition)?];
+    for filter in &shape.before {
+        filters.push(match filter {
+            Command::Search(expr) => sql.expr(expr)?,
+            Command::Where(eval) => eval_sql(&sql, eval)?,
+            _ => unreachable!("only filters come before stats"),
+        });
+    }
+    let (stats, commands) = (shape.stats, shape.after);
     let (mut columns, group_by) = aggregate(&sql, stats, &mut filters)?;
     let mut having = Vec::new();
     for command in commands {
         match command {
-            Command::Search(Expr::Const(true)) => {}
             Command::Rename(pairs) => rename(&mut columns, pairs),
             Command::ConvertCtime { format, fields } => {
                 for (field, alias) in fields {
@@ -147,7 +172,7 @@ fn ctime(sql: &Sql, expression: &str, format: &str) -> Result<String, Unsupporte
     })
 }
 
-fn rename(columns: &mut [Column], pairs: &[(String, String)]) {
+pub(crate) fn rename(columns: &mut [Column], pairs: &[(String, String)]) {
     for (from, to) in pairs {
         for column in columns.iter_mut() {
             if let Some(star) = wildcard_match(from, &column.name) {
@@ -158,7 +183,7 @@ fn rename(columns: &mut [Column], pairs: &[(String, String)]) {
 }
 
 /// Whether a name matches a pattern with at most one `*`; what the `*` stood for.
-fn wildcard_match(pattern: &str, name: &str) -> Option<String> {
+pub(crate) fn wildcard_match(pattern: &str, name: &str) -> Option<String> {
     match pattern.split_once('*') {
         None => (pattern == name).then(String::new),
         Some((prefix, suffix)) => {
@@ -168,7 +193,7 @@ fn wildcard_match(pattern: &str, name: &str) -> Option<String> {
     }
 }
 
-fn selected(columns: Vec<Column>, names: &[String]) -> Vec<Column> {
+pub(crate) fn selected(columns: Vec<Column>, names: &[String]) -> Vec<Column> {
     let mut kept: Vec<Column> = Vec::new();
     let mut rest = columns;
     for name in names {
@@ -181,7 +206,7 @@ fn selected(columns: Vec<Column>, names: &[String]) -> Vec<Column> {
 }
 
 /// An eval over result fields, the fields replaced by the SQL that computes them.
-fn inline(eval: &Eval, columns: &[Column]) -> Eval {
+pub(crate) fn inline(eval: &Eval, columns: &[Column]) -> Eval {
     match eval {
         Eval::Field(name) => match columns.iter().find(|column| column.name == *name) {
             Some(column) => Eval::Call("\u{0}sql".into(), vec![Eval::Str(column.sql.clone())]),
@@ -258,7 +283,7 @@ fn call(sql: &Sql, name: &str, arguments: &[Eval]) -> Result<String, Unsupported
     })
 }
 
-fn command_name(command: &Command) -> &'static str {
+pub(crate) fn command_name(command: &Command) -> &'static str {
     match command {
         Command::Search(_) => "search",
         Command::Where(_) => "where",
