@@ -50,6 +50,11 @@ pub struct ConvertArgs {
     #[arg(long, default_value = "logs", value_name = "NAME")]
     table: String,
 
+    /// Correlations in ES|QL count per fixed bucket of the timespan (ES|QL has no sliding
+    /// windows: a burst across a bucket edge can be missed); without this they are refused.
+    #[arg(long)]
+    tumbling_windows: bool,
+
     /// Convert what can be and list the rest, instead of stopping at the first rule that
     /// cannot be converted.
     #[arg(long)]
@@ -86,7 +91,7 @@ pub fn run(args: &ConvertArgs) -> std::io::Result<ExitCode> {
     let profile =
         Profile::load(args.mapping.as_deref().unwrap_or(target.default_profile())).map_err(std::io::Error::other)?;
     let set = RuleSet::load(&args.rules).map_err(std::io::Error::other)?;
-    let options = Options { table: args.table.clone() };
+    let options = Options { table: args.table.clone(), tumbling_windows: args.tumbling_windows };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let (mut converted, mut skipped) = (0usize, 0usize);
     for index in 0..set.len() {
@@ -151,9 +156,35 @@ fn conversion(
         }
         Outcome::Inactive { reason, .. } => Err(format!("inactive: {reason}")),
         Outcome::Filter { .. } => Err("a meta filter (converted into the rules it applies to)".into()),
-        Outcome::Correlation(_) => Err("correlation rules are not converted yet".into()),
+        Outcome::Correlation(correlation) => {
+            let rules = correlated_rules(set, correlation);
+            harrier_convert::convert_correlation(correlation, &rules, target, profile, options)
+                .map_err(|error| error.feature)
+        }
         Outcome::Failed(reason) => Err(format!("not loaded: {reason}")),
     }
+}
+
+/// The loaded rules a correlation names (by id or name), each with the name used.
+fn correlated_rules<'a>(
+    set: &'a RuleSet,
+    correlation: &'a harrier_ir::Correlation,
+) -> Vec<(&'a str, &'a harrier_ir::Rule)> {
+    correlation
+        .rules
+        .iter()
+        .filter_map(|reference| {
+            let rule = set.entries.iter().find_map(|entry| match &entry.outcome {
+                Outcome::Active(rule)
+                    if rule.meta.id.as_deref() == Some(reference) || rule.meta.name.as_deref() == Some(reference) =>
+                {
+                    Some(rule)
+                }
+                _ => None,
+            })?;
+            Some((reference.as_str(), rule))
+        })
+        .collect()
 }
 
 /// An ESCU detection: to Splunk, its search with macros expanded; to SQL, its pipeline over a

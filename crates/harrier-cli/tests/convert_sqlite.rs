@@ -139,7 +139,15 @@ fn database(paths: &[&str], view: &str) -> (Connection, usize, usize, BTreeSet<S
     let mut args = vec!["events"];
     args.extend(paths);
     args.extend(["--view", view, "--format", "jsonl", "-q"]);
-    let events = harrier_lines(&args);
+    let mut events = harrier_lines(&args);
+    if view == "native" {
+        // Correlation windows need the time in epoch seconds (the Splunk view has `_time`).
+        for event in &mut events {
+            let time = event["timestamp"].as_str().and_then(harrier_event::Timestamp::parse);
+            let seconds = time.map(|time| serde_json::json!(time.unix_micros() as f64 / 1e6));
+            event["event"]["_time"] = seconds.unwrap_or(serde_json::Value::Null);
+        }
+    }
     let connection = Connection::open_in_memory().unwrap();
     // A double-quoted name that is no column must be an error, not SQLite's string literal.
     connection.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_DQS_DML, false).unwrap();
@@ -337,4 +345,36 @@ fn sqlite_runs_of_converted_escu_detections_give_harriers_rows() {
     assert!(expected.keys().all(|id| skipped.contains(id.as_str())), "{:?}", expected.keys().collect::<Vec<_>>());
     assert!(compared > 500, "{compared}");
     assert!(differing.is_empty(), "{} detections differ", differing.len());
+}
+
+/// A Sigma correlation (event_count over failed logons, the example) run in SQLite fires for
+/// the groups Harrier's correlation engine reports.
+#[test]
+fn sqlite_runs_of_a_converted_correlation_fire_for_harriers_groups() {
+    let (logs, rules) = (examples_path("logs"), examples_path("rules"));
+    let (connection, _, _, _) = database(&[&logs], "native");
+    let hunt = harrier_lines(&["hunt", &logs, "-r", &rules, "--format", "jsonl", "-q"]);
+    let correlation_id = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c07";
+    let harrier_groups: BTreeSet<String> = hunt
+        .iter()
+        .filter(|line| line["type"] == "correlation" && line["rule_id"] == correlation_id)
+        .map(|line| line["group"]["TargetUserName"].as_str().unwrap().to_lowercase())
+        .collect();
+    assert!(!harrier_groups.is_empty(), "the example fires");
+    let conversions =
+        harrier_lines(&["convert", "-r", &rules, "--to", "sql", "--skip-unsupported", "--format", "jsonl"]);
+    let query = conversions.iter().find(|line| line["rule_id"] == correlation_id).unwrap()["query"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sql_groups: BTreeSet<String> = run(&connection, &query, &|statement| {
+        let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
+        rows.collect::<rusqlite::Result<BTreeSet<String>>>()
+    })
+    .unwrap();
+    assert_eq!(sql_groups, harrier_groups, "{query}");
+}
+
+fn examples_path(part: &str) -> String {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(part).display().to_string()
 }

@@ -7,6 +7,7 @@
 //! its negation true. Each target gets the case-insensitive form it has (see [`Target`]); a
 //! feature a target cannot express is an [`Unsupported`] error naming it, never a weaker query.
 
+mod correlation;
 mod dsl;
 mod esql;
 mod esql_pipeline;
@@ -107,19 +108,19 @@ pub struct Conversion {
 pub struct Options {
     /// SQL table (and ES|QL source when no index is known).
     pub table: String,
+    /// Accept fixed time buckets for correlations in ES|QL (which has no sliding windows).
+    pub tumbling_windows: bool,
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { table: "logs".into() }
+        Options { table: "logs".into(), tumbling_windows: false }
     }
 }
 
 /// Converts a loaded, routed rule (its condition already restricted to its logsource).
 pub fn convert(rule: &Rule, target: Target, profile: &Profile, options: &Options) -> Result<Conversion, Unsupported> {
-    let (condition, index) = take_index(&rule.condition, profile);
-    let condition = formatted_values(&condition, profile);
-    let condition = condition.map_fields(&|field| profile.field(&rule.meta.logsource, field));
+    let (condition, index) = prepared(rule, profile);
     let query = match target {
         Target::Lucene => lucene::query(&condition, profile)?,
         Target::EsDsl => dsl::query(&condition, profile)?,
@@ -128,6 +129,25 @@ pub fn convert(rule: &Rule, target: Target, profile: &Profile, options: &Options
         Target::Sql(dialect) => sql::query(&condition, dialect, &options.table)?,
     };
     Ok(Conversion { query, index })
+}
+
+/// A rule's condition with the profile applied (values, field names), and the index it names.
+pub(crate) fn prepared(rule: &Rule, profile: &Profile) -> (Expr, Option<String>) {
+    let (condition, index) = take_index(&rule.condition, profile);
+    let condition = formatted_values(&condition, profile);
+    (condition.map_fields(&|field| profile.field(&rule.meta.logsource, field)), index)
+}
+
+/// Converts a Sigma correlation over its rules (each as the correlation names it): SQL with
+/// sliding windows, ES|QL with fixed ones when asked (see [`correlation`]).
+pub fn convert_correlation(
+    correlation: &harrier_ir::Correlation,
+    rules: &[(&str, &Rule)],
+    target: Target,
+    profile: &Profile,
+    options: &Options,
+) -> Result<Conversion, Unsupported> {
+    Ok(Conversion { query: correlation::convert(correlation, rules, target, profile, options)?, index: None })
 }
 
 /// Converts an SPL query (an ESCU detection's search, macros expanded) whose fields are the
