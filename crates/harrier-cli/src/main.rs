@@ -12,6 +12,8 @@ mod events;
 mod exclude;
 mod html;
 mod hunt;
+#[cfg(feature = "lake")]
+mod ingest;
 mod progress;
 mod rules;
 mod search;
@@ -60,6 +62,8 @@ enum Command {
     Coverage(catalog::CoverageArgs),
     Noise(catalog::NoiseArgs),
     Convert(convert::ConvertArgs),
+    #[cfg(feature = "lake")]
+    Ingest(ingest::IngestArgs),
 }
 
 #[derive(Subcommand)]
@@ -83,6 +87,8 @@ fn main() -> ExitCode {
         Command::Coverage(args) => catalog::coverage(&args, &ui),
         Command::Noise(args) => catalog::noise(&args, &ui),
         Command::Convert(args) => convert::run(&args),
+        #[cfg(feature = "lake")]
+        Command::Ingest(args) => ingest::run(&args, &ui),
         Command::Events(args) => events::run(&args, &ui),
         Command::Stats(args) => stats::run(&args, &ui),
         Command::Bench(args) => bench::run(&args, &ui),
