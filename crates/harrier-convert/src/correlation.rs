@@ -10,8 +10,8 @@
 //! The table needs `_time` in epoch seconds (as `harrier events --view splunk` writes it).
 
 use crate::sql::Sql;
-use crate::{Dialect, Options, Profile, Target, Unsupported, esql, number, unsupported};
-use harrier_ir::{CompareOp, Correlation, CorrelationKind, Rule};
+use crate::{Dialect, Options, Profile, Target, Unsupported, esql, number, operator, unsupported};
+use harrier_ir::{Correlation, CorrelationKind, Rule};
 
 /// A correlation over loaded, routed rules (`rules`: each correlated rule as the correlation
 /// names it, with the rule).
@@ -50,14 +50,7 @@ fn condition_text(correlation: &Correlation, aggregate: &str) -> String {
         .condition
         .iter()
         .map(|(op, value)| {
-            let operator = match op {
-                CompareOp::Lt => "<",
-                CompareOp::Lte => "<=",
-                CompareOp::Gt => ">",
-                CompareOp::Gte => ">=",
-                CompareOp::Eq => "=",
-                CompareOp::Neq => "<>",
-            };
+            let operator = operator(*op, "=", "<>");
             format!("{aggregate} {operator} {}", number(*value))
         })
         .collect();

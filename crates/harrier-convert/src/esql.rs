@@ -1,8 +1,8 @@
 //! ES|QL: `FROM index | WHERE ...`. Strings compare through `TO_LOWER` unless the field
 //! ignores case already; `NOT` is guarded with `COALESCE` so an absent field makes it true.
 
-use crate::{Profile, Unsupported, has_letters, lowered, number, regex, render_pattern, unsupported};
-use harrier_ir::{CompareOp, Expr, FieldRefMode, Predicate, Test};
+use crate::{Profile, Unsupported, has_letters, lowered, number, operator, regex, render_pattern, unsupported};
+use harrier_ir::{Expr, FieldRefMode, Predicate, Test};
 
 pub fn query(condition: &Expr, profile: &Profile, source: &str) -> Result<String, Unsupported> {
     Ok(format!("FROM {source} | WHERE {}", expr(condition, profile)?))
@@ -68,14 +68,7 @@ fn predicate_text(predicate: &Predicate, profile: &Profile) -> Result<String, Un
         }
         Test::Cidr(network) => format!("CIDR_MATCH(TO_IP({column}), \"{network}\")"),
         Test::Compare { op, value } => {
-            let operator = match op {
-                CompareOp::Lt => "<",
-                CompareOp::Lte => "<=",
-                CompareOp::Gt => ">",
-                CompareOp::Gte => ">=",
-                CompareOp::Eq => "==",
-                CompareOp::Neq => "!=",
-            };
+            let operator = operator(*op, "==", "!=");
             format!("TO_DOUBLE({column}) {operator} {}", number(*value))
         }
         Test::Exists(true) => format!("{column} IS NOT NULL"),

@@ -252,6 +252,29 @@ pub(crate) fn render_pattern(
         .collect()
 }
 
+/// A comparison's operator, with the target's spelling of equality and inequality.
+pub(crate) fn operator(op: harrier_ir::CompareOp, equals: &'static str, differs: &'static str) -> &'static str {
+    use harrier_ir::CompareOp;
+    match op {
+        CompareOp::Lt => "<",
+        CompareOp::Lte => "<=",
+        CompareOp::Gt => ">",
+        CompareOp::Gte => ">=",
+        CompareOp::Eq => equals,
+        CompareOp::Neq => differs,
+    }
+}
+
+/// A regex with its flags written inline (`(?is)...`), as PCRE-like engines read them.
+pub(crate) fn inline_flags(pattern: &str, ignore_case: bool, multi_line: bool, dot_all: bool) -> String {
+    let flags: String = [(ignore_case, 'i'), (multi_line, 'm'), (dot_all, 's')]
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, flag)| *flag)
+        .collect();
+    if flags.is_empty() { pattern.to_owned() } else { format!("(?{flags}){pattern}") }
+}
+
 /// A number as rule values write it (no `.0` for whole numbers).
 pub(crate) fn number(value: f64) -> String {
     if value.fract() == 0.0 && value.abs() < 1e15 { format!("{}", value as i64) } else { value.to_string() }

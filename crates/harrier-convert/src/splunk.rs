@@ -2,8 +2,8 @@
 //! expressions and field references become `| regex` and `| where` after the search, which is
 //! only possible for tests every hit must pass (not under OR or NOT).
 
-use crate::{Unsupported, number, render_pattern, unsupported};
-use harrier_ir::{CompareOp, Expr, FieldRefMode, Predicate, Test, Token};
+use crate::{Unsupported, inline_flags, number, operator, render_pattern, unsupported};
+use harrier_ir::{Expr, FieldRefMode, Predicate, Test, Token};
 
 pub fn query(condition: &Expr) -> Result<String, Unsupported> {
     let conjuncts = match condition {
@@ -102,14 +102,7 @@ fn predicate_text(predicate: &Predicate) -> Result<String, Unsupported> {
         Test::Matches { pattern, cased: true } => format!("{field}=CASE({})", value(pattern)?),
         Test::Cidr(network) => format!("{field}=\"{network}\""),
         Test::Compare { op, value } => {
-            let operator = match op {
-                CompareOp::Lt => "<",
-                CompareOp::Lte => "<=",
-                CompareOp::Gt => ">",
-                CompareOp::Gte => ">=",
-                CompareOp::Eq => "=",
-                CompareOp::Neq => "!=",
-            };
+            let operator = operator(*op, "=", "!=");
             format!("{field}{operator}{}", number(*value))
         }
         Test::Exists(true) => format!("{field}=*"),
@@ -129,13 +122,8 @@ fn command(predicate: &Predicate) -> Result<String, Unsupported> {
     let field = name(predicate.field.as_deref().expect("a field"));
     Ok(match &predicate.test {
         Test::Regex { pattern, ignore_case, multi_line, dot_all } => {
-            let flags: String = [(*ignore_case, 'i'), (*multi_line, 'm'), (*dot_all, 's')]
-                .iter()
-                .filter(|(on, _)| *on)
-                .map(|(_, flag)| *flag)
-                .collect();
-            let flags = if flags.is_empty() { String::new() } else { format!("(?{flags})") };
-            format!("regex {field}=\"{flags}{}\"", pattern.replace('\\', "\\\\").replace('"', "\\\""))
+            let pattern = inline_flags(pattern, *ignore_case, *multi_line, *dot_all);
+            format!("regex {field}=\"{}\"", pattern.replace('\\', "\\\\").replace('"', "\\\""))
         }
         Test::FieldRef { other, mode: FieldRefMode::Equals } => format!("where lower({field})==lower({})", name(other)),
         Test::FieldRef { .. } => {

@@ -2,8 +2,8 @@
 //! `LIKE` in SQLite (which ignores ASCII case), `ILIKE` in DuckDB, PostgreSQL and Spark, with
 //! `ESCAPE '\'`; `NOT` guarded with `COALESCE` so an absent (NULL) field makes it true.
 
-use crate::{Dialect, Unsupported, number, render_pattern, unsupported};
-use harrier_ir::{CompareOp, Expr, FieldRefMode, Pattern, Predicate, Test, Token};
+use crate::{Dialect, Unsupported, inline_flags, number, operator, render_pattern, unsupported};
+use harrier_ir::{Expr, FieldRefMode, Pattern, Predicate, Test, Token};
 
 /// The field holding an event's data model datasets, one per line (harrier-cim's name).
 const DATAMODEL_FIELD: &str = "_datamodel";
@@ -78,12 +78,7 @@ impl Sql {
                 _ => format!("{column} LIKE {}", self.like(pattern)),
             },
             Test::Regex { pattern, ignore_case, multi_line, dot_all } => {
-                let flags: String = [(*ignore_case, 'i'), (*multi_line, 'm'), (*dot_all, 's')]
-                    .iter()
-                    .filter(|(on, _)| *on)
-                    .map(|(_, flag)| *flag)
-                    .collect();
-                let inline = if flags.is_empty() { pattern.clone() } else { format!("(?{flags}){pattern}") };
+                let inline = inline_flags(pattern, *ignore_case, *multi_line, *dot_all);
                 match self.dialect {
                     Dialect::Sqlite => format!("{column} REGEXP {}", self.string(&inline)),
                     Dialect::Spark => format!("{column} RLIKE {}", self.string(&inline)),
@@ -99,14 +94,7 @@ impl Sql {
             }
             Test::Cidr(network) => self.cidr(&column, network)?,
             Test::Compare { op, value } => {
-                let operator = match op {
-                    CompareOp::Lt => "<",
-                    CompareOp::Lte => "<=",
-                    CompareOp::Gt => ">",
-                    CompareOp::Gte => ">=",
-                    CompareOp::Eq => "=",
-                    CompareOp::Neq => "<>",
-                };
+                let operator = operator(*op, "=", "<>");
                 format!("{} {operator} {}", self.as_number(&column), number(*value))
             }
             Test::Exists(true) => format!("{column} IS NOT NULL"),
