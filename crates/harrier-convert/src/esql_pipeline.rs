@@ -2,7 +2,7 @@
 //! over an index of events as Splunk sees them (the fields of `harrier events --view splunk`,
 //! `_time` in epoch seconds). The shape is the one SQL takes ([`crate::sql_pipeline`]).
 
-use crate::sql_pipeline::{Column, Shape, command_name, inline, rename, selected, wildcard_match};
+use crate::sql_pipeline::{Column, Shape};
 use crate::{Profile, Unsupported, esql, number, regex, unsupported};
 use harrier_ir::pipeline::{BinaryOp, Command, Eval, Query, Stats, StatsFunction, UnaryOp};
 
@@ -19,28 +19,7 @@ pub fn query(query: &Query, source: &str) -> Result<String, Unsupported> {
         });
     }
     let (aggregates, mut columns) = aggregate(shape.stats, &mut filters)?;
-    let mut conditions = Vec::new();
-    for command in shape.after {
-        match command {
-            Command::Rename(pairs) => rename(&mut columns, pairs),
-            Command::ConvertCtime { format, fields } => {
-                for (field, alias) in fields {
-                    let Some(at) = columns.iter().position(|column| column.name == *field) else { continue };
-                    let text = ctime(&columns[at].sql, format)?;
-                    match alias {
-                        Some(alias) => columns.push(Column { name: alias.clone(), sql: text }),
-                        None => columns[at].sql = text,
-                    }
-                }
-            }
-            Command::Table(names) | Command::Fields { remove: false, names } => columns = selected(columns, names),
-            Command::Fields { remove: true, names } => {
-                columns.retain(|column| !names.iter().any(|name| wildcard_match(name, &column.name).is_some()))
-            }
-            Command::Where(eval) => conditions.push(eval_esql(&inline(eval, &columns))?),
-            other => return unsupported(format!("`{}` after `stats` in ES|QL", command_name(other))),
-        }
-    }
+    let conditions = shape.reshape(&mut columns, "ES|QL", &ctime, &eval_esql)?;
     let filters: Vec<String> = filters.iter().map(|filter| format!("({filter})")).collect();
     let mut text = format!("FROM {source} | WHERE {} | STATS {}", filters.join(" AND "), aggregates);
     for condition in conditions {

@@ -1,7 +1,7 @@
 //! Elasticsearch/OpenSearch `query_string` (Lucene syntax).
 
 use crate::{Profile, Unsupported, has_letters, number, regex, render_pattern, unsupported};
-use harrier_ir::{CompareOp, Expr, Pattern, Predicate, Test, Token};
+use harrier_ir::{CompareOp, Expr, Pattern, Predicate, Test};
 
 /// Characters query_string reserves in terms (escaped with `\`; a space too).
 const RESERVED: &str = "+-=&|><!(){}[]^\"~*?:\\/ ";
@@ -131,27 +131,21 @@ fn plain(pattern: &Pattern, quoted: bool) -> String {
 /// A case-insensitive form of a pattern for a case-sensitive keyword field: a Lucene regular
 /// expression in which each letter is a class of both its cases.
 fn both_cases_regex(pattern: &Pattern) -> String {
-    pattern
-        .tokens()
-        .iter()
-        .map(|token| match token {
-            Token::Literal(text) => text
-                .chars()
-                .map(|c| {
-                    let (lower, upper): (String, String) = (c.to_lowercase().collect(), c.to_uppercase().collect());
-                    if lower != upper {
-                        format!("[{lower}{upper}]")
-                    } else if ".?+*|{}[]()\"\\#@&<>~/".contains(c) {
-                        format!("\\{c}")
-                    } else {
-                        c.to_string()
-                    }
-                })
-                .collect::<String>(),
-            Token::AnyRun => ".*".into(),
-            Token::AnyChar => ".".into(),
-        })
-        .collect()
+    let letters = |text: &str| -> String {
+        text.chars()
+            .map(|c| {
+                let (lower, upper): (String, String) = (c.to_lowercase().collect(), c.to_uppercase().collect());
+                if lower != upper {
+                    format!("[{lower}{upper}]")
+                } else if regex::LUCENE_RESERVED.contains(c) {
+                    format!("\\{c}")
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    };
+    render_pattern(pattern, ".*", ".", &letters)
 }
 
 fn escape(text: &str) -> String {

@@ -5,7 +5,7 @@
 use crate::{Unsupported, unsupported};
 
 /// Characters Lucene's regex syntax (with all optional operators) reserves.
-const LUCENE_RESERVED: &str = ".?+*|{}[]()\"\\#@&<>~/";
+pub(crate) const LUCENE_RESERVED: &str = ".?+*|{}[]()\"\\#@&<>~/";
 
 /// Translates; with `ignore_case`, each letter stands for both its cases.
 pub fn to_lucene(pattern: &str, ignore_case: bool) -> Result<String, Unsupported> {

@@ -3,7 +3,7 @@
 //! `ESCAPE '\'`; `NOT` guarded with `COALESCE` so an absent (NULL) field makes it true.
 
 use crate::{Dialect, Unsupported, inline_flags, number, operator, render_pattern, unsupported};
-use harrier_ir::{Expr, FieldRefMode, Pattern, Predicate, Test, Token};
+use harrier_ir::{Expr, FieldRefMode, Pattern, Predicate, Test};
 
 /// The field holding an event's data model datasets, one per line (harrier-cim's name).
 const DATAMODEL_FIELD: &str = "_datamodel";
@@ -188,16 +188,7 @@ fn balanced(parts: &[String], operator: &str) -> String {
 
 /// A SQLite GLOB pattern (case-sensitive): `*`, `?` and `[` taken literally through classes.
 fn glob(pattern: &Pattern) -> String {
-    pattern
-        .tokens()
-        .iter()
-        .map(|token| match token {
-            Token::Literal(text) => text
-                .chars()
-                .map(|c| if matches!(c, '*' | '?' | '[') { format!("[{c}]") } else { c.to_string() })
-                .collect(),
-            Token::AnyRun => "*".to_owned(),
-            Token::AnyChar => "?".to_owned(),
-        })
-        .collect()
+    render_pattern(pattern, "*", "?", &|text| {
+        text.chars().map(|c| if matches!(c, '*' | '?' | '[') { format!("[{c}]") } else { c.to_string() }).collect()
+    })
 }

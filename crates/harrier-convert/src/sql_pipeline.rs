@@ -47,6 +47,42 @@ impl<'a> Shape<'a> {
         let after = commands.filter(|command| !matches!(command, Command::Search(Expr::Const(true)))).collect();
         Ok(Shape { condition, before, stats, after })
     }
+
+    /// Applies the commands after `stats` to its output columns (`rename`, `convert ctime`,
+    /// `table`, `fields`); gives the `where` conditions on them, in the target's words.
+    pub(crate) fn reshape(
+        &self,
+        columns: &mut Vec<Column>,
+        target: &str,
+        ctime: &dyn Fn(&str, &str) -> Result<String, Unsupported>,
+        condition: &dyn Fn(&Eval) -> Result<String, Unsupported>,
+    ) -> Result<Vec<String>, Unsupported> {
+        let mut conditions = Vec::new();
+        for command in &self.after {
+            match command {
+                Command::Rename(pairs) => rename(columns, pairs),
+                Command::ConvertCtime { format, fields } => {
+                    for (field, alias) in fields {
+                        let Some(at) = columns.iter().position(|column| column.name == *field) else { continue };
+                        let text = ctime(&columns[at].sql, format)?;
+                        match alias {
+                            Some(alias) => columns.push(Column { name: alias.clone(), sql: text }),
+                            None => columns[at].sql = text,
+                        }
+                    }
+                }
+                Command::Table(names) | Command::Fields { remove: false, names } => {
+                    *columns = selected(std::mem::take(columns), names)
+                }
+                Command::Fields { remove: true, names } => {
+                    columns.retain(|column| !names.iter().any(|name| wildcard_match(name, &column.name).is_some()))
+                }
+                Command::Where(eval) => conditions.push(condition(&inline(eval, columns))?),
+                other => return unsupported(format!("`{}` after `stats` in {target}", command_name(other))),
+            }
+        }
+        Ok(conditions)
+    }
 }
 
 pub fn query(query: &Query, dialect: Dialect, table: &str) -> Result<String, Unsupported> {
@@ -63,34 +99,11 @@ pub fn query(query: &Query, dialect: Dialect, table: &str) -> Result<String, Uns
             _ => unreachable!("only filters come before stats"),
         });
     }
-    let (stats, commands) = (shape.stats, shape.after);
-    let (mut columns, group_by) = aggregate(&sql, stats, &mut filters)?;
-    let mut having = Vec::new();
-    for command in commands {
-        match command {
-            Command::Rename(pairs) => rename(&mut columns, pairs),
-            Command::ConvertCtime { format, fields } => {
-                for (field, alias) in fields {
-                    let Some(at) = columns.iter().position(|column| column.name == *field) else { continue };
-                    let text = ctime(&sql, &columns[at].sql, format)?;
-                    match alias {
-                        Some(alias) => columns.push(Column { name: alias.clone(), sql: text }),
-                        None => columns[at].sql = text,
-                    }
-                }
-            }
-            Command::Table(names) => columns = selected(columns, names),
-            Command::Fields { remove: false, names } => columns = selected(columns, names),
-            Command::Fields { remove: true, names } => {
-                columns.retain(|column| !names.iter().any(|name| wildcard_match(name, &column.name).is_some()))
-            }
-            Command::Where(eval) => {
-                let inlined = inline(eval, &columns);
-                having.push(eval_sql(&sql, &inlined)?);
-            }
-            other => return unsupported(format!("`{}` after `stats` in SQL", command_name(other))),
-        }
-    }
+    let (mut columns, group_by) = aggregate(&sql, shape.stats, &mut filters)?;
+    let having =
+        shape.reshape(&mut columns, "SQL", &|expression, format| ctime(&sql, expression, format), &|eval| {
+            eval_sql(&sql, eval)
+        })?;
     let select: Vec<String> =
         columns.iter().map(|column| format!("{} AS {}", column.sql, sql.identifier(&column.name))).collect();
     let mut text = format!("SELECT {} FROM {} WHERE {}", select.join(", "), sql.identifier(table), join_and(&filters));
@@ -172,7 +185,7 @@ fn ctime(sql: &Sql, expression: &str, format: &str) -> Result<String, Unsupporte
     })
 }
 
-pub(crate) fn rename(columns: &mut [Column], pairs: &[(String, String)]) {
+fn rename(columns: &mut [Column], pairs: &[(String, String)]) {
     for (from, to) in pairs {
         for column in columns.iter_mut() {
             if let Some(star) = wildcard_match(from, &column.name) {
@@ -183,7 +196,7 @@ pub(crate) fn rename(columns: &mut [Column], pairs: &[(String, String)]) {
 }
 
 /// Whether a name matches a pattern with at most one `*`; what the `*` stood for.
-pub(crate) fn wildcard_match(pattern: &str, name: &str) -> Option<String> {
+fn wildcard_match(pattern: &str, name: &str) -> Option<String> {
     match pattern.split_once('*') {
         None => (pattern == name).then(String::new),
         Some((prefix, suffix)) => {
@@ -193,7 +206,7 @@ pub(crate) fn wildcard_match(pattern: &str, name: &str) -> Option<String> {
     }
 }
 
-pub(crate) fn selected(columns: Vec<Column>, names: &[String]) -> Vec<Column> {
+fn selected(columns: Vec<Column>, names: &[String]) -> Vec<Column> {
     let mut kept: Vec<Column> = Vec::new();
     let mut rest = columns;
     for name in names {
@@ -206,7 +219,7 @@ pub(crate) fn selected(columns: Vec<Column>, names: &[String]) -> Vec<Column> {
 }
 
 /// An eval over result fields, the fields replaced by the SQL that computes them.
-pub(crate) fn inline(eval: &Eval, columns: &[Column]) -> Eval {
+fn inline(eval: &Eval, columns: &[Column]) -> Eval {
     match eval {
         Eval::Field(name) => match columns.iter().find(|column| column.name == *name) {
             Some(column) => Eval::Call("\u{0}sql".into(), vec![Eval::Str(column.sql.clone())]),
@@ -283,7 +296,7 @@ fn call(sql: &Sql, name: &str, arguments: &[Eval]) -> Result<String, Unsupported
     })
 }
 
-pub(crate) fn command_name(command: &Command) -> &'static str {
+fn command_name(command: &Command) -> &'static str {
     match command {
         Command::Search(_) => "search",
         Command::Where(_) => "where",
