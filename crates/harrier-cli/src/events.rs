@@ -41,7 +41,7 @@ pub struct EventsArgs {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum View {
+pub(crate) enum View {
     Native,
     Splunk,
 }

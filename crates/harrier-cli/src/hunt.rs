@@ -37,8 +37,8 @@ use std::process::ExitCode;
 #[derive(Args)]
 #[command(verbatim_doc_comment)]
 pub struct HuntArgs {
-    /// Files, directories or - for standard input.
-    #[arg(required = true, value_name = "PATH")]
+    /// Files, directories or - for standard input (with --engine spark: none, see --table).
+    #[arg(required_unless_present = "table", value_name = "PATH")]
     pub(crate) paths: Vec<String>,
 
     #[command(flatten)]
@@ -84,6 +84,68 @@ pub struct HuntArgs {
     /// sortable, filterable table of every hit with its event and false-positive notes.
     #[arg(long, value_name = "FILE")]
     html: Option<std::path::PathBuf>,
+
+    #[command(flatten)]
+    pub(crate) engine: EngineArgs,
+}
+
+/// Where the rules run.
+#[derive(Args, Clone)]
+#[command(next_help_heading = "Running on Apache Spark (build with --features spark)")]
+pub(crate) struct EngineArgs {
+    /// local: this process reads the logs; spark: a Spark cluster runs the rules as Spark
+    /// SQL over a Parquet lake (`harrier ingest`) and sends back the hits and rows.
+    #[arg(long = "engine", value_enum, default_value_t = EngineKind::Local)]
+    pub kind: EngineKind,
+
+    /// The Spark Connect server.
+    #[arg(long, value_name = "URL", default_value = "sc://127.0.0.1:15002")]
+    pub connect: String,
+
+    /// The events Sigma rules read on Spark: a lake directory `harrier ingest` wrote (a path
+    /// the cluster sees: local, hdfs://, s3a://) or a table name.
+    #[arg(long, value_name = "PATH_OR_TABLE")]
+    pub table: Option<String>,
+
+    /// The events ESCU detections read on Spark: a lake `harrier ingest --view splunk` wrote
+    /// (default: --table).
+    #[arg(long, value_name = "PATH_OR_TABLE")]
+    pub splunk_table: Option<String>,
+
+    /// Rules Spark SQL cannot express: skip them (each is named), or run them here on the
+    /// candidate rows the cluster sends back (`local`).
+    #[arg(long, value_enum, default_value_t = Fallback::Skip)]
+    pub fallback: Fallback,
+
+    /// Sigma rules tested per scan of the lake. Spark plans and compiles a query as a whole:
+    /// one with thousands of rules outgrows code generation and executor memory.
+    #[arg(long, default_value_t = 100, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub rules_per_scan: u16,
+}
+
+impl EngineArgs {
+    fn local() -> EngineArgs {
+        EngineArgs {
+            kind: EngineKind::Local,
+            connect: String::new(),
+            table: None,
+            splunk_table: None,
+            fallback: Fallback::Skip,
+            rules_per_scan: 100,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum EngineKind {
+    Local,
+    Spark,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Fallback {
+    Skip,
+    Local,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -129,6 +191,7 @@ impl HuntArgs {
             trim_values: false,
             exclude: None,
             html: None,
+            engine: EngineArgs::local(),
         }
     }
 
@@ -371,8 +434,11 @@ pub(crate) fn hunt(mut set: RuleSet, args: &HuntArgs, ui: &Ui) -> std::io::Resul
     let mut correlator_input = Vec::new();
     let mut untimed = 0;
     let mut written: std::io::Result<()> = Ok(());
-    let map = |batch: harrier_read::Batch| hits_of(&batch.events, &set, &suppressed, args, format, &exclusions);
-    let sink = |batch: BatchHits| {
+    let spark = match args.engine.kind {
+        EngineKind::Local => None,
+        EngineKind::Spark => Some(on_spark(&set, &mut runners, args)?),
+    };
+    let mut sink = |batch: BatchHits| {
         if written.is_ok() {
             written = out.write_all(&batch.text);
         }
@@ -391,17 +457,46 @@ pub(crate) fn hunt(mut set: RuleSet, args: &HuntArgs, ui: &Ui) -> std::io::Resul
             report.add(hit);
         }
     };
-    let summary = harrier_read::read(&inputs, &ReadOptions::default(), map, sink, &mut console);
+    let summary = match &spark {
+        None => {
+            let local = |_: usize, event: &Event, matched: &mut Vec<usize>, rows: &mut Vec<(usize, usize, Row)>| {
+                if !set.spl.is_empty() {
+                    set.spl.rows(event, matched, rows);
+                }
+                matched.clear();
+                set.engine.matches(event, matched);
+            };
+            let map = |batch: harrier_read::Batch| {
+                hits_of(&batch.events, &local, &set, &suppressed, args, format, &exclusions)
+            };
+            Some(harrier_read::read(&inputs, &ReadOptions::default(), map, &mut sink, &mut console))
+        }
+        Some(run) => {
+            run.feed(&set, &mut |events, matches| {
+                sink(hits_of(events, matches, &set, &suppressed, args, format, &exclusions))
+            });
+            None
+        }
+    };
     written?;
     for (correlation, observation) in correlator_input {
         set.correlator.add(correlation, observation);
     }
     let correlation_hits = set.correlator.finish();
-    let spl_results: Vec<SplResult> = runners
-        .iter_mut()
-        .enumerate()
-        .map(|(runner, pipeline)| SplResult { runner, aggregates: pipeline.aggregates(), rows: pipeline.finish() })
-        .collect();
+    let spark_events = spark.as_ref().map_or(0, |run| run.table_events);
+    let spl_results: Vec<SplResult> = match spark {
+        None => runners
+            .iter_mut()
+            .enumerate()
+            .map(|(runner, pipeline)| SplResult { runner, aggregates: pipeline.aggregates(), rows: pipeline.finish() })
+            .collect(),
+        Some(run) => run
+            .spl_rows
+            .into_iter()
+            .enumerate()
+            .map(|(runner, rows)| SplResult { runner, aggregates: runners[runner].aggregates(), rows })
+            .collect(),
+    };
     let spl_results = exclude_rows(spl_results, &set, &exclusions, &mut excluded);
     for (name, count) in exclusions.names.iter().zip(&excluded) {
         eprintln!("harrier: exclusion `{name}` removed {count} hits");
@@ -431,7 +526,9 @@ pub(crate) fn hunt(mut set: RuleSet, args: &HuntArgs, ui: &Ui) -> std::io::Resul
         }
     }
     out.flush()?;
-    console.finish(&summary);
+    if let Some(summary) = &summary {
+        console.finish(summary);
+    }
     let total: u64 = per_rule.iter().map(|hits| hits.count).sum();
     let rules_hit = per_rule.iter().filter(|hits| hits.count > 0).count();
     if !ui.quiet {
@@ -447,14 +544,14 @@ pub(crate) fn hunt(mut set: RuleSet, args: &HuntArgs, ui: &Ui) -> std::io::Resul
         html::add_rows(&mut report, &set, spl_results.iter().map(|result| (result.runner, result.rows.as_slice())));
         let facts = harrier_report::RunFacts {
             generated: html::now(),
-            files: summary.files.len() as u64,
-            events: summary.events(),
+            files: summary.as_ref().map_or(0, |summary| summary.files.len() as u64),
+            events: summary.as_ref().map_or(spark_events, |summary| summary.events()),
             rules: set.active.len() + runners.len(),
-            skipped: skipped_text(&summary),
+            skipped: summary.as_ref().and_then(skipped_text),
         };
         html::write(&report, path, &args.paths, &facts)?;
     }
-    let code = if summary.nothing_read() { ExitCode::FAILURE } else { ExitCode::SUCCESS };
+    let code = if summary.is_some_and(|summary| summary.nothing_read()) { ExitCode::FAILURE } else { ExitCode::SUCCESS };
     Ok((code, tallies(&set, per_rule, &correlation_hits, &spl_results)))
 }
 
@@ -547,8 +644,63 @@ fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
     }
 }
 
+/// What a hunt on Spark found (`crate::spark`).
+pub(crate) struct SparkRun {
+    /// The events the cluster sent back, in (source file, record) order.
+    pub events: Vec<Event>,
+    /// For each event: the Sigma rules (engine numbers) it matched there, and whether rules
+    /// that run here must look at it.
+    pub verdicts: Vec<(Vec<usize>, bool)>,
+    /// The Sigma rules that run here, on candidate rows (`--fallback local`).
+    pub local_rules: Vec<bool>,
+    /// Rows per SPL runner.
+    pub spl_rows: Vec<Vec<Row>>,
+    /// Events in the table the Sigma rules read.
+    pub table_events: u64,
+}
+
+impl SparkRun {
+    /// Feeds the events back in batches, each with what decides the rules they match.
+    fn feed(&self, set: &RuleSet, feed: &mut dyn FnMut(&[Event], &Matcher)) {
+        const BATCH: usize = 4096;
+        for (events, verdicts) in self.events.chunks(BATCH).zip(self.verdicts.chunks(BATCH)) {
+            let matches = |at: usize, event: &Event, matched: &mut Vec<usize>, _: &mut Vec<(usize, usize, Row)>| {
+                let (rules, check_locally) = &verdicts[at];
+                matched.clear();
+                matched.extend(rules);
+                if *check_locally {
+                    let mut here = Vec::new();
+                    set.engine.matches(event, &mut here);
+                    matched.extend(here.into_iter().filter(|rule| self.local_rules[*rule]));
+                    matched.sort_unstable();
+                    matched.dedup();
+                }
+            };
+            feed(events, &matches);
+        }
+    }
+}
+
+#[cfg(feature = "spark")]
+fn on_spark(set: &RuleSet, runners: &mut [harrier_pipeline::Runner], args: &HuntArgs) -> std::io::Result<SparkRun> {
+    if !args.paths.is_empty() {
+        return Err(std::io::Error::other("with --engine spark the events come from --table, not from paths"));
+    }
+    let time_filter = crate::spark::time_filter(args.from, args.to);
+    crate::spark::hunt(set, runners, &args.engine, time_filter).map_err(std::io::Error::other)
+}
+
+#[cfg(not(feature = "spark"))]
+fn on_spark(_: &RuleSet, _: &mut [harrier_pipeline::Runner], _: &HuntArgs) -> std::io::Result<SparkRun> {
+    Err(std::io::Error::other("this harrier was built without Spark: cargo build --release -p harrier-cli --features spark"))
+}
+
+/// Sets the rules an event (its number in the batch) matches and adds the SPL rows it gives.
+type Matcher<'a> = dyn Fn(usize, &Event, &mut Vec<usize>, &mut Vec<(usize, usize, Row)>) + Sync + 'a;
+
 fn hits_of(
     events: &[Event],
+    matches: &Matcher,
     set: &RuleSet,
     suppressed: &[bool],
     args: &HuntArgs,
@@ -565,12 +717,8 @@ fn hits_of(
         report: Vec::new(),
     };
     let mut matched = Vec::new();
-    for event in events.iter().filter(|event| args.in_time(event)) {
-        if !set.spl.is_empty() {
-            set.spl.rows(event, &mut matched, &mut batch.rows);
-        }
-        matched.clear();
-        set.engine.matches(event, &mut matched);
+    for (at, event) in events.iter().enumerate().filter(|(_, event)| args.in_time(event)) {
+        matches(at, event, &mut matched, &mut batch.rows);
         for &rule in &matched {
             if !exclusions.is_empty()
                 && let Some(exclusion) = exclusions.excluding(set.rule(rule).meta.id.as_deref(), event)

@@ -1,7 +1,9 @@
 //! `harrier ingest` (feature `lake`): normalized events into partitioned Parquet.
 
+use crate::events::View;
 use crate::progress::{self, Console, Ui};
 use clap::Args;
+use harrier_event::Event;
 use harrier_read::ReadOptions;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,7 +15,12 @@ use std::process::ExitCode;
 /// `_event_id`, `_source`, `_record` and `_event` (the whole event as JSON), then one text
 /// column per field of its events. Memory stays bounded whatever the input size.
 ///
+/// `--view splunk` writes the columns of events as Splunk sees them (derived CIM fields,
+/// `_datamodel`; names case-sensitive): the table ESCU detections run on with
+/// `hunt --engine spark --splunk-table`. `_event` stays the event as read.
+///
 /// Example: harrier ingest logs/ --out lake/
+///          harrier ingest logs/ --out lake-splunk/ --view splunk
 #[derive(Args)]
 #[command(verbatim_doc_comment)]
 pub struct IngestArgs {
@@ -28,21 +35,43 @@ pub struct IngestArgs {
     /// Rows per Parquet file.
     #[arg(long, default_value_t = 100_000, value_name = "N")]
     rows_per_file: usize,
+
+    /// native: fields as the logs have them (what Sigma rules read); splunk: as Splunk's
+    /// add-ons present them (what ESCU detections read).
+    #[arg(long, value_enum, default_value_t = View::Native)]
+    view: View,
 }
 
 pub fn run(args: &IngestArgs, ui: &Ui) -> std::io::Result<ExitCode> {
     let inputs = progress::inputs(&args.paths);
     let mut console = Console::new(ui);
     let mut writer = harrier_lake::LakeWriter::new(&args.out).with_limits(args.rows_per_file, args.rows_per_file * 4);
+    if args.view == View::Splunk {
+        writer = writer.with_case_sensitive_names();
+    }
     let mut written: std::io::Result<()> = Ok(());
-    let sink = |events: Vec<harrier_event::Event>| {
-        for event in &events {
+    let views = |batch: harrier_read::Batch| -> Vec<(Event, Option<Event>)> {
+        let layer = (args.view == View::Splunk).then(harrier_cim::FieldLayer::builtin);
+        batch
+            .events
+            .into_iter()
+            .map(|event| {
+                let view = layer.map(|layer| layer.view(&event));
+                (event, view)
+            })
+            .collect()
+    };
+    let sink = |events: Vec<(Event, Option<Event>)>| {
+        for (event, view) in &events {
             if written.is_ok() {
-                written = writer.write(event);
+                written = match view {
+                    Some(view) => writer.write_view(event, view),
+                    None => writer.write(event),
+                };
             }
         }
     };
-    let summary = harrier_read::read(&inputs, &ReadOptions::default(), |batch| batch.events, sink, &mut console);
+    let summary = harrier_read::read(&inputs, &ReadOptions::default(), views, sink, &mut console);
     written?;
     let (files, rows) = writer.finish()?;
     console.finish(&summary);

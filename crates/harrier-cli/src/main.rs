@@ -18,6 +18,8 @@ mod progress;
 mod rules;
 mod search;
 mod spl;
+#[cfg(feature = "spark")]
+mod spark;
 mod stats;
 mod timeline;
 

@@ -64,12 +64,12 @@ fn sql(
     profile: &Profile,
     options: &Options,
 ) -> Result<String, Unsupported> {
-    let writer = Sql { dialect };
+    let writer = Sql::new(dialect);
     let mut members = Vec::new();
     for (at, (name, rule)) in rules.iter().enumerate() {
         let condition = crate::prepared(rule, profile).0;
         let mut select: Vec<String> =
-            vec![format!("{at} AS _member"), format!("CAST({} AS REAL) AS _t", writer.identifier("_time"))];
+            vec![format!("{at} AS _member"), format!("{} AS _t", writer.real(&writer.identifier("_time")))];
         for (index, group) in correlation.group_by.iter().enumerate() {
             let field = profile.field(&rule.meta.logsource, group_field(correlation, name, group));
             // Harrier compares group values ignoring case.
@@ -100,8 +100,8 @@ fn sql(
     let aggregate = match correlation.kind {
         CorrelationKind::EventCount => "count(*)".to_owned(),
         CorrelationKind::ValueCount => "count(DISTINCT inwin._v)".to_owned(),
-        CorrelationKind::ValueSum => "sum(CAST(inwin._v AS REAL))".to_owned(),
-        CorrelationKind::ValueAvg => "avg(CAST(inwin._v AS REAL))".to_owned(),
+        CorrelationKind::ValueSum => format!("sum({})", writer.real("inwin._v")),
+        CorrelationKind::ValueAvg => format!("avg({})", writer.real("inwin._v")),
         CorrelationKind::Temporal => "count(DISTINCT inwin._member)".to_owned(),
         other => return unsupported(format!("`{}` correlations in SQL", other.name())),
     };

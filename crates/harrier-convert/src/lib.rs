@@ -131,6 +131,32 @@ pub fn convert(rule: &Rule, target: Target, profile: &Profile, options: &Options
     Ok(Conversion { query, index })
 }
 
+/// The suffix of a column holding another column lower-cased (see [`sql_condition`]).
+pub const LOWERED_SUFFIX: &str = "::lower";
+
+/// A routed rule's condition as a SQL boolean expression, for engines that test many rules in
+/// one scan (harrier-spark flags each rule). With `lowered`, a case-insensitive test reads
+/// the column `<field>::lower` (the field lower-cased once per row, which the engine's table
+/// must provide) with `LIKE` and a lower-cased pattern, rather than lower-casing the field
+/// for every test.
+pub fn sql_condition(rule: &Rule, dialect: Dialect, profile: &Profile, lowered: bool) -> Result<String, Unsupported> {
+    sql::Sql { dialect, lowered }.expr(&prepared(rule, profile).0)
+}
+
+/// A SQL condition that holds for every event a rule can match (tests SQL cannot express taken
+/// as passing): the candidates to pull when the rule itself must run elsewhere.
+pub fn sql_candidates(rule: &Rule, dialect: Dialect, profile: &Profile) -> String {
+    sql::Sql::new(dialect).superset(&prepared(rule, profile).0)
+}
+
+/// [`sql_candidates`] for an SPL detection's search (fields as Splunk sees them).
+pub fn sql_query_candidates(query: &harrier_ir::pipeline::Query, dialect: Dialect) -> String {
+    match &query.source {
+        harrier_ir::pipeline::QuerySource::Events(condition) => sql::Sql::new(dialect).superset(condition),
+        harrier_ir::pipeline::QuerySource::Lookup(_) => "1=0".into(),
+    }
+}
+
 /// A rule's condition with the profile applied (values, field names), and the index it names.
 pub(crate) fn prepared(rule: &Rule, profile: &Profile) -> (Expr, Option<String>) {
     let (condition, index) = take_index(&rule.condition, profile);

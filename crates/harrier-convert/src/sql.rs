@@ -9,29 +9,71 @@ use harrier_ir::{Expr, FieldRefMode, Pattern, Predicate, Test};
 const DATAMODEL_FIELD: &str = "_datamodel";
 
 pub fn query(condition: &Expr, dialect: Dialect, table: &str) -> Result<String, Unsupported> {
-    let sql = Sql { dialect };
+    let sql = Sql::new(dialect);
     Ok(format!("SELECT * FROM {} WHERE {}", sql.identifier(table), sql.expr(condition)?))
 }
 
 pub(crate) struct Sql {
     pub(crate) dialect: Dialect,
+    /// Case-insensitive tests on lower-cased columns (see [`crate::sql_condition`]).
+    pub(crate) lowered: bool,
 }
 
 impl Sql {
+    pub(crate) fn new(dialect: Dialect) -> Sql {
+        Sql { dialect, lowered: false }
+    }
+
     pub(crate) fn expr(&self, condition: &Expr) -> Result<String, Unsupported> {
+        self.tree(condition, None)
+    }
+
+    /// A condition that holds at least where `condition` does: each test SQL cannot express
+    /// is taken as true (as false under an odd number of NOTs). What it selects are the
+    /// candidates another engine must check.
+    pub(crate) fn superset(&self, condition: &Expr) -> String {
+        self.tree(condition, Some(true)).expect("a relaxed condition has no unsupported test")
+    }
+
+    /// `relaxed`: none to refuse what cannot be expressed, or the value such a test takes.
+    fn tree(&self, condition: &Expr, relaxed: Option<bool>) -> Result<String, Unsupported> {
         let join = |items: &[Expr], operator: &str| -> Result<String, Unsupported> {
             let parts: Result<Vec<String>, Unsupported> =
-                items.iter().map(|item| self.expr(item).map(|text| format!("({text})"))).collect();
+                items.iter().map(|item| self.tree(item, relaxed).map(|text| format!("({text})"))).collect();
             Ok(balanced(&parts?, operator))
         };
         Ok(match condition {
             Expr::And(items) => join(items, " AND ")?,
             Expr::Or(items) => join(items, " OR ")?,
-            Expr::Not(item) => format!("NOT COALESCE(({}), FALSE)", self.expr(item)?),
-            Expr::Pred(predicate) => self.predicate(predicate)?,
-            Expr::Const(true) => "1=1".into(),
-            Expr::Const(false) => "1=0".into(),
+            Expr::Not(item) => format!("NOT COALESCE(({}), FALSE)", self.tree(item, relaxed.map(|value| !value))?),
+            Expr::Pred(predicate) => match (self.predicate(predicate), relaxed) {
+                (Ok(text), _) => text,
+                (Err(why), None) => return Err(why),
+                (Err(_), Some(value)) => self.boolean(value).into(),
+            },
+            Expr::Const(value) => self.boolean(*value).into(),
         })
+    }
+
+    fn boolean(&self, value: bool) -> &'static str {
+        if value { "1=1" } else { "1=0" }
+    }
+
+    /// Text as a floating-point number: Spark's REAL is 32 bits (too coarse for epoch
+    /// seconds) and its ANSI mode fails on text that is no number, so it gets TRY_CAST to DOUBLE.
+    pub(crate) fn real(&self, expression: &str) -> String {
+        match self.dialect {
+            Dialect::Spark => format!("TRY_CAST({expression} AS DOUBLE)"),
+            _ => format!("CAST({expression} AS REAL)"),
+        }
+    }
+
+    /// A number truncated to an integer (64 bits in Spark, whose INTEGER is 32).
+    pub(crate) fn integer(&self, expression: &str) -> String {
+        match self.dialect {
+            Dialect::Spark => format!("CAST({expression} AS BIGINT)"),
+            _ => format!("CAST({expression} AS INTEGER)"),
+        }
     }
 
     pub(crate) fn identifier(&self, name: &str) -> String {
@@ -69,6 +111,10 @@ impl Sql {
             return Ok(self.member(&column, dataset));
         }
         Ok(match &predicate.test {
+            Test::Matches { pattern, cased: false } if self.lowered => {
+                let lowered_column = self.identifier(&format!("{field}{}", crate::LOWERED_SUFFIX));
+                format!("{lowered_column} LIKE {}", self.like(&crate::lowered(pattern)))
+            }
             Test::Matches { pattern, cased: false } => match self.dialect {
                 Dialect::Sqlite => format!("{column} LIKE {}", self.like(pattern)),
                 _ => format!("{column} ILIKE {}", self.like(pattern)),

@@ -86,10 +86,10 @@ impl<'a> Shape<'a> {
 }
 
 pub fn query(query: &Query, dialect: Dialect, table: &str) -> Result<String, Unsupported> {
-    if !matches!(dialect, Dialect::Sqlite | Dialect::Duckdb) {
-        return unsupported("SPL pipelines to SQL: only the sqlite and duckdb dialects so far");
+    if dialect == Dialect::Postgres {
+        return unsupported("SPL pipelines to SQL: the sqlite, duckdb and spark dialects so far");
     }
-    let sql = Sql { dialect };
+    let sql = Sql::new(dialect);
     let shape = Shape::of(query, "SQL")?;
     let mut filters = vec![sql.expr(shape.condition)?];
     for filter in &shape.before {
@@ -128,7 +128,8 @@ fn aggregate(sql: &Sql, stats: &Stats, filters: &mut Vec<String>) -> Result<(Vec
         let column = sql.identifier(field);
         let mut expression = match (&stats.time_span, field.as_str()) {
             (Some(span), "_time") => {
-                format!("(CAST(CAST({column} AS REAL) / {span} AS INTEGER) * {span})", span = number(*span))
+                let span = number(*span);
+                format!("({} * {span})", sql.integer(&format!("{} / {span}", sql.real(&column))))
             }
             _ => column.clone(),
         };
@@ -151,8 +152,8 @@ fn aggregate(sql: &Sql, stats: &Stats, filters: &mut Vec<String>) -> Result<(Vec
             (StatsFunction::DistinctCount, Some(field)) => format!("count(DISTINCT {field})"),
             (StatsFunction::Min, Some(field)) => format!("min({field})"),
             (StatsFunction::Max, Some(field)) => format!("max({field})"),
-            (StatsFunction::Sum, Some(field)) => format!("sum(CAST({field} AS REAL))"),
-            (StatsFunction::Avg, Some(field)) => format!("avg(CAST({field} AS REAL))"),
+            (StatsFunction::Sum, Some(field)) => format!("sum({})", sql.real(&field)),
+            (StatsFunction::Avg, Some(field)) => format!("avg({})", sql.real(&field)),
             (StatsFunction::Values, Some(field)) => values(sql, &field),
             (function, _) => return unsupported(format!("stats function `{function:?}` in SQL")),
         };
@@ -164,13 +165,14 @@ fn aggregate(sql: &Sql, stats: &Stats, filters: &mut Vec<String>) -> Result<(Vec
 /// A field as a value to aggregate: `_time` is a number, the rest text.
 fn field_value(sql: &Sql, field: &str) -> String {
     let column = sql.identifier(field);
-    if field == "_time" { format!("CAST({column} AS REAL)") } else { column }
+    if field == "_time" { sql.real(&column) } else { column }
 }
 
-/// `values(f)`: the distinct values, as a JSON array of text.
+/// `values(f)`: the distinct values, sorted: a JSON array of text (an array in Spark).
 fn values(sql: &Sql, field: &str) -> String {
     match sql.dialect {
         Dialect::Duckdb => format!("to_json(list(DISTINCT {field} ORDER BY {field}))"),
+        Dialect::Spark => format!("array_sort(collect_set({field}))"),
         _ => format!("json_group_array(DISTINCT {field})"),
     }
 }
@@ -181,8 +183,63 @@ fn ctime(sql: &Sql, expression: &str, format: &str) -> Result<String, Unsupporte
     }
     Ok(match sql.dialect {
         Dialect::Duckdb => format!("strftime(to_timestamp(CAST({expression} AS DOUBLE)), {})", sql.string(format)),
+        // In the session's time zone, which harrier-spark sets to UTC.
+        Dialect::Spark => format!(
+            "date_format(timestamp_seconds({}), {})",
+            sql.integer(expression),
+            sql.string(&java_time_pattern(format)?)
+        ),
         _ => format!("strftime({}, CAST({expression} AS INTEGER), 'unixepoch')", sql.string(format)),
     })
+}
+
+/// A strftime format (as `convert ctime` takes it) as a Java date-time pattern (Spark's
+/// `date_format`): directives mapped, other text quoted.
+fn java_time_pattern(format: &str) -> Result<String, Unsupported> {
+    let mut pattern = String::new();
+    let mut literal = String::new();
+    let flush = |pattern: &mut String, literal: &mut String| {
+        if !literal.is_empty() {
+            pattern.push_str(&format!("'{}'", literal.replace('\'', "''")));
+            literal.clear();
+        }
+    };
+    let mut chars = format.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            literal.push(c);
+            continue;
+        }
+        let directive = chars.next();
+        let java = match directive {
+            Some('Y') => "yyyy",
+            Some('y') => "yy",
+            Some('m') => "MM",
+            Some('d') => "dd",
+            Some('e') => "d",
+            Some('H') => "HH",
+            Some('I') => "hh",
+            Some('M') => "mm",
+            Some('S') => "ss",
+            Some('p') => "a",
+            Some('b') => "MMM",
+            Some('B') => "MMMM",
+            Some('a') => "EEE",
+            Some('A') => "EEEE",
+            Some('j') => "DDD",
+            Some('T') => "HH:mm:ss",
+            Some('F') => "yyyy-MM-dd",
+            Some('%') => {
+                literal.push('%');
+                continue;
+            }
+            other => return unsupported(format!("`convert ctime` directive %{} in Spark SQL", other.unwrap_or(' '))),
+        };
+        flush(&mut pattern, &mut literal);
+        pattern.push_str(java);
+    }
+    flush(&mut pattern, &mut literal);
+    Ok(pattern)
 }
 
 fn rename(columns: &mut [Column], pairs: &[(String, String)]) {
@@ -255,7 +312,7 @@ fn binary(sql: &Sql, op: BinaryOp, left: &Eval, right: &Eval) -> Result<String, 
     let numeric = matches!(left, Eval::Num(_)) || matches!(right, Eval::Num(_));
     let side = |eval: &Eval| -> Result<String, Unsupported> {
         let text = eval_sql(sql, eval)?;
-        Ok(if numeric && !matches!(eval, Eval::Num(_)) { format!("CAST({text} AS REAL)") } else { text })
+        Ok(if numeric && !matches!(eval, Eval::Num(_)) { sql.real(&text) } else { text })
     };
     let (l, r) = (side(left)?, side(right)?);
     Ok(match op {
@@ -291,6 +348,7 @@ fn call(sql: &Sql, name: &str, arguments: &[Eval]) -> Result<String, Unsupported
         ("upper", 1) => format!("upper({})", argument(0)?),
         ("len", 1) => format!("length({})", argument(0)?),
         ("match", 2) if sql.dialect == Dialect::Sqlite => format!("{} REGEXP {}", argument(0)?, argument(1)?),
+        ("match", 2) if sql.dialect == Dialect::Spark => format!("{} RLIKE {}", argument(0)?, argument(1)?),
         ("match", 2) => format!("regexp_matches({}, {})", argument(0)?, argument(1)?),
         (other, _) => return unsupported(format!("eval function `{other}` in SQL")),
     })

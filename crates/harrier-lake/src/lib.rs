@@ -6,8 +6,10 @@
 //! UTC day of the event, `unknown` without a time).
 //!
 //! Schema of every file: core columns first, then one text column per event field in that
-//! file (Splunk-style names as the event has them; values as their canonical text, lists as
-//! JSON arrays):
+//! file (names as the event has them; values as their canonical text, a list's items one per line).
+//! Field names are compared ignoring case, as Harrier's lookups do (the first of `ProcessId`
+//! and `ProcessID` is kept), except for a lake of events as Splunk sees them
+//! ([`LakeWriter::with_case_sensitive_names`], `harrier ingest --view splunk`), where they are distinct:
 //!
 //! | column | type | |
 //! |---|---|---|
@@ -17,7 +19,7 @@
 //! | `_event_id` | int64 | |
 //! | `_source` | string | the file the event came from |
 //! | `_record` | int64 | EVTX EventRecordID or 1-based JSON line |
-//! | `_event` | string | the whole event as JSON (field order and types kept) |
+//! | `_event` | string | the whole event as JSON (field order and types kept; the event as read, also in a Splunk-view lake) |
 //!
 //! Memory stays bounded: rows wait per partition and a partition is written as a file when it
 //! holds `rows_per_file` rows, or, when all partitions together hold `max_buffered_rows`, the
@@ -56,6 +58,8 @@ pub struct LakeWriter {
     rows_per_file: usize,
     max_buffered_rows: usize,
     pending: BTreeMap<(String, String), Vec<Row>>,
+    /// Whether field names that differ only by case are different columns.
+    case_sensitive_names: bool,
     buffered: usize,
     files: usize,
     rows_written: u64,
@@ -68,6 +72,7 @@ impl LakeWriter {
             rows_per_file: 100_000,
             max_buffered_rows: 400_000,
             pending: BTreeMap::new(),
+            case_sensitive_names: false,
             buffered: 0,
             files: 0,
             rows_written: 0,
@@ -80,11 +85,34 @@ impl LakeWriter {
         self
     }
 
+    /// Field names that differ only by case become different columns (for events as Splunk
+    /// sees them, whose names are case-sensitive).
+    pub fn with_case_sensitive_names(mut self) -> LakeWriter {
+        self.case_sensitive_names = true;
+        self
+    }
+
     pub fn write(&mut self, event: &Event) -> std::io::Result<()> {
+        self.write_row(event, event)
+    }
+
+    /// Writes an event's columns from another view of it (`view`: the event as Splunk sees
+    /// it, whose field names are case-sensitive); `_event` and the core columns come from
+    /// `event`.
+    pub fn write_view(&mut self, event: &Event, view: &Event) -> std::io::Result<()> {
+        self.write_row(event, view)
+    }
+
+    fn write_row(&mut self, event: &Event, view: &Event) -> std::io::Result<()> {
         let time = event.timestamp().map(|time| time.unix_micros());
         let day = event.timestamp().map(|time| time.to_string()[..10].to_owned()).unwrap_or_else(|| "unknown".into());
         let log = event.channel().map(sanitized).unwrap_or_else(|| "unknown".into());
-        let fields = unique_fields(event).into_iter().map(|(name, value)| (name, text(value))).collect();
+        // A null value is no value: the column stays NULL.
+        let fields = unique_fields(view, self.case_sensitive_names)
+            .into_iter()
+            .filter(|(_, value)| !value.is_null())
+            .map(|(name, value)| (name, text(value)))
+            .collect();
         let row = Row {
             time,
             channel: event.channel().map(str::to_owned),
@@ -144,22 +172,25 @@ impl LakeWriter {
     }
 }
 
-/// The fields of an event, first occurrence of a name (ignoring case) kept, as lookups do.
-fn unique_fields(event: &Event) -> Vec<(String, &Value)> {
+/// The fields of an event, first occurrence of a name kept (of a name ignoring case, as
+/// Harrier's lookups do, unless `case_sensitive`).
+fn unique_fields(event: &Event, case_sensitive: bool) -> Vec<(String, &Value)> {
     let mut seen = BTreeSet::new();
+    let key = |name: &str| if case_sensitive { name.to_owned() } else { name.to_ascii_lowercase() };
     event
         .fields()
         .iter()
-        .filter(|field| seen.insert(field.name.to_ascii_lowercase()))
+        .filter(|field| seen.insert(key(&field.name)))
         .map(|field| (field.name.to_string(), &field.value))
         .collect()
 }
 
-/// A value's text: scalars canonical, lists (and anything else) as JSON.
+/// A value's text: scalars canonical, a list its items' texts one per line (as SPL sees a
+/// multivalue field, and as SQL's membership test for `_datamodel` reads it).
 pub fn text(value: &Value) -> String {
-    match value.as_text() {
-        Some(text) => text.into_owned(),
-        None => serde_json::to_string(value).unwrap_or_default(),
+    match value {
+        Value::List(items) => items.iter().map(text).collect::<Vec<_>>().join("\n"),
+        scalar => scalar.as_text().map(|text| text.into_owned()).unwrap_or_default(),
     }
 }
 

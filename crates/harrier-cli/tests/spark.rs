@@ -1,0 +1,222 @@
+//! Differential test of `hunt --engine spark` (feature `spark`): the shared logs ingested to
+//! Parquet and hunted on a Spark Connect server give exactly the hits and rows of the
+//! embedded engine on the same files, for the SigmaHQ rules and the ESCU detections Spark SQL
+//! expresses; the rules it cannot express are named, and with `--fallback local` run here.
+//!
+//! The server: `HARRIER_SPARK_CONNECT` (e.g. `sc://127.0.0.1:15002`, what
+//! `tests/spark/local-cluster.sh start` prints). Without it the tests skip, saying so, unless
+//! `HARRIER_REQUIRE_SPARK=1` (set in `.ci/run`).
+#![cfg(feature = "spark")]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+fn connect_url() -> Option<String> {
+    match std::env::var("HARRIER_SPARK_CONNECT") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("HARRIER_REQUIRE_SPARK").as_deref() == Ok("1") => {
+            panic!("HARRIER_REQUIRE_SPARK=1 but HARRIER_SPARK_CONNECT names no Spark Connect server")
+        }
+        _ => {
+            eprintln!("SKIPPED: set HARRIER_SPARK_CONNECT=sc://HOST:PORT to run the Spark differential tests");
+            None
+        }
+    }
+}
+
+/// Runs harrier; gives its standard output lines as JSON and its standard error.
+fn harrier(args: &[&str]) -> (Vec<serde_json::Value>, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_harrier")).args(args).output().expect("harrier runs");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "harrier {args:?} failed:\n{stderr:.3000}");
+    let lines = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect();
+    (lines, stderr)
+}
+
+fn timed<T>(what: &str, run: impl FnOnce() -> T) -> T {
+    let start = Instant::now();
+    let result = run();
+    eprintln!("{what}: {:.1} s", start.elapsed().as_secs_f64());
+    result
+}
+
+fn ingest(logs: &[&str], out: &Path, view: &str) {
+    let out = out.to_str().unwrap();
+    let mut args = vec!["ingest"];
+    args.extend(logs);
+    args.extend(["--out", out, "--view", view, "-q"]);
+    timed(&format!("ingest ({view})"), || harrier(&args));
+}
+
+/// Detection hits as (rule id, file, record).
+fn hits(lines: &[serde_json::Value]) -> BTreeSet<(String, String, u64)> {
+    lines
+        .iter()
+        .filter(|line| line.get("type").is_none())
+        .map(|line| {
+            (
+                line["rule_id"].as_str().unwrap_or("-").to_owned(),
+                line["source_file"].as_str().unwrap().to_owned(),
+                line["record_id"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Rule ids `hunt --engine spark` named as not run on the cluster.
+fn not_run(stderr: &str) -> BTreeSet<String> {
+    stderr
+        .lines()
+        .filter(|line| line.contains(" not run (Spark SQL lacks"))
+        .filter_map(|line| line.strip_prefix("harrier: ")?.split(' ').next().map(str::to_owned))
+        .collect()
+}
+
+fn report<T: std::fmt::Debug>(what: &str, only_embedded: &[T], only_spark: &[T]) {
+    eprintln!("{what}: {} only embedded, {} only Spark", only_embedded.len(), only_spark.len());
+    for item in only_embedded.iter().take(20) {
+        eprintln!("  only embedded: {item:?}");
+    }
+    for item in only_spark.iter().take(20) {
+        eprintln!("  only Spark: {item:?}");
+    }
+}
+
+#[test]
+fn spark_hunts_give_the_embedded_hits_and_rows() {
+    let Some(url) = connect_url() else { return };
+    let (Some(rules), Some(detections), Some(evtx), Some(json)) = (
+        harrier_testdata::shared("sigma/rules"),
+        harrier_testdata::escu("detections"),
+        harrier_testdata::shared("evtx"),
+        harrier_testdata::shared("json"),
+    ) else {
+        return;
+    };
+    let (rules, detections) = (rules.to_str().unwrap(), detections.to_str().unwrap());
+    let logs = [evtx.to_str().unwrap(), json.to_str().unwrap()];
+    let lakes = tempfile::tempdir().unwrap();
+    let (native, splunk) = (lakes.path().join("native"), lakes.path().join("splunk"));
+    ingest(&logs, &native, "native");
+    ingest(&logs, &splunk, "splunk");
+    let (native, splunk) = (native.to_str().unwrap(), splunk.to_str().unwrap());
+
+    // Sigma: every rule Spark SQL expresses, hit for hit.
+    let embedded_args = [&logs[..], &["-r", rules, "--format", "jsonl", "-q"]].concat();
+    let (embedded, _) = timed("embedded hunt, SigmaHQ", || harrier(&[&["hunt"][..], &embedded_args].concat()));
+    let spark_args = ["hunt", "--engine", "spark", "--connect", &url, "--table", native, "-r", rules, "--format", "jsonl"];
+    let (on_spark, stderr) = timed("Spark hunt, SigmaHQ", || harrier(&spark_args));
+    eprintln!("{}", stderr.lines().filter(|line| line.contains("Spark ran")).collect::<Vec<_>>().join("\n"));
+    let skipped = not_run(&stderr);
+    let expected: BTreeSet<_> = hits(&embedded).into_iter().filter(|(rule, _, _)| !skipped.contains(rule)).collect();
+    let found = hits(&on_spark);
+    let only_embedded: Vec<_> = expected.difference(&found).collect();
+    let only_spark: Vec<_> = found.difference(&expected).collect();
+    report("SigmaHQ hits", &only_embedded, &only_spark);
+    eprintln!("{} hits compared; {} rules not run on Spark: {skipped:?}", expected.len(), skipped.len());
+    assert!(expected.len() > 1000, "{}", expected.len());
+    assert!(only_embedded.is_empty() && only_spark.is_empty(), "Spark and the embedded engine differ");
+
+    // ESCU: every detection Spark SQL expresses, row for row.
+    let embedded_args = [&logs[..], &["-r", detections, "--format", "jsonl", "-q"]].concat();
+    let (embedded, _) = timed("embedded hunt, ESCU", || harrier(&[&["hunt"][..], &embedded_args].concat()));
+    let spark_args =
+        ["hunt", "--engine", "spark", "--connect", &url, "--table", splunk, "-r", detections, "--format", "jsonl"];
+    let (on_spark, stderr) = timed("Spark hunt, ESCU", || harrier(&spark_args));
+    let skipped = not_run(&stderr);
+    let rows = |lines: &[serde_json::Value]| -> BTreeMap<String, Vec<String>> {
+        let mut rows: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for line in lines.iter().filter(|line| line["type"] == "row") {
+            let id = line["rule_id"].as_str().unwrap().to_owned();
+            if !skipped.contains(&id) {
+                let mut row = line["row"].clone();
+                row.as_object_mut().unwrap().insert("source_files".into(), line["source_files"].clone());
+                rows.entry(id).or_default().push(serde_json::to_string(&normalized(&row)).unwrap());
+            }
+        }
+        rows.values_mut().for_each(|rows| rows.sort());
+        rows
+    };
+    let (expected, found) = (rows(&embedded), rows(&on_spark));
+    let differing: Vec<&String> = expected.keys().chain(found.keys()).filter(|id| expected.get(*id) != found.get(*id)).collect();
+    for id in differing.iter().take(10) {
+        eprintln!("  {id}: embedded {:?}\n      Spark {:?}", expected.get(*id), found.get(*id));
+    }
+    eprintln!(
+        "ESCU: {} detections with rows compared, {} differ; {} not run on Spark",
+        expected.len(),
+        differing.len(),
+        skipped.len()
+    );
+    assert!(expected.len() > 100, "{}", expected.len());
+    assert!(differing.is_empty(), "{} detections differ", differing.len());
+}
+
+/// Values as text, numbers without a needless `.0`, lists sorted: how a row reads whatever
+/// the engine's types.
+fn normalized(value: &serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            let sorted: BTreeMap<&String, serde_json::Value> = map.iter().map(|(k, v)| (k, normalized(v))).collect();
+            serde_json::json!(sorted)
+        }
+        serde_json::Value::Array(items) => {
+            let mut items: Vec<String> = items.iter().map(|item| normalized(item).to_string()).collect();
+            items.sort();
+            serde_json::json!(items)
+        }
+        serde_json::Value::Number(number) => match number.as_f64() {
+            Some(value) if value.fract() == 0.0 => serde_json::json!(format!("{}", value as i64)),
+            _ => serde_json::json!(number.to_string()),
+        },
+        other => serde_json::json!(other.to_string().trim_matches('"')),
+    }
+}
+
+/// Rules Spark SQL cannot express (a keyword search, an IPv6 network) run here with
+/// `--fallback local` on the candidate rows the cluster sends, with the embedded hits.
+#[test]
+fn rules_spark_cannot_express_run_locally_on_candidate_rows() {
+    let Some(url) = connect_url() else { return };
+    let Some(evtx) = harrier_testdata::shared("evtx/EVTX-ATTACK-SAMPLES") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(
+        rules.join("keyword.yml"),
+        "title: Keyword mimikatz\nid: 6f1e3a5c-0000-4000-8000-000000000001\nlogsource:\n  product: windows\n  service: security\ndetection:\n  keywords:\n    - 'mimikatz'\n    - 'lsass'\n  condition: keywords\nlevel: high\n",
+    )
+    .unwrap();
+    std::fs::write(
+        rules.join("ipv6.yml"),
+        "title: Sysmon network connection outside an IPv6 range\nid: 6f1e3a5c-0000-4000-8000-000000000002\nlogsource:\n  product: windows\n  category: network_connection\ndetection:\n  selection:\n    Initiated: 'true'\n  filter:\n    DestinationIp|cidr: 'fe80::/10'\n  condition: selection and not filter\nlevel: low\n",
+    )
+    .unwrap();
+    let lake = dir.path().join("lake");
+    let evtx = evtx.to_str().unwrap();
+    ingest(&[evtx], &lake, "native");
+    let rules = rules.to_str().unwrap();
+    let (embedded, _) = harrier(&["hunt", evtx, "-r", rules, "--format", "jsonl", "-q"]);
+    let lake = lake.to_str().unwrap();
+    let spark = ["hunt", "--engine", "spark", "--connect", &url, "--table", lake, "-r", rules, "--format", "jsonl"];
+    let (skipped, stderr) = harrier(&spark);
+    assert!(skipped.is_empty(), "without --fallback the rules are not run");
+    assert_eq!(not_run(&stderr).len(), 2, "both named: {stderr}");
+    let (local, stderr) = harrier(&[&spark[..], &["--fallback", "local"]].concat());
+    assert!(stderr.contains("runs locally on its candidate rows"), "{stderr}");
+    let per_rule = |lines: &[serde_json::Value]| {
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for (rule, _, _) in hits(lines) {
+            *counts.entry(rule).or_default() += 1;
+        }
+        counts
+    };
+    eprintln!("embedded {:?}, Spark with local fallback {:?}", per_rule(&embedded), per_rule(&local));
+    assert_eq!(per_rule(&embedded).len(), 2, "both rules hit on the attack samples");
+    assert_eq!(hits(&local), hits(&embedded));
+}

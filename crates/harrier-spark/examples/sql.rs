@@ -1,0 +1,21 @@
+//! Runs Spark SQL statements on a Spark Connect server and prints each result row as JSON:
+//! `cargo run -p harrier-spark --example sql -- sc://127.0.0.1:15002 'SELECT 1' @more.sql`
+//! (`@FILE`: the statement in that file).
+
+fn main() -> Result<(), String> {
+    let mut arguments = std::env::args().skip(1);
+    let url = arguments.next().ok_or("usage: sql URL STATEMENT...")?;
+    let mut cluster = harrier_spark::Cluster::connect(&url)?;
+    for argument in arguments {
+        let statement = match argument.strip_prefix('@') {
+            Some(file) => std::fs::read_to_string(file).map_err(|error| format!("{file}: {error}"))?,
+            None => argument,
+        };
+        for row in harrier_spark::rows(&cluster.query(&statement)?) {
+            let object: serde_json::Map<String, serde_json::Value> =
+                row.into_iter().map(|(name, value)| (name, serde_json::to_value(&value).unwrap_or_default())).collect();
+            println!("{}", serde_json::Value::Object(object));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,180 @@
+//! Hunting on Apache Spark through Spark Connect (gRPC, Arrow results): the cluster session,
+//! the view that binds a lake's columns to the fields rules name, the SQL of one scan that
+//! tests many rules at once, and the decoding of Arrow results into Harrier's events and rows.
+//!
+//! Which rules run and how their results are written is the caller's (`harrier hunt --engine
+//! spark`); the rules come as SQL from `harrier-convert`'s `spark` dialect.
+//!
+//! Fields: a lake (`harrier ingest`) has one column per field name. Sigma field names ignore
+//! case, so a rule's `ProcessId` reads `ProcessId` or `ProcessID`, whichever the event has
+//! ([`Names::IgnoreCase`]); SPL names are exact ([`Names::Exact`]); the server runs with
+//! `spark.sql.caseSensitive=true` so both can be told apart. A field no file has is NULL
+//! (absent), as it is for the embedded engine.
+
+mod decode;
+mod scan;
+
+pub use decode::{Hit, hits, rows, tagged_rows};
+pub use scan::{Names, RuleCondition, identifiers, scan_sql};
+
+use arrow_array::RecordBatch;
+use spark_connect::SparkSession;
+use std::collections::BTreeSet;
+
+/// The columns every lake file has that rules do not name as fields (see `harrier-lake`).
+pub const CORE_COLUMNS: [&str; 9] =
+    ["_time", "_timestamp", "_channel", "_provider", "_computer", "_event_id", "_source", "_record", "_event"];
+
+/// The columns a hunt needs from its table.
+const REQUIRED_COLUMNS: [&str; 4] = ["_source", "_record", "_timestamp", "_event"];
+
+/// A session on a Spark Connect server.
+pub struct Cluster {
+    session: SparkSession,
+    /// Queries run so far (each one a scan of its table or less).
+    pub queries: usize,
+}
+
+/// Where the events are: a Parquet lake (a directory `harrier ingest` wrote, local to the
+/// cluster or on a shared file system: `s3a://...`, `hdfs://...`) or a table in the catalog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Parquet(String),
+    Table(String),
+}
+
+impl Source {
+    /// A path when it exists here or has a scheme (`s3a://`), a table name otherwise.
+    pub fn parse(text: &str) -> Source {
+        let path = std::path::Path::new(text);
+        if text.contains("://") {
+            Source::Parquet(text.to_owned())
+        } else if path.exists() {
+            let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+            Source::Parquet(absolute.display().to_string())
+        } else {
+            Source::Table(text.to_owned())
+        }
+    }
+
+    fn relation(&self) -> String {
+        match self {
+            Source::Parquet(path) => format!("parquet.{}", quoted(path)),
+            Source::Table(name) => name.split('.').map(quoted).collect::<Vec<_>>().join("."),
+        }
+    }
+}
+
+/// A name quoted for Spark SQL.
+pub fn quoted(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
+/// Appends a statement to the file `HARRIER_SPARK_SQL_LOG` names, if any (to see or replay
+/// what a hunt asked of the cluster).
+fn log_statement(sql: &str) {
+    use std::io::Write;
+    let Some(path) = std::env::var_os("HARRIER_SPARK_SQL_LOG") else { return };
+    if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        let _ = writeln!(file, "{sql};");
+    }
+}
+
+/// A Spark error as text (its first line carries the error class and message).
+fn message(error: spark_connect::SparkError) -> String {
+    error.to_string()
+}
+
+impl Cluster {
+    /// Connects (`sc://host:port`) and sets what Harrier's SQL assumes: times in UTC, the
+    /// schemas of a lake's files merged (each file has the columns of its own events).
+    pub fn connect(url: &str) -> Result<Cluster, String> {
+        let session = SparkSession::builder().remote(url).get_or_create().map_err(message)?;
+        let cluster = Cluster { session, queries: 0 };
+        let conf = cluster.session.conf();
+        // Constraint propagation is quadratic in the size of a condition; a scan's conditions
+        // are hundreds of rules.
+        let settings = [
+            ("spark.sql.session.timeZone", "UTC"),
+            ("spark.sql.parquet.mergeSchema", "true"),
+            ("spark.sql.constraintPropagation.enabled", "false"),
+            // It would add a filter testing every rule again before a scan's `explode`.
+            ("spark.sql.optimizer.excludedRules", "org.apache.spark.sql.catalyst.optimizer.InferFiltersFromGenerate"),
+        ];
+        for (key, value) in settings {
+            conf.set(key, value).map_err(message)?;
+        }
+        let case_sensitive = conf.get("spark.sql.caseSensitive").map_err(message)?;
+        if case_sensitive.as_deref() != Some("true") {
+            // A session may set it when the server allows (Spark does).
+            conf.set("spark.sql.caseSensitive", "true").map_err(message)?;
+        }
+        Ok(cluster)
+    }
+
+    /// The server's Spark version.
+    pub fn version(&self) -> Result<String, String> {
+        self.session.version().map_err(message)
+    }
+
+    /// Runs a query and collects its result.
+    pub fn query(&mut self, sql: &str) -> Result<Vec<RecordBatch>, String> {
+        self.queries += 1;
+        log_statement(sql);
+        let frame = self.session.sql(sql).map_err(message)?;
+        let batches = frame.collect_record_batches().map_err(message)?;
+        // A finished query ends with its metrics; a stream that stops without them (an
+        // operation the server cancelled, say after an executor died) is no result.
+        let complete = frame.execution_info().is_ok_and(|info| info.metrics.is_some());
+        if !complete {
+            return Err("the Spark query ended without completing: an executor failed (the server log says \
+                        why), or the query ran longer than the server's \
+                        spark.connect.execute.reattachable.senderMaxStreamDuration (default 2 minutes)"
+                .into());
+        }
+        Ok(batches)
+    }
+
+    /// Runs a statement that gives no rows (a view definition).
+    fn execute(&self, sql: &str) -> Result<(), String> {
+        log_statement(sql);
+        self.session.sql(sql).and_then(|frame| frame.collect_record_batches()).map(|_| ()).map_err(message)
+    }
+
+    /// The columns of a source.
+    pub fn columns(&self, source: &Source) -> Result<Vec<String>, String> {
+        let frame = self.session.sql(&format!("SELECT * FROM {} LIMIT 0", source.relation())).map_err(message)?;
+        frame.columns().map_err(message)
+    }
+
+    /// Defines the temporary view `view` over `source`: the core columns, and one column per
+    /// name in `fields` bound to the source's columns by `names` (NULL when it has none); only
+    /// the rows `filter` (SQL over the core columns) takes, when given.
+    pub fn bind(
+        &self,
+        view: &str,
+        source: &Source,
+        fields: &BTreeSet<String>,
+        names: Names,
+        filter: Option<&str>,
+    ) -> Result<(), String> {
+        let columns = self.columns(source)?;
+        let missing: Vec<&str> =
+            REQUIRED_COLUMNS.iter().copied().filter(|required| !columns.iter().any(|column| column == required)).collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "{} has no column {} (a lake `harrier ingest` writes has them)",
+                source.relation(),
+                missing.join(", ")
+            ));
+        }
+        let select = scan::bound_columns(&columns, fields, names);
+        self.execute(&format!(
+            "CREATE OR REPLACE TEMPORARY VIEW {} AS SELECT {} FROM {}{}",
+            quoted(view),
+            select.join(", "),
+            source.relation(),
+            filter.map(|filter| format!(" WHERE {filter}")).unwrap_or_default()
+        ))
+    }
+}

@@ -1,0 +1,152 @@
+//! The SQL of a hunt: the binding of fields to columns, and one scan testing many rules.
+
+use crate::{CORE_COLUMNS, quoted};
+use harrier_convert::LOWERED_SUFFIX;
+use std::collections::BTreeSet;
+
+/// How a field a rule names finds its column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Names {
+    /// Sigma: ignoring case. A native lake keeps one spelling per event, so the column of
+    /// the exact name and those of its other spellings are merged with `coalesce`.
+    IgnoreCase,
+    /// SPL: the exact name.
+    Exact,
+}
+
+/// One rule in a scan: its number in the caller's numbering and its condition in Spark SQL.
+#[derive(Debug, Clone)]
+pub struct RuleCondition {
+    pub rule: usize,
+    pub condition: String,
+}
+
+/// The select list of the binding view: core columns the source has, then each field.
+pub(crate) fn bound_columns(columns: &[String], fields: &BTreeSet<String>, names: Names) -> Vec<String> {
+    let mut select: Vec<String> =
+        CORE_COLUMNS.iter().filter(|core| columns.iter().any(|column| column == *core)).map(|core| quoted(core)).collect();
+    for field in fields.iter().filter(|field| !CORE_COLUMNS.contains(&field.as_str())) {
+        select.push(format!("{} AS {}", value(columns, field, names), quoted(field)));
+    }
+    select
+}
+
+/// What a field reads: its column(s), or, for `<field>::lower`, the field lower-cased.
+fn value(columns: &[String], field: &str, names: Names) -> String {
+    if let Some(base) = field.strip_suffix(LOWERED_SUFFIX) {
+        return format!("lower({})", value(columns, base, names));
+    }
+    let exact = columns.iter().filter(|column| *column == field);
+    let spellings: Vec<&String> = match names {
+        Names::Exact => exact.collect(),
+        Names::IgnoreCase => {
+            exact.chain(columns.iter().filter(|column| *column != field && column.eq_ignore_ascii_case(field))).collect()
+        }
+    };
+    match spellings.as_slice() {
+        [] => "CAST(NULL AS STRING)".to_owned(),
+        [column] => quoted(column),
+        several => format!("coalesce({})", several.iter().map(|column| quoted(column)).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+/// The names a Spark SQL text quotes with backticks (columns, aliases, the table), string
+/// literals skipped.
+pub fn identifiers(sql: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                // A literal: backslash escapes a character, '' is a quote.
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '\'' if chars.peek() == Some(&'\'') => {
+                            chars.next();
+                        }
+                        '\'' => break,
+                        _ => {}
+                    }
+                }
+            }
+            '`' => {
+                let mut name = String::new();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '`' if chars.peek() == Some(&'`') => {
+                            chars.next();
+                            name.push('`');
+                        }
+                        '`' => break,
+                        other => name.push(other),
+                    }
+                }
+                found.insert(name);
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+/// One scan of `view` testing every rule: a row per event and rule that matches it (`_rule`,
+/// the rule's number), with what output needs of the event. (`explode` rather than a filter
+/// on the array of matches: Spark would evaluate every condition again in the filter.)
+pub fn scan_sql(view: &str, rules: &[RuleCondition]) -> String {
+    let flags: Vec<String> =
+        rules.iter().map(|rule| format!("IF(({}), {}, NULL)", rule.condition, rule.rule)).collect();
+    format!(
+        "SELECT _source, _record, _timestamp, _event, _rule FROM {} \
+         LATERAL VIEW explode(filter(array({}), rule -> rule IS NOT NULL)) matched AS _rule",
+        quoted(view),
+        flags.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_the_backquoted_names_outside_literals() {
+        let sql = r"SELECT `a`, `b``c` FROM `t` WHERE `Image` ILIKE '%\\`x`%' ESCAPE '\\' AND `d` = 'it''s `e`'";
+        let names: Vec<String> = identifiers(sql).into_iter().collect();
+        assert_eq!(names, ["Image", "a", "b`c", "d", "t"]);
+    }
+
+    #[test]
+    fn fields_bind_to_every_spelling_for_sigma_and_the_exact_one_for_spl() {
+        let columns: Vec<String> =
+            ["_source", "_record", "_event", "ProcessId", "ProcessID", "Image"].iter().map(|c| c.to_string()).collect();
+        let fields: BTreeSet<String> =
+            ["ProcessId", "image", "Missing", "_record", "image::lower"].iter().map(|f| f.to_string()).collect();
+        assert_eq!(
+            bound_columns(&columns, &fields, Names::IgnoreCase),
+            [
+                "`_source`",
+                "`_record`",
+                "`_event`",
+                "CAST(NULL AS STRING) AS `Missing`",
+                "coalesce(`ProcessId`, `ProcessID`) AS `ProcessId`",
+                "`Image` AS `image`",
+                "lower(`Image`) AS `image::lower`"
+            ]
+        );
+        let exact = bound_columns(&columns, &fields, Names::Exact);
+        assert!(exact.contains(&"`ProcessId` AS `ProcessId`".to_owned()), "{exact:?}");
+        assert!(exact.contains(&"CAST(NULL AS STRING) AS `image`".to_owned()), "{exact:?}");
+    }
+
+    #[test]
+    fn a_scan_flags_each_rule_that_holds() {
+        let rules = [
+            RuleCondition { rule: 3, condition: "`a` = 'x'".into() },
+            RuleCondition { rule: 9, condition: "`b` = 'y'".into() },
+        ];
+        let sql = scan_sql("events", &rules);
+        assert!(sql.contains("FROM `events` LATERAL VIEW explode(filter(array(IF((`a` = 'x'), 3, NULL), IF((`b` = 'y'), 9, NULL))"), "{sql}");
+    }
+}
