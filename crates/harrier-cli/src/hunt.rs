@@ -551,7 +551,8 @@ pub(crate) fn hunt(mut set: RuleSet, args: &HuntArgs, ui: &Ui) -> std::io::Resul
         };
         html::write(&report, path, &args.paths, &facts)?;
     }
-    let code = if summary.is_some_and(|summary| summary.nothing_read()) { ExitCode::FAILURE } else { ExitCode::SUCCESS };
+    let code =
+        if summary.is_some_and(|summary| summary.nothing_read()) { ExitCode::FAILURE } else { ExitCode::SUCCESS };
     Ok((code, tallies(&set, per_rule, &correlation_hits, &spl_results)))
 }
 
@@ -692,7 +693,9 @@ fn on_spark(set: &RuleSet, runners: &mut [harrier_pipeline::Runner], args: &Hunt
 
 #[cfg(not(feature = "spark"))]
 fn on_spark(_: &RuleSet, _: &mut [harrier_pipeline::Runner], _: &HuntArgs) -> std::io::Result<SparkRun> {
-    Err(std::io::Error::other("this harrier was built without Spark: cargo build --release -p harrier-cli --features spark"))
+    Err(std::io::Error::other(
+        "this harrier was built without Spark: cargo build --release -p harrier-cli --features spark",
+    ))
 }
 
 /// Sets the rules an event (its number in the batch) matches and adds the SPL rows it gives.

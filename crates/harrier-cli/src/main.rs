@@ -17,9 +17,9 @@ mod ingest;
 mod progress;
 mod rules;
 mod search;
-mod spl;
 #[cfg(feature = "spark")]
 mod spark;
+mod spl;
 mod stats;
 mod timeline;
 

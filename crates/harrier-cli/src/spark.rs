@@ -53,7 +53,8 @@ pub(crate) fn hunt(
     engine: &EngineArgs,
     time_filter: Option<String>,
 ) -> Result<SparkRun, String> {
-    let table = engine.table.as_deref().ok_or("--engine spark needs --table (a lake from `harrier ingest`, or a table)")?;
+    let table =
+        engine.table.as_deref().ok_or("--engine spark needs --table (a lake from `harrier ingest`, or a table)")?;
     let mut cluster = Cluster::connect(&engine.connect).map_err(|why| format!("{}: {why}", engine.connect))?;
     eprintln!("harrier: Spark {} at {}", cluster.version().unwrap_or_default(), engine.connect);
     let sigma_source = Source::parse(table);
@@ -270,7 +271,12 @@ fn row(fields: Vec<(String, harrier_event::Value)>, files: &mut HashMap<String, 
                 row.sources = paths
                     .iter()
                     .filter_map(|path| path.as_str())
-                    .map(|path| files.entry(path.to_owned()).or_insert_with(|| Arc::new(SourceFile { path: path.to_owned() })).clone())
+                    .map(|path| {
+                        files
+                            .entry(path.to_owned())
+                            .or_insert_with(|| Arc::new(SourceFile { path: path.to_owned() }))
+                            .clone()
+                    })
                     .collect();
             }
             (_, value) => row.fields.push((Arc::from(name.as_str()), value)),
@@ -286,7 +292,9 @@ fn sort_rows(rows: &mut [Row]) {
 
 /// The SQL of `--from`/`--to` on `_timestamp`.
 pub(crate) fn time_filter(from: Option<Timestamp>, to: Option<Timestamp>) -> Option<String> {
-    let bound = |time: Timestamp, operator: &str| format!("_timestamp {operator} timestamp_micros({})", time.unix_micros());
-    let parts: Vec<String> = from.map(|time| bound(time, ">=")).into_iter().chain(to.map(|time| bound(time, "<="))).collect();
+    let bound =
+        |time: Timestamp, operator: &str| format!("_timestamp {operator} timestamp_micros({})", time.unix_micros());
+    let parts: Vec<String> =
+        from.map(|time| bound(time, ">=")).into_iter().chain(to.map(|time| bound(time, "<="))).collect();
     (!parts.is_empty()).then(|| parts.join(" AND "))
 }

@@ -1,7 +1,9 @@
 //! Arrow results as Harrier's events (scan hits) and rows (aggregates).
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, TimestampMicrosecondType};
+use arrow_array::types::{
+    Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, TimestampMicrosecondType,
+};
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::DataType;
 use harrier_event::{Event, Field, Provenance, SourceFile, Timestamp, Value};
@@ -39,9 +41,11 @@ pub fn hits(batches: &[RecordBatch], files: &mut HashMap<String, Arc<SourceFile>
                 timestamp: micros(time, row).and_then(Timestamp::from_unix_micros),
             };
             let document = text(json, row).unwrap_or_default();
-            let event = event(&document, provenance)
-                .map_err(|why| format!("`_event` of record {} in the lake: {why}", integer(record, row).unwrap_or(0)))?;
-            let rule = integer(rules, row).and_then(|rule| usize::try_from(rule).ok()).ok_or("a hit without its rule")?;
+            let event = event(&document, provenance).map_err(|why| {
+                format!("`_event` of record {} in the lake: {why}", integer(record, row).unwrap_or(0))
+            })?;
+            let rule =
+                integer(rules, row).and_then(|rule| usize::try_from(rule).ok()).ok_or("a hit without its rule")?;
             hits.push(Hit { event, rule });
         }
     }
@@ -57,8 +61,11 @@ fn event(document: &str, provenance: Provenance) -> Result<Event, String> {
     Ok(Event::new(provenance, fields.collect()))
 }
 
+/// A row's (column, value) pairs, in column order.
+pub type Fields = Vec<(String, Value)>;
+
 /// Every row of a result as (column, value) pairs in column order; NULL columns left out.
-pub fn rows(batches: &[RecordBatch]) -> Vec<Vec<(String, Value)>> {
+pub fn rows(batches: &[RecordBatch]) -> Vec<Fields> {
     let mut rows = Vec::new();
     for batch in batches {
         let schema = batch.schema();
@@ -78,7 +85,7 @@ pub fn rows(batches: &[RecordBatch]) -> Vec<Vec<(String, Value)>> {
 
 /// Rows of a UNION of queries, each row tagged with its query's number (`_detection`) and
 /// carried as a JSON object (`_row`, from `to_json(struct(*))`): (number, fields in order).
-pub fn tagged_rows(batches: &[RecordBatch]) -> Result<Vec<(usize, Vec<(String, Value)>)>, String> {
+pub fn tagged_rows(batches: &[RecordBatch]) -> Result<Vec<(usize, Fields)>, String> {
     let mut rows = Vec::new();
     for batch in batches {
         let (tags, documents) = (column(batch, "_detection")?, column(batch, "_row")?);
@@ -164,7 +171,11 @@ mod tests {
         let schema = Schema::new(vec![
             ArrowField::new("_source", DataType::Utf8, false),
             ArrowField::new("_record", DataType::Int64, false),
-            ArrowField::new("_timestamp", DataType::Timestamp(arrow_schema::TimeUnit::Microsecond, Some("UTC".into())), true),
+            ArrowField::new(
+                "_timestamp",
+                DataType::Timestamp(arrow_schema::TimeUnit::Microsecond, Some("UTC".into())),
+                true,
+            ),
             ArrowField::new("_event", DataType::Utf8, false),
             ArrowField::new("_rule", DataType::Int32, true),
         ]);

@@ -14,7 +14,7 @@
 mod decode;
 mod scan;
 
-pub use decode::{Hit, hits, rows, tagged_rows};
+pub use decode::{Fields, Hit, hits, rows, tagged_rows};
 pub use scan::{Names, RuleCondition, identifiers, scan_sql};
 
 use arrow_array::RecordBatch;
@@ -138,7 +138,8 @@ impl Cluster {
     /// Runs a statement that gives no rows (a view definition).
     fn execute(&self, sql: &str) -> Result<(), String> {
         log_statement(sql);
-        self.session.sql(sql).and_then(|frame| frame.collect_record_batches()).map(|_| ()).map_err(message)
+        let frame = self.session.sql(sql).map_err(message)?;
+        frame.collect_record_batches().map(|_| ()).map_err(message)
     }
 
     /// The columns of a source.
@@ -159,8 +160,11 @@ impl Cluster {
         filter: Option<&str>,
     ) -> Result<(), String> {
         let columns = self.columns(source)?;
-        let missing: Vec<&str> =
-            REQUIRED_COLUMNS.iter().copied().filter(|required| !columns.iter().any(|column| column == required)).collect();
+        let missing: Vec<&str> = REQUIRED_COLUMNS
+            .iter()
+            .copied()
+            .filter(|required| !columns.iter().any(|column| column == required))
+            .collect();
         if !missing.is_empty() {
             return Err(format!(
                 "{} has no column {} (a lake `harrier ingest` writes has them)",

@@ -23,8 +23,11 @@ pub struct RuleCondition {
 
 /// The select list of the binding view: core columns the source has, then each field.
 pub(crate) fn bound_columns(columns: &[String], fields: &BTreeSet<String>, names: Names) -> Vec<String> {
-    let mut select: Vec<String> =
-        CORE_COLUMNS.iter().filter(|core| columns.iter().any(|column| column == *core)).map(|core| quoted(core)).collect();
+    let mut select: Vec<String> = CORE_COLUMNS
+        .iter()
+        .filter(|core| columns.iter().any(|column| column == *core))
+        .map(|core| quoted(core))
+        .collect();
     for field in fields.iter().filter(|field| !CORE_COLUMNS.contains(&field.as_str())) {
         select.push(format!("{} AS {}", value(columns, field, names), quoted(field)));
     }
@@ -39,9 +42,9 @@ fn value(columns: &[String], field: &str, names: Names) -> String {
     let exact = columns.iter().filter(|column| *column == field);
     let spellings: Vec<&String> = match names {
         Names::Exact => exact.collect(),
-        Names::IgnoreCase => {
-            exact.chain(columns.iter().filter(|column| *column != field && column.eq_ignore_ascii_case(field))).collect()
-        }
+        Names::IgnoreCase => exact
+            .chain(columns.iter().filter(|column| *column != field && column.eq_ignore_ascii_case(field)))
+            .collect(),
     };
     match spellings.as_slice() {
         [] => "CAST(NULL AS STRING)".to_owned(),
@@ -147,6 +150,11 @@ mod tests {
             RuleCondition { rule: 9, condition: "`b` = 'y'".into() },
         ];
         let sql = scan_sql("events", &rules);
-        assert!(sql.contains("FROM `events` LATERAL VIEW explode(filter(array(IF((`a` = 'x'), 3, NULL), IF((`b` = 'y'), 9, NULL))"), "{sql}");
+        assert!(
+            sql.contains(
+                "FROM `events` LATERAL VIEW explode(filter(array(IF((`a` = 'x'), 3, NULL), IF((`b` = 'y'), 9, NULL))"
+            ),
+            "{sql}"
+        );
     }
 }
