@@ -79,7 +79,7 @@ pub(crate) fn hunt(
     let (mut events_in_table, mut scans) = (0, 0);
     if !spark_rules.is_empty() || !local_rules.is_empty() {
         let rules = spark_rules.iter().chain(&local_rules);
-        bind(&cluster, SIGMA_VIEW, &sigma_source, rules, Names::IgnoreCase, time_filter.as_deref())?;
+        bind(&mut cluster, SIGMA_VIEW, &sigma_source, rules, Names::IgnoreCase, time_filter.as_deref())?;
         events_in_table = count(&mut cluster, SIGMA_VIEW)?;
         for chunk in spark_rules.chunks(usize::from(engine.rules_per_scan)) {
             let sql = harrier_spark::scan_sql(SIGMA_VIEW, chunk);
@@ -134,7 +134,7 @@ fn split(plans: &[(usize, Plan)], name: &dyn Fn(usize) -> String) -> (Vec<RuleCo
 
 /// Defines a view over a source with the fields the queries name.
 fn bind<'a>(
-    cluster: &Cluster,
+    cluster: &mut Cluster,
     view: &str,
     source: &Source,
     conditions: impl Iterator<Item = &'a RuleCondition>,
@@ -279,6 +279,8 @@ fn row(fields: Vec<(String, harrier_event::Value)>, files: &mut HashMap<String, 
                     })
                     .collect();
             }
+            // A list from `collect_set` is a multivalue: one value is that value, none absent.
+            (_, harrier_event::Value::List(items)) => row.set(&name, harrier_pipeline::multivalue(items)),
             (_, value) => row.fields.push((Arc::from(name.as_str()), value)),
         }
     }

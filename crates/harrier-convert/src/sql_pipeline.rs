@@ -242,11 +242,22 @@ fn java_time_pattern(format: &str) -> Result<String, Unsupported> {
     Ok(pattern)
 }
 
-fn rename(columns: &mut [Column], pairs: &[(String, String)]) {
+/// Renames columns; a column renamed to a name another column has replaces it (as Splunk's
+/// `rename` overwrites a field of the new name), where that one was.
+fn rename(columns: &mut Vec<Column>, pairs: &[(String, String)]) {
     for (from, to) in pairs {
-        for column in columns.iter_mut() {
-            if let Some(star) = wildcard_match(from, &column.name) {
-                column.name = to.replacen('*', &star, 1);
+        let mut renamed = Vec::new();
+        columns.retain(|column| match wildcard_match(from, &column.name) {
+            Some(star) => {
+                renamed.push(Column { name: to.replacen('*', &star, 1), sql: column.sql.clone() });
+                false
+            }
+            None => true,
+        });
+        for column in renamed {
+            match columns.iter_mut().find(|existing| existing.name == column.name) {
+                Some(existing) => existing.sql = column.sql,
+                None => columns.push(column),
             }
         }
     }

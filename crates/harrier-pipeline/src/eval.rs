@@ -1,7 +1,7 @@
 //! Eval expressions over rows, with SPL's types: a value is text, a number, a boolean, null or
 //! a multivalue; comparisons are numeric when both sides are numbers, else case-sensitive text.
 
-use crate::row::{Row, number_of, number_value, text_of, values_of};
+use crate::row::{Row, multivalue, number_of, number_value, text_of, values_of};
 use harrier_event::Value;
 use harrier_ir::pipeline::{BinaryOp, Eval, UnaryOp};
 use regex::Regex;
@@ -384,15 +384,6 @@ fn first_field(expr: &Eval) -> Option<&str> {
         Eval::Unary(_, inner) => first_field(inner),
         Eval::Binary(_, left, right) => first_field(left).or_else(|| first_field(right)),
         _ => None,
-    }
-}
-
-/// A list of one value is that value; of none, null.
-fn multivalue(mut items: Vec<Value>) -> Value {
-    match items.len() {
-        0 => Value::Null,
-        1 => items.pop().expect("one item"),
-        _ => Value::List(items),
     }
 }
 

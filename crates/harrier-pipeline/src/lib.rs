@@ -14,7 +14,7 @@ mod stats;
 mod time;
 
 pub use eval::Evaluator;
-pub use row::{Row, format_number, text_of};
+pub use row::{Row, format_number, multivalue, text_of};
 pub use runner::{Runner, display};
 pub use time::{format_epoch, parse_time};
 

@@ -99,6 +99,16 @@ pub fn format_number(number: f64) -> String {
     if number.fract() == 0.0 && number.abs() < 1e15 { format!("{}", number as i64) } else { number.to_string() }
 }
 
+/// Values as one field value, as Splunk keeps a multivalue: one value is that value, none
+/// is null (the field absent).
+pub fn multivalue(mut items: Vec<Value>) -> Value {
+    match items.len() {
+        0 => Value::Null,
+        1 => items.pop().expect("one item"),
+        _ => Value::List(items),
+    }
+}
+
 /// Each value of a field: the items of a multivalue, or the one scalar.
 pub fn values_of(value: &Value) -> Vec<&Value> {
     match value {

@@ -1,7 +1,7 @@
 //! `stats`, `eventstats` and the aggregation of `tstats`: groups and their aggregates.
 
 use crate::eval::Evaluator;
-use crate::row::{Row, number_of, number_value, text_of, values_of};
+use crate::row::{Row, multivalue, number_of, number_value, text_of, values_of};
 use harrier_event::Value;
 use harrier_ir::pipeline::{Eval, Stats, StatsCall, StatsFunction};
 use std::collections::{BTreeMap, BTreeSet};
@@ -209,8 +209,8 @@ impl State {
         match function {
             StatsFunction::Count => Value::Int(self.count as i64),
             StatsFunction::DistinctCount => Value::Int(self.distinct.len() as i64),
-            StatsFunction::Values => list(self.distinct.into_iter().map(Value::Str).collect()),
-            StatsFunction::List => list(self.list),
+            StatsFunction::Values => multivalue(self.distinct.into_iter().map(Value::Str).collect()),
+            StatsFunction::List => multivalue(self.list),
             StatsFunction::Min => self.min.map(as_number).unwrap_or(Value::Null),
             StatsFunction::Max => self.max.map(as_number).unwrap_or(Value::Null),
             StatsFunction::Earliest => self.earliest.map_or(Value::Null, |(_, value)| value),
@@ -257,13 +257,5 @@ fn as_number(value: Value) -> Value {
     match number_of(&value) {
         Some(number) if !matches!(value, Value::Float(_)) => number_value(number),
         _ => value,
-    }
-}
-
-fn list(mut items: Vec<Value>) -> Value {
-    match items.len() {
-        0 => Value::Null,
-        1 => items.pop().expect("one"),
-        _ => Value::List(items),
     }
 }

@@ -11,7 +11,10 @@ fn main() -> Result<(), String> {
             Some(file) => std::fs::read_to_string(file).map_err(|error| format!("{file}: {error}"))?,
             None => argument,
         };
-        for row in harrier_spark::rows(&cluster.query(&statement)?) {
+        let start = std::time::Instant::now();
+        let rows = harrier_spark::rows(&cluster.query(&statement)?);
+        eprintln!("-- {} rows in {:.2} s", rows.len(), start.elapsed().as_secs_f64());
+        for row in rows {
             let object: serde_json::Map<String, serde_json::Value> =
                 row.into_iter().map(|(name, value)| (name, serde_json::to_value(&value).unwrap_or_default())).collect();
             println!("{}", serde_json::Value::Object(object));

@@ -33,6 +33,8 @@ pub struct Cluster {
     session: SparkSession,
     /// Queries run so far (each one a scan of its table or less).
     pub queries: usize,
+    /// The views `bind` cached, released when the session ends here.
+    cached: Vec<String>,
 }
 
 /// Where the events are: a Parquet lake (a directory `harrier ingest` wrote, local to the
@@ -73,10 +75,19 @@ pub fn quoted(name: &str) -> String {
 /// Appends a statement to the file `HARRIER_SPARK_SQL_LOG` names, if any (to see or replay
 /// what a hunt asked of the cluster).
 fn log_statement(sql: &str) {
+    log(&format!("{sql};"));
+}
+
+/// Appends how long the last statement took to the log of statements.
+fn log_duration(start: std::time::Instant) {
+    log(&format!("-- {:.2} s", start.elapsed().as_secs_f64()));
+}
+
+fn log(line: &str) {
     use std::io::Write;
     let Some(path) = std::env::var_os("HARRIER_SPARK_SQL_LOG") else { return };
     if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
-        let _ = writeln!(file, "{sql};");
+        let _ = writeln!(file, "{line}");
     }
 }
 
@@ -90,7 +101,7 @@ impl Cluster {
     /// schemas of a lake's files merged (each file has the columns of its own events).
     pub fn connect(url: &str) -> Result<Cluster, String> {
         let session = SparkSession::builder().remote(url).get_or_create().map_err(message)?;
-        let cluster = Cluster { session, queries: 0 };
+        let cluster = Cluster { session, queries: 0, cached: Vec::new() };
         let conf = cluster.session.conf();
         // Constraint propagation is quadratic in the size of a condition; a scan's conditions
         // are hundreds of rules.
@@ -100,6 +111,13 @@ impl Cluster {
             ("spark.sql.constraintPropagation.enabled", "false"),
             // It would add a filter testing every rule again before a scan's `explode`.
             ("spark.sql.optimizer.excludedRules", "org.apache.spark.sql.catalyst.optimizer.InferFiltersFromGenerate"),
+            // A temporary view keeps its analyzed plan: otherwise every query naming it analyzes
+            // the lake again (lists its files, merges their schemas: seconds per reference, and an
+            // ESCU query names it once per detection).
+            ("spark.sql.legacy.storeAnalyzedPlanForView", "true"),
+            // A lake's files are small (one per channel and day, see `harrier-lake`): at the
+            // default cost of 4 MB per file opened, Spark gives a few MB of them a task each.
+            ("spark.sql.files.openCostInBytes", "262144"),
         ];
         for (key, value) in settings {
             conf.set(key, value).map_err(message)?;
@@ -121,6 +139,7 @@ impl Cluster {
     pub fn query(&mut self, sql: &str) -> Result<Vec<RecordBatch>, String> {
         self.queries += 1;
         log_statement(sql);
+        let start = std::time::Instant::now();
         let frame = self.session.sql(sql).map_err(message)?;
         let batches = frame.collect_record_batches().map_err(message)?;
         // A finished query ends with its metrics; a stream that stops without them (an
@@ -132,6 +151,7 @@ impl Cluster {
                         spark.connect.execute.reattachable.senderMaxStreamDuration (default 2 minutes)"
                 .into());
         }
+        log_duration(start);
         Ok(batches)
     }
 
@@ -151,8 +171,12 @@ impl Cluster {
     /// Defines the temporary view `view` over `source`: the core columns, and one column per
     /// name in `fields` bound to the source's columns by `names` (NULL when it has none); only
     /// the rows `filter` (SQL over the core columns) takes, when given.
+    ///
+    /// The view is cached on the cluster (memory and disk) until this session ends: a hunt
+    /// reads it once per scan or aggregate, and reading the Parquet files each time costs
+    /// several times more than reading the cache.
     pub fn bind(
-        &self,
+        &mut self,
         view: &str,
         source: &Source,
         fields: &BTreeSet<String>,
@@ -173,12 +197,24 @@ impl Cluster {
             ));
         }
         let select = scan::bound_columns(&columns, fields, names);
+        self.execute(&format!("DROP VIEW IF EXISTS {}", quoted(view)))?;
         self.execute(&format!(
-            "CREATE OR REPLACE TEMPORARY VIEW {} AS SELECT {} FROM {}{}",
+            "CACHE TABLE {} AS SELECT {} FROM {}{}",
             quoted(view),
             select.join(", "),
             source.relation(),
             filter.map(|filter| format!(" WHERE {filter}")).unwrap_or_default()
-        ))
+        ))?;
+        self.cached.push(view.to_owned());
+        Ok(())
+    }
+}
+
+impl Drop for Cluster {
+    /// Frees what the session cached on the cluster (a server keeps an idle session a while).
+    fn drop(&mut self) {
+        for view in std::mem::take(&mut self.cached) {
+            let _ = self.execute(&format!("DROP VIEW IF EXISTS {}", quoted(&view)));
+        }
     }
 }
