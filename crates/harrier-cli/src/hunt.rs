@@ -124,15 +124,14 @@ pub(crate) struct EngineArgs {
 }
 
 impl EngineArgs {
+    /// The options as a command line without them gives them (the embedded engine).
     fn local() -> EngineArgs {
-        EngineArgs {
-            kind: EngineKind::Local,
-            connect: String::new(),
-            table: None,
-            splunk_table: None,
-            fallback: Fallback::Skip,
-            rules_per_scan: 100,
+        #[derive(clap::Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            engine: EngineArgs,
         }
+        <Defaults as clap::Parser>::parse_from(["harrier"]).engine
     }
 }
 

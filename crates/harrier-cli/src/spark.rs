@@ -239,11 +239,15 @@ fn spl(
     }
     if !local.is_empty() {
         let sql = harrier_spark::scan_sql(SPLUNK_VIEW, &local);
-        let candidates = harrier_spark::hits(&cluster.query(&sql)?, files)?;
+        // An event comes once per detection it is a candidate for; it is fed once.
+        let mut candidates = BTreeMap::new();
+        for hit in harrier_spark::hits(&cluster.query(&sql)?, files)? {
+            candidates.entry((hit.event.source().path.clone(), hit.event.record_id())).or_insert(hit.event);
+        }
         let wanted: BTreeSet<usize> = local.iter().map(|rule| rule.rule).collect();
         let (mut matched, mut rows) = (Vec::new(), Vec::new());
-        for hit in &candidates {
-            set.spl.rows(&hit.event, &mut matched, &mut rows);
+        for event in candidates.values() {
+            set.spl.rows(event, &mut matched, &mut rows);
             for (runner, feed, row) in rows.drain(..) {
                 if wanted.contains(&runner) {
                     runners[runner].accept(feed, row);

@@ -3,8 +3,6 @@
 //! embedded engine on the same files, for the SigmaHQ rules and the ESCU detections Spark SQL
 //! expresses; the rules it cannot express are named, and with `--fallback local` run here.
 //!
-//! The ESCU comparison is long and runs on demand (`--ignored`).
-//!
 //! The server: `HARRIER_SPARK_CONNECT` (e.g. `sc://127.0.0.1:15002`, what
 //! `tests/spark/local-cluster.sh start` prints). Without it the tests skip, saying so, unless
 //! `HARRIER_REQUIRE_SPARK=1` (set in `.ci/run`).
@@ -95,26 +93,42 @@ fn shared_logs() -> Option<[String; 2]> {
     Some([evtx.display().to_string(), json.display().to_string()])
 }
 
+/// Hunts the shared logs with `rules`, here and on Spark (the logs ingested to a lake of
+/// `view`, `spark_options` added): the embedded output, Spark's, and its standard error.
+struct Hunts {
+    embedded: Vec<serde_json::Value>,
+    on_spark: Vec<serde_json::Value>,
+    stderr: String,
+}
+
+fn hunt_both_ways(url: &str, rules: &Path, view: &str, spark_options: &[&str], what: &str) -> Option<Hunts> {
+    let logs = shared_logs()?;
+    let (rules, logs) = (rules.to_str().unwrap(), [logs[0].as_str(), logs[1].as_str()]);
+    let lake = tempfile::tempdir().unwrap();
+    let table = lake.path().join(view);
+    ingest(&logs, &table, view);
+    let embedded_args = [&["hunt"][..], &logs, &["-r", rules, "--format", "jsonl", "-q"]].concat();
+    let (embedded, _) = timed(&format!("embedded hunt, {what}"), || harrier(&embedded_args));
+    let table = table.to_str().unwrap();
+    let spark_args = [
+        &["hunt", "--engine", "spark", "--connect", url, "--table", table, "-r", rules, "--format", "jsonl"][..],
+        spark_options,
+    ]
+    .concat();
+    let (on_spark, stderr) = timed(&format!("Spark hunt, {what}"), || harrier(&spark_args));
+    eprintln!("{}", stderr.lines().filter(|line| line.contains("Spark ran")).collect::<Vec<_>>().join("\n"));
+    Some(Hunts { embedded, on_spark, stderr })
+}
+
 #[test]
 fn spark_hunts_with_sigmahq_rules_give_the_embedded_hits() {
     let Some(url) = connect_url() else { return };
-    let (Some(rules), Some(logs)) = (harrier_testdata::shared("sigma/rules"), shared_logs()) else { return };
-    let rules = rules.to_str().unwrap();
-    let logs = [logs[0].as_str(), logs[1].as_str()];
-    let lake = tempfile::tempdir().unwrap();
-    let native = lake.path().join("native");
-    ingest(&logs, &native, "native");
-    let native = native.to_str().unwrap();
-
-    let embedded_args = [&logs[..], &["-r", rules, "--format", "jsonl", "-q"]].concat();
-    let (embedded, _) = timed("embedded hunt, SigmaHQ", || harrier(&[&["hunt"][..], &embedded_args].concat()));
-    let spark_args =
-        ["hunt", "--engine", "spark", "--connect", &url, "--table", native, "-r", rules, "--format", "jsonl"];
-    let (on_spark, stderr) = timed("Spark hunt, SigmaHQ", || harrier(&spark_args));
-    eprintln!("{}", stderr.lines().filter(|line| line.contains("Spark ran")).collect::<Vec<_>>().join("\n"));
-    let skipped = not_run(&stderr);
-    let expected: BTreeSet<_> = hits(&embedded).into_iter().filter(|(rule, _, _)| !skipped.contains(rule)).collect();
-    let found = hits(&on_spark);
+    let Some(rules) = harrier_testdata::shared("sigma/rules") else { return };
+    let Some(hunts) = hunt_both_ways(&url, &rules, "native", &[], "SigmaHQ") else { return };
+    let skipped = &not_run(&hunts.stderr);
+    let expected: BTreeSet<_> =
+        hits(&hunts.embedded).into_iter().filter(|(rule, _, _)| !skipped.contains(rule)).collect();
+    let found = hits(&hunts.on_spark);
     let only_embedded: Vec<_> = expected.difference(&found).collect();
     let only_spark: Vec<_> = found.difference(&expected).collect();
     report("SigmaHQ hits", &only_embedded, &only_spark);
@@ -123,25 +137,15 @@ fn spark_hunts_with_sigmahq_rules_give_the_embedded_hits() {
     assert!(only_embedded.is_empty() && only_spark.is_empty(), "Spark and the embedded engine differ");
 }
 
-/// Every ESCU detection Spark SQL expresses, row for row. About 850 aggregate queries: a
-/// quarter of an hour on the 2-core local cluster, so run on demand.
+/// Every ESCU detection, row for row: those Spark SQL expresses on the cluster (about 850
+/// aggregate queries, 50 per query), the others here on the candidate rows it sends.
 #[test]
-#[ignore = "long: run with --ignored against a Spark Connect server"]
 fn spark_hunts_with_escu_detections_give_the_embedded_rows() {
     let Some(url) = connect_url() else { return };
-    let (Some(detections), Some(logs)) = (harrier_testdata::escu("detections"), shared_logs()) else { return };
-    let detections = detections.to_str().unwrap();
-    let logs = [logs[0].as_str(), logs[1].as_str()];
-    let lake = tempfile::tempdir().unwrap();
-    let splunk = lake.path().join("splunk");
-    ingest(&logs, &splunk, "splunk");
-    let splunk = splunk.to_str().unwrap();
-    let embedded_args = [&logs[..], &["-r", detections, "--format", "jsonl", "-q"]].concat();
-    let (embedded, _) = timed("embedded hunt, ESCU", || harrier(&[&["hunt"][..], &embedded_args].concat()));
-    let spark_args =
-        ["hunt", "--engine", "spark", "--connect", &url, "--table", splunk, "-r", detections, "--format", "jsonl"];
-    let (on_spark, stderr) = timed("Spark hunt, ESCU", || harrier(&spark_args));
-    let skipped = not_run(&stderr);
+    let Some(detections) = harrier_testdata::escu("detections") else { return };
+    let Some(hunts) = hunt_both_ways(&url, &detections, "splunk", &["--fallback", "local"], "ESCU") else { return };
+    let skipped = &not_run(&hunts.stderr);
+    let run_locally = hunts.stderr.lines().filter(|line| line.contains("runs locally on its candidate rows")).count();
     let rows = |lines: &[serde_json::Value]| -> BTreeMap<String, Vec<String>> {
         let mut rows: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for line in lines.iter().filter(|line| line["type"] == "row") {
@@ -155,19 +159,22 @@ fn spark_hunts_with_escu_detections_give_the_embedded_rows() {
         rows.values_mut().for_each(|rows| rows.sort());
         rows
     };
-    let (expected, found) = (rows(&embedded), rows(&on_spark));
+    let (expected, found) = (rows(&hunts.embedded), rows(&hunts.on_spark));
     let differing: Vec<&String> =
         expected.keys().chain(found.keys()).filter(|id| expected.get(*id) != found.get(*id)).collect();
     for id in differing.iter().take(10) {
         eprintln!("  {id}: embedded {:?}\n      Spark {:?}", expected.get(*id), found.get(*id));
     }
     eprintln!(
-        "ESCU: {} detections with rows compared, {} differ; {} not run on Spark",
+        "ESCU: {} detections with rows compared ({} rows), {} differ; {run_locally} run here on candidate \
+         rows, {} not run",
         expected.len(),
+        expected.values().map(Vec::len).sum::<usize>(),
         differing.len(),
         skipped.len()
     );
     assert!(expected.len() > 100, "{}", expected.len());
+    assert!(skipped.is_empty() && run_locally > 0, "{skipped:?}");
     assert!(differing.is_empty(), "{} detections differ", differing.len());
 }
 

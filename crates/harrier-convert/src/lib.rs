@@ -149,12 +149,22 @@ pub fn sql_candidates(rule: &Rule, dialect: Dialect, profile: &Profile) -> Strin
     sql::Sql::new(dialect).superset(&prepared(rule, profile).0)
 }
 
-/// [`sql_candidates`] for an SPL detection's search (fields as Splunk sees them).
+/// [`sql_candidates`] for an SPL detection's search (fields as Splunk sees them): the events
+/// its search reads, and those the searches it joins read.
 pub fn sql_query_candidates(query: &harrier_ir::pipeline::Query, dialect: Dialect) -> String {
-    match &query.source {
-        harrier_ir::pipeline::QuerySource::Events(condition) => sql::Sql::new(dialect).superset(condition),
-        harrier_ir::pipeline::QuerySource::Lookup(_) => "1=0".into(),
+    fn add(query: &harrier_ir::pipeline::Query, sql: &sql::Sql, candidates: &mut Vec<String>) {
+        if let harrier_ir::pipeline::QuerySource::Events(condition) = &query.source {
+            candidates.push(format!("({})", sql.superset(condition)));
+        }
+        for command in &query.commands {
+            if let harrier_ir::pipeline::Command::Join { query, .. } = command {
+                add(query, sql, candidates);
+            }
+        }
     }
+    let mut candidates = Vec::new();
+    add(query, &sql::Sql::new(dialect), &mut candidates);
+    if candidates.is_empty() { "1=0".into() } else { candidates.join(" OR ") }
 }
 
 /// A rule's condition with the profile applied (values, field names), and the index it names.

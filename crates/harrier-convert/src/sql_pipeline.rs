@@ -390,3 +390,27 @@ fn command_name(command: &Command) -> &'static str {
         Command::Replace { .. } => "replace",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sql_of(search: &str) -> String {
+        let query = harrier_spl::parse_query(search).expect("the search parses");
+        super::query(&query, Dialect::Sqlite, "logs").expect("the search converts")
+    }
+
+    #[test]
+    fn a_column_renamed_to_an_existing_name_replaces_that_column() {
+        // `drop_dm_object_name` after `tstats ... values(parent_process_name) AS parent_process
+        // by parent_process`: Splunk's rename overwrites the aggregate with the by-field.
+        let sql = sql_of(
+            "search EventCode=1 | stats values(ParentImage) AS parent_process count by Node.parent_process \
+             | rename Node.* AS *",
+        );
+        let select = &sql[..sql.find(" FROM ").unwrap()];
+        assert_eq!(select.matches("AS \"parent_process\"").count(), 1, "{select}");
+        assert!(!select.contains("ParentImage"), "the aggregate is gone: {select}");
+        assert!(select.contains("\"Node.parent_process\""), "the by-field stays: {select}");
+    }
+}

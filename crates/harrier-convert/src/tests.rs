@@ -158,3 +158,14 @@ fn features_a_target_lacks_are_named() {
     let error = convert(&single, Target::Splunk, &Profile::load("sysmon").unwrap(), &Options::default()).unwrap_err();
     assert!(error.feature.contains("single-character wildcard"), "{error}");
 }
+
+#[test]
+fn the_candidates_of_an_spl_search_include_the_events_its_joins_read() {
+    let query = harrier_spl::parse_query(
+        "search EventCode=4688 | join type=inner ProcessId [search EventCode=4689 | fields ProcessId]",
+    )
+    .expect("the search parses");
+    let candidates = crate::sql_query_candidates(&query, Dialect::Sqlite);
+    assert!(candidates.contains("4688") && candidates.contains("4689"), "{candidates}");
+    assert!(candidates.contains(" OR "), "{candidates}");
+}
