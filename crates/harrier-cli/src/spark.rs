@@ -96,20 +96,24 @@ pub(crate) fn hunt(
         local[rule.rule] = true;
     }
 
-    let spl_rows = spl(set, runners, engine, &mut cluster, &splunk_source, time_filter.as_deref(), &mut files)?;
+    let spl = spl(set, runners, engine, &mut cluster, &splunk_source, time_filter.as_deref(), &mut files)?;
     eprintln!(
-        "harrier: Spark ran {} queries: {} Sigma rules in {} scans of {events_in_table} events, {} ESCU detections",
+        "harrier: Spark ran {} queries: {} Sigma rules in {} scans of {events_in_table} events, {} ESCU detections{}",
         cluster.queries,
         spark_rules.len(),
         scans,
-        spl_rows.iter().filter(|rows| rows.is_some()).count(),
+        spl.on_spark,
+        match (local_rules.len(), spl.here) {
+            (0, 0) => String::new(),
+            (sigma, escu) => format!("; here, on candidate rows: {sigma} Sigma rules, {escu} ESCU detections"),
+        }
     );
     let (events, verdicts) = hits.into_values().map(|hit| (hit.event, (hit.rules, hit.check_locally))).unzip();
     Ok(SparkRun {
         events,
         verdicts,
         local_rules: local,
-        spl_rows: spl_rows.into_iter().map(Option::unwrap_or_default).collect(),
+        spl_rows: spl.rows.into_iter().map(Option::unwrap_or_default).collect(),
         table_events: events_in_table,
     })
 }
@@ -178,9 +182,16 @@ fn merge(hits: &mut BTreeMap<(String, u64), SparkHit>, found: Vec<harrier_spark:
     }
 }
 
-/// The ESCU detections: each converted one as its own aggregate query, the others (with
-/// `--fallback local`) by their runners here over their candidate events. `None` for a
-/// detection that did not run.
+/// What the ESCU detections gave: rows per detection (`None` for one that did not run), and
+/// how many ran on the cluster and here.
+struct SplRun {
+    rows: Vec<Option<Vec<Row>>>,
+    on_spark: usize,
+    here: usize,
+}
+
+/// The ESCU detections: each converted one as an aggregate query, the others (with
+/// `--fallback local`) by their runners here over their candidate events.
 fn spl(
     set: &RuleSet,
     runners: &mut [Runner],
@@ -189,7 +200,7 @@ fn spl(
     source: &Source,
     time_filter: Option<&str>,
     files: &mut HashMap<String, Arc<SourceFile>>,
-) -> Result<Vec<Option<Vec<Row>>>, String> {
+) -> Result<SplRun, String> {
     let options = Options { table: SPLUNK_VIEW.into(), tumbling_windows: false };
     let plans: Vec<(usize, Plan)> = (0..runners.len())
         .map(|runner| {
@@ -210,8 +221,9 @@ fn spl(
     };
     let (queries, local) = split(&plans, &|runner| name(runner));
     let mut results: Vec<Option<Vec<Row>>> = vec![None; runners.len()];
+    let (on_spark, here) = (queries.len(), local.len());
     if queries.is_empty() && local.is_empty() {
-        return Ok(results);
+        return Ok(SplRun { rows: results, on_spark, here });
     }
     bind(cluster, SPLUNK_VIEW, source, queries.iter().chain(&local), Names::Exact, time_filter)?;
     for batch in queries.chunks(DETECTIONS_PER_QUERY) {
@@ -258,7 +270,7 @@ fn spl(
             results[runner] = Some(runners[runner].finish());
         }
     }
-    Ok(results)
+    Ok(SplRun { rows: results, on_spark, here })
 }
 
 /// A detection's aggregate query also giving the files behind each row (`_sources`).

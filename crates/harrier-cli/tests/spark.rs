@@ -93,38 +93,54 @@ fn shared_logs() -> Option<[String; 2]> {
     Some([evtx.display().to_string(), json.display().to_string()])
 }
 
-/// Hunts the shared logs with `rules`, here and on Spark (the logs ingested to a lake of
-/// `view`, `spark_options` added): the embedded output, Spark's, and its standard error.
+/// Hunts `logs` with `rules` here and on Spark, the logs ingested to a lake per `(view, option
+/// naming it)`, `spark_options` added: the embedded output, Spark's, and its standard error.
 struct Hunts {
     embedded: Vec<serde_json::Value>,
     on_spark: Vec<serde_json::Value>,
     stderr: String,
 }
 
-fn hunt_both_ways(url: &str, rules: &Path, view: &str, spark_options: &[&str], what: &str) -> Option<Hunts> {
-    let logs = shared_logs()?;
-    let (rules, logs) = (rules.to_str().unwrap(), [logs[0].as_str(), logs[1].as_str()]);
-    let lake = tempfile::tempdir().unwrap();
-    let table = lake.path().join(view);
-    ingest(&logs, &table, view);
-    let embedded_args = [&["hunt"][..], &logs, &["-r", rules, "--format", "jsonl", "-q"]].concat();
-    let (embedded, _) = timed(&format!("embedded hunt, {what}"), || harrier(&embedded_args));
-    let table = table.to_str().unwrap();
-    let spark_args = [
-        &["hunt", "--engine", "spark", "--connect", url, "--table", table, "-r", rules, "--format", "jsonl"][..],
-        spark_options,
-    ]
-    .concat();
-    let (on_spark, stderr) = timed(&format!("Spark hunt, {what}"), || harrier(&spark_args));
-    eprintln!("{}", stderr.lines().filter(|line| line.contains("Spark ran")).collect::<Vec<_>>().join("\n"));
-    Some(Hunts { embedded, on_spark, stderr })
+struct Hunt<'a> {
+    url: &'a str,
+    logs: &'a [&'a str],
+    rules: &'a Path,
+    lakes: &'a [(&'a str, &'a str)],
+    spark_options: &'a [&'a str],
+    what: &'a str,
+}
+
+impl Hunt<'_> {
+    fn both_ways(&self) -> Hunts {
+        let rules = self.rules.to_str().unwrap();
+        let embedded_args = [&["hunt"][..], self.logs, &["-r", rules, "--format", "jsonl", "-q"]].concat();
+        let (embedded, _) = timed(&format!("embedded hunt, {}", self.what), || harrier(&embedded_args));
+        let dir = tempfile::tempdir().unwrap();
+        let mut spark_args: Vec<String> =
+            ["hunt", "--engine", "spark", "--connect", self.url, "-r", rules, "--format", "jsonl"]
+                .map(String::from)
+                .into();
+        for (view, option) in self.lakes {
+            let lake = dir.path().join(view);
+            ingest(self.logs, &lake, view);
+            spark_args.extend([option.to_string(), lake.display().to_string()]);
+        }
+        spark_args.extend(self.spark_options.iter().map(|option| option.to_string()));
+        let spark_args: Vec<&str> = spark_args.iter().map(String::as_str).collect();
+        let (on_spark, stderr) = timed(&format!("Spark hunt, {}", self.what), || harrier(&spark_args));
+        eprintln!("{}", stderr.lines().filter(|line| line.contains("Spark ran")).collect::<Vec<_>>().join("\n"));
+        Hunts { embedded, on_spark, stderr }
+    }
 }
 
 #[test]
 fn spark_hunts_with_sigmahq_rules_give_the_embedded_hits() {
     let Some(url) = connect_url() else { return };
-    let Some(rules) = harrier_testdata::shared("sigma/rules") else { return };
-    let Some(hunts) = hunt_both_ways(&url, &rules, "native", &[], "SigmaHQ") else { return };
+    let (Some(rules), Some(logs)) = (harrier_testdata::shared("sigma/rules"), shared_logs()) else { return };
+    let logs = [logs[0].as_str(), logs[1].as_str()];
+    let lakes = [("native", "--table")];
+    let hunt = Hunt { url: &url, logs: &logs, rules: &rules, lakes: &lakes, spark_options: &[], what: "SigmaHQ" };
+    let hunts = hunt.both_ways();
     let skipped = &not_run(&hunts.stderr);
     let expected: BTreeSet<_> =
         hits(&hunts.embedded).into_iter().filter(|(rule, _, _)| !skipped.contains(rule)).collect();
@@ -142,8 +158,13 @@ fn spark_hunts_with_sigmahq_rules_give_the_embedded_hits() {
 #[test]
 fn spark_hunts_with_escu_detections_give_the_embedded_rows() {
     let Some(url) = connect_url() else { return };
-    let Some(detections) = harrier_testdata::escu("detections") else { return };
-    let Some(hunts) = hunt_both_ways(&url, &detections, "splunk", &["--fallback", "local"], "ESCU") else { return };
+    let (Some(detections), Some(logs)) = (harrier_testdata::escu("detections"), shared_logs()) else { return };
+    let logs = [logs[0].as_str(), logs[1].as_str()];
+    let lakes = [("splunk", "--table")];
+    let spark_options = ["--fallback", "local"];
+    let hunt =
+        Hunt { url: &url, logs: &logs, rules: &detections, lakes: &lakes, spark_options: &spark_options, what: "ESCU" };
+    let hunts = hunt.both_ways();
     let skipped = &not_run(&hunts.stderr);
     let run_locally = hunts.stderr.lines().filter(|line| line.contains("runs locally on its candidate rows")).count();
     let rows = |lines: &[serde_json::Value]| -> BTreeMap<String, Vec<String>> {
@@ -197,6 +218,37 @@ fn normalized(value: &serde_json::Value) -> serde_json::Value {
         },
         other => serde_json::json!(other.to_string().trim_matches('"')),
     }
+}
+
+/// The example rules (Sigma rules, a correlation chain over them, ESCU detections) over the
+/// example logs: the whole output, hits, correlation results and rows, is the embedded one.
+/// Correlation windows are computed here over the matches the cluster returns.
+#[test]
+fn spark_hunts_of_the_examples_give_the_embedded_output() {
+    let Some(url) = connect_url() else { return };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let (logs, rules) = (root.join("examples/logs"), root.join("examples/rules"));
+    let logs = [logs.to_str().unwrap()];
+    let lakes = [("native", "--table"), ("splunk", "--splunk-table")];
+    let spark_options = ["--fallback", "local"];
+    let hunt =
+        Hunt { url: &url, logs: &logs, rules: &rules, lakes: &lakes, spark_options: &spark_options, what: "examples" };
+    let hunts = hunt.both_ways();
+    let sorted = |lines: &[serde_json::Value]| {
+        let mut lines: Vec<String> = lines.iter().map(|line| normalized(line).to_string()).collect();
+        lines.sort();
+        lines
+    };
+    let kinds = |lines: &[serde_json::Value]| {
+        let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
+        for line in lines {
+            *kinds.entry(line["type"].as_str().unwrap_or("hit").to_owned()).or_default() += 1;
+        }
+        kinds
+    };
+    eprintln!("examples: embedded {:?}, Spark {:?}", kinds(&hunts.embedded), kinds(&hunts.on_spark));
+    assert!(kinds(&hunts.embedded).get("correlation").is_some_and(|count| *count > 0));
+    assert_eq!(sorted(&hunts.on_spark), sorted(&hunts.embedded));
 }
 
 /// Rules Spark SQL cannot express (a keyword search, an IPv6 network) run here with
