@@ -168,12 +168,19 @@ fn scan(
     harrier_spark::hits(&cluster.query(sql)?, files)
 }
 
+/// What tells events apart across a hunt's queries: their file and record.
+fn event_key(event: &Event) -> (String, u64) {
+    (event.source().path.clone(), event.record_id())
+}
+
 /// Adds a scan's hits: matched rules (`candidates` false) or rows to check here.
 fn merge(hits: &mut BTreeMap<(String, u64), SparkHit>, found: Vec<harrier_spark::Hit>, candidates: bool) {
     for hit in found {
-        let key = (hit.event.source().path.clone(), hit.event.record_id());
-        let entry =
-            hits.entry(key).or_insert_with(|| SparkHit { event: hit.event, rules: Vec::new(), check_locally: false });
+        let entry = hits.entry(event_key(&hit.event)).or_insert_with(|| SparkHit {
+            event: hit.event,
+            rules: Vec::new(),
+            check_locally: false,
+        });
         if candidates {
             entry.check_locally = true;
         } else if let Err(at) = entry.rules.binary_search(&hit.rule) {
@@ -254,7 +261,7 @@ fn spl(
         // An event comes once per detection it is a candidate for; it is fed once.
         let mut candidates = BTreeMap::new();
         for hit in harrier_spark::hits(&cluster.query(&sql)?, files)? {
-            candidates.entry((hit.event.source().path.clone(), hit.event.record_id())).or_insert(hit.event);
+            candidates.entry(event_key(&hit.event)).or_insert(hit.event);
         }
         let wanted: BTreeSet<usize> = local.iter().map(|rule| rule.rule).collect();
         let (mut matched, mut rows) = (Vec::new(), Vec::new());

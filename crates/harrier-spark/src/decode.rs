@@ -54,11 +54,16 @@ pub fn hits(batches: &[RecordBatch], files: &mut HashMap<String, Arc<SourceFile>
 
 /// An event from its fields as JSON (what `harrier-lake` writes in `_event`).
 fn event(document: &str, provenance: Provenance) -> Result<Event, String> {
-    let serde_json::Value::Object(map) = serde_json::from_str(document).map_err(|error| error.to_string())? else {
-        return Err("not a JSON object".into());
-    };
-    let fields = map.into_iter().map(|(name, value)| Field { name: name.into(), path: None, value: value.into() });
+    let fields = json_object(document)?.into_iter().map(|(name, value)| Field { name: name.into(), path: None, value });
     Ok(Event::new(provenance, fields.collect()))
+}
+
+/// A JSON object's members, in order, as Harrier values.
+fn json_object(document: &str) -> Result<Fields, String> {
+    match serde_json::from_str(document).map_err(|error| error.to_string())? {
+        serde_json::Value::Object(map) => Ok(map.into_iter().map(|(name, value)| (name, Value::from(value))).collect()),
+        _ => Err(format!("not a JSON object: {document:.200}")),
+    }
 }
 
 /// A row's (column, value) pairs, in column order.
@@ -92,11 +97,7 @@ pub fn tagged_rows(batches: &[RecordBatch]) -> Result<Vec<(usize, Fields)>, Stri
         for row in 0..batch.num_rows() {
             let tag = integer(tags, row).and_then(|tag| usize::try_from(tag).ok()).ok_or("a row without its query")?;
             let document = text(documents, row).unwrap_or_default();
-            let serde_json::Value::Object(map) = serde_json::from_str(&document).map_err(|error| error.to_string())?
-            else {
-                return Err(format!("a result row is not a JSON object: {document:.200}"));
-            };
-            rows.push((tag, map.into_iter().map(|(name, value)| (name, Value::from(value))).collect()));
+            rows.push((tag, json_object(&document).map_err(|why| format!("a result row: {why}"))?));
         }
     }
     Ok(rows)
