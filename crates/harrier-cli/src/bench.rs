@@ -1,8 +1,8 @@
 //! `harrier bench`: parse-only throughput, beside the `evtx` crate's own JSON rendering.
 
 use crate::progress::Ui;
-use crate::rules::{RuleArgs, RuleSet};
 use clap::{Args, ValueEnum};
+use harrier::{Flow, Hunt, RuleSet};
 use harrier_read::{Input, ReadOptions};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -108,20 +108,14 @@ pub fn run(args: &BenchArgs, _ui: &Ui) -> std::io::Result<ExitCode> {
     if !args.rules.is_empty() {
         let memory_before = current_memory_kib();
         let started = Instant::now();
-        let rule_args = RuleArgs {
-            rules: args.rules.clone(),
-            macros: Vec::new(),
-            lookups: Vec::new(),
-            vars: None,
-            logsource_map: None,
-        };
-        let set = RuleSet::load(&rule_args).map_err(std::io::Error::other)?;
+        let builder = args.rules.iter().fold(RuleSet::builder(), |builder, path| builder.rules(path));
+        let set = builder.build().map_err(std::io::Error::other)?;
         rule_loading = Some(RuleLoading {
-            rules_run: set.active.len(),
+            rules_run: set.rules_run(),
             seconds: started.elapsed().as_secs_f64(),
             memory_mib: (current_memory_kib() - memory_before) as f64 / 1024.0,
         });
-        let hunt = best_of(args.repeat, || hunt_pass(&inputs, &set));
+        let hunt = best_of_fallible(args.repeat, || hunt_pass(&inputs, &set))?;
         hunt_over_parse = Some(hunt.events_per_second / measures[0].events_per_second);
         measures.push(hunt);
     }
@@ -152,7 +146,12 @@ pub fn run(args: &BenchArgs, _ui: &Ui) -> std::io::Result<ExitCode> {
 }
 
 fn best_of(repeat: usize, mut pass: impl FnMut() -> Measure) -> Measure {
-    (0..repeat.max(1)).map(|_| pass()).min_by(|a, b| a.seconds.total_cmp(&b.seconds)).expect("at least one pass")
+    best_of_fallible(repeat, || Ok(pass())).expect("a pass that cannot fail")
+}
+
+fn best_of_fallible(repeat: usize, mut pass: impl FnMut() -> std::io::Result<Measure>) -> std::io::Result<Measure> {
+    let passes = (0..repeat.max(1)).map(|_| pass()).collect::<std::io::Result<Vec<Measure>>>()?;
+    Ok(passes.into_iter().min_by(|a, b| a.seconds.total_cmp(&b.seconds)).expect("at least one pass"))
 }
 
 /// Times `work`, which returns (events, bytes).
@@ -169,19 +168,25 @@ fn parse_only(name: &'static str, inputs: &[Input]) -> Measure {
     })
 }
 
-/// Reading, normalizing and matching every event against every rule, counting hits.
-fn hunt_pass(inputs: &[Input], set: &RuleSet) -> Measure {
-    timed("harrier hunt (parse+normalize+match)", || {
-        let map = |batch: harrier_read::Batch| {
-            let mut hits = Vec::new();
-            for event in &batch.events {
-                set.engine.matches(event, &mut hits);
-            }
-            hits.len()
+/// A hunt as `harrier hunt` runs it (reading, normalizing, matching every rule), its hits
+/// counted rather than written.
+fn hunt_pass(inputs: &[Input], set: &RuleSet) -> std::io::Result<Measure> {
+    let mut measured = Ok(());
+    let measure = timed("harrier hunt (parse+normalize+match)", || {
+        let mut hits = 0u64;
+        let mut count = |_: &harrier::Hit| {
+            hits += 1;
+            Ok(Flow::Continue)
         };
-        let summary = harrier_read::read(inputs, &ReadOptions::default(), map, |_| {}, &mut ());
-        (summary.events(), summary.bytes())
-    })
+        match Hunt::new(set).run(inputs, &mut count) {
+            Ok(summary) => (summary.events, summary.read.bytes()),
+            Err(error) => {
+                measured = Err(crate::hunt::into_io(error));
+                (0, 0)
+            }
+        }
+    });
+    measured.map(|()| measure)
 }
 
 /// The `evtx` crate rendering every record of every file to JSON, as `evtx_dump -o jsonl`

@@ -1,11 +1,12 @@
 //! `harrier rules list` and `harrier coverage`: a rule set by ATT&CK technique.
 
-use crate::hunt::{self, HuntArgs, HuntFormat};
+use crate::hunt;
 use crate::progress::{self, Ui};
-use crate::rules::{RuleArgs, RuleSet};
+use crate::rules::RuleArgs;
 use clap::{Args, ValueEnum};
+use harrier::{Annotation, Hunt, Language, Level, LoadStatus, RuleMeta, RuleSet};
 use harrier_attack::{Attack, Coverage};
-use harrier_ir::{Annotation, Level, RuleMeta};
+use harrier_print::{Tallies, Tally};
 use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
@@ -13,31 +14,17 @@ use std::process::ExitCode;
 
 /// A rule of either language with what a listing shows of it.
 struct Listed<'a> {
-    language: &'static str,
-    status: &'static str,
+    language: Language,
+    status: LoadStatus,
     meta: &'a RuleMeta,
 }
 
 /// Every rule that loaded (Sigma rules, correlations, ESCU detections), failed ones left out.
 fn listed(set: &RuleSet) -> Vec<Listed<'_>> {
-    let mut rules = Vec::new();
-    for index in 0..set.len() {
-        let status = set.status(index);
-        if status.status == "failed" || status.status == "filter" {
-            continue;
-        }
-        let meta = match index.checked_sub(set.entries.len()) {
-            Some(spl) => Some(&set.spl.detections[spl].meta),
-            None => {
-                let entry = &set.entries[index];
-                entry.rule().map(|rule| &rule.meta).or_else(|| entry.correlation().map(|c| &c.meta))
-            }
-        };
-        if let Some(meta) = meta {
-            rules.push(Listed { language: status.language, status: status.status, meta });
-        }
-    }
-    rules
+    set.outcomes()
+        .filter(|outcome| !matches!(outcome.status, LoadStatus::Failed | LoadStatus::Filter))
+        .filter_map(|outcome| Some(Listed { language: outcome.language, status: outcome.status, meta: outcome.meta? }))
+        .collect()
 }
 
 /// List rules of both languages with their ATT&CK techniques, tactics and false positives.
@@ -74,7 +61,7 @@ enum ListFormat {
 
 #[derive(Serialize)]
 struct ListLine<'a> {
-    language: &'static str,
+    language: Language,
     id: Option<&'a str>,
     title: &'a str,
     level: &'static str,
@@ -82,7 +69,7 @@ struct ListLine<'a> {
     r#type: Option<&'a str>,
     status: Option<&'static str>,
     /// `loaded`, `inactive` (not for Windows logs, or deprecated) or `not selected`.
-    load_status: &'static str,
+    load_status: LoadStatus,
     techniques: &'a [String],
     technique_names: Vec<Option<&'static str>>,
     tactics: &'a [String],
@@ -116,8 +103,7 @@ impl ListArgs {
 }
 
 pub fn list(args: &ListArgs) -> std::io::Result<ExitCode> {
-    let set = RuleSet::load(&args.rules).map_err(std::io::Error::other)?;
-    let attack = Attack::get();
+    let set = args.rules.load()?;
     let lines: Vec<ListLine> = listed(&set)
         .into_iter()
         .filter(|rule| args.takes(rule.meta))
@@ -138,11 +124,7 @@ pub fn list(args: &ListArgs) -> std::io::Result<ExitCode> {
                 status: meta.status.map(|status| status.name()),
                 load_status: rule.status,
                 techniques: &meta.techniques,
-                technique_names: meta
-                    .techniques
-                    .iter()
-                    .map(|id| attack.technique(id).map(|t| t.name.as_str()))
-                    .collect(),
+                technique_names: harrier_print::technique_names(meta),
                 tactics: &meta.tactics,
                 logsource,
                 false_positives: &meta.false_positives,
@@ -164,7 +146,7 @@ pub fn list(args: &ListArgs) -> std::io::Result<ExitCode> {
                 writeln!(
                     out,
                     "{:<6} {:<9} {title:<60} {techniques:<26} {}",
-                    line.language,
+                    line.language.name(),
                     line.level,
                     line.tactics.join(",")
                 )?;
@@ -211,7 +193,7 @@ enum CoverageFormat {
 }
 
 pub fn coverage(args: &CoverageArgs, ui: &Ui) -> std::io::Result<ExitCode> {
-    let set = RuleSet::load(&args.rules).map_err(std::io::Error::other)?;
+    let set = args.rules.load()?;
     let mut coverage = Coverage::default();
     let rule_count = listed(&set).len();
     for rule in &listed(&set) {
@@ -220,7 +202,7 @@ pub fn coverage(args: &CoverageArgs, ui: &Ui) -> std::io::Result<ExitCode> {
     let scored_by = if args.logs.is_empty() {
         "rules per technique"
     } else {
-        let (_, tallies) = hunt::hunt(set, &HuntArgs::for_search(args.logs.clone(), Some(HuntFormat::Silent)), ui)?;
+        let (_, tallies) = tally(&set, &args.logs, ui)?;
         coverage = Coverage::default();
         for tally in tallies.iter().filter(|tally| tally.hits > 0) {
             coverage.add(&tally.title, &tally.techniques, tally.hits);
@@ -304,9 +286,17 @@ pub struct NoiseArgs {
     format: Option<ListFormat>,
 }
 
+/// Hunts logs with every rule of a set and tallies what each found.
+fn tally(set: &RuleSet, paths: &[String], ui: &Ui) -> std::io::Result<(ExitCode, Vec<Tally>)> {
+    let inputs = progress::inputs(paths);
+    let mut tallies = Tallies::new(set);
+    let summary = hunt::hunt_with_progress(Hunt::new(set), &mut tallies, ui, |hunt, sink| hunt.run(&inputs, sink))?;
+    Ok((hunt::exit_code(&summary), tallies.into_tallies()))
+}
+
 pub fn noise(args: &NoiseArgs, ui: &Ui) -> std::io::Result<ExitCode> {
-    let set = RuleSet::load(&args.rules).map_err(std::io::Error::other)?;
-    let (code, mut tallies) = hunt::hunt(set, &HuntArgs::for_search(args.paths.clone(), Some(HuntFormat::Silent)), ui)?;
+    let set = args.rules.load()?;
+    let (code, mut tallies) = tally(&set, &args.paths, ui)?;
     tallies.retain(|tally| tally.hits > 0);
     tallies.sort_by(|a, b| b.hits.cmp(&a.hits).then(b.hosts.len().cmp(&a.hosts.len())).then(a.title.cmp(&b.title)));
     tallies.truncate(args.top);
@@ -353,7 +343,7 @@ pub fn noise(args: &NoiseArgs, ui: &Ui) -> std::io::Result<ExitCode> {
 /// An exclusions file silencing each rule's most frequent process (by file name, so a path
 /// that differs between hosts still matches). Rules whose hits name no process are listed as
 /// comments: only a person can say whether the whole rule is noise.
-fn proposed_exclusions(tallies: &[hunt::Tally]) -> String {
+fn proposed_exclusions(tallies: &[Tally]) -> String {
     let mut items = Vec::new();
     let mut without_process = String::new();
     for tally in tallies {

@@ -1,8 +1,9 @@
 //! `harrier rules check`: every rule document, loaded or why not.
 
 use crate::progress;
-use crate::rules::{RuleArgs, RuleSet};
+use crate::rules::RuleArgs;
 use clap::{Args, ValueEnum};
+use harrier::LoadStatus;
 use serde::Serialize;
 use std::io::Write;
 use std::process::ExitCode;
@@ -40,19 +41,19 @@ struct Totals {
 }
 
 pub fn run(args: &CheckArgs) -> std::io::Result<ExitCode> {
-    let set = RuleSet::load(&args.rules).map_err(std::io::Error::other)?;
+    let set = args.rules.load()?;
     let totals = Totals {
         documents: set.len(),
-        loaded: set.count("loaded"),
-        inactive: set.count("inactive"),
-        failed: set.count("failed"),
+        loaded: set.count(LoadStatus::Loaded),
+        inactive: set.count(LoadStatus::Inactive),
+        failed: set.count(LoadStatus::Failed),
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match progress::default_format(args.format, CheckFormat::Table, CheckFormat::Json) {
         CheckFormat::Json => {
-            let rules: Vec<_> = (0..set.len()).map(|index| set.status(index)).collect();
+            let rules: Vec<_> = set.outcomes().collect();
             let problems: Vec<_> = set
-                .library_problems
+                .support_file_problems()
                 .iter()
                 .map(|(file, why)| serde_json::json!({"file": file, "problem": why}))
                 .collect();
@@ -61,20 +62,19 @@ pub fn run(args: &CheckArgs) -> std::io::Result<ExitCode> {
             writeln!(out)?;
         }
         CheckFormat::Table => {
-            for (file, why) in &set.library_problems {
+            for (file, why) in set.support_file_problems() {
                 writeln!(out, "problem  {file}: {why}")?;
             }
-            for index in 0..set.len() {
-                let status = set.status(index);
-                if status.status != "loaded" || !status.warnings.is_empty() {
-                    let what = status.reason.clone().unwrap_or_else(|| status.warnings.join("; "));
+            for outcome in set.outcomes() {
+                if outcome.status != LoadStatus::Loaded || !outcome.warnings.is_empty() {
+                    let what = outcome.reason.clone().unwrap_or_else(|| outcome.warnings.join("; "));
                     writeln!(
                         out,
                         "{:<8} {}:{} {} {what}",
-                        status.status,
-                        status.file,
-                        status.line,
-                        status.id.unwrap_or("-")
+                        outcome.status.name(),
+                        outcome.file,
+                        outcome.line,
+                        outcome.id.unwrap_or("-")
                     )?;
                 }
             }

@@ -1,10 +1,8 @@
 //! `harrier convert`: rules as queries for Elasticsearch, Splunk and SQL engines.
 
-use crate::rules::{RuleArgs, RuleSet, RuleStatus};
+use crate::rules::RuleArgs;
 use clap::{Args, ValueEnum};
-use harrier_convert::{Conversion, Options, Profile, Target};
-use harrier_sigma::Outcome;
-use harrier_spl::escu::Outcome as SplOutcome;
+use harrier::{Conversion, ConvertOptions, LoadStatus, Profile, RuleOutcome, Target};
 use serde::Serialize;
 use std::io::Write;
 use std::process::ExitCode;
@@ -90,14 +88,12 @@ pub fn run(args: &ConvertArgs) -> std::io::Result<ExitCode> {
     let target = Target::parse(&args.to, args.dialect.as_deref()).map_err(std::io::Error::other)?;
     let profile =
         Profile::load(args.mapping.as_deref().unwrap_or(target.default_profile())).map_err(std::io::Error::other)?;
-    let set = RuleSet::load(&args.rules).map_err(std::io::Error::other)?;
-    let options = Options { table: args.table.clone(), tumbling_windows: args.tumbling_windows };
+    let set = args.rules.load()?;
+    let options = ConvertOptions { table: args.table.clone(), tumbling_windows: args.tumbling_windows };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let (mut converted, mut skipped) = (0usize, 0usize);
-    for index in 0..set.len() {
-        let status = set.status(index);
-        let result = conversion(&set, index, target, &profile, &options);
-        match result {
+    for (index, status) in set.outcomes().enumerate() {
+        match set.convert(index, target, &profile, &options) {
             Ok(conversion) => {
                 converted += 1;
                 match args.format {
@@ -109,7 +105,7 @@ pub fn run(args: &ConvertArgs) -> std::io::Result<ExitCode> {
             }
             Err(why) => {
                 let name = format!("{}:{} {}", status.file, status.line, status.id.or(status.title).unwrap_or("-"));
-                if !args.skip_unsupported && status.status == "loaded" {
+                if !args.skip_unsupported && status.status == LoadStatus::Loaded {
                     out.flush()?;
                     eprintln!("harrier: cannot convert {name} to {}: {why}", args.to);
                     return Ok(ExitCode::FAILURE);
@@ -127,7 +123,7 @@ pub fn run(args: &ConvertArgs) -> std::io::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn line<'a>(status: &RuleStatus<'a>, conversion: Option<&'a Conversion>, skipped: Option<&'a str>) -> Line<'a> {
+fn line<'a>(status: &RuleOutcome<'a>, conversion: Option<&'a Conversion>, skipped: Option<&'a str>) -> Line<'a> {
     Line {
         rule_id: status.id,
         rule_title: status.title,
@@ -136,68 +132,5 @@ fn line<'a>(status: &RuleStatus<'a>, conversion: Option<&'a Conversion>, skipped
         query: conversion.map(|conversion| conversion.query.as_str()),
         index: conversion.and_then(|conversion| conversion.index.as_deref()),
         skipped,
-    }
-}
-
-/// One rule document converted, or why it is not.
-fn conversion(
-    set: &RuleSet,
-    index: usize,
-    target: Target,
-    profile: &Profile,
-    options: &Options,
-) -> Result<Conversion, String> {
-    if index >= set.entries.len() {
-        return spl_conversion(set, index - set.entries.len(), target, options);
-    }
-    match &set.entries[index].outcome {
-        Outcome::Active(rule) => {
-            harrier_convert::convert(rule, target, profile, options).map_err(|error| error.feature)
-        }
-        Outcome::Inactive { reason, .. } => Err(format!("inactive: {reason}")),
-        Outcome::Filter { .. } => Err("a meta filter (converted into the rules it applies to)".into()),
-        Outcome::Correlation(correlation) => {
-            let rules = correlated_rules(set, correlation);
-            harrier_convert::convert_correlation(correlation, &rules, target, profile, options)
-                .map_err(|error| error.feature)
-        }
-        Outcome::Failed(reason) => Err(format!("not loaded: {reason}")),
-    }
-}
-
-/// The loaded rules a correlation names (by id or name), each with the name used.
-fn correlated_rules<'a>(
-    set: &'a RuleSet,
-    correlation: &'a harrier_ir::Correlation,
-) -> Vec<(&'a str, &'a harrier_ir::Rule)> {
-    correlation
-        .rules
-        .iter()
-        .filter_map(|reference| {
-            let rule = set.entries.iter().find_map(|entry| match &entry.outcome {
-                Outcome::Active(rule)
-                    if rule.meta.id.as_deref() == Some(reference) || rule.meta.name.as_deref() == Some(reference) =>
-                {
-                    Some(rule)
-                }
-                _ => None,
-            })?;
-            Some((reference.as_str(), rule))
-        })
-        .collect()
-}
-
-/// An ESCU detection: to Splunk, its search with macros expanded; to SQL, its pipeline over a
-/// table of events as Splunk sees them (`harrier events --view splunk`).
-fn spl_conversion(set: &RuleSet, index: usize, target: Target, options: &Options) -> Result<Conversion, String> {
-    let detection = &set.spl.detections[index];
-    match (target, &detection.expanded, &detection.outcome) {
-        (Target::Splunk, Some(expanded), _) => Ok(Conversion { query: expanded.clone(), index: None }),
-        (Target::Splunk, None, _) => Err("its macros do not expand".into()),
-        (_, _, SplOutcome::Runnable(query)) => {
-            harrier_convert::convert_query(query, target, options).map_err(|error| error.feature)
-        }
-        (_, _, SplOutcome::Deprecated(_)) => Err("inactive: deprecated".into()),
-        (_, _, SplOutcome::Failed(why)) => Err(format!("not loaded: {why}")),
     }
 }

@@ -3,8 +3,8 @@
 use crate::progress::{self, Console, Ui};
 use clap::{Args, ValueEnum};
 use harrier_event::Event;
+use harrier_print::events::{table_header, table_row, write_json_line};
 use harrier_read::ReadOptions;
-use serde::Serialize;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -73,15 +73,6 @@ impl Condition {
     }
 }
 
-/// One event as a JSON line.
-#[derive(Serialize)]
-struct EventLine<'a> {
-    timestamp: Option<harrier_event::Timestamp>,
-    source_file: &'a str,
-    record_id: u64,
-    event: harrier_event::FieldsMap<'a>,
-}
-
 pub fn run(args: &EventsArgs, ui: &Ui) -> std::io::Result<ExitCode> {
     let format = progress::default_format(args.format, EventFormat::Table, EventFormat::Jsonl);
     let inputs = progress::inputs(&args.paths);
@@ -120,45 +111,4 @@ pub fn run(args: &EventsArgs, ui: &Ui) -> std::io::Result<ExitCode> {
     out.flush()?;
     console.finish(&summary);
     Ok(if summary.nothing_read() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
-}
-
-fn write_json_line(text: &mut Vec<u8>, event: &Event) {
-    let line = EventLine {
-        timestamp: event.timestamp(),
-        source_file: &event.source().path,
-        record_id: event.record_id(),
-        event: event.fields_map(),
-    };
-    // Serializing plain strings, numbers and maps into memory cannot fail.
-    serde_json::to_writer(&mut *text, &line).expect("an event serializes to JSON");
-    text.push(b'\n');
-}
-
-fn table_header() -> String {
-    format!("{:<27} {:>6} {:<40} {:<20} DETAILS", "TIMESTAMP", "ID", "CHANNEL", "COMPUTER")
-}
-
-/// System fields in columns, then the event's own fields as `Name=Value`, cut to one line.
-fn table_row(event: &Event) -> String {
-    let timestamp = event.timestamp().map(|time| time.to_string()).unwrap_or_default();
-    let event_id = event.event_id().map(|id| id.to_string()).unwrap_or_default();
-    let details: Vec<String> = event
-        .fields()
-        .iter()
-        .filter(|field| field.path.as_deref().is_some_and(|path| !path.starts_with("Event.System.")))
-        .map(|field| format!("{}={}", field.name, field.value))
-        .collect();
-    let mut details = details.join(" ").replace(['\r', '\n', '\t'], " ");
-    if let Some((cut, _)) = details.char_indices().nth(160) {
-        details.truncate(cut);
-        details.push('…');
-    }
-    format!(
-        "{:<27} {:>6} {:<40} {:<20} {}\n",
-        timestamp,
-        event_id,
-        event.channel().unwrap_or("-"),
-        event.computer().unwrap_or("-"),
-        details
-    )
 }

@@ -1,16 +1,14 @@
-//! `harrier`: the command line over Harrier's crates.
+//! `harrier`: the command line over the `harrier` library and its `harrier-print` writers.
 //!
-//! This crate owns the user interface only: arguments and their help, progress on stderr,
-//! output formats, exit codes. Reading, normalizing and everything else live in the library
-//! crates, so another program can embed them without this one.
+//! This crate owns the user interface only: arguments and their help, which writer prints,
+//! progress on stderr, exit codes. Loading rules, hunting and writing results live in the
+//! library crates, so another program can embed them without this one.
 
 mod bench;
 mod catalog;
 mod check;
 mod convert;
 mod events;
-mod exclude;
-mod html;
 mod hunt;
 #[cfg(feature = "lake")]
 mod ingest;
@@ -19,9 +17,7 @@ mod rules;
 mod search;
 #[cfg(feature = "spark")]
 mod spark;
-mod spl;
 mod stats;
-mod timeline;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

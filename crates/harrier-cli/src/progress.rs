@@ -1,9 +1,11 @@
 //! What the user sees on stderr while a read goes: a progress bar (only on a terminal), the
 //! problems as they are met, and a closing summary.
 
-use harrier_read::{Observer, Problem, Summary};
+use harrier::Progress;
+use harrier_read::{Observer, Problem};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Problems printed one by one before the rest are only counted.
@@ -16,7 +18,7 @@ pub struct Ui {
 /// Shows progress and problems during one read.
 pub struct Console {
     bar: ProgressBar,
-    shown: usize,
+    shown: AtomicUsize,
     started: Instant,
     quiet: bool,
 }
@@ -33,44 +35,64 @@ impl Console {
             bar.enable_steady_tick(Duration::from_millis(200));
             bar
         };
-        Console { bar, shown: 0, started: Instant::now(), quiet: ui.quiet }
+        Console { bar, shown: AtomicUsize::new(0), started: Instant::now(), quiet: ui.quiet }
     }
 
     /// Clears the bar and prints the closing summary of the read.
-    pub fn finish(&self, summary: &Summary) {
+    pub fn finish(&self, summary: &harrier_read::Summary) {
         self.bar.finish_and_clear();
         let total = summary.all_problems().count();
-        if total > self.shown {
+        let shown = self.shown.load(Ordering::Relaxed);
+        if total > shown {
             eprintln!(
                 "harrier: {} more problems not shown (`harrier stats --format json` lists them all)",
-                total - self.shown
+                total - shown
             );
         }
         if !self.quiet {
             eprintln!("{}", summary_line(summary, self.started.elapsed()));
         }
     }
+
+    /// Clears the bar (when nothing was read from files: a hunt on Spark).
+    pub fn clear(&self) {
+        self.bar.finish_and_clear();
+    }
+
+    /// What a hunt tells as it goes.
+    pub fn on(&self, progress: Progress<'_>) {
+        match progress {
+            Progress::Planned { total_bytes } => self.bar.set_length(total_bytes),
+            Progress::Read { bytes } => self.bar.inc(bytes),
+            Progress::Problem(problem) => self.show_problem(problem),
+            Progress::Note(note) => self.bar.suspend(|| eprintln!("harrier: {note}")),
+        }
+    }
+
+    fn show_problem(&self, problem: &Problem) {
+        if self.shown.load(Ordering::Relaxed) < PROBLEMS_SHOWN {
+            self.shown.fetch_add(1, Ordering::Relaxed);
+            self.bar.suspend(|| eprintln!("harrier: skipped {}: {problem}", problem.skips()));
+        }
+    }
 }
 
 impl Observer for Console {
     fn planned(&mut self, total_bytes: u64) {
-        self.bar.set_length(total_bytes);
+        self.on(Progress::Planned { total_bytes });
     }
 
     fn problem(&mut self, problem: &Problem) {
-        if self.shown < PROBLEMS_SHOWN {
-            self.shown += 1;
-            self.bar.suspend(|| eprintln!("harrier: skipped {}: {problem}", problem.skips()));
-        }
+        self.on(Progress::Problem(problem));
     }
 
     fn progress(&mut self, bytes: u64) {
-        self.bar.inc(bytes);
+        self.on(Progress::Read { bytes });
     }
 }
 
 /// `read 301 files, 25140 events, 38.3 MB in 1.20 s; skipped 3 records, 1 chunk, 2 files; ignored 5 files`
-pub fn summary_line(summary: &Summary, elapsed: Duration) -> String {
+pub fn summary_line(summary: &harrier_read::Summary, elapsed: Duration) -> String {
     let mut line = format!(
         "harrier: read {} files, {} events, {:.1} MB in {:.2} s",
         summary.files.len() - summary.failed_files(),

@@ -1,9 +1,9 @@
 //! `harrier search`: one SPL search over files.
 
-use crate::hunt::{self, HuntArgs, HuntFormat};
-use crate::progress::Ui;
-use crate::rules::RuleSet;
+use crate::hunt::{self, HuntFormat, Output};
+use crate::progress::{self, Ui};
 use clap::{Args, ValueEnum};
+use harrier::{Hunt, RuleSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -46,7 +46,7 @@ enum SearchFormat {
 }
 
 pub fn run(args: &SearchArgs, ui: &Ui) -> std::io::Result<ExitCode> {
-    let set = match RuleSet::from_search(&args.search, &args.macros, &args.lookups) {
+    let set = match RuleSet::search(&args.search, &args.macros, &args.lookups) {
         Ok(set) => set,
         Err(why) => {
             eprintln!("harrier: cannot run the search: {why}");
@@ -57,5 +57,8 @@ pub fn run(args: &SearchArgs, ui: &Ui) -> std::io::Result<ExitCode> {
         SearchFormat::Table => HuntFormat::Table,
         SearchFormat::Jsonl => HuntFormat::Jsonl,
     });
-    hunt::execute(set, &HuntArgs::for_search(args.paths.clone(), format), ui)
+    let format = progress::default_format(format, HuntFormat::Table, HuntFormat::Jsonl);
+    let output = Output { format, html: None, title: args.paths.join(" ") };
+    let inputs = progress::inputs(&args.paths);
+    hunt::execute(&set, Hunt::new(&set), &output, ui, |hunt, sink| hunt.run(&inputs, sink))
 }

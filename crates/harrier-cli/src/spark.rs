@@ -1,325 +1,70 @@
-//! `hunt --engine spark` (feature `spark`): the run's rules as Spark SQL on a Spark Connect
-//! cluster, over a Parquet lake; the results come back for the hunt's writers.
-//!
-//! Sigma rules: all of them tested in one scan of the lake (or one per `--rules-per-scan`
-//! rules), each event the scan returns flagged with the rules it matched. ESCU detections:
-//! one aggregate query each (`stats` as GROUP BY) over the Splunk-view lake. A rule Spark SQL
-//! cannot express is named; with `--fallback local` its candidate rows (the rule with the
-//! tests SQL lacks taken as passing) come back and the embedded engine decides.
+//! `hunt --engine spark` (feature `spark`): the options of a hunt on a Spark cluster.
 
-use crate::hunt::{EngineArgs, Fallback, SparkRun};
-use crate::rules::RuleSet;
-use harrier_convert::{Dialect, Options, Profile, Target};
-use harrier_event::{Event, SourceFile, Timestamp};
-use harrier_pipeline::{Row, Runner};
-use harrier_spark::{Cluster, Names, RuleCondition, Source};
-use harrier_spl::escu::Outcome;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
+use clap::{Args, ValueEnum};
+use harrier::{Fallback, SparkOptions};
 
-/// ESCU detections per query (a UNION ALL of their aggregates, each row as JSON).
-const DETECTIONS_PER_QUERY: usize = 50;
+/// Where the rules run.
+#[derive(Args, Clone)]
+#[command(next_help_heading = "Running on Apache Spark")]
+pub(crate) struct EngineArgs {
+    /// local: this process reads the logs; spark: a Spark cluster runs the rules as Spark
+    /// SQL over a Parquet lake (`harrier ingest`) and sends back the hits and rows.
+    #[arg(long = "engine", value_enum, default_value_t = EngineKind::Local)]
+    kind: EngineKind,
 
-/// The temporary views a hunt defines over its tables.
-const SIGMA_VIEW: &str = "harrier_sigma_events";
-const SPLUNK_VIEW: &str = "harrier_splunk_events";
+    /// The Spark Connect server.
+    #[arg(long, value_name = "URL", default_value = "sc://127.0.0.1:15002")]
+    connect: String,
 
-/// An event the cluster returned: the Sigma rules it matched there, and whether rules that
-/// run here must look at it.
-struct SparkHit {
-    event: Event,
-    rules: Vec<usize>,
-    check_locally: bool,
+    /// The events Sigma rules read on Spark: a lake directory `harrier ingest` wrote (a path
+    /// the cluster sees: local, hdfs://, s3a://) or a table name.
+    #[arg(long, value_name = "PATH_OR_TABLE")]
+    table: Option<String>,
+
+    /// The events ESCU detections read on Spark: a lake `harrier ingest --view splunk` wrote
+    /// (default: --table).
+    #[arg(long, value_name = "PATH_OR_TABLE")]
+    splunk_table: Option<String>,
+
+    /// Rules Spark SQL cannot express: skip them (each is named), or run them here on the
+    /// candidate rows the cluster sends back (`local`).
+    #[arg(long, value_enum, default_value_t = FallbackArg::Skip)]
+    fallback: FallbackArg,
+
+    /// Sigma rules tested per scan of the lake. Spark plans and compiles a query as a whole:
+    /// one with thousands of rules outgrows code generation and executor memory.
+    #[arg(long, default_value_t = 100, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    rules_per_scan: u16,
 }
 
-/// A rule as the cluster runs it, or why it cannot.
-enum Plan {
-    Spark(String),
-    Local { why: String, candidates: String },
-    Skipped(String),
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum EngineKind {
+    Local,
+    Spark,
 }
 
-fn plan(converted: Result<String, String>, candidates: impl FnOnce() -> String, fallback: Fallback) -> Plan {
-    match (converted, fallback) {
-        (Ok(sql), _) => Plan::Spark(sql),
-        (Err(why), Fallback::Local) => Plan::Local { why, candidates: candidates() },
-        (Err(why), Fallback::Skip) => Plan::Skipped(why),
-    }
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FallbackArg {
+    Skip,
+    Local,
 }
 
-pub(crate) fn hunt(
-    set: &RuleSet,
-    runners: &mut [Runner],
-    engine: &EngineArgs,
-    time_filter: Option<String>,
-) -> Result<SparkRun, String> {
-    let table =
-        engine.table.as_deref().ok_or("--engine spark needs --table (a lake from `harrier ingest`, or a table)")?;
-    let mut cluster = Cluster::connect(&engine.connect).map_err(|why| format!("{}: {why}", engine.connect))?;
-    eprintln!("harrier: Spark {} at {}", cluster.version().unwrap_or_default(), engine.connect);
-    let sigma_source = Source::parse(table);
-    let splunk_source = engine.splunk_table.as_deref().map(Source::parse).unwrap_or_else(|| sigma_source.clone());
-    let mut hits: BTreeMap<(String, u64), SparkHit> = BTreeMap::new();
-    let mut files = HashMap::new();
-
-    let profile = Profile::load("sysmon").map_err(|why| format!("the sysmon mapping: {why}"))?;
-    let sigma_plans: Vec<(usize, Plan)> = (0..set.active.len())
-        .filter(|&rule| !set.compile_errors.contains_key(&set.active[rule]))
-        .map(|rule| {
-            let converted = harrier_convert::sql_condition(set.rule(rule), Dialect::Spark, &profile, true);
-            let candidates = || harrier_convert::sql_candidates(set.rule(rule), Dialect::Spark, &profile);
-            (rule, plan(converted.map_err(|why| why.feature), candidates, engine.fallback))
-        })
-        .collect();
-    let name = |rule: usize| {
-        let meta = &set.rule(rule).meta;
-        format!("{} ({})", meta.id.as_deref().unwrap_or("-"), meta.source)
-    };
-    let (spark_rules, local_rules) = split(&sigma_plans, &|rule| name(rule));
-    let (mut events_in_table, mut scans) = (0, 0);
-    if !spark_rules.is_empty() || !local_rules.is_empty() {
-        let rules = spark_rules.iter().chain(&local_rules);
-        bind(&mut cluster, SIGMA_VIEW, &sigma_source, rules, Names::IgnoreCase, time_filter.as_deref())?;
-        events_in_table = count(&mut cluster, SIGMA_VIEW)?;
-        for chunk in spark_rules.chunks(usize::from(engine.rules_per_scan)) {
-            let sql = harrier_spark::scan_sql(SIGMA_VIEW, chunk);
-            merge(&mut hits, scan(&mut cluster, &sql, &mut files)?, false);
-            scans += 1;
+impl EngineArgs {
+    /// The Spark options, when the hunt runs on Spark.
+    pub fn options(&self) -> std::io::Result<Option<SparkOptions>> {
+        if self.kind == EngineKind::Local {
+            return Ok(None);
         }
-        if !local_rules.is_empty() {
-            let sql = harrier_spark::scan_sql(SIGMA_VIEW, &local_rules);
-            merge(&mut hits, scan(&mut cluster, &sql, &mut files)?, true);
-        }
+        let table = self.table.as_deref().ok_or_else(|| {
+            std::io::Error::other("--engine spark needs --table (a lake from `harrier ingest`, or a table)")
+        })?;
+        let mut options = SparkOptions::new(&self.connect, table);
+        options.splunk_table = self.splunk_table.clone();
+        options.fallback = match self.fallback {
+            FallbackArg::Skip => Fallback::Skip,
+            FallbackArg::Local => Fallback::Local,
+        };
+        options.rules_per_scan = usize::from(self.rules_per_scan);
+        Ok(Some(options))
     }
-    let mut local = vec![false; set.active.len()];
-    for rule in &local_rules {
-        local[rule.rule] = true;
-    }
-
-    let spl = spl(set, runners, engine, &mut cluster, &splunk_source, time_filter.as_deref(), &mut files)?;
-    eprintln!(
-        "harrier: Spark ran {} queries: {} Sigma rules in {} scans of {events_in_table} events, {} ESCU detections{}",
-        cluster.queries,
-        spark_rules.len(),
-        scans,
-        spl.on_spark,
-        match (local_rules.len(), spl.here) {
-            (0, 0) => String::new(),
-            (sigma, escu) => format!("; here, on candidate rows: {sigma} Sigma rules, {escu} ESCU detections"),
-        }
-    );
-    let (events, verdicts) = hits.into_values().map(|hit| (hit.event, (hit.rules, hit.check_locally))).unzip();
-    Ok(SparkRun {
-        events,
-        verdicts,
-        local_rules: local,
-        spl_rows: spl.rows.into_iter().map(Option::unwrap_or_default).collect(),
-        table_events: events_in_table,
-    })
-}
-
-/// The rules for Spark and those whose candidates come back, naming the others on stderr.
-fn split(plans: &[(usize, Plan)], name: &dyn Fn(usize) -> String) -> (Vec<RuleCondition>, Vec<RuleCondition>) {
-    let (mut spark, mut local) = (Vec::new(), Vec::new());
-    for (rule, plan) in plans {
-        match plan {
-            Plan::Spark(condition) => spark.push(RuleCondition { rule: *rule, condition: condition.clone() }),
-            Plan::Local { why, candidates } => {
-                eprintln!("harrier: {} runs locally on its candidate rows: Spark SQL lacks {why}", name(*rule));
-                local.push(RuleCondition { rule: *rule, condition: candidates.clone() });
-            }
-            Plan::Skipped(why) => {
-                eprintln!("harrier: {} not run (Spark SQL lacks {why}; --fallback local runs it here)", name(*rule))
-            }
-        }
-    }
-    (spark, local)
-}
-
-/// Defines a view over a source with the fields the queries name.
-fn bind<'a>(
-    cluster: &mut Cluster,
-    view: &str,
-    source: &Source,
-    conditions: impl Iterator<Item = &'a RuleCondition>,
-    names: Names,
-    filter: Option<&str>,
-) -> Result<(), String> {
-    let mut fields = BTreeSet::new();
-    for condition in conditions {
-        fields.extend(harrier_spark::identifiers(&condition.condition));
-    }
-    fields.remove(SIGMA_VIEW);
-    fields.remove(SPLUNK_VIEW);
-    cluster.bind(view, source, &fields, names, filter)
-}
-
-fn count(cluster: &mut Cluster, view: &str) -> Result<u64, String> {
-    let batches = cluster.query(&format!("SELECT count(*) AS events FROM {}", harrier_spark::quoted(view)))?;
-    let rows = harrier_spark::rows(&batches);
-    Ok(rows.first().and_then(|row| row.first()).and_then(|(_, value)| value.as_i64()).unwrap_or(0) as u64)
-}
-
-fn scan(
-    cluster: &mut Cluster,
-    sql: &str,
-    files: &mut HashMap<String, Arc<SourceFile>>,
-) -> Result<Vec<harrier_spark::Hit>, String> {
-    harrier_spark::hits(&cluster.query(sql)?, files)
-}
-
-/// What tells events apart across a hunt's queries: their file and record.
-fn event_key(event: &Event) -> (String, u64) {
-    (event.source().path.clone(), event.record_id())
-}
-
-/// Adds a scan's hits: matched rules (`candidates` false) or rows to check here.
-fn merge(hits: &mut BTreeMap<(String, u64), SparkHit>, found: Vec<harrier_spark::Hit>, candidates: bool) {
-    for hit in found {
-        let entry = hits.entry(event_key(&hit.event)).or_insert_with(|| SparkHit {
-            event: hit.event,
-            rules: Vec::new(),
-            check_locally: false,
-        });
-        if candidates {
-            entry.check_locally = true;
-        } else if let Err(at) = entry.rules.binary_search(&hit.rule) {
-            entry.rules.insert(at, hit.rule);
-        }
-    }
-}
-
-/// What the ESCU detections gave: rows per detection (`None` for one that did not run), and
-/// how many ran on the cluster and here.
-struct SplRun {
-    rows: Vec<Option<Vec<Row>>>,
-    on_spark: usize,
-    here: usize,
-}
-
-/// The ESCU detections: each converted one as an aggregate query, the others (with
-/// `--fallback local`) by their runners here over their candidate events.
-fn spl(
-    set: &RuleSet,
-    runners: &mut [Runner],
-    engine: &EngineArgs,
-    cluster: &mut Cluster,
-    source: &Source,
-    time_filter: Option<&str>,
-    files: &mut HashMap<String, Arc<SourceFile>>,
-) -> Result<SplRun, String> {
-    let options = Options { table: SPLUNK_VIEW.into(), tumbling_windows: false };
-    let plans: Vec<(usize, Plan)> = (0..runners.len())
-        .map(|runner| {
-            let detection = set.spl.detection(runner);
-            let Outcome::Runnable(query) = &detection.outcome else {
-                return (runner, Plan::Skipped("a runnable search".into()));
-            };
-            let converted = harrier_convert::convert_query(query, Target::Sql(Dialect::Spark), &options)
-                .map(|conversion| conversion.query)
-                .map_err(|why| why.feature);
-            let candidates = || harrier_convert::sql_query_candidates(query, Dialect::Spark);
-            (runner, plan(converted, candidates, engine.fallback))
-        })
-        .collect();
-    let name = |runner: usize| {
-        let meta = &set.spl.detection(runner).meta;
-        format!("{} ({})", meta.id.as_deref().unwrap_or("-"), meta.source)
-    };
-    let (queries, local) = split(&plans, &|runner| name(runner));
-    let mut results: Vec<Option<Vec<Row>>> = vec![None; runners.len()];
-    let (on_spark, here) = (queries.len(), local.len());
-    if queries.is_empty() && local.is_empty() {
-        return Ok(SplRun { rows: results, on_spark, here });
-    }
-    bind(cluster, SPLUNK_VIEW, source, queries.iter().chain(&local), Names::Exact, time_filter)?;
-    for batch in queries.chunks(DETECTIONS_PER_QUERY) {
-        for query in batch {
-            results[query.rule] = Some(Vec::new());
-        }
-        let union: Vec<String> = batch
-            .iter()
-            .map(|query| {
-                format!(
-                    "SELECT {} AS _detection, to_json(struct(*)) AS _row FROM ({})",
-                    query.rule,
-                    with_sources(&query.condition)
-                )
-            })
-            .collect();
-        for (runner, fields) in harrier_spark::tagged_rows(&cluster.query(&union.join(" UNION ALL "))?)? {
-            if let Some(Some(rows)) = results.get_mut(runner) {
-                rows.push(row(fields, files));
-            }
-        }
-    }
-    for rows in results.iter_mut().flatten() {
-        sort_rows(rows);
-    }
-    if !local.is_empty() {
-        let sql = harrier_spark::scan_sql(SPLUNK_VIEW, &local);
-        // An event comes once per detection it is a candidate for; it is fed once.
-        let mut candidates = BTreeMap::new();
-        for hit in harrier_spark::hits(&cluster.query(&sql)?, files)? {
-            candidates.entry(event_key(&hit.event)).or_insert(hit.event);
-        }
-        let wanted: BTreeSet<usize> = local.iter().map(|rule| rule.rule).collect();
-        let (mut matched, mut rows) = (Vec::new(), Vec::new());
-        for event in candidates.values() {
-            set.spl.rows(event, &mut matched, &mut rows);
-            for (runner, feed, row) in rows.drain(..) {
-                if wanted.contains(&runner) {
-                    runners[runner].accept(feed, row);
-                }
-            }
-        }
-        for runner in wanted {
-            results[runner] = Some(runners[runner].finish());
-        }
-    }
-    Ok(SplRun { rows: results, on_spark, here })
-}
-
-/// A detection's aggregate query also giving the files behind each row (`_sources`).
-fn with_sources(sql: &str) -> String {
-    sql.replacen("SELECT ", "SELECT array_sort(collect_set(`_source`)) AS `_sources`, ", 1)
-}
-
-/// A result row as the pipeline's row; `_sources` names its files.
-fn row(fields: Vec<(String, harrier_event::Value)>, files: &mut HashMap<String, Arc<SourceFile>>) -> Row {
-    let mut row = Row::empty();
-    for (name, value) in fields {
-        match (name.as_str(), value) {
-            ("_sources", harrier_event::Value::List(paths)) => {
-                row.sources = paths
-                    .iter()
-                    .filter_map(|path| path.as_str())
-                    .map(|path| {
-                        files
-                            .entry(path.to_owned())
-                            .or_insert_with(|| Arc::new(SourceFile { path: path.to_owned() }))
-                            .clone()
-                    })
-                    .collect();
-            }
-            // A list from `collect_set` is a multivalue: one value is that value, none absent.
-            (_, harrier_event::Value::List(items)) => row.set(&name, harrier_pipeline::multivalue(items)),
-            (_, value) => row.fields.push((Arc::from(name.as_str()), value)),
-        }
-    }
-    row
-}
-
-/// Rows in the order of their values (as `stats` sorts by its `by` fields).
-fn sort_rows(rows: &mut [Row]) {
-    rows.sort_by_cached_key(|row| row.fields.iter().map(|(_, value)| value.to_string()).collect::<Vec<_>>());
-}
-
-/// The SQL of `--from`/`--to` on `_timestamp`.
-pub(crate) fn time_filter(from: Option<Timestamp>, to: Option<Timestamp>) -> Option<String> {
-    let bound =
-        |time: Timestamp, operator: &str| format!("_timestamp {operator} timestamp_micros({})", time.unix_micros());
-    let parts: Vec<String> =
-        from.map(|time| bound(time, ">=")).into_iter().chain(to.map(|time| bound(time, "<="))).collect();
-    (!parts.is_empty()).then(|| parts.join(" AND "))
 }

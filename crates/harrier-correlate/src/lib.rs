@@ -67,9 +67,10 @@ struct Member {
 struct Spec {
     correlation: Correlation,
     members: Vec<Member>,
-    observations: Vec<Observation>,
 }
 
+/// The correlations of a rule set, compiled once: immutable, shared by every run (and thread).
+/// What one run keeps is its [`Windows`].
 pub struct Correlator {
     specs: Vec<Spec>,
     /// Correlations in an order where each comes after those it names.
@@ -99,7 +100,7 @@ impl Correlator {
                     correlation.group_by.iter().map(|group| aliased(&correlation, group, reference)).collect();
                 members.push(Member { source, reference: reference.clone(), group_fields });
             }
-            specs.push(Spec { correlation, members, observations: Vec::new() });
+            specs.push(Spec { correlation, members });
         }
         let order = dependency_order(&specs)?;
         Ok(Correlator { specs, order })
@@ -107,6 +108,10 @@ impl Correlator {
 
     pub fn is_empty(&self) -> bool {
         self.specs.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.specs.len()
     }
 
     pub fn correlation(&self, index: usize) -> &Correlation {
@@ -130,7 +135,7 @@ impl Correlator {
     }
 
     /// What the correlations keep of a match of `rule` in `event`; safe to call from any
-    /// thread. Give the result to [`Correlator::add`] in input order. `None` when the event
+    /// thread. Give the result to [`Windows::add`] in input order. `None` when the event
     /// has no timestamp, so that no window can hold it.
     pub fn observe(&self, rule: usize, event: &Event) -> Option<Vec<(usize, Observation)>> {
         let time = event.timestamp()?;
@@ -156,17 +161,19 @@ impl Correlator {
         Some(kept)
     }
 
-    pub fn add(&mut self, correlation: usize, observation: Observation) {
-        self.specs[correlation].observations.push(observation);
+    /// The empty state of one run over these correlations.
+    pub fn start(&self) -> Windows {
+        Windows { observations: vec![Vec::new(); self.specs.len()] }
     }
 
-    /// Evaluates every correlation over what it kept, inner ones first, and forgets it.
-    pub fn finish(&mut self) -> Vec<CorrelationHit> {
+    /// Evaluates every correlation over what the run kept, inner ones first.
+    pub fn finish(&self, mut windows: Windows) -> Vec<CorrelationHit> {
         let mut all = Vec::new();
-        for &index in &self.order.clone() {
-            let hits = evaluate(index, &mut self.specs[index]);
+        for &index in &self.order {
+            let observations = std::mem::take(&mut windows.observations[index]);
+            let hits = evaluate(index, &self.specs[index], observations);
             for hit in &hits {
-                self.feed_dependents(index, hit);
+                self.feed_dependents(index, hit, &mut windows);
             }
             all.extend(hits);
         }
@@ -175,8 +182,8 @@ impl Correlator {
     }
 
     /// A result of correlation `inner` becomes a match for the correlations that name it.
-    fn feed_dependents(&mut self, inner: usize, hit: &CorrelationHit) {
-        for spec in &mut self.specs {
+    fn feed_dependents(&self, inner: usize, hit: &CorrelationHit, windows: &mut Windows) {
+        for (index, spec) in self.specs.iter().enumerate() {
             for (member_index, member) in spec.members.iter().enumerate() {
                 if member.source != Source::Correlation(inner) {
                     continue;
@@ -189,7 +196,7 @@ impl Correlator {
                     })
                     .collect();
                 let group = shown_group.iter().map(|value| value.as_deref().unwrap_or("").to_lowercase()).collect();
-                spec.observations.push(Observation {
+                windows.observations[index].push(Observation {
                     member: member_index,
                     time: hit.last,
                     group,
@@ -199,6 +206,19 @@ impl Correlator {
                 });
             }
         }
+    }
+}
+
+/// What one run keeps for its correlations: the matches of their rules, by correlation.
+#[derive(Debug, Clone, Default)]
+pub struct Windows {
+    observations: Vec<Vec<Observation>>,
+}
+
+impl Windows {
+    /// Keeps an observation from [`Correlator::observe`]; give them in input order.
+    pub fn add(&mut self, correlation: usize, observation: Observation) {
+        self.observations[correlation].push(observation);
     }
 }
 
@@ -244,11 +264,11 @@ fn dependency_order(specs: &[Spec]) -> Result<Vec<usize>, String> {
 }
 
 /// Slides the window over each group of one correlation's observations.
-fn evaluate(index: usize, spec: &mut Spec) -> Vec<CorrelationHit> {
+fn evaluate(index: usize, spec: &Spec, observations: Vec<Observation>) -> Vec<CorrelationHit> {
     let correlation = &spec.correlation;
     let span = correlation.timespan_seconds * 1_000_000;
     let mut groups: BTreeMap<Vec<String>, Vec<Observation>> = BTreeMap::new();
-    for observation in std::mem::take(&mut spec.observations) {
+    for observation in observations {
         groups.entry(observation.group.clone()).or_default().push(observation);
     }
     let mut hits = Vec::new();

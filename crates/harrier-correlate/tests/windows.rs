@@ -98,7 +98,8 @@ fn run(rules: &str, events: &[Event]) -> (Correlator, Vec<CorrelationHit>) {
             .iter()
             .position(|(id, name, _)| id.as_deref() == Some(reference) || name.as_deref() == Some(reference))
     };
-    let mut correlator = Correlator::new(correlations, &resolve).unwrap();
+    let correlator = Correlator::new(correlations, &resolve).unwrap();
+    let mut windows = correlator.start();
     let (engine, _) = Engine::new(detections.iter().map(|(_, _, condition)| *condition));
     let mut hits = Vec::new();
     for event in events {
@@ -106,11 +107,11 @@ fn run(rules: &str, events: &[Event]) -> (Correlator, Vec<CorrelationHit>) {
         engine.matches(event, &mut hits);
         for &rule in &hits {
             for (correlation, observation) in correlator.observe(rule, event).unwrap() {
-                correlator.add(correlation, observation);
+                windows.add(correlation, observation);
             }
         }
     }
-    let found = correlator.finish();
+    let found = correlator.finish(windows);
     (correlator, found)
 }
 

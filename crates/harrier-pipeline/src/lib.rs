@@ -15,7 +15,7 @@ mod time;
 
 pub use eval::Evaluator;
 pub use row::{Row, format_number, multivalue, text_of};
-pub use runner::{Runner, display};
+pub use runner::{RunState, Runner, display};
 pub use time::{format_epoch, parse_time};
 
 use harrier_ir::{Pattern, Token};

@@ -13,7 +13,8 @@ use std::sync::Arc;
 
 /// A compiled query with its subsearches. Node 0 is the query; each `join` adds a node.
 /// Events matched by a node's condition are given to [`Runner::accept`] under that node's
-/// number (its "feed").
+/// number (its "feed"). A runner is immutable and shared: what one run gathers is its
+/// [`RunState`].
 pub struct Runner {
     nodes: Vec<Node>,
     evaluator: Evaluator,
@@ -25,7 +26,11 @@ struct Node {
     stages: Vec<Stage>,
     /// How many leading stages work row by row as events arrive.
     streaming: usize,
-    collected: Collected,
+}
+
+/// What one run of a [`Runner`] has gathered, node by node.
+pub struct RunState {
+    collected: Vec<Collected>,
 }
 
 enum Collected {
@@ -97,27 +102,15 @@ impl Runner {
             QuerySource::Events(condition) => (Some(condition.clone()), None),
             QuerySource::Lookup(name) => (None, Some(Arc::new(table(lookups, name)?.clone()))),
         };
-        self.nodes.push(Node {
-            condition,
-            lookup_rows,
-            stages: Vec::new(),
-            streaming: 0,
-            collected: Collected::Rows(Vec::new()),
-        });
+        self.nodes.push(Node { condition, lookup_rows, stages: Vec::new(), streaming: 0 });
         let mut stages = Vec::new();
         for command in &query.commands {
             check_functions(command)?;
             stages.push(self.stage(command, lookups)?);
         }
         let streaming = stages.iter().take_while(|stage| stage.streams()).count();
-        let collected = match stages.get(streaming) {
-            Some(Stage::Command(Command::Stats(stats))) if !stats.keep_rows => {
-                Collected::Groups(Aggregator::new(stats))
-            }
-            _ => Collected::Rows(Vec::new()),
-        };
         let node = &mut self.nodes[index];
-        (node.stages, node.streaming, node.collected) = (stages, streaming, collected);
+        (node.stages, node.streaming) = (stages, streaming);
         Ok(index)
     }
 
@@ -165,8 +158,24 @@ impl Runner {
             || node.lookup_rows.is_some()
     }
 
+    /// The empty state of one run: rows kept, or `stats` groups when the first blocking
+    /// stage aggregates.
+    pub fn start(&self) -> RunState {
+        let collected = self
+            .nodes
+            .iter()
+            .map(|node| match node.stages.get(node.streaming) {
+                Some(Stage::Command(Command::Stats(stats))) if !stats.keep_rows => {
+                    Collected::Groups(Aggregator::new(stats))
+                }
+                _ => Collected::Rows(Vec::new()),
+            })
+            .collect();
+        RunState { collected }
+    }
+
     /// Takes the row of an event matched by feed `feed`'s condition.
-    pub fn accept(&mut self, feed: usize, row: Row) {
+    pub fn accept(&self, state: &mut RunState, feed: usize, row: Row) {
         let node = &self.nodes[feed];
         let mut rows = vec![row];
         for stage in &node.stages[..node.streaming] {
@@ -175,39 +184,37 @@ impl Runner {
                 return;
             }
         }
-        let evaluator = &self.evaluator;
-        match &mut self.nodes[feed].collected {
+        match &mut state.collected[feed] {
             Collected::Rows(kept) => kept.extend(rows),
-            Collected::Groups(aggregator) => rows.iter().for_each(|row| aggregator.add(row, evaluator)),
+            Collected::Groups(aggregator) => rows.iter().for_each(|row| aggregator.add(row, &self.evaluator)),
         }
     }
 
-    /// Runs the rest of the pipeline and gives the result rows.
-    pub fn finish(&mut self) -> Vec<Row> {
-        self.finish_node(0)
+    /// Runs the rest of the pipeline over what a run gathered and gives the result rows.
+    pub fn finish(&self, mut state: RunState) -> Vec<Row> {
+        self.finish_node(0, &mut state)
     }
 
-    fn finish_node(&mut self, index: usize) -> Vec<Row> {
-        let collected = std::mem::replace(&mut self.nodes[index].collected, Collected::Rows(Vec::new()));
-        let streaming = self.nodes[index].streaming;
+    fn finish_node(&self, index: usize, state: &mut RunState) -> Vec<Row> {
+        let collected = std::mem::replace(&mut state.collected[index], Collected::Rows(Vec::new()));
+        let node = &self.nodes[index];
+        let streaming = node.streaming;
         let (mut rows, skip) = match collected {
             Collected::Groups(aggregator) => (aggregator.rows(), streaming + 1),
             Collected::Rows(rows) => (rows, streaming),
         };
-        if let Some(table) = self.nodes[index].lookup_rows.clone() {
-            rows = table_rows(&table);
-            let node = &self.nodes[index];
+        if let Some(table) = &node.lookup_rows {
+            rows = table_rows(table);
             for stage in &node.stages[..streaming] {
                 rows = apply(stage, rows, &self.evaluator, &[]);
             }
         }
-        let stage_count = self.nodes[index].stages.len();
-        for position in skip..stage_count {
-            let joined = match &self.nodes[index].stages[position] {
-                Stage::Join { node, .. } => self.finish_node(*node),
+        for stage in &node.stages[skip..] {
+            let joined = match stage {
+                Stage::Join { node, .. } => self.finish_node(*node, state),
                 _ => Vec::new(),
             };
-            rows = apply(&self.nodes[index].stages[position], rows, &self.evaluator, &joined);
+            rows = apply(stage, rows, &self.evaluator, &joined);
         }
         rows
     }

@@ -5,6 +5,8 @@ use crate::report::{Place, Problem};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Cursor, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Bytes read ahead to tell a format.
 pub(crate) const SNIFF_BYTES: usize = 4096;
@@ -94,12 +96,46 @@ impl Opened {
     }
 }
 
-pub(crate) fn open(file: &InputFile) -> io::Result<Opened> {
+pub(crate) fn open(file: &InputFile, stop: Option<Arc<AtomicBool>>) -> io::Result<Opened> {
     let reader: Box<dyn Read + Send> = match &file.path {
-        Some(path) => Box::new(File::open(path)?),
-        None => Box::new(io::stdin()),
+        Some(path) => Box::new(Stoppable::new(File::open(path)?, stop)),
+        None => Box::new(Stoppable::new(io::stdin(), stop)),
     };
     sniffed(reader)
+}
+
+/// A reader that ends (an error) once the read is stopped, so that a large file is not read
+/// to its end for nothing.
+pub(crate) struct Stoppable<R> {
+    inner: R,
+    stop: Option<Arc<AtomicBool>>,
+}
+
+impl<R> Stoppable<R> {
+    pub fn new(inner: R, stop: Option<Arc<AtomicBool>>) -> Stoppable<R> {
+        Stoppable { inner, stop }
+    }
+
+    fn check(&self) -> io::Result<()> {
+        match &self.stop {
+            Some(stop) if stop.load(Ordering::Relaxed) => Err(io::Error::other("the read was stopped")),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl<R: Read> Read for Stoppable<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.check()?;
+        self.inner.read(buf)
+    }
+}
+
+impl<R: io::Seek> io::Seek for Stoppable<R> {
+    fn seek(&mut self, position: io::SeekFrom) -> io::Result<u64> {
+        self.check()?;
+        self.inner.seek(position)
+    }
 }
 
 /// Reads the first bytes of a stream and tells what it is.

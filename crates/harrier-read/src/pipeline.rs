@@ -14,6 +14,7 @@ use harrier_event::{Event, SourceFile};
 use rayon::prelude::*;
 use std::io::Cursor;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{SyncSender, sync_channel};
 
 /// How to cut the work.
@@ -23,11 +24,28 @@ pub struct ReadOptions {
     pub json_batch_bytes: usize,
     /// Units of work in flight at once.
     pub window: usize,
+    /// Set from any thread to end the read early: no more input is read or mapped, and the
+    /// summary covers what was read so far.
+    pub stop: Option<Arc<AtomicBool>>,
+    /// The threads that parse and map (default: rayon's global pool).
+    pub pool: Option<Arc<rayon::ThreadPool>>,
 }
 
 impl Default for ReadOptions {
     fn default() -> ReadOptions {
-        ReadOptions { json_batch_bytes: 1 << 20, window: 8 * rayon::current_num_threads() }
+        ReadOptions::on(None)
+    }
+}
+
+impl ReadOptions {
+    /// The default options on a pool of threads (rayon's global pool if none).
+    pub fn on(pool: Option<Arc<rayon::ThreadPool>>) -> ReadOptions {
+        let threads = pool.as_ref().map_or_else(rayon::current_num_threads, |pool| pool.current_num_threads());
+        ReadOptions { json_batch_bytes: 1 << 20, window: 8 * threads, stop: None, pool }
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.as_ref().is_some_and(|stop| stop.load(Ordering::Relaxed))
     }
 }
 
@@ -97,7 +115,7 @@ where
         observer.problem(problem);
     }
     let window = options.window.max(1);
-    let mut consumer = Consumer { settings: Arc::new(ParserSettings::new()), map, sink, summary, observer };
+    let mut consumer = Consumer { settings: Arc::new(ParserSettings::new()), map, sink, summary, observer, options };
     std::thread::scope(|scope| {
         let (sender, receiver) = sync_channel(window);
         scope.spawn(move || produce(&files, options, &sender));
@@ -123,6 +141,7 @@ struct Consumer<'o, M, S> {
     sink: S,
     summary: Summary,
     observer: &'o mut dyn Observer,
+    options: &'o ReadOptions,
 }
 
 impl<R, M, S> Consumer<'_, M, S>
@@ -133,22 +152,33 @@ where
 {
     /// Processes the pending steps: units of work in parallel, then everything in order.
     fn drain(&mut self, pending: &mut Vec<Step>) {
+        if self.options.stopped() {
+            pending.clear();
+            return;
+        }
         let (settings, map) = (&self.settings, &self.map);
-        let done: Vec<Done<R>> = std::mem::take(pending)
-            .into_par_iter()
-            .map(|step| match step {
-                Step::Work(work) => {
-                    let (source, outcome) = match work {
-                        Work::Evtx(chunk) => (chunk.source.clone(), chunk.process(settings)),
-                        Work::Json(batch) => (batch.source(), batch.process()),
-                    };
-                    let events = outcome.events.len() as u64;
-                    let result = map(Batch { source, events: outcome.events });
-                    Done::Work { result, events, problems: outcome.problems }
-                }
-                other => Done::Step(other),
-            })
-            .collect();
+        let steps = std::mem::take(pending);
+        let work = || -> Vec<Done<R>> {
+            steps
+                .into_par_iter()
+                .map(|step| match step {
+                    Step::Work(work) => {
+                        let (source, outcome) = match work {
+                            Work::Evtx(chunk) => (chunk.source.clone(), chunk.process(settings)),
+                            Work::Json(batch) => (batch.source(), batch.process()),
+                        };
+                        let events = outcome.events.len() as u64;
+                        let result = map(Batch { source, events: outcome.events });
+                        Done::Work { result, events, problems: outcome.problems }
+                    }
+                    other => Done::Step(other),
+                })
+                .collect()
+        };
+        let done = match &self.options.pool {
+            Some(pool) => pool.install(work),
+            None => work(),
+        };
         for item in done {
             self.account(item);
         }
@@ -196,11 +226,16 @@ fn current_file(summary: &mut Summary) -> &mut FileReport {
 /// The reading thread: opens each file, tells its format and cuts it into units of work.
 fn produce(files: &[InputFile], options: &ReadOptions, sender: &SyncSender<Step>) {
     let mut send = |step: Step| {
-        // The receiver only hangs up when the caller panicked; nothing is left to do then.
-        let _ = sender.send(step);
+        if !options.stopped() {
+            // The receiver only hangs up when the caller panicked; nothing is left to do then.
+            let _ = sender.send(step);
+        }
     };
     for file in files {
-        let opened = match inputs::open(file) {
+        if options.stopped() {
+            break;
+        }
+        let opened = match inputs::open(file, options.stop.clone()) {
             Ok(opened) => opened,
             Err(error) => {
                 start_failed(file, &format!("cannot open: {error}"), &mut send);
@@ -239,7 +274,10 @@ fn read_file(
     match format {
         Format::Evtx => match &file.path {
             Some(path) => match std::fs::File::open(path) {
-                Ok(handle) => evtx_source::produce(std::io::BufReader::new(handle), source, send),
+                Ok(handle) => {
+                    let reader = inputs::Stoppable::new(handle, options.stop.clone());
+                    evtx_source::produce(std::io::BufReader::new(reader), source, send)
+                }
                 Err(error) => {
                     send(Step::Problem(Problem::new(&source.path, Place::File, format!("cannot open: {error}"))))
                 }

@@ -201,7 +201,7 @@ fn output_order_does_not_depend_on_threads_or_window() {
     let order = |threads: usize, window: usize| {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         pool.install(|| {
-            let options = ReadOptions { window, json_batch_bytes: 4096 };
+            let options = ReadOptions { window, json_batch_bytes: 4096, ..ReadOptions::default() };
             let (events, _) = read_with(&[&input], &options);
             events.iter().map(|event| (event.source().path.clone(), event.record_id())).collect::<Vec<_>>()
         })

@@ -1,5 +1,5 @@
-//! `hunt --exclude FILE`: known-benign hits taken out, by rule id alone or by rule id and
-//! field conditions in Sigma detection syntax (one format for Sigma and ESCU rules alike).
+//! Exclusions: known-benign hits taken out, by rule id alone or by rule id and field
+//! conditions in Sigma detection syntax (one format for Sigma and ESCU rules alike).
 //!
 //! ```yaml
 //! exclusions:
@@ -18,7 +18,7 @@ use harrier_event::Event;
 use std::collections::HashMap;
 use std::path::Path;
 
-pub struct Exclusions {
+pub(crate) struct Exclusions {
     pub names: Vec<String>,
     /// Exclusions by rule id: (exclusion, its condition's number in the engine, if any).
     by_rule: HashMap<String, Vec<(usize, Option<usize>)>>,

@@ -10,17 +10,18 @@ use harrier_spl::escu::{self, Detection, Library, Outcome};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-/// The SPL side of a run.
+/// The SPL side of a rule set.
 #[derive(Default)]
-pub struct SplSet {
+pub(crate) struct SplSet {
     pub detections: Vec<Detection>,
-    /// Whether the run's filters (level, status, tag) take each detection.
+    /// Whether the selection takes each detection.
     pub selected: Vec<bool>,
     /// Warnings per detection (an ATT&CK id Harrier does not know).
     pub warnings: Vec<Vec<String>>,
     /// Why a detection that parsed cannot run after all, by detection index.
     pub compile_errors: HashMap<usize, String>,
-    /// Detection index of each runner, and the runners (taken by the hunt that runs them).
+    /// Detection index of each runner, and the runners (immutable; each hunt keeps its own
+    /// state of them).
     pub active: Vec<usize>,
     pub runners: Vec<Runner>,
     engine: Option<Engine>,

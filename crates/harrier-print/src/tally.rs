@@ -1,0 +1,98 @@
+//! What each rule found, with the hosts and processes of its hits: the figures of
+//! `coverage --logs` and `noise`.
+
+use harrier::{CorrelationResult, Flow, Hit, RowResult, RuleKey, RuleSet, Sink};
+use harrier_report::actors::{HOST_FIELDS, PROCESS_FIELDS, first_of};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io;
+
+/// What one rule found over a hunt.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    pub title: String,
+    pub id: Option<String>,
+    pub techniques: Vec<String>,
+    /// Hits; a correlation result counts once, an SPL `stats` row as the events it counted.
+    pub hits: u64,
+    pub hosts: BTreeSet<String>,
+    /// Hits per (field, process): the field is where the process was found.
+    pub processes: BTreeMap<(&'static str, String), u64>,
+}
+
+impl Tally {
+    /// The process with the most hits (ties: the first by name), with the field it was in.
+    pub fn top_process(&self) -> Option<(&'static str, &str, u64)> {
+        let most = self.processes.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))?;
+        let ((field, process), count) = most;
+        Some((field, process.as_str(), *count))
+    }
+
+    fn add(&mut self, weight: u64, get: &dyn Fn(&str) -> Option<String>) {
+        self.hits += weight;
+        self.hosts.extend(first_of(HOST_FIELDS, get).map(|(_, host)| host));
+        if let Some(process) = first_of(PROCESS_FIELDS, get) {
+            *self.processes.entry(process).or_default() += weight;
+        }
+    }
+}
+
+/// Tallies every rule of a set over a hunt.
+pub struct Tallies<'r> {
+    rules: &'r RuleSet,
+    found: HashMap<RuleKey, Tally>,
+}
+
+impl<'r> Tallies<'r> {
+    pub fn new(rules: &'r RuleSet) -> Tallies<'r> {
+        Tallies { rules, found: HashMap::new() }
+    }
+
+    fn tally(&mut self, key: RuleKey) -> &mut Tally {
+        self.found.entry(key).or_default()
+    }
+
+    /// A tally per rule in result order: every Sigma rule and SPL detection, and the
+    /// correlations that gave results.
+    pub fn into_tallies(mut self) -> Vec<Tally> {
+        let rules = self.rules;
+        rules
+            .running()
+            .filter_map(|(key, meta)| {
+                let found = self.found.remove(&key);
+                if found.is_none() && matches!(key, RuleKey::Correlation(_)) {
+                    return None;
+                }
+                let found = found.unwrap_or_default();
+                Some(Tally {
+                    title: meta.title.clone(),
+                    id: meta.id.clone(),
+                    techniques: meta.techniques.clone(),
+                    ..found
+                })
+            })
+            .collect()
+    }
+}
+
+impl Sink for Tallies<'_> {
+    fn hit(&mut self, hit: &Hit<'_>) -> io::Result<Flow> {
+        let event = hit.event;
+        self.tally(hit.key).add(1, &|field| event.text(field).map(|text| text.into_owned()));
+        Ok(Flow::Continue)
+    }
+
+    fn correlation(&mut self, correlation: &CorrelationResult<'_>) -> io::Result<Flow> {
+        let group = &correlation.result.group;
+        let get = |field: &str| group.iter().find(|(name, _)| name == field).and_then(|(_, value)| value.clone());
+        self.tally(correlation.key).add(1, &get);
+        Ok(Flow::Continue)
+    }
+
+    fn row(&mut self, result: &RowResult<'_>) -> io::Result<Flow> {
+        let row = result.row;
+        let count = row.get("count").and_then(|count| count.as_i64()).filter(|_| result.aggregates);
+        let weight = count.unwrap_or(1).max(1) as u64;
+        self.tally(result.key).add(weight, &|field| row.text(field).map(|text| text.into_owned()));
+        Ok(Flow::Continue)
+    }
+}

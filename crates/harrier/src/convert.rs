@@ -1,0 +1,71 @@
+//! The documents of a rule set as queries for other engines (`harrier-convert` over the IR).
+
+use crate::rules::RuleSet;
+use harrier_convert::{Conversion, Options, Profile, Target};
+use harrier_ir::{Correlation, Rule};
+use harrier_sigma::Outcome;
+use harrier_spl::escu::Outcome as SplOutcome;
+
+impl RuleSet {
+    /// Document `index` (as in [`RuleSet::outcome`]) as a query for `target`, or why it
+    /// cannot be: a feature the target lacks, or what kept the rule from loading.
+    pub fn convert(
+        &self,
+        index: usize,
+        target: Target,
+        profile: &Profile,
+        options: &Options,
+    ) -> Result<Conversion, String> {
+        let Some(entry) = self.entries.get(index) else {
+            return self.convert_spl(index - self.entries.len(), target, options);
+        };
+        match &entry.outcome {
+            Outcome::Active(rule) => {
+                harrier_convert::convert(rule, target, profile, options).map_err(|error| error.feature)
+            }
+            Outcome::Inactive { reason, .. } => Err(format!("inactive: {reason}")),
+            Outcome::Filter { .. } => Err("a meta filter (converted into the rules it applies to)".into()),
+            Outcome::Correlation(correlation) => {
+                let rules = self.correlated_rules(correlation);
+                harrier_convert::convert_correlation(correlation, &rules, target, profile, options)
+                    .map_err(|error| error.feature)
+            }
+            Outcome::Failed(reason) => Err(format!("not loaded: {reason}")),
+        }
+    }
+
+    /// The loaded rules a correlation names (by id or name), each with the name used.
+    fn correlated_rules<'a>(&'a self, correlation: &'a Correlation) -> Vec<(&'a str, &'a Rule)> {
+        correlation
+            .rules
+            .iter()
+            .filter_map(|reference| {
+                let rule = self.entries.iter().find_map(|entry| match &entry.outcome {
+                    Outcome::Active(rule)
+                        if rule.meta.id.as_deref() == Some(reference)
+                            || rule.meta.name.as_deref() == Some(reference) =>
+                    {
+                        Some(rule)
+                    }
+                    _ => None,
+                })?;
+                Some((reference.as_str(), rule))
+            })
+            .collect()
+    }
+
+    /// An ESCU detection: to Splunk, its search with macros expanded; to SQL and ES|QL, its
+    /// pipeline over a table of events as Splunk sees them (`harrier events --view splunk`).
+    fn convert_spl(&self, index: usize, target: Target, options: &Options) -> Result<Conversion, String> {
+        let detection = &self.spl.detections[index];
+        match (target, &detection.expanded, &detection.outcome) {
+            (Target::Splunk, Some(expanded), _) => Ok(Conversion { query: expanded.clone(), index: None }),
+            (Target::Splunk, None, _) => Err("its macros do not expand".into()),
+            (_, _, SplOutcome::Runnable(query)) => {
+                harrier_convert::convert_query(query, target, options).map_err(|error| error.feature)
+            }
+            (_, _, SplOutcome::Deprecated(_)) => Err("inactive: deprecated".into()),
+            (_, _, SplOutcome::Failed(why)) => Err(format!("not loaded: {why}")),
+        }
+    }
+}

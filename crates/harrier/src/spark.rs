@@ -1,0 +1,426 @@
+//! Hunting on Spark (feature `spark`): the rule set as Spark SQL on a Spark Connect cluster,
+//! over a Parquet lake; the results come back to the hunt's sink as the embedded engine's do.
+//!
+//! Sigma rules: all of them tested in one scan of the lake (or one per `--rules-per-scan`
+//! rules), each event the scan returns flagged with the rules it matched. ESCU detections:
+//! one aggregate query each (`stats` as GROUP BY) over the Splunk-view lake. A rule Spark SQL
+//! cannot express is named; with `--fallback local` its candidate rows (the rule with the
+//! tests SQL lacks taken as passing) come back and the embedded engine decides.
+
+use crate::Error;
+use crate::hunt::{Hunt, Matcher, Progress, Run, SplRow};
+use crate::results::Summary;
+use crate::rules::RuleSet;
+use crate::sink::Sink;
+use harrier_convert::{Dialect, Options, Profile, Target};
+use harrier_event::{Event, SourceFile, Timestamp};
+use harrier_pipeline::Row;
+use harrier_spark::{Cluster, Names, RuleCondition, Source};
+use harrier_spl::escu::Outcome;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+/// Where and how a hunt runs on Spark.
+#[derive(Debug, Clone)]
+pub struct SparkOptions {
+    /// The Spark Connect server (`sc://host:15002`).
+    pub connect: String,
+    /// The events Sigma rules read: a lake directory `harrier ingest` wrote (a path the
+    /// cluster sees) or a table name.
+    pub table: String,
+    /// The events ESCU detections read: a lake `harrier ingest --view splunk` wrote (default:
+    /// `table`).
+    pub splunk_table: Option<String>,
+    /// What happens to rules Spark SQL cannot express.
+    pub fallback: Fallback,
+    /// Sigma rules tested per scan of the lake: Spark plans and compiles a query as a whole,
+    /// and one with thousands of rules outgrows code generation and executor memory.
+    pub rules_per_scan: usize,
+}
+
+impl SparkOptions {
+    pub fn new(connect: impl Into<String>, table: impl Into<String>) -> SparkOptions {
+        SparkOptions {
+            connect: connect.into(),
+            table: table.into(),
+            splunk_table: None,
+            fallback: Fallback::Skip,
+            rules_per_scan: 100,
+        }
+    }
+}
+
+/// Rules Spark SQL cannot express.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fallback {
+    /// Not run; each is named.
+    Skip,
+    /// Run here on the candidate rows the cluster sends back (the events the rule could
+    /// match, with the tests SQL lacks taken as passing).
+    Local,
+}
+
+impl Hunt<'_> {
+    /// Hunts a lake on a Spark cluster: the rules run there as Spark SQL, and what they find
+    /// comes back to the sink in the order the embedded engine gives.
+    pub fn run_on_spark(&self, options: &SparkOptions, sink: &mut dyn Sink) -> Result<Summary, Error> {
+        self.check()?;
+        let note = |text: &str| self.progress_callback(Progress::Note(text));
+        let found = hunt(self.rules, options, time_filter(self.since, self.until), &note).map_err(Error::Spark)?;
+        let mut run = Run::new(self, sink);
+        found.feed(self.rules, &mut |events, matches| {
+            let matched = self.match_events(events, matches);
+            run.accept(events, matched);
+        });
+        run.summary.events = found.table_events;
+        run.finish(Some(found.spl_rows))
+    }
+}
+
+/// What a hunt on Spark found.
+struct SparkRun {
+    /// The events the cluster sent back, in (source file, record) order.
+    events: Vec<Event>,
+    /// For each event: the Sigma rules (engine numbers) it matched there, and whether rules
+    /// that run here must look at it.
+    verdicts: Vec<(Vec<usize>, bool)>,
+    /// The Sigma rules that run here, on candidate rows (`Fallback::Local`).
+    local_rules: Vec<bool>,
+    /// Rows per SPL runner.
+    spl_rows: Vec<Vec<Row>>,
+    /// Events in the table the Sigma rules read.
+    table_events: u64,
+}
+
+impl SparkRun {
+    /// Feeds the events back in batches, each with what decides the rules they match.
+    fn feed(&self, set: &RuleSet, feed: &mut dyn FnMut(&[Event], &Matcher)) {
+        const BATCH: usize = 4096;
+        for (events, verdicts) in self.events.chunks(BATCH).zip(self.verdicts.chunks(BATCH)) {
+            let matches = |at: usize, event: &Event, matched: &mut Vec<usize>, _: &mut Vec<SplRow>| {
+                let (rules, check_locally) = &verdicts[at];
+                matched.clear();
+                matched.extend(rules);
+                if *check_locally {
+                    let mut here = Vec::new();
+                    set.engine.matches(event, &mut here);
+                    matched.extend(here.into_iter().filter(|rule| self.local_rules[*rule]));
+                    matched.sort_unstable();
+                    matched.dedup();
+                }
+            };
+            feed(events, &matches);
+        }
+    }
+}
+
+/// ESCU detections per query (a UNION ALL of their aggregates, each row as JSON).
+const DETECTIONS_PER_QUERY: usize = 50;
+
+/// The temporary views a hunt defines over its tables.
+const SIGMA_VIEW: &str = "harrier_sigma_events";
+const SPLUNK_VIEW: &str = "harrier_splunk_events";
+
+/// An event the cluster returned: the Sigma rules it matched there, and whether rules that
+/// run here must look at it.
+struct SparkHit {
+    event: Event,
+    rules: Vec<usize>,
+    check_locally: bool,
+}
+
+/// A rule as the cluster runs it, or why it cannot.
+enum Plan {
+    Spark(String),
+    Local { why: String, candidates: String },
+    Skipped(String),
+}
+
+fn plan(converted: Result<String, String>, candidates: impl FnOnce() -> String, fallback: Fallback) -> Plan {
+    match (converted, fallback) {
+        (Ok(sql), _) => Plan::Spark(sql),
+        (Err(why), Fallback::Local) => Plan::Local { why, candidates: candidates() },
+        (Err(why), Fallback::Skip) => Plan::Skipped(why),
+    }
+}
+
+fn hunt(
+    set: &RuleSet,
+    engine: &SparkOptions,
+    time_filter: Option<String>,
+    note: &dyn Fn(&str),
+) -> Result<SparkRun, String> {
+    let mut cluster = Cluster::connect(&engine.connect).map_err(|why| format!("{}: {why}", engine.connect))?;
+    note(&format!("Spark {} at {}", cluster.version().unwrap_or_default(), engine.connect));
+    let sigma_source = Source::parse(&engine.table);
+    let splunk_source = engine.splunk_table.as_deref().map(Source::parse).unwrap_or_else(|| sigma_source.clone());
+    let mut hits: BTreeMap<(String, u64), SparkHit> = BTreeMap::new();
+    let mut files = HashMap::new();
+
+    let profile = Profile::load("sysmon").map_err(|why| format!("the sysmon mapping: {why}"))?;
+    let sigma_plans: Vec<(usize, Plan)> = (0..set.active.len())
+        .filter(|&rule| !set.failed_to_compile(rule))
+        .map(|rule| {
+            let converted = harrier_convert::sql_condition(set.rule(rule), Dialect::Spark, &profile, true);
+            let candidates = || harrier_convert::sql_candidates(set.rule(rule), Dialect::Spark, &profile);
+            (rule, plan(converted.map_err(|why| why.feature), candidates, engine.fallback))
+        })
+        .collect();
+    let name = |rule: usize| {
+        let meta = &set.rule(rule).meta;
+        format!("{} ({})", meta.id.as_deref().unwrap_or("-"), meta.source)
+    };
+    let (spark_rules, local_rules) = split(&sigma_plans, &|rule| name(rule), note);
+    let (mut events_in_table, mut scans) = (0, 0);
+    if !spark_rules.is_empty() || !local_rules.is_empty() {
+        let rules = spark_rules.iter().chain(&local_rules);
+        bind(&mut cluster, SIGMA_VIEW, &sigma_source, rules, Names::IgnoreCase, time_filter.as_deref())?;
+        events_in_table = count(&mut cluster, SIGMA_VIEW)?;
+        for chunk in spark_rules.chunks(engine.rules_per_scan.max(1)) {
+            let sql = harrier_spark::scan_sql(SIGMA_VIEW, chunk);
+            merge(&mut hits, scan(&mut cluster, &sql, &mut files)?, false);
+            scans += 1;
+        }
+        if !local_rules.is_empty() {
+            let sql = harrier_spark::scan_sql(SIGMA_VIEW, &local_rules);
+            merge(&mut hits, scan(&mut cluster, &sql, &mut files)?, true);
+        }
+    }
+    let mut local = vec![false; set.active.len()];
+    for rule in &local_rules {
+        local[rule.rule] = true;
+    }
+
+    let spl = spl(set, engine, &mut cluster, &splunk_source, time_filter.as_deref(), &mut files, note)?;
+    note(&format!(
+        "Spark ran {} queries: {} Sigma rules in {} scans of {events_in_table} events, {} ESCU detections{}",
+        cluster.queries,
+        spark_rules.len(),
+        scans,
+        spl.on_spark,
+        match (local_rules.len(), spl.here) {
+            (0, 0) => String::new(),
+            (sigma, escu) => format!("; here, on candidate rows: {sigma} Sigma rules, {escu} ESCU detections"),
+        }
+    ));
+    let (events, verdicts) = hits.into_values().map(|hit| (hit.event, (hit.rules, hit.check_locally))).unzip();
+    Ok(SparkRun {
+        events,
+        verdicts,
+        local_rules: local,
+        spl_rows: spl.rows.into_iter().map(Option::unwrap_or_default).collect(),
+        table_events: events_in_table,
+    })
+}
+
+/// The rules for Spark and those whose candidates come back, naming the others.
+fn split(
+    plans: &[(usize, Plan)],
+    name: &dyn Fn(usize) -> String,
+    note: &dyn Fn(&str),
+) -> (Vec<RuleCondition>, Vec<RuleCondition>) {
+    let (mut spark, mut local) = (Vec::new(), Vec::new());
+    for (rule, plan) in plans {
+        match plan {
+            Plan::Spark(condition) => spark.push(RuleCondition { rule: *rule, condition: condition.clone() }),
+            Plan::Local { why, candidates } => {
+                note(&format!("{} runs locally on its candidate rows: Spark SQL lacks {why}", name(*rule)));
+                local.push(RuleCondition { rule: *rule, condition: candidates.clone() });
+            }
+            Plan::Skipped(why) => {
+                note(&format!("{} not run (Spark SQL lacks {why}; --fallback local runs it here)", name(*rule)))
+            }
+        }
+    }
+    (spark, local)
+}
+
+/// Defines a view over a source with the fields the queries name.
+fn bind<'a>(
+    cluster: &mut Cluster,
+    view: &str,
+    source: &Source,
+    conditions: impl Iterator<Item = &'a RuleCondition>,
+    names: Names,
+    filter: Option<&str>,
+) -> Result<(), String> {
+    let mut fields = BTreeSet::new();
+    for condition in conditions {
+        fields.extend(harrier_spark::identifiers(&condition.condition));
+    }
+    fields.remove(SIGMA_VIEW);
+    fields.remove(SPLUNK_VIEW);
+    cluster.bind(view, source, &fields, names, filter)
+}
+
+fn count(cluster: &mut Cluster, view: &str) -> Result<u64, String> {
+    let batches = cluster.query(&format!("SELECT count(*) AS events FROM {}", harrier_spark::quoted(view)))?;
+    let rows = harrier_spark::rows(&batches);
+    Ok(rows.first().and_then(|row| row.first()).and_then(|(_, value)| value.as_i64()).unwrap_or(0) as u64)
+}
+
+fn scan(
+    cluster: &mut Cluster,
+    sql: &str,
+    files: &mut HashMap<String, Arc<SourceFile>>,
+) -> Result<Vec<harrier_spark::Hit>, String> {
+    harrier_spark::hits(&cluster.query(sql)?, files)
+}
+
+/// What tells events apart across a hunt's queries: their file and record.
+fn event_key(event: &Event) -> (String, u64) {
+    (event.source().path.clone(), event.record_id())
+}
+
+/// Adds a scan's hits: matched rules (`candidates` false) or rows to check here.
+fn merge(hits: &mut BTreeMap<(String, u64), SparkHit>, found: Vec<harrier_spark::Hit>, candidates: bool) {
+    for hit in found {
+        let entry = hits.entry(event_key(&hit.event)).or_insert_with(|| SparkHit {
+            event: hit.event,
+            rules: Vec::new(),
+            check_locally: false,
+        });
+        if candidates {
+            entry.check_locally = true;
+        } else if let Err(at) = entry.rules.binary_search(&hit.rule) {
+            entry.rules.insert(at, hit.rule);
+        }
+    }
+}
+
+/// What the ESCU detections gave: rows per detection (`None` for one that did not run), and
+/// how many ran on the cluster and here.
+struct SplRun {
+    rows: Vec<Option<Vec<Row>>>,
+    on_spark: usize,
+    here: usize,
+}
+
+/// The ESCU detections: each converted one as an aggregate query, the others (with
+/// `--fallback local`) by their runners here over their candidate events.
+fn spl(
+    set: &RuleSet,
+    engine: &SparkOptions,
+    cluster: &mut Cluster,
+    source: &Source,
+    time_filter: Option<&str>,
+    files: &mut HashMap<String, Arc<SourceFile>>,
+    note: &dyn Fn(&str),
+) -> Result<SplRun, String> {
+    let runners = &set.spl.runners;
+    let options = Options { table: SPLUNK_VIEW.into(), tumbling_windows: false };
+    let plans: Vec<(usize, Plan)> = (0..runners.len())
+        .map(|runner| {
+            let detection = set.spl.detection(runner);
+            let Outcome::Runnable(query) = &detection.outcome else {
+                return (runner, Plan::Skipped("a runnable search".into()));
+            };
+            let converted = harrier_convert::convert_query(query, Target::Sql(Dialect::Spark), &options)
+                .map(|conversion| conversion.query)
+                .map_err(|why| why.feature);
+            let candidates = || harrier_convert::sql_query_candidates(query, Dialect::Spark);
+            (runner, plan(converted, candidates, engine.fallback))
+        })
+        .collect();
+    let name = |runner: usize| {
+        let meta = &set.spl.detection(runner).meta;
+        format!("{} ({})", meta.id.as_deref().unwrap_or("-"), meta.source)
+    };
+    let (queries, local) = split(&plans, &|runner| name(runner), note);
+    let mut results: Vec<Option<Vec<Row>>> = vec![None; runners.len()];
+    let (on_spark, here) = (queries.len(), local.len());
+    if queries.is_empty() && local.is_empty() {
+        return Ok(SplRun { rows: results, on_spark, here });
+    }
+    bind(cluster, SPLUNK_VIEW, source, queries.iter().chain(&local), Names::Exact, time_filter)?;
+    for batch in queries.chunks(DETECTIONS_PER_QUERY) {
+        for query in batch {
+            results[query.rule] = Some(Vec::new());
+        }
+        let union: Vec<String> = batch
+            .iter()
+            .map(|query| {
+                format!(
+                    "SELECT {} AS _detection, to_json(struct(*)) AS _row FROM ({})",
+                    query.rule,
+                    with_sources(&query.condition)
+                )
+            })
+            .collect();
+        for (runner, fields) in harrier_spark::tagged_rows(&cluster.query(&union.join(" UNION ALL "))?)? {
+            if let Some(Some(rows)) = results.get_mut(runner) {
+                rows.push(row(fields, files));
+            }
+        }
+    }
+    for rows in results.iter_mut().flatten() {
+        sort_rows(rows);
+    }
+    if !local.is_empty() {
+        let sql = harrier_spark::scan_sql(SPLUNK_VIEW, &local);
+        // An event comes once per detection it is a candidate for; it is fed once.
+        let mut candidates = BTreeMap::new();
+        for hit in harrier_spark::hits(&cluster.query(&sql)?, files)? {
+            candidates.entry(event_key(&hit.event)).or_insert(hit.event);
+        }
+        let wanted: BTreeSet<usize> = local.iter().map(|rule| rule.rule).collect();
+        let mut states: BTreeMap<usize, _> = wanted.iter().map(|&runner| (runner, runners[runner].start())).collect();
+        let (mut matched, mut rows) = (Vec::new(), Vec::new());
+        for event in candidates.values() {
+            set.spl.rows(event, &mut matched, &mut rows);
+            for (runner, feed, row) in rows.drain(..) {
+                if let Some(state) = states.get_mut(&runner) {
+                    runners[runner].accept(state, feed, row);
+                }
+            }
+        }
+        for (runner, state) in states {
+            results[runner] = Some(runners[runner].finish(state));
+        }
+    }
+    Ok(SplRun { rows: results, on_spark, here })
+}
+
+/// A detection's aggregate query also giving the files behind each row (`_sources`).
+fn with_sources(sql: &str) -> String {
+    sql.replacen("SELECT ", "SELECT array_sort(collect_set(`_source`)) AS `_sources`, ", 1)
+}
+
+/// A result row as the pipeline's row; `_sources` names its files.
+fn row(fields: Vec<(String, harrier_event::Value)>, files: &mut HashMap<String, Arc<SourceFile>>) -> Row {
+    let mut row = Row::empty();
+    for (name, value) in fields {
+        match (name.as_str(), value) {
+            ("_sources", harrier_event::Value::List(paths)) => {
+                row.sources = paths
+                    .iter()
+                    .filter_map(|path| path.as_str())
+                    .map(|path| {
+                        files
+                            .entry(path.to_owned())
+                            .or_insert_with(|| Arc::new(SourceFile { path: path.to_owned() }))
+                            .clone()
+                    })
+                    .collect();
+            }
+            // A list from `collect_set` is a multivalue: one value is that value, none absent.
+            (_, harrier_event::Value::List(items)) => row.set(&name, harrier_pipeline::multivalue(items)),
+            (_, value) => row.fields.push((Arc::from(name.as_str()), value)),
+        }
+    }
+    row
+}
+
+/// Rows in the order of their values (as `stats` sorts by its `by` fields).
+fn sort_rows(rows: &mut [Row]) {
+    rows.sort_by_cached_key(|row| row.fields.iter().map(|(_, value)| value.to_string()).collect::<Vec<_>>());
+}
+
+/// The SQL of the hunt's time window on `_timestamp`.
+fn time_filter(from: Option<Timestamp>, to: Option<Timestamp>) -> Option<String> {
+    let bound =
+        |time: Timestamp, operator: &str| format!("_timestamp {operator} timestamp_micros({})", time.unix_micros());
+    let parts: Vec<String> =
+        from.map(|time| bound(time, ">=")).into_iter().chain(to.map(|time| bound(time, "<="))).collect();
+    (!parts.is_empty()).then(|| parts.join(" AND "))
+}
