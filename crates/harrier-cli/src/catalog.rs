@@ -334,52 +334,8 @@ pub fn noise(args: &NoiseArgs, ui: &Ui) -> std::io::Result<ExitCode> {
     }
     out.flush()?;
     if let Some(path) = &args.write_exclusions {
-        std::fs::write(path, proposed_exclusions(&tallies))?;
+        std::fs::write(path, harrier_print::proposed_exclusions(&tallies))?;
         eprintln!("harrier: proposed exclusions written to {} (review them before use)", path.display());
     }
     Ok(code)
-}
-
-/// An exclusions file silencing each rule's most frequent process (by file name, so a path
-/// that differs between hosts still matches). Rules whose hits name no process are listed as
-/// comments: only a person can say whether the whole rule is noise.
-fn proposed_exclusions(tallies: &[Tally]) -> String {
-    let mut items = Vec::new();
-    let mut without_process = String::new();
-    for tally in tallies {
-        let Some(id) = &tally.id else { continue };
-        let Some((field, process, count)) = tally.top_process() else {
-            let hosts = tally.hosts.len();
-            without_process += &format!("#   {id}  {} ({} hits on {hosts} hosts)\n", tally.title, tally.hits);
-            continue;
-        };
-        let name = process.rsplit(['\\', '/']).next().unwrap_or(process).to_owned();
-        let mut selection = yaml_serde::Mapping::new();
-        if field == "process_name" {
-            selection.insert(field.into(), name.clone().into());
-        } else {
-            selection.insert(format!("{field}|endswith").into(), format!("\\{name}").into());
-        }
-        let mut detection = yaml_serde::Mapping::new();
-        detection.insert("noisy_process".into(), yaml_serde::Value::Mapping(selection));
-        detection.insert("condition".into(), "noisy_process".into());
-        let mut item = yaml_serde::Mapping::new();
-        let hosts = tally.hosts.len();
-        item.insert(
-            "name".into(),
-            format!("{} from {name} ({count} of {} hits on {hosts} hosts)", tally.title, tally.hits).into(),
-        );
-        item.insert("rule".into(), id.clone().into());
-        item.insert("detection".into(), yaml_serde::Value::Mapping(detection));
-        items.push(yaml_serde::Value::Mapping(item));
-    }
-    let mut document = yaml_serde::Mapping::new();
-    document.insert("exclusions".into(), yaml_serde::Value::Sequence(items));
-    let body = yaml_serde::to_string(&document).expect("a mapping serializes");
-    let mut text = format!("# Proposed by `harrier noise`: review each before using it with `hunt --exclude`.\n{body}");
-    if !without_process.is_empty() {
-        text += "# Noisy rules whose hits name no process (exclude by rule id if the rule is noise here):\n";
-        text += &without_process;
-    }
-    text
 }

@@ -175,7 +175,7 @@ pub(crate) fn prepared(rule: &Rule, profile: &Profile) -> (Expr, Option<String>)
 }
 
 /// Converts a Sigma correlation over its rules (each as the correlation names it): SQL with
-/// sliding windows, ES|QL with fixed ones when asked (see [`correlation`]).
+/// sliding windows, ES|QL with fixed ones when asked.
 pub fn convert_correlation(
     correlation: &harrier_ir::Correlation,
     rules: &[(&str, &Rule)],
@@ -187,7 +187,7 @@ pub fn convert_correlation(
 }
 
 /// Converts an SPL query (an ESCU detection's search, macros expanded) whose fields are the
-/// ones Splunk sees: to SQL ([`sql_pipeline`]) and ES|QL ([`esql_pipeline`]).
+/// ones Splunk sees: to SQL and ES|QL.
 pub fn convert_query(
     query: &harrier_ir::pipeline::Query,
     target: Target,

@@ -132,6 +132,11 @@ impl<W: Write> JsonLines<W> {
         JsonLines { out }
     }
 
+    /// The writer back, once the hunt is over.
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
     fn line(&mut self, value: &impl Serialize) -> io::Result<Flow> {
         serde_json::to_writer(&mut self.out, value)?;
         self.out.write_all(b"\n")?;

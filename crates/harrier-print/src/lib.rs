@@ -7,7 +7,8 @@
 //! - [`RuleTable`]: hits per rule, correlation results, and each SPL detection's rows as a
 //!   table.
 //! - [`HtmlReport`]: the self-contained HTML report (`harrier-report`).
-//! - [`Tallies`]: what each rule found, with hosts and processes (`coverage --logs`, `noise`).
+//! - [`Tallies`]: what each rule found, with hosts and processes (`coverage --logs`, `noise`),
+//!   and the exclusions that would silence the noisiest ([`proposed_exclusions`]).
 //! - [`events`]: one normalized event as a JSON line or a table row (`harrier events`).
 
 mod csv;
@@ -22,7 +23,7 @@ pub use crate::csv::Csv;
 pub use html::HtmlReport;
 pub use json::{JsonLines, RowMap, RuleFields, technique_names};
 pub use table::{RuleTable, cut};
-pub use tally::{Tallies, Tally};
+pub use tally::{Tallies, Tally, proposed_exclusions};
 pub use timeline::{Timeline, Timesketch, details};
 
 use harrier::{CorrelationResult, Flow, Hit, RowResult, Sink, Summary};

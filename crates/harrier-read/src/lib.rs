@@ -2,7 +2,7 @@
 //! in a deterministic order, on all cores, in bounded memory.
 //!
 //! This crate owns:
-//! - finding the inputs ([`inputs`]: directories walked in sorted order, `-` for stdin);
+//! - finding the inputs ([`Input`]: directories walked in sorted order, `-` for stdin);
 //! - telling formats apart by content, not by extension ([`Format`]: EVTX, JSON, gzip);
 //! - cutting each file into units of work (EVTX chunks, batches of JSON lines or documents),
 //!   parsing them in parallel with rayon and handing results back in input order ([`read`]);

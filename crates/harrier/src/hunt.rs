@@ -96,6 +96,25 @@ pub(crate) struct Matched {
     excluded: Vec<usize>,
 }
 
+impl Matched {
+    /// The events hits name, the others dropped (the sink stage needs no more, and memory
+    /// stays that of the hits); the hits renumbered to match.
+    fn keep_hit_events(&mut self, events: Vec<Event>) -> Vec<Event> {
+        let mut kept = Vec::new();
+        let mut next = 0;
+        for (at, event) in events.into_iter().enumerate() {
+            if self.hits.get(next).is_some_and(|&(hit, _)| hit == at) {
+                while let Some(hit) = self.hits.get_mut(next).filter(|(hit, _)| *hit == at) {
+                    hit.0 = kept.len();
+                    next += 1;
+                }
+                kept.push(event);
+            }
+        }
+        kept
+    }
+}
+
 /// Most threads a hunt takes: more gain nothing and only cost memory and start-up.
 pub const MAX_THREADS: usize = 1024;
 
@@ -160,8 +179,8 @@ impl<'r> Hunt<'r> {
         let options = ReadOptions { stop: Some(run.stop.clone()), ..ReadOptions::on(self.pool()?) };
         let local = self.local_matcher();
         let map = |batch: harrier_read::Batch| {
-            let matched = self.match_events(&batch.events, &local);
-            (batch.events, matched)
+            let mut matched = self.match_events(&batch.events, &local);
+            (matched.keep_hit_events(batch.events), matched)
         };
         let mut observer = ProgressObserver(self);
         let sink = |(events, matched): (Vec<Event>, Matched)| run.accept(&events, matched);

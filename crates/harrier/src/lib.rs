@@ -5,7 +5,7 @@
 //! order whatever the number of threads.
 //!
 //! ```
-//! # std::env::set_current_dir("../..")?; // the repository's examples
+//! # std::env::set_current_dir("../..").unwrap(); // the repository's examples
 //! use harrier::{Flow, Hit, Hunt, Input, RuleSet};
 //!
 //! let rules = RuleSet::builder().rules("examples/rules").build()?;
@@ -26,7 +26,7 @@
 //!   (loaded, inactive, filter, correlation, failed and why) is data: [`RuleSet::outcomes`].
 //! - A [`Hunt`] reads paths, standard input or events you build ([`Hunt::run_events`]); its
 //!   time window, threads, progress callback and [`CancelToken`] are set by its methods. With
-//!   the `spark` feature, [`Hunt::run_on_spark`] runs the same rules on a Spark cluster.
+//!   the `spark` feature, `Hunt::run_on_spark` runs the same rules on a Spark cluster.
 //! - A [`Sink`] receives [`Hit`]s (a Sigma rule and the event), [`CorrelationResult`]s,
 //!   [`RowResult`]s (SPL result rows) and the run's [`Summary`]. The `harrier-print` crate's
 //!   writers (JSON Lines, CSV, timelines, tables, the HTML report) are sinks.
