@@ -227,10 +227,10 @@ pub(crate) fn hunt_with_progress<'r>(
     if summary.untimed > 0 {
         eprintln!("harrier: {} matches have no timestamp and are left out of correlations", summary.untimed);
     }
-    if summary.read.files.is_empty() && summary.events > 0 {
-        console.clear();
-    } else {
+    if summary.from_files() {
         console.finish(&summary.read);
+    } else {
+        console.clear();
     }
     if !ui.quiet {
         say_found(&summary);

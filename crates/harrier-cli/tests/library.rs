@@ -59,9 +59,16 @@ impl Sink for Both {
 fn said(line: &Value) -> Found {
     let text = |name: &str| line[name].as_str().map(str::to_owned);
     match line["type"].as_str() {
-        Some("correlation") => Found::Correlation(text("rule_id"), line["value"].as_f64().unwrap(), text("last").unwrap()),
+        Some("correlation") => {
+            Found::Correlation(text("rule_id"), line["value"].as_f64().unwrap(), text("last").unwrap())
+        }
         Some("row") => Found::Row(text("rule_id"), line["row"].clone()),
-        _ => Found::Event(text("rule_id"), text("source_file").unwrap(), line["record_id"].as_u64().unwrap(), text("timestamp")),
+        _ => Found::Event(
+            text("rule_id"),
+            text("source_file").unwrap(),
+            line["record_id"].as_u64().unwrap(),
+            text("timestamp"),
+        ),
     }
 }
 
@@ -107,8 +114,11 @@ fn the_library_gives_what_the_command_prints_and_concurrent_hunts_share_nothing(
     });
     for (case, (found, printed)) in cases.iter().zip(results) {
         let expected = case.cli();
-        let lines: Vec<Value> =
-            String::from_utf8(expected.clone()).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+        let lines: Vec<Value> = String::from_utf8(expected.clone())
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
         let said: Vec<Found> = lines.iter().map(said).collect();
         assert!(said.len() > 1000, "{} results: the case should find plenty", said.len());
         assert_eq!(found, said, "the library's results are the command's, in the same order");

@@ -142,6 +142,7 @@ impl ChunkWork {
                     match harrier_normalize::normalize_json(&json, provenance) {
                         Ok(mut event) => {
                             event.provenance.timestamp = event.provenance.timestamp.or(header_time);
+                            event.provenance.record_id = event_record_id(&event).unwrap_or(record_id);
                             outcome.events.push(event);
                         }
                         Err(error) => outcome.problems.push(Problem::new(&path, place, error.to_string())),
@@ -154,6 +155,13 @@ impl ChunkWork {
         }
         outcome
     }
+}
+
+/// The event's own `System/EventRecordID`, which Windows, Hayabusa and Chainsaw show. It is
+/// the record header's number in a live log, but an exported or cleared-and-refilled log
+/// renumbers the headers and keeps the events' ids.
+fn event_record_id(event: &harrier_event::Event) -> Option<u64> {
+    event.get(harrier_event::names::EVENT_RECORD_ID)?.as_i64().and_then(|id| u64::try_from(id).ok())
 }
 
 fn record_place(error: &EvtxError, chunk: u64) -> Place {

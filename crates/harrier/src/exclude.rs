@@ -95,7 +95,7 @@ impl Exclusions {
 }
 
 /// A Sigma `detection` block compiled as Sigma compiles rules.
-fn condition_of(detection: &yaml_serde::Value) -> Result<harrier_ir::Expr, String> {
+pub(crate) fn condition_of(detection: &yaml_serde::Value) -> Result<harrier_ir::Expr, String> {
     let mut document = yaml_serde::Mapping::new();
     document.insert("title".into(), "exclusion".into());
     document.insert("logsource".into(), yaml_serde::Value::Mapping(yaml_serde::Mapping::new()));

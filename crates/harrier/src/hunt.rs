@@ -187,6 +187,7 @@ impl<'r> Hunt<'r> {
         let read = harrier_read::read(inputs, &options, map, sink, &mut observer);
         run.summary.events = read.events();
         run.summary.read = read;
+        run.summary.from_files = true;
         run.finish(None)
     }
 

@@ -35,6 +35,7 @@
 mod convert;
 mod exclude;
 mod files;
+mod filter;
 mod hunt;
 mod results;
 mod rules;
@@ -43,6 +44,7 @@ mod sink;
 mod spark;
 mod spl;
 
+pub use filter::EventFilter;
 pub use harrier_convert::{Conversion, Dialect, Options as ConvertOptions, Profile, Target};
 pub use harrier_correlate::{CorrelationHit, EventRef};
 pub use harrier_event::{Event, Field, SourceFile, Timestamp, Value};

@@ -82,11 +82,18 @@ pub struct Summary {
     pub untimed: u64,
     /// The sink asked to stop before the input ended.
     pub stopped: bool,
+    /// The events came from files (not from the caller, nor from Spark).
+    pub(crate) from_files: bool,
 }
 
 impl Summary {
-    /// Nothing could be read: every input failed (an empty input list reads nothing either).
+    /// Whether the events came from files the hunt read (not from the caller or Spark).
+    pub fn from_files(&self) -> bool {
+        self.from_files
+    }
+
+    /// Files were to be read and none could be (an empty input list reads nothing either).
     pub fn nothing_read(&self) -> bool {
-        self.read.nothing_read() && self.events == 0
+        self.from_files && self.read.nothing_read()
     }
 }
