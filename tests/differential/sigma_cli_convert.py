@@ -360,6 +360,9 @@ def main():
             if "skipped" in record:
                 counts["Harrier refuses: " + record["skipped"].split(" (")[0][:60]] += 1
                 continue
+            if "unmapped_logsource" in record:  # converted without a logsource condition
+                counts["Harrier: no logsource mapping, " + record["unmapped_logsource"][:50]] += 1
+                continue
             if len(theirs) != 1:
                 counts["pySigma gives several queries"] += 1
                 continue

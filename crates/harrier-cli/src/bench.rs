@@ -1,10 +1,12 @@
 //! `harrier bench`: parse-only throughput, beside the `evtx` crate's own JSON rendering.
 
+use crate::output::OutputArgs;
 use crate::progress::Ui;
 use clap::{Args, ValueEnum};
 use harrier::{Flow, Hunt, RuleSet};
 use harrier_read::{Input, ReadOptions};
 use serde::Serialize;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -18,7 +20,7 @@ use std::time::Instant;
 /// way `evtx_dump -o jsonl` does, on the same threads, so the two can be compared on one
 /// machine. Peak memory is measured after the Harrier passes, before the baseline.
 ///
-/// Example: harrier bench ../shared/data/evtx ../shared/data/json --baseline --rules sigma/rules
+/// Example: harrier bench logs/ --baseline -r sigma/rules
 #[derive(Args)]
 #[command(verbatim_doc_comment)]
 pub struct BenchArgs {
@@ -35,12 +37,15 @@ pub struct BenchArgs {
     repeat: usize,
 
     /// Also time a full hunt with these Sigma rules (files or directories), and loading them.
-    #[arg(long = "rules", value_name = "PATH")]
+    #[arg(long = "rules", short = 'r', value_name = "PATH")]
     rules: Vec<PathBuf>,
 
-    /// Output format.
+    /// Output format: table or json.
     #[arg(long, value_enum, default_value_t = BenchFormat::Table)]
     format: BenchFormat,
+
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -99,7 +104,8 @@ struct Report {
     ratio_to_baseline: Option<f64>,
 }
 
-pub fn run(args: &BenchArgs, _ui: &Ui) -> std::io::Result<ExitCode> {
+pub fn run(args: &BenchArgs, ui: &Ui) -> std::io::Result<ExitCode> {
+    let mut out = args.output.open(ui)?;
     let inputs: Vec<Input> = args.paths.iter().map(|path| Input::from_arg(path)).collect();
     let parse = best_of(args.repeat, || parse_only("harrier parse+normalize", &inputs));
     let mut measures = vec![parse];
@@ -139,9 +145,10 @@ pub fn run(args: &BenchArgs, _ui: &Ui) -> std::io::Result<ExitCode> {
         ratio_to_baseline,
     };
     match args.format {
-        BenchFormat::Json => println!("{}", serde_json::to_string_pretty(&report).map_err(std::io::Error::other)?),
-        BenchFormat::Table => print_table(&report),
+        BenchFormat::Json => writeln!(out.writer, "{}", serde_json::to_string_pretty(&report)?)?,
+        BenchFormat::Table => print_table(&mut out.writer, &report)?,
     }
+    out.writer.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -221,14 +228,16 @@ fn evtx_files(paths: &[String]) -> Vec<PathBuf> {
     files
 }
 
-fn print_table(report: &Report) {
-    println!("threads: {}", report.threads);
-    println!(
+fn print_table(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
+    writeln!(out, "threads: {}", report.threads)?;
+    writeln!(
+        out,
         "{:<48} {:>9} {:>8} {:>7} {:>7} {:>11} {:>8} {:>13}",
         "PASS", "EVENTS", "MB", "WALL s", "CPU s", "EVENTS/s", "MB/s", "EVENTS/CPU-s"
-    );
+    )?;
     for m in &report.measures {
-        println!(
+        writeln!(
+            out,
             "{:<48} {:>9} {:>8.1} {:>7.2} {:>7.2} {:>11.0} {:>8.1} {:>13.0}",
             m.name,
             m.events,
@@ -238,18 +247,23 @@ fn print_table(report: &Report) {
             m.events_per_second,
             m.megabytes_per_second,
             m.events_per_cpu_second
-        );
+        )?;
     }
     if let Some(loading) = &report.rule_loading {
-        println!("rules: {} run, loaded in {:.2} s, {:.1} MiB", loading.rules_run, loading.seconds, loading.memory_mib);
+        writeln!(
+            out,
+            "rules: {} run, loaded in {:.2} s, {:.1} MiB",
+            loading.rules_run, loading.seconds, loading.memory_mib
+        )?;
     }
     if let Some(ratio) = report.hunt_over_parse {
-        println!("hunt / parse-only, events per second: {ratio:.2}");
+        writeln!(out, "hunt / parse-only, events per second: {ratio:.2}")?;
     }
-    println!("peak memory: {:.1} MiB", report.peak_memory_mib);
+    writeln!(out, "peak memory: {:.1} MiB", report.peak_memory_mib)?;
     if let Some(ratio) = report.ratio_to_baseline {
-        println!("harrier / evtx crate on the EVTX files, events per CPU-second: {ratio:.2}");
+        writeln!(out, "harrier / evtx crate on the EVTX files, events per CPU-second: {ratio:.2}")?;
     }
+    Ok(())
 }
 
 fn usage() -> libc::rusage {

@@ -1,12 +1,14 @@
-//! `harrier rules list` and `harrier coverage`: a rule set by ATT&CK technique.
+//! `harrier rules list`, `harrier coverage` and `harrier noise`: a rule set by ATT&CK
+//! technique, and what it finds on logs.
 
 use crate::hunt;
+use crate::output::{OutputArgs, create};
 use crate::progress::{self, Ui};
-use crate::rules::RuleArgs;
+use crate::rules::{Purpose, RuleArgs};
 use clap::{Args, ValueEnum};
-use harrier::{Annotation, Hunt, Language, Level, LoadStatus, RuleMeta, RuleSet};
+use harrier::{Annotation, Hunt, Language, LoadStatus, RuleMeta, RuleSet};
 use harrier_attack::{Attack, Coverage};
-use harrier_print::{Tallies, Tally};
+use harrier_print::{Align, Grid, Tallies, Tally};
 use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
@@ -19,15 +21,21 @@ struct Listed<'a> {
     meta: &'a RuleMeta,
 }
 
-/// Every rule that loaded (Sigma rules, correlations, ESCU detections), failed ones left out.
-fn listed(set: &RuleSet) -> Vec<Listed<'_>> {
+/// Every rule that loaded and the selection takes (Sigma rules, correlations, ESCU
+/// detections; inactive ones included), failed ones and filters left out.
+fn listed<'a>(set: &'a RuleSet, args: &RuleArgs) -> Vec<Listed<'a>> {
+    let selection = args.select.selection();
     set.outcomes()
-        .filter(|outcome| !matches!(outcome.status, LoadStatus::Failed | LoadStatus::Filter))
+        .filter(|outcome| !matches!(outcome.status, LoadStatus::Failed | LoadStatus::Filter | LoadStatus::NotSelected))
         .filter_map(|outcome| Some(Listed { language: outcome.language, status: outcome.status, meta: outcome.meta? }))
+        .filter(|rule| selection.takes(rule.meta))
         .collect()
 }
 
 /// List rules of both languages with their ATT&CK techniques, tactics and false positives.
+///
+/// Select with the rule options (--technique T1071 takes T1071.003; --tactic, --tag,
+/// --min-level, --status, --rule-id).
 ///
 /// Example: harrier rules list -r sigma/rules -r escu/detections --technique T1071 --format json
 #[derive(Args)]
@@ -36,21 +44,12 @@ pub struct ListArgs {
     #[command(flatten)]
     rules: RuleArgs,
 
-    /// Only rules with this technique or one of its sub-techniques (`T1071` takes `T1071.003`).
-    #[arg(long, value_name = "ID")]
-    technique: Vec<String>,
+    /// Output format: table or json.
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    format: ListFormat,
 
-    /// Only rules with this tactic (`command-and-control`, `TA0011`).
-    #[arg(long, value_name = "TACTIC")]
-    tactic: Vec<String>,
-
-    /// Only rules of this level or above.
-    #[arg(long, value_name = "LEVEL", value_parser = |text: &str| text.parse::<Level>())]
-    level: Option<Level>,
-
-    /// Output format (default: table on a terminal, json otherwise).
-    #[arg(long, value_enum)]
-    format: Option<ListFormat>,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -68,7 +67,7 @@ struct ListLine<'a> {
     /// ESCU's detection type (TTP, Anomaly, Hunting); absent for Sigma.
     r#type: Option<&'a str>,
     status: Option<&'static str>,
-    /// `loaded`, `inactive` (not for Windows logs, or deprecated) or `not selected`.
+    /// `loaded`, `inactive` (not for Windows logs, or deprecated) or `correlation`.
     load_status: LoadStatus,
     techniques: &'a [String],
     technique_names: Vec<Option<&'static str>>,
@@ -85,104 +84,83 @@ fn annotation_text<'a>(meta: &'a RuleMeta, key: &str) -> Option<&'a str> {
     })
 }
 
-impl ListArgs {
-    fn takes(&self, meta: &RuleMeta) -> bool {
-        let attack = Attack::get();
-        let technique = self.technique.is_empty()
-            || self.technique.iter().any(|wanted| {
-                let wanted = wanted.to_ascii_uppercase();
-                meta.techniques.iter().any(|id| *id == wanted || id.starts_with(&format!("{wanted}.")))
-            });
-        let tactic = self.tactic.is_empty()
-            || self.tactic.iter().any(|wanted| {
-                let wanted = attack.tactic(wanted).map_or(wanted.to_ascii_lowercase(), |t| t.shortname.clone());
-                meta.tactics.contains(&wanted)
-            });
-        technique && tactic && self.level.is_none_or(|level| meta.level >= level)
+fn list_line<'a>(rule: &Listed<'a>) -> ListLine<'a> {
+    let meta = rule.meta;
+    let source = &meta.logsource;
+    let logsource = [&source.product, &source.category, &source.service];
+    ListLine {
+        language: rule.language,
+        id: meta.id.as_deref(),
+        title: &meta.title,
+        level: meta.level.name(),
+        r#type: annotation_text(meta, "type"),
+        status: meta.status.map(|status| status.name()),
+        load_status: rule.status,
+        techniques: &meta.techniques,
+        technique_names: harrier_print::technique_names(meta),
+        tactics: &meta.tactics,
+        logsource: logsource.iter().filter_map(|part| part.as_deref()).collect::<Vec<_>>().join("/"),
+        false_positives: &meta.false_positives,
+        file: meta.source.to_string(),
     }
 }
 
-pub fn list(args: &ListArgs) -> std::io::Result<ExitCode> {
-    let set = args.rules.load()?;
-    let lines: Vec<ListLine> = listed(&set)
-        .into_iter()
-        .filter(|rule| args.takes(rule.meta))
-        .map(|rule| {
-            let meta = rule.meta;
-            let source = &meta.logsource;
-            let logsource = [&source.product, &source.category, &source.service]
-                .iter()
-                .filter_map(|part| part.as_deref())
-                .collect::<Vec<_>>()
-                .join("/");
-            ListLine {
-                language: rule.language,
-                id: meta.id.as_deref(),
-                title: &meta.title,
-                level: meta.level.name(),
-                r#type: annotation_text(meta, "type"),
-                status: meta.status.map(|status| status.name()),
-                load_status: rule.status,
-                techniques: &meta.techniques,
-                technique_names: harrier_print::technique_names(meta),
-                tactics: &meta.tactics,
-                logsource,
-                false_positives: &meta.false_positives,
-                file: meta.source.to_string(),
-            }
-        })
-        .collect();
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    match progress::default_format(args.format, ListFormat::Table, ListFormat::Json) {
+pub fn list(args: &ListArgs, ui: &Ui) -> std::io::Result<ExitCode> {
+    let mut out = args.output.open(ui)?;
+    let set = args.rules.load(Purpose::Read, ui)?;
+    let lines: Vec<ListLine> = listed(&set, &args.rules).iter().map(list_line).collect();
+    match args.format {
         ListFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &lines)?;
-            writeln!(out)?;
+            serde_json::to_writer_pretty(&mut out.writer, &lines)?;
+            writeln!(out.writer)?;
         }
         ListFormat::Table => {
-            writeln!(out, "{:<6} {:<9} {:<60} {:<26} TACTICS", "LANG", "LEVEL", "TITLE", "TECHNIQUES")?;
+            let mut grid = Grid::new(&[
+                ("LANG", Align::Left),
+                ("LEVEL", Align::Left),
+                ("TITLE", Align::Left),
+                ("TECHNIQUES", Align::Left),
+                ("TACTICS", Align::Left),
+            ]);
             for line in &lines {
-                let title: String = line.title.chars().take(60).collect();
-                let techniques: String = line.techniques.join(",").chars().take(26).collect();
-                writeln!(
-                    out,
-                    "{:<6} {:<9} {title:<60} {techniques:<26} {}",
-                    line.language.name(),
-                    line.level,
-                    line.tactics.join(",")
-                )?;
+                let row =
+                    [line.language.name(), line.level, line.title, &line.techniques.join(","), &line.tactics.join(",")];
+                grid.push(row.map(str::to_owned).to_vec());
             }
-            writeln!(out, "{} rules", lines.len())?;
+            grid.write(&mut out.writer, out.width)?;
+            writeln!(out.writer, "{} rules", lines.len())?;
         }
     }
-    out.flush()?;
+    out.writer.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// The ATT&CK matrix of a rule set: how many rules (Sigma and ESCU together) cover each
-/// technique, per tactic.
+/// technique, per tactic; with logs, how many hits.
 ///
 /// `table` prints each tactic with its covered techniques, most-covered first; `json` gives
 /// the matrix; `navigator` writes an ATT&CK Navigator layer (score = rules per technique,
-/// comment = their titles) to open in https://mitre-attack.github.io/attack-navigator/.
+/// comment = their titles) to open in <https://mitre-attack.github.io/attack-navigator/>.
 ///
-/// Example: harrier coverage -r sigma/rules -r escu/detections --format navigator -o layer.json
+/// Examples:
+///   harrier coverage -r sigma/rules -r escu/detections --format navigator -o layer.json
+///   harrier coverage logs/ -r sigma/rules     # techniques scored by hits: what fired
 #[derive(Args)]
 #[command(verbatim_doc_comment)]
 pub struct CoverageArgs {
+    /// Logs to hunt: techniques are then scored by hits instead of rules.
+    #[arg(value_name = "LOGS")]
+    logs: Vec<String>,
+
     #[command(flatten)]
     rules: RuleArgs,
 
-    /// Output format (default: table on a terminal, json otherwise).
-    #[arg(long, value_enum)]
-    format: Option<CoverageFormat>,
+    /// Output format: table, json or navigator.
+    #[arg(long, value_enum, default_value_t = CoverageFormat::Table)]
+    format: CoverageFormat,
 
-    /// Write to this file instead of standard output.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    output: Option<PathBuf>,
-
-    /// Hunt these logs and score techniques by hits instead of rules: what fired.
-    #[arg(long, value_name = "PATH", num_args = 1..)]
-    logs: Vec<String>,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -193,36 +171,34 @@ enum CoverageFormat {
 }
 
 pub fn coverage(args: &CoverageArgs, ui: &Ui) -> std::io::Result<ExitCode> {
-    let set = args.rules.load()?;
+    let mut out = args.output.open(ui)?;
+    let purpose = if args.logs.is_empty() { Purpose::Read } else { Purpose::Run };
+    let set = args.rules.load(purpose, ui)?;
+    let listed = listed(&set, &args.rules);
     let mut coverage = Coverage::default();
-    let rule_count = listed(&set).len();
-    for rule in &listed(&set) {
-        coverage.add(&rule.meta.title, &rule.meta.techniques, u64::from(args.logs.is_empty()));
-    }
     let scored_by = if args.logs.is_empty() {
+        for rule in &listed {
+            coverage.add(&rule.meta.title, &rule.meta.techniques, 1);
+        }
         "rules per technique"
     } else {
         let (_, tallies) = tally(&set, &args.logs, ui)?;
-        coverage = Coverage::default();
         for tally in tallies.iter().filter(|tally| tally.hits > 0) {
             coverage.add(&tally.title, &tally.techniques, tally.hits);
         }
         "hits per technique"
     };
     let attack = Attack::get();
-    let mut out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path)?)),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    };
-    let format = match args.output {
-        Some(_) => args.format.unwrap_or(CoverageFormat::Json),
-        None => progress::default_format(args.format, CoverageFormat::Table, CoverageFormat::Json),
-    };
-    match format {
+    let rule_count = listed.len();
+    let writer = &mut out.writer;
+    match args.format {
         CoverageFormat::Navigator => {
             let description = format!("{rule_count} rules; score = {scored_by}");
-            serde_json::to_writer_pretty(&mut out, &coverage.navigator_layer("Harrier rule coverage", &description))?;
-            writeln!(out)?;
+            serde_json::to_writer_pretty(
+                &mut *writer,
+                &coverage.navigator_layer("Harrier rule coverage", &description),
+            )?;
+            writeln!(writer)?;
         }
         CoverageFormat::Json => {
             let matrix: Vec<serde_json::Value> = coverage
@@ -238,21 +214,21 @@ pub fn coverage(args: &CoverageArgs, ui: &Ui) -> std::io::Result<ExitCode> {
                 .collect();
             let total = coverage.covered().count();
             let report = serde_json::json!({"rules": rule_count, "score": scored_by, "techniques_covered": total, "matrix": matrix});
-            serde_json::to_writer_pretty(&mut out, &report)?;
-            writeln!(out)?;
+            serde_json::to_writer_pretty(&mut *writer, &report)?;
+            writeln!(writer)?;
         }
         CoverageFormat::Table => {
             for (tactic, mut cells) in coverage.matrix(attack) {
                 cells.sort_by(|a, b| b.covered.score.cmp(&a.covered.score).then(a.id.cmp(b.id)));
-                writeln!(out, "{} ({}): {} techniques", tactic.name, tactic.id, cells.len())?;
+                writeln!(writer, "{} ({}): {} techniques", tactic.name, tactic.id, cells.len())?;
                 for cell in cells {
-                    writeln!(out, "  {:>4}  {:<10} {}", cell.covered.score, cell.id, cell.name)?;
+                    writeln!(writer, "  {:>4}  {:<10} {}", cell.covered.score, cell.id, cell.name)?;
                 }
             }
-            writeln!(out, "{rule_count} rules, {} techniques scored ({scored_by})", coverage.covered().count())?;
+            writeln!(writer, "{rule_count} rules, {} techniques scored ({scored_by})", coverage.covered().count())?;
         }
     }
-    out.flush()?;
+    writer.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -281,9 +257,12 @@ pub struct NoiseArgs {
     #[arg(long, value_name = "FILE")]
     write_exclusions: Option<PathBuf>,
 
-    /// Output format (default: table on a terminal, json otherwise).
-    #[arg(long, value_enum)]
-    format: Option<ListFormat>,
+    /// Output format: table or json.
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    format: ListFormat,
+
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 /// Hunts logs with every rule of a set and tallies what each found.
@@ -295,13 +274,14 @@ fn tally(set: &RuleSet, paths: &[String], ui: &Ui) -> std::io::Result<(ExitCode,
 }
 
 pub fn noise(args: &NoiseArgs, ui: &Ui) -> std::io::Result<ExitCode> {
-    let set = args.rules.load()?;
+    let mut out = args.output.open(ui)?;
+    let exclusions = args.write_exclusions.as_deref().map(create).transpose()?;
+    let set = args.rules.load(Purpose::Run, ui)?;
     let (code, mut tallies) = tally(&set, &args.paths, ui)?;
     tallies.retain(|tally| tally.hits > 0);
     tallies.sort_by(|a, b| b.hits.cmp(&a.hits).then(b.hosts.len().cmp(&a.hosts.len())).then(a.title.cmp(&b.title)));
     tallies.truncate(args.top);
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    match progress::default_format(args.format, ListFormat::Table, ListFormat::Json) {
+    match args.format {
         ListFormat::Json => {
             let lines: Vec<serde_json::Value> = tallies
                 .iter()
@@ -313,29 +293,32 @@ pub fn noise(args: &NoiseArgs, ui: &Ui) -> std::io::Result<ExitCode> {
                     })
                 })
                 .collect();
-            serde_json::to_writer_pretty(&mut out, &lines)?;
-            writeln!(out)?;
+            serde_json::to_writer_pretty(&mut out.writer, &lines)?;
+            writeln!(out.writer)?;
         }
         ListFormat::Table => {
-            writeln!(out, "{:>7} {:>6} {:>6}  {:<60} TOP PROCESS", "HITS", "HOSTS", "PROCS", "RULE")?;
+            let mut grid = Grid::new(&[
+                ("HITS", Align::Right),
+                ("HOSTS", Align::Right),
+                ("PROCS", Align::Right),
+                ("RULE", Align::Left),
+                ("TOP PROCESS", Align::Left),
+            ]);
             for tally in &tallies {
-                let title: String = tally.title.chars().take(60).collect();
-                let top =
-                    tally.top_process().map(|(_, process, count)| format!("{process} ({count})")).unwrap_or_default();
-                writeln!(
-                    out,
-                    "{:>7} {:>6} {:>6}  {title:<60} {top}",
-                    tally.hits,
-                    tally.hosts.len(),
-                    tally.processes.len()
-                )?;
+                let top = tally.top_process().map(|(_, process, count)| format!("{process} ({count})"));
+                let counts =
+                    [tally.hits, tally.hosts.len() as u64, tally.processes.len() as u64].map(|n| n.to_string());
+                grid.push([counts.to_vec(), vec![tally.title.clone(), top.unwrap_or_default()]].concat());
             }
+            grid.write(&mut out.writer, out.width)?;
         }
     }
-    out.flush()?;
-    if let Some(path) = &args.write_exclusions {
-        std::fs::write(path, harrier_print::proposed_exclusions(&tallies))?;
-        eprintln!("harrier: proposed exclusions written to {} (review them before use)", path.display());
+    out.writer.flush()?;
+    if let (Some(mut file), Some(path)) = (exclusions, &args.write_exclusions) {
+        file.write_all(harrier_print::proposed_exclusions(&tallies).as_bytes())?;
+        if !ui.quiet {
+            eprintln!("harrier: proposed exclusions written to {} (review them before use)", path.display());
+        }
     }
     Ok(code)
 }

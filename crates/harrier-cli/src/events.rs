@@ -1,22 +1,31 @@
 //! `harrier events`: the normalized events themselves.
 
-use crate::progress::{self, Console, Ui};
+use crate::hunt::Window;
+use crate::output::OutputArgs;
+use crate::progress::{self, Console, Ui, plural};
+use crate::rules::wrong;
 use clap::{Args, ValueEnum};
-use harrier_event::Event;
+use harrier::EventFilter;
 use harrier_print::events::{table_header, table_row, write_json_line};
 use harrier_read::ReadOptions;
 use std::io::Write;
 use std::process::ExitCode;
 
-/// Print normalized events: JSON Lines when piped, a table on a terminal.
+/// Print normalized events: a table, or JSON Lines with --format jsonl.
 ///
 /// Each JSON line holds `timestamp` (UTC), `source_file`, `record_id` (EVTX EventRecordID,
 /// or the 1-based line a JSON event starts on) and `event`, the fields under the names Sigma
-/// rules use (`EventID`, `Channel`, `Provider_Name`, `Image`, ...).
+/// rules use (`EventID`, `Channel`, `Provider_Name`, `Image`, ...). The table is cut to the
+/// terminal's width, whole in a pipe or a file.
+///
+/// --where keeps the events that meet every condition, as Sigma compares (ignoring case,
+/// wildcards `*` and `?`, numbers as text): FIELD=VALUE, FIELD!=VALUE, FIELD>N, FIELD>=N,
+/// FIELD<N, FIELD<=N, and Sigma modifiers on the field (FIELD|contains=VALUE, |startswith,
+/// |endswith, |re). Quote them in the shell: backslashes and `*` are the shell's too.
 ///
 /// Examples:
-///   harrier events logs/ --where EventID=1 --where Image=C:\Windows\System32\cmd.exe
-///   harrier events Security.evtx | jq .event.TargetUserName
+///   harrier events logs/ --where EventID=1 --where 'Image=*\cmd.exe'
+///   harrier events logs/ --where 'CommandLine|contains=-enc' --format jsonl | jq .event.CommandLine
 #[derive(Args)]
 #[command(verbatim_doc_comment)]
 pub struct EventsArgs {
@@ -24,14 +33,20 @@ pub struct EventsArgs {
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<String>,
 
-    /// Output format (default: table on a terminal, jsonl otherwise).
-    #[arg(long, value_enum)]
-    format: Option<EventFormat>,
+    /// Output format: table, or jsonl (json).
+    #[arg(long, value_enum, default_value_t = EventFormat::Table)]
+    format: EventFormat,
 
-    /// Keep events whose field equals the value (case-insensitive, numbers compare as text).
-    /// Repeat to require several.
-    #[arg(long = "where", value_name = "FIELD=VALUE", value_parser = parse_condition)]
-    conditions: Vec<Condition>,
+    #[command(flatten)]
+    output: OutputArgs,
+
+    /// Keep events that meet this condition (FIELD=VALUE, FIELD!=VALUE, FIELD>N, ...,
+    /// FIELD|contains=VALUE); repeat to require several.
+    #[arg(long = "where", value_name = "CONDITION")]
+    conditions: Vec<String>,
+
+    #[command(flatten)]
+    window: Window,
 
     /// `splunk`: events as Splunk's add-ons present them (derived CIM fields such as `dest`
     /// and `process_name`, `Processes.*`, `_datamodel`, `_time` in epoch seconds), the table
@@ -48,44 +63,31 @@ pub(crate) enum View {
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum EventFormat {
-    Jsonl,
     Table,
-}
-
-#[derive(Clone)]
-struct Condition {
-    field: String,
-    value: String,
-}
-
-fn parse_condition(text: &str) -> Result<Condition, String> {
-    match text.split_once('=') {
-        Some((field, value)) if !field.trim().is_empty() => {
-            Ok(Condition { field: field.trim().to_owned(), value: value.to_owned() })
-        }
-        _ => Err(format!("expected FIELD=VALUE, got `{text}`")),
-    }
-}
-
-impl Condition {
-    fn holds(&self, event: &Event) -> bool {
-        event.text(&self.field).is_some_and(|text| text.eq_ignore_ascii_case(&self.value))
-    }
+    #[value(alias = "json")]
+    Jsonl,
 }
 
 pub fn run(args: &EventsArgs, ui: &Ui) -> std::io::Result<ExitCode> {
-    let format = progress::default_format(args.format, EventFormat::Table, EventFormat::Jsonl);
+    let filter = EventFilter::parse(&args.conditions).map_err(|error| wrong(error.to_string()))?;
     let inputs = progress::inputs(&args.paths);
-    let mut console = Console::new(ui);
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    if format == EventFormat::Table {
-        writeln!(out, "{}", table_header())?;
+    let mut out = args.output.open(ui)?;
+    let console = Console::new(ui);
+    let width = out.width;
+    if args.format == EventFormat::Table {
+        writeln!(out.writer, "{}", cut(table_header(), width))?;
     }
-    let mut written: std::io::Result<()> = Ok(());
-    let render = |batch: harrier_read::Batch| -> Vec<u8> {
-        let mut text = Vec::new();
-        for event in batch.events.iter().filter(|event| args.conditions.iter().all(|condition| condition.holds(event)))
-        {
+    let in_window = |event: &harrier::Event| {
+        let (since, until) = (args.window.since, args.window.until);
+        (since.is_none() && until.is_none())
+            || event
+                .timestamp()
+                .is_some_and(|time| since.is_none_or(|since| time >= since) && until.is_none_or(|until| time <= until))
+    };
+    let render = |batch: harrier_read::Batch| -> (Vec<u8>, u64) {
+        let (mut text, mut kept) = (Vec::new(), 0);
+        for event in batch.events.iter().filter(|event| in_window(event) && filter.matches(event)) {
+            kept += 1;
             let splunk_view;
             let event = match args.view {
                 View::Native => event,
@@ -94,21 +96,47 @@ pub fn run(args: &EventsArgs, ui: &Ui) -> std::io::Result<ExitCode> {
                     &splunk_view
                 }
             };
-            match format {
+            match args.format {
                 EventFormat::Jsonl => write_json_line(&mut text, event),
-                EventFormat::Table => text.extend_from_slice(table_row(event).as_bytes()),
+                EventFormat::Table => text.extend_from_slice(format!("{}\n", cut(table_row(event), width)).as_bytes()),
             }
         }
-        text
+        (text, kept)
     };
-    let sink = |text: Vec<u8>| {
+    let (mut written, mut kept): (std::io::Result<()>, u64) = (Ok(()), 0);
+    let sink = |(text, count): (Vec<u8>, u64)| {
+        kept += count;
         if written.is_ok() {
-            written = out.write_all(&text);
+            console.clear();
+            written = out.writer.write_all(&text);
         }
     };
-    let summary = harrier_read::read(&inputs, &ReadOptions::default(), render, sink, &mut console);
+    let summary = harrier_read::read(&inputs, &ReadOptions::default(), render, sink, &mut &console);
     written?;
-    out.flush()?;
+    out.writer.flush()?;
     console.finish(&summary);
+    let selective = !args.conditions.is_empty() || args.window.since.is_some() || args.window.until.is_some();
+    if selective && !ui.quiet {
+        match kept {
+            0 => eprintln!("harrier: no event of {} met {}", plural(summary.events(), "event"), conditions(args)),
+            kept => eprintln!("harrier: {} of {} met {}", kept, plural(summary.events(), "event"), conditions(args)),
+        }
+    }
     Ok(if summary.nothing_read() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// The conditions as given, for messages.
+fn conditions(args: &EventsArgs) -> String {
+    let mut given: Vec<String> = args.conditions.iter().map(|condition| format!("--where '{condition}'")).collect();
+    given.extend(args.window.since.map(|time| format!("--since {time}")));
+    given.extend(args.window.until.map(|time| format!("--until {time}")));
+    given.join(" ")
+}
+
+/// A line cut to the terminal's width, or whole.
+fn cut(line: String, width: Option<usize>) -> String {
+    match width {
+        Some(width) => console::truncate_str(&line, width, "…").into_owned(),
+        None => line,
+    }
 }

@@ -1,67 +1,62 @@
 //! `harrier hunt`: rules over logs, hits out.
 
-use crate::progress::{self, Console, Ui};
-use crate::rules::{RuleArgs, report_loading};
+use crate::output::{Out, OutputArgs, create};
+use crate::progress::{self, Console, Ui, plural};
+use crate::rules::{Purpose, RuleArgs, wrong};
 use clap::{Args, ValueEnum};
-use harrier::{Flow, Hunt, Level, RuleSet, Selection, Sink, Status, Summary, Tee, Timestamp};
-use harrier_print::{Csv, HitsOnly, HtmlReport, JsonLines, RuleTable, Timeline, Timesketch, Unwritten};
-use std::io::{self, BufWriter, StdoutLock};
+use harrier::{Flow, Hunt, RuleKey, RuleSet, Sink, Summary, Tee, Timestamp};
+use harrier_print::{
+    Csv, HitsOnly, HtmlReport, JsonLines, RuleTable, Text, TextOptions, Timeline, Timesketch, Unwritten,
+};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Run Sigma rules and Splunk ESCU detections over event logs.
 ///
 /// Each Sigma rule only sees the events of its logsource (a process_creation rule sees Sysmon
-/// event 1 and Security 4688). Hits come out in input order, whatever the thread count.
+/// event 1 and Security 4688). ESCU detections run natively: macros and lookups come from
+/// `macros/` and `lookups/` folders beside or above the rules (or --macros, --lookups).
 ///
-/// ESCU detections run natively: macros and lookups come from `macros/` and `lookups/`
-/// folders beside or above the rules (or `--macros`/`--lookups`); events gain the fields
-/// Splunk's add-ons derive (`dest`, `process_name`, `Processes.*` for tstats ...). A
-/// detection ending in `stats` or `table` gives rows, printed after the hits: one object per
-/// row with `"type":"row"`, the detection's metadata and `row`, its fields in order.
+/// Formats (the same on a terminal or in a pipe):
+///   text        one line per hit in time order: time, computer, level, rule and the fields
+///               that explain the event; correlation results among them; then each ESCU
+///               detection's result rows as a table; then hits by level, top hosts, top rules.
+///               Lines are cut to the terminal's width, levels in colour (--color).
+///   summary     hits per rule (level, ATT&CK, first and last time), correlation results,
+///               result rows as tables.
+///   jsonl       one JSON object per hit (`timestamp`, `rule_id`, `rule_title`, `level`,
+///               `techniques`, `tactics`, `false_positives`, `source_file`, `record_id`,
+///               `event`), per correlation result (`"type": "correlation"`) and per ESCU
+///               result row (`"type": "row"`). `json` is the same.
+///   csv         one row per hit.
+///   timeline    CSV for Timeline Explorer.
+///   timesketch  JSON lines Timesketch imports.
 ///
-/// Formats: `table` (default on a terminal) prints hits per rule with level, ATT&CK
-/// techniques and tactics, first and last time; `jsonl` (default when piped) prints one object
-/// per hit with `timestamp`, `rule_id`, `rule_title`, `level`, `techniques`, `tactics`,
-/// `false_positives`, `source_file`, `record_id` and `event`; `csv` prints one row per hit;
-/// `timeline` is CSV for Timeline Explorer; `timesketch` is JSON lines for Timesketch.
-///
-/// Example: harrier hunt logs/ --rules sigma/rules --min-level high
+/// Examples:
+///   harrier hunt logs/ -r sigma/rules
+///   harrier hunt logs/ -r sigma/rules --min-level high --since 2024-05-01 --format summary
+///   harrier hunt logs/ -r sigma/rules -r escu/detections --format jsonl -o hits.jsonl
 #[derive(Args)]
 #[command(verbatim_doc_comment)]
 pub struct HuntArgs {
     /// Files, directories or - for standard input (with --engine spark: none, see --table).
     #[cfg_attr(feature = "spark", arg(required_unless_present = "table", value_name = "PATH"))]
     #[cfg_attr(not(feature = "spark"), arg(required = true, value_name = "PATH"))]
-    pub(crate) paths: Vec<String>,
+    paths: Vec<String>,
 
     #[command(flatten)]
     rules: RuleArgs,
 
-    /// Output format (default: table on a terminal, jsonl otherwise).
-    #[arg(long, value_enum)]
-    pub(crate) format: Option<HuntFormat>,
+    /// Output format: text, summary, jsonl (or json), csv, timeline, timesketch.
+    #[arg(long, value_enum, default_value_t = HuntFormat::Text, value_name = "FORMAT", hide_possible_values = true)]
+    format: HuntFormat,
 
-    /// Only rules of this level or above (informational, low, medium, high, critical).
-    #[arg(long, value_name = "LEVEL", value_parser = |text: &str| text.parse::<Level>())]
-    min_level: Option<Level>,
+    #[command(flatten)]
+    output: OutputArgs,
 
-    /// Only rules of these statuses (stable, test, experimental, ...); repeatable.
-    #[arg(long, value_name = "STATUS", value_parser = |text: &str| text.parse::<Status>())]
-    status: Vec<Status>,
-
-    /// Only rules with this tag or a tag under it (`attack.t1059` takes `attack.t1059.001`);
-    /// repeatable.
-    #[arg(long, value_name = "TAG")]
-    tag: Vec<String>,
-
-    /// Only events at or after this time (RFC 3339, or `YYYY-MM-DD HH:MM:SS` in UTC).
-    #[arg(long, value_name = "TIME", value_parser = parse_time)]
-    from: Option<Timestamp>,
-
-    /// Only events at or before this time.
-    #[arg(long, value_name = "TIME", value_parser = parse_time)]
-    to: Option<Timestamp>,
+    #[command(flatten)]
+    window: Window,
 
     /// Ignore white space around values when matching (Sigma compares values as they are).
     #[arg(long)]
@@ -84,72 +79,103 @@ pub struct HuntArgs {
     engine: crate::spark::EngineArgs,
 }
 
+/// `--since`/`--until`: the time window, the same on every command that reads events.
+#[derive(Args, Clone, Default)]
+pub(crate) struct Window {
+    /// Only events at or after this time (RFC 3339 `2024-05-01T13:00:00Z`, `2024-05-01
+    /// 13:00:00` or `2024-05-01`, in UTC).
+    #[arg(long, alias = "from", value_name = "TIME", value_parser = parse_time)]
+    pub since: Option<Timestamp>,
+
+    /// Only events at or before this time.
+    #[arg(long, alias = "to", value_name = "TIME", value_parser = parse_time)]
+    pub until: Option<Timestamp>,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum HuntFormat {
-    Table,
+    Text,
+    #[value(alias = "table")]
+    Summary,
+    #[value(alias = "json")]
     Jsonl,
     Csv,
-    /// CSV for Timeline Explorer: time, host, channel, event id, rule, ATT&CK, details.
     Timeline,
-    /// JSON lines Timesketch imports (`message`, `datetime`, `timestamp_desc`).
     Timesketch,
 }
 
 fn parse_time(text: &str) -> Result<Timestamp, String> {
-    Timestamp::parse(text).ok_or_else(|| format!("`{text}` is not a time (use 2024-05-01T13:00:00Z)"))
+    let day = format!("{text} 00:00:00");
+    let parsed = Timestamp::parse(text).or_else(|| (text.len() == 10).then(|| Timestamp::parse(&day)).flatten());
+    parsed
+        .ok_or_else(|| format!("`{text}` is not a time (use 2024-05-01T13:00:00Z, 2024-05-01 13:00:00 or 2024-05-01)"))
+}
+
+impl Window {
+    fn check(&self) -> io::Result<()> {
+        match (self.since, self.until) {
+            (Some(since), Some(until)) if since > until => {
+                Err(wrong(format!("--since {since} is after --until {until}: no event can be in that window")))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 pub fn run(args: &HuntArgs, ui: &Ui) -> io::Result<ExitCode> {
-    let selection = Selection {
-        min_level: args.min_level,
-        statuses: args.status.clone(),
-        tags: args.tag.clone(),
-        ..Selection::default()
-    };
-    let mut builder = args.rules.builder().select(selection).trim_values(args.trim_values);
+    args.window.check()?;
+    let mut builder = args.rules.builder().trim_values(args.trim_values);
     if let Some(path) = &args.exclude {
         builder = builder.exclusions(path);
     }
-    let set = builder.build().map_err(io::Error::other)?;
-    report_loading(&set);
-    let format = progress::default_format(args.format, HuntFormat::Table, HuntFormat::Jsonl);
-    let hunt = Hunt::new(&set).since(args.from).until(args.to);
-    let output = Output { format, html: args.html.as_deref(), title: args.paths.join(" ") };
+    let set = args.rules.load_with(builder, Purpose::Run, ui)?;
+    let hunt = Hunt::new(&set).since(args.window.since).until(args.window.until);
+    let output = HuntOutput { format: args.format, output: &args.output, html: args.html.as_deref(), search: false };
     #[cfg(feature = "spark")]
     if let Some(spark) = args.engine.options()? {
         if !args.paths.is_empty() {
-            return Err(io::Error::other("with --engine spark the events come from --table, not from paths"));
+            return Err(wrong("with --engine spark the events come from --table, not from paths".into()));
         }
-        return execute(&set, hunt, &output, ui, |hunt, sink| hunt.run_on_spark(&spark, sink));
+        return execute(&set, hunt, &output, &spark.table, ui, |hunt, sink| hunt.run_on_spark(&spark, sink));
     }
     let inputs = progress::inputs(&args.paths);
-    execute(&set, hunt, &output, ui, |hunt, sink| hunt.run(&inputs, sink))
+    execute(&set, hunt, &output, &args.paths.join(" "), ui, |hunt, sink| hunt.run(&inputs, sink))
 }
 
 /// How a hunt's results are written.
-pub(crate) struct Output<'a> {
+pub(crate) struct HuntOutput<'a> {
     pub format: HuntFormat,
+    pub output: &'a OutputArgs,
     /// Also an HTML report to this file.
     pub html: Option<&'a Path>,
-    /// What was hunted, for the report's title.
-    pub title: String,
+    /// The results of an ad-hoc search: rows without a rule's name.
+    pub search: bool,
 }
 
 /// The writer of a format.
 enum Printer<'r> {
-    Table(RuleTable<'r, BufWriter<StdoutLock<'static>>>),
-    Jsonl(JsonLines<BufWriter<StdoutLock<'static>>>),
-    Csv(HitsOnly<Csv<BufWriter<StdoutLock<'static>>>>),
-    Timeline(HitsOnly<Timeline<BufWriter<StdoutLock<'static>>>>),
-    Timesketch(HitsOnly<Timesketch<BufWriter<StdoutLock<'static>>>>),
+    Text(Text<Box<dyn Write>>),
+    Summary(RuleTable<'r, Box<dyn Write>>),
+    Jsonl(JsonLines<Box<dyn Write>>),
+    Csv(HitsOnly<Csv<Box<dyn Write>>>),
+    Timeline(HitsOnly<Timeline<Box<dyn Write>>>),
+    Timesketch(HitsOnly<Timesketch<Box<dyn Write>>>),
 }
 
 impl<'r> Printer<'r> {
-    fn new(format: HuntFormat, set: &'r RuleSet) -> io::Result<Printer<'r>> {
-        let out = BufWriter::new(io::stdout().lock());
-        Ok(match format {
-            HuntFormat::Table => Printer::Table(RuleTable::new(out, set)),
-            HuntFormat::Jsonl => Printer::Jsonl(JsonLines::new(out)),
+    fn new(output: &HuntOutput, out: Out, set: &'r RuleSet) -> io::Result<Printer<'r>> {
+        let (width, color) = (out.width, out.color);
+        let out: Box<dyn Write> = Box::new(out.writer);
+        Ok(match output.format {
+            HuntFormat::Text => Printer::Text(Text::new(out, TextOptions { width, color })),
+            HuntFormat::Summary => {
+                let table = RuleTable::new(out, set, width);
+                Printer::Summary(if output.search { table.untitled() } else { table })
+            }
+            HuntFormat::Jsonl => {
+                let lines = JsonLines::new(out);
+                Printer::Jsonl(if output.search { lines.without_rule() } else { lines })
+            }
             HuntFormat::Csv => Printer::Csv(Csv::new(out)?),
             HuntFormat::Timeline => Printer::Timeline(Timeline::new(out)?),
             HuntFormat::Timesketch => Printer::Timesketch(Timesketch::new(out)),
@@ -158,7 +184,8 @@ impl<'r> Printer<'r> {
 
     fn sink(&mut self) -> &mut dyn Sink {
         match self {
-            Printer::Table(sink) => sink,
+            Printer::Text(sink) => sink,
+            Printer::Summary(sink) => sink,
             Printer::Jsonl(sink) => sink,
             Printer::Csv(sink) => sink,
             Printer::Timeline(sink) => sink,
@@ -169,7 +196,7 @@ impl<'r> Printer<'r> {
     /// What the format could not hold.
     fn unwritten(&self) -> Unwritten {
         match self {
-            Printer::Table(_) | Printer::Jsonl(_) => Unwritten::default(),
+            Printer::Text(_) | Printer::Summary(_) | Printer::Jsonl(_) => Unwritten::default(),
             Printer::Csv(sink) => sink.unwritten(),
             Printer::Timeline(sink) => sink.unwritten(),
             Printer::Timesketch(sink) => sink.unwritten(),
@@ -187,27 +214,60 @@ impl Sink for Nowhere {
 }
 
 /// Runs a hunt (`run` reads the logs or asks the cluster) with the results written as
-/// `output` says.
+/// `output` says. Every output file is created first, so a path that cannot be written fails
+/// before the hunt; `title` names what was hunted in the report.
 pub(crate) fn execute<'r>(
     set: &'r RuleSet,
     hunt: Hunt<'r>,
-    output: &Output,
+    output: &HuntOutput,
+    title: &str,
     ui: &Ui,
     run: impl FnOnce(&Hunt<'_>, &mut dyn Sink) -> Result<Summary, harrier::Error>,
 ) -> io::Result<ExitCode> {
-    let mut report = output.html.map(|path| HtmlReport::create(path, set, &output.title)).transpose()?;
-    let mut printer = Printer::new(output.format, set)?;
+    let mut report = match output.html {
+        Some(path) => Some((HtmlReport::new(io::BufWriter::new(create(path)?), set, title), path)),
+        None => None,
+    };
+    let mut printer = Printer::new(output, output.output.open(ui)?, set)?;
     let mut nowhere = Nowhere;
     let reported: &mut dyn Sink = match &mut report {
-        Some(report) => report,
+        Some((report, _)) => report,
         None => &mut nowhere,
     };
     let summary = hunt_with_progress(hunt, &mut Tee(printer.sink(), reported), ui, run)?;
-    say_unwritten(printer.unwritten());
-    if let Some(report) = &report {
-        eprintln!("harrier: report of {} hits written to {}", report.len(), report.path().display());
+    say_unwritten(printer.unwritten(), ui);
+    if let (Some((report, path)), false) = (&report, ui.quiet) {
+        eprintln!("harrier: report of {} written to {}", plural(report.len() as u64, "result"), path.display());
     }
     Ok(exit_code(&summary))
+}
+
+/// A sink whose first result clears the progress bar, so that results are not drawn over.
+struct Clearing<'a, 's> {
+    console: &'a Console,
+    inner: &'s mut dyn Sink,
+}
+
+impl Sink for Clearing<'_, '_> {
+    fn hit(&mut self, hit: &harrier::Hit<'_>) -> io::Result<Flow> {
+        self.console.clear();
+        self.inner.hit(hit)
+    }
+
+    fn correlation(&mut self, result: &harrier::CorrelationResult<'_>) -> io::Result<Flow> {
+        self.console.clear();
+        self.inner.correlation(result)
+    }
+
+    fn row(&mut self, row: &harrier::RowResult<'_>) -> io::Result<Flow> {
+        self.console.clear();
+        self.inner.row(row)
+    }
+
+    fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        self.console.clear();
+        self.inner.finish(summary)
+    }
 }
 
 /// Runs a hunt with progress and problems on stderr, results to `sink`; then says what it
@@ -220,13 +280,7 @@ pub(crate) fn hunt_with_progress<'r>(
 ) -> io::Result<Summary> {
     let console = Console::new(ui);
     let hunt = hunt.on_progress(|progress| console.on(progress));
-    let summary = run(&hunt, sink).map_err(into_io)?;
-    for (name, count) in &summary.excluded {
-        eprintln!("harrier: exclusion `{name}` removed {count} hits");
-    }
-    if summary.untimed > 0 {
-        eprintln!("harrier: {} matches have no timestamp and are left out of correlations", summary.untimed);
-    }
+    let summary = run(&hunt, &mut Clearing { console: &console, inner: sink }).map_err(into_io)?;
     if summary.from_files() {
         console.finish(&summary.read);
     } else {
@@ -244,41 +298,50 @@ pub(crate) fn exit_code(summary: &Summary) -> ExitCode {
 }
 
 /// Names what the chosen format left out.
-fn say_unwritten(unwritten: Unwritten) {
+fn say_unwritten(unwritten: Unwritten, ui: &Ui) {
+    if ui.quiet {
+        return;
+    }
     if unwritten.untimed_hits > 0 {
         eprintln!(
-            "harrier: {} hits have no timestamp and are not written (the format needs one)",
-            unwritten.untimed_hits
+            "harrier: {} have no timestamp and are not written (the format needs one)",
+            plural(unwritten.untimed_hits, "hit")
         );
     }
-    if unwritten.rows > 0 {
-        eprintln!("harrier: SPL result rows are not written in this format; use --format jsonl or table");
-    }
-    if unwritten.correlations > 0 {
+    let left_out = [(unwritten.correlations, "correlation result"), (unwritten.rows, "SPL result row")];
+    for (count, what) in left_out.into_iter().filter(|(count, _)| *count > 0) {
         eprintln!(
-            "harrier: {} correlation results are not written in this format; use --format jsonl or table",
-            unwritten.correlations
+            "harrier: {} not written: this format holds hits only (--format jsonl or text has them)",
+            plural(count, what)
         );
     }
 }
 
-/// `harrier: 12 hits from 3 rules, 1 correlation results, 4 SPL results from 2 detections`
+/// `harrier: 12 hits from 3 rules, 1 correlation result, 4 SPL rows from 2 detections`;
+/// exclusions and matches correlations could not place.
 fn say_found(summary: &Summary) {
-    let rules_hit = |kind: fn(&harrier::RuleKey) -> bool| summary.per_rule.iter().filter(|(key, _)| kind(key)).count();
-    eprintln!(
-        "harrier: {} hits from {} rules, {} correlation results, {} SPL results from {} detections",
-        summary.hits,
-        rules_hit(|key| matches!(key, harrier::RuleKey::Sigma(_))),
-        summary.correlations,
-        summary.rows,
-        rules_hit(|key| matches!(key, harrier::RuleKey::Spl(_))),
-    );
+    for (name, count) in &summary.excluded {
+        eprintln!("harrier: exclusion `{name}` removed {}", plural(*count, "hit"));
+    }
+    if summary.untimed > 0 {
+        eprintln!("harrier: {} have no timestamp and are left out of correlations", plural(summary.untimed, "match"));
+    }
+    let mut found = format!("harrier: {}", plural(summary.hits, "hit"));
+    if summary.correlations > 0 {
+        found += &format!(", {}", plural(summary.correlations, "correlation result"));
+    }
+    if summary.rows > 0 {
+        found += &format!(", {} of SPL detections", plural(summary.rows, "result row"));
+    }
+    let rules = summary.per_rule.iter().filter(|(key, _)| !matches!(key, RuleKey::Correlation(_))).count();
+    eprintln!("{found}; {} gave results", plural(rules as u64, "rule"));
 }
 
 /// A library error as the CLI reports it (a closed pipe stays one, so `| head` is quiet).
 pub(crate) fn into_io(error: harrier::Error) -> io::Error {
     match error {
         harrier::Error::Sink(error) => error,
+        harrier::Error::Options(why) => wrong(why),
         other => io::Error::other(other.to_string()),
     }
 }

@@ -44,7 +44,7 @@ pub struct IngestArgs {
 
 pub fn run(args: &IngestArgs, ui: &Ui) -> std::io::Result<ExitCode> {
     let inputs = progress::inputs(&args.paths);
-    let mut console = Console::new(ui);
+    let console = Console::new(ui);
     let mut writer = harrier_lake::LakeWriter::new(&args.out).with_limits(args.rows_per_file, args.rows_per_file * 4);
     if args.view == View::Splunk {
         writer = writer.with_case_sensitive_names();
@@ -71,7 +71,7 @@ pub fn run(args: &IngestArgs, ui: &Ui) -> std::io::Result<ExitCode> {
             }
         }
     };
-    let summary = harrier_read::read(&inputs, &ReadOptions::default(), views, sink, &mut console);
+    let summary = harrier_read::read(&inputs, &ReadOptions::default(), views, sink, &mut &console);
     written?;
     let (files, rows) = writer.finish()?;
     console.finish(&summary);

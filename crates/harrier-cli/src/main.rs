@@ -12,6 +12,7 @@ mod events;
 mod hunt;
 #[cfg(feature = "lake")]
 mod ingest;
+mod output;
 mod progress;
 mod rules;
 mod search;
@@ -30,18 +31,40 @@ use std::process::ExitCode;
 /// layouts of evtx_dump, Winlogbeat 6 and 7+/ECS, NXLog/Security-Datasets and Azure Log
 /// Analytics. Every layout is normalized to the field names Sigma rules use.
 ///
-/// Exit codes: 0 when something was read (problems with single records or lines are reported
-/// on stderr and counted in the summary), 1 when nothing could be read, 2 for wrong arguments.
+/// First steps (rules: SigmaHQ's release archive or repository, Splunk's security_content):
+///   harrier stats logs/                                  # what is in the logs
+///   harrier hunt logs/ -r sigma/rules                    # the hits, as a timeline
+///   harrier hunt logs/ -r sigma/rules --format summary   # hits per rule
+///   harrier hunt logs/ -r sigma/rules -r escu/detections --html report.html
+///   harrier rules check -r sigma/rules --failed-only     # what cannot run, and why
+///
+/// Output is the same on a terminal or in a pipe (choose it with --format); only colour and
+/// cutting lines to the terminal's width follow the terminal.
+///
+/// Exit codes: 0 when the work was done (problems with single records, lines or rules are
+/// reported and counted), 1 when nothing could be read or a run failed, 2 for wrong
+/// arguments or inputs that cannot work (no rules to run, an output file that cannot be
+/// written).
 #[derive(Parser)]
-#[command(name = "harrier", version, max_term_width = 100)]
+#[command(name = "harrier", version, max_term_width = 100, verbatim_doc_comment)]
 struct Cli {
-    /// Worker threads (default: one per core). Output order never depends on it.
-    #[arg(long, short = 'j', global = true, value_name = "N")]
-    threads: Option<usize>,
+    /// Worker threads, 1 to 1024 (default: one per core). Output never depends on it.
+    #[arg(long, short = 'j', global = true, value_name = "N", help_heading = "Global options",
+          value_parser = clap::value_parser!(u16).range(1..=harrier::MAX_THREADS as i64))]
+    threads: Option<u16>,
 
-    /// Print no summary and no progress on stderr (problems are still printed).
-    #[arg(long, short = 'q', global = true)]
+    /// Print nothing on stderr but errors: no progress, no counts, no problems.
+    #[arg(long, short = 'q', global = true, conflicts_with = "verbose", help_heading = "Global options")]
     quiet: bool,
+
+    /// Name each problem (skipped record, rule that cannot run) on stderr, not only their
+    /// counts.
+    #[arg(long, short = 'v', global = true, help_heading = "Global options")]
+    verbose: bool,
+
+    /// Colour: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = progress::Color::Auto, value_name = "WHEN", help_heading = "Global options")]
+    color: progress::Color,
 
     #[command(subcommand)]
     command: Command,
@@ -53,15 +76,15 @@ enum Command {
     Search(search::SearchArgs),
     Events(events::EventsArgs),
     Stats(stats::StatsArgs),
-    /// Work with rule files.
+    /// Work with rule files: check that they load, list them.
     #[command(subcommand)]
     Rules(RulesCommand),
-    Bench(bench::BenchArgs),
     Coverage(catalog::CoverageArgs),
     Noise(catalog::NoiseArgs),
     Convert(convert::ConvertArgs),
     #[cfg(feature = "lake")]
     Ingest(ingest::IngestArgs),
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -74,17 +97,17 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(threads) = cli.threads {
         // Fails only if a pool was already built, which nothing here does before this point.
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build_global();
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(usize::from(threads)).build_global();
     }
-    let ui = progress::Ui { quiet: cli.quiet };
+    let ui = progress::Ui { quiet: cli.quiet, verbose: cli.verbose, color: cli.color };
     let outcome = match cli.command {
         Command::Hunt(args) => hunt::run(&args, &ui),
         Command::Search(args) => search::run(&args, &ui),
-        Command::Rules(RulesCommand::Check(args)) => check::run(&args),
-        Command::Rules(RulesCommand::List(args)) => catalog::list(&args),
+        Command::Rules(RulesCommand::Check(args)) => check::run(&args, &ui),
+        Command::Rules(RulesCommand::List(args)) => catalog::list(&args, &ui),
         Command::Coverage(args) => catalog::coverage(&args, &ui),
         Command::Noise(args) => catalog::noise(&args, &ui),
-        Command::Convert(args) => convert::run(&args),
+        Command::Convert(args) => convert::run(&args, &ui),
         #[cfg(feature = "lake")]
         Command::Ingest(args) => ingest::run(&args, &ui),
         Command::Events(args) => events::run(&args, &ui),
@@ -96,7 +119,7 @@ fn main() -> ExitCode {
         Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("harrier: error: {error}");
-            ExitCode::FAILURE
+            if error.kind() == std::io::ErrorKind::InvalidInput { ExitCode::from(2) } else { ExitCode::FAILURE }
         }
     }
 }

@@ -1,26 +1,52 @@
 //! What the user sees on stderr while a read goes: a progress bar (only on a terminal), the
 //! problems as they are met, and a closing summary.
 
+use clap::ValueEnum;
 use harrier::Progress;
 use harrier_read::{Observer, Problem};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-/// Problems printed one by one before the rest are only counted.
-const PROBLEMS_SHOWN: usize = 40;
-
+/// What the user asked of stderr and colour.
 pub struct Ui {
+    /// Nothing but errors.
     pub quiet: bool,
+    /// Each problem and rule that cannot run named, not only counted.
+    pub verbose: bool,
+    pub color: Color,
+}
+
+/// `--color`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+impl Color {
+    /// Colour on an output that is (or is not) a terminal.
+    pub fn wanted(self, terminal: bool) -> bool {
+        match self {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty()),
+        }
+    }
+
+    /// Colour in a file: only when asked for.
+    pub fn always(self) -> bool {
+        self == Color::Always
+    }
 }
 
 /// Shows progress and problems during one read.
 pub struct Console {
     bar: ProgressBar,
-    shown: AtomicUsize,
     started: Instant,
     quiet: bool,
+    verbose: bool,
 }
 
 impl Console {
@@ -35,26 +61,27 @@ impl Console {
             bar.enable_steady_tick(Duration::from_millis(200));
             bar
         };
-        Console { bar, shown: AtomicUsize::new(0), started: Instant::now(), quiet: ui.quiet }
+        Console { bar, started: Instant::now(), quiet: ui.quiet, verbose: ui.verbose }
     }
 
-    /// Clears the bar and prints the closing summary of the read.
+    /// Clears the bar and prints the closing summary of the read: what was read, and what was
+    /// skipped (named one by one with `-v`, as it was met).
     pub fn finish(&self, summary: &harrier_read::Summary) {
         self.bar.finish_and_clear();
-        let total = summary.all_problems().count();
-        let shown = self.shown.load(Ordering::Relaxed);
-        if total > shown {
-            eprintln!(
-                "harrier: {} more problems not shown (`harrier stats --format json` lists them all)",
-                total - shown
-            );
+        if self.quiet {
+            return;
         }
-        if !self.quiet {
-            eprintln!("{}", summary_line(summary, self.started.elapsed()));
+        eprintln!("{}", summary_line(summary, self.started.elapsed()));
+        let problems = summary.all_problems().count() as u64;
+        if problems > 0 && !self.verbose {
+            eprintln!(
+                "harrier: {} met (-v names each as it is met; `harrier stats` lists them with their files)",
+                plural(problems, "problem")
+            );
         }
     }
 
-    /// Clears the bar (when nothing was read from files: a hunt on Spark).
+    /// Clears the bar (before results are written, or when nothing was read from files).
     pub fn clear(&self) {
         self.bar.finish_and_clear();
     }
@@ -65,19 +92,19 @@ impl Console {
             Progress::Planned { total_bytes } => self.bar.set_length(total_bytes),
             Progress::Read { bytes } => self.bar.inc(bytes),
             Progress::Problem(problem) => self.show_problem(problem),
-            Progress::Note(note) => self.bar.suspend(|| eprintln!("harrier: {note}")),
+            Progress::Note(note) if !self.quiet => self.bar.suspend(|| eprintln!("harrier: {note}")),
+            Progress::Note(_) => {}
         }
     }
 
     fn show_problem(&self, problem: &Problem) {
-        if self.shown.load(Ordering::Relaxed) < PROBLEMS_SHOWN {
-            self.shown.fetch_add(1, Ordering::Relaxed);
+        if self.verbose {
             self.bar.suspend(|| eprintln!("harrier: skipped {}: {problem}", problem.skips()));
         }
     }
 }
 
-impl Observer for Console {
+impl Observer for &Console {
     fn planned(&mut self, total_bytes: u64) {
         self.on(Progress::Planned { total_bytes });
     }
@@ -100,6 +127,17 @@ pub fn summary_line(summary: &harrier_read::Summary, elapsed: Duration) -> Strin
         summary.bytes() as f64 / 1e6,
         elapsed.as_secs_f64()
     );
+    if let Some(skipped) = skipped_text(summary) {
+        line.push_str(&format!("; {skipped}"));
+    }
+    if !summary.ignored.is_empty() {
+        line.push_str(&format!("; ignored {} (not event logs)", plural(summary.ignored.len() as u64, "file")));
+    }
+    line
+}
+
+/// `skipped 3 records, 1 chunk, 2 files`, or none when nothing was.
+fn skipped_text(summary: &harrier_read::Summary) -> Option<String> {
     let skipped: Vec<String> = [
         (summary.skipped_records(), "record"),
         (summary.skipped_chunks(), "chunk"),
@@ -109,25 +147,14 @@ pub fn summary_line(summary: &harrier_read::Summary, elapsed: Duration) -> Strin
     .filter(|(count, _)| *count > 0)
     .map(|(count, what)| plural(*count, what))
     .collect();
-    if !skipped.is_empty() {
-        line.push_str(&format!("; skipped {}", skipped.join(", ")));
-    }
-    if !summary.ignored.is_empty() {
-        line.push_str(&format!("; ignored {} (not event logs)", plural(summary.ignored.len() as u64, "file")));
-    }
-    line
+    (!skipped.is_empty()).then(|| format!("skipped {}", skipped.join(", ")))
 }
 
-fn plural(count: u64, what: &str) -> String {
+pub fn plural(count: u64, what: &str) -> String {
     if count == 1 { format!("1 {what}") } else { format!("{count} {what}s") }
 }
 
 /// The inputs named on the command line (`-` is standard input).
 pub fn inputs(paths: &[String]) -> Vec<harrier_read::Input> {
     paths.iter().map(|path| harrier_read::Input::from_arg(path)).collect()
-}
-
-/// The output format to use when none is asked for: one for people, one for pipes.
-pub fn default_format<T>(chosen: Option<T>, on_terminal: T, piped: T) -> T {
-    chosen.unwrap_or(if std::io::stdout().is_terminal() { on_terminal } else { piped })
 }

@@ -1,7 +1,9 @@
 //! `harrier search`: one SPL search over files.
 
-use crate::hunt::{self, HuntFormat, Output};
+use crate::hunt::{self, HuntFormat, HuntOutput, Window};
+use crate::output::OutputArgs;
 use crate::progress::{self, Ui};
+use crate::rules::wrong;
 use clap::{Args, ValueEnum};
 use harrier::{Hunt, RuleSet};
 use std::path::PathBuf;
@@ -13,6 +15,10 @@ use std::process::ExitCode;
 /// Splunk's add-ons derive (`dest`, `process_name`, `dest_port`; `Processes.*` for
 /// `| tstats ... from datamodel=Endpoint.Processes`). Values match ignoring case, `*` is a
 /// wildcard, `OR` binds tighter than the implied `AND`; `where`/`eval` compare exactly.
+///
+/// Results are a table (cut to the terminal, whole in a pipe or a file) or, with --format
+/// jsonl, one JSON object per row (`"type": "row"`, `row`) or per event kept (`timestamp`,
+/// `source_file`, `record_id`, `event`).
 ///
 /// Example: harrier search 'EventCode=3 DestinationPort IN (25,587) | stats count by Image' logs/
 #[derive(Args)]
@@ -34,31 +40,33 @@ pub struct SearchArgs {
     #[arg(long, value_name = "DIR")]
     lookups: Vec<PathBuf>,
 
-    /// Output format (default: table on a terminal, jsonl otherwise).
-    #[arg(long, value_enum)]
-    format: Option<SearchFormat>,
+    /// Output format: table, or jsonl (json).
+    #[arg(long, value_enum, default_value_t = SearchFormat::Table)]
+    format: SearchFormat,
+
+    #[command(flatten)]
+    output: OutputArgs,
+
+    #[command(flatten)]
+    window: Window,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum SearchFormat {
     Table,
+    #[value(alias = "json")]
     Jsonl,
 }
 
 pub fn run(args: &SearchArgs, ui: &Ui) -> std::io::Result<ExitCode> {
-    let set = match RuleSet::search(&args.search, &args.macros, &args.lookups) {
-        Ok(set) => set,
-        Err(why) => {
-            eprintln!("harrier: cannot run the search: {why}");
-            return Ok(ExitCode::from(2));
-        }
-    };
-    let format = args.format.map(|format| match format {
-        SearchFormat::Table => HuntFormat::Table,
+    let set = RuleSet::search(&args.search, &args.macros, &args.lookups)
+        .map_err(|why| wrong(format!("cannot run the search: {why}")))?;
+    let format = match args.format {
+        SearchFormat::Table => HuntFormat::Summary,
         SearchFormat::Jsonl => HuntFormat::Jsonl,
-    });
-    let format = progress::default_format(format, HuntFormat::Table, HuntFormat::Jsonl);
-    let output = Output { format, html: None, title: args.paths.join(" ") };
+    };
+    let output = HuntOutput { format, output: &args.output, html: None, search: true };
     let inputs = progress::inputs(&args.paths);
-    hunt::execute(&set, Hunt::new(&set), &output, ui, |hunt, sink| hunt.run(&inputs, sink))
+    let search = Hunt::new(&set).since(args.window.since).until(args.window.until);
+    hunt::execute(&set, search, &output, &args.paths.join(" "), ui, |hunt, sink| hunt.run(&inputs, sink))
 }

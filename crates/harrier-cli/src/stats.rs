@@ -1,5 +1,6 @@
 //! `harrier stats`: what is in the logs, counted per file, channel, provider and event id.
 
+use crate::output::OutputArgs;
 use crate::progress::{self, Console, Ui};
 use clap::{Args, ValueEnum};
 use harrier_read::{FileReport, ReadOptions, Summary};
@@ -10,23 +11,30 @@ use std::process::ExitCode;
 
 /// Count events per file, channel, provider and event id, with every problem met.
 ///
-/// The JSON form lists each file with its format, size, events, skipped records and chunks
-/// and the problems (place and message), then the counts over all files.
+/// The table gives the counts and each problem with its file and place; the JSON form lists
+/// each file with its format, size, events, skipped records and chunks and the problems
+/// (place and message), then the counts over all files.
+///
+/// Example: harrier stats logs/ --format json -o stats.json
 #[derive(Args)]
+#[command(verbatim_doc_comment)]
 pub struct StatsArgs {
     /// Files, directories or - for standard input.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<String>,
 
-    /// Output format (default: table on a terminal, json otherwise).
-    #[arg(long, value_enum)]
-    format: Option<StatsFormat>,
+    /// Output format: table or json.
+    #[arg(long, value_enum, default_value_t = StatsFormat::Table)]
+    format: StatsFormat,
+
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum StatsFormat {
-    Json,
     Table,
+    Json,
 }
 
 /// Counts from one batch or from the whole read.
@@ -132,22 +140,27 @@ impl<'a> ProblemEntry<'a> {
 }
 
 pub fn run(args: &StatsArgs, ui: &Ui) -> std::io::Result<ExitCode> {
-    let format = progress::default_format(args.format, StatsFormat::Table, StatsFormat::Json);
     let inputs = progress::inputs(&args.paths);
-    let mut console = Console::new(ui);
+    let mut out = args.output.open(ui)?;
+    let console = Console::new(ui);
     let mut counts = Counts::default();
-    let summary =
-        harrier_read::read(&inputs, &ReadOptions::default(), Counts::of_batch, |batch| counts.add(batch), &mut console);
+    let summary = harrier_read::read(
+        &inputs,
+        &ReadOptions::default(),
+        Counts::of_batch,
+        |batch| counts.add(batch),
+        &mut &console,
+    );
     console.finish(&summary);
     let report = report(&summary, &counts);
-    let mut out = std::io::stdout().lock();
-    match format {
+    match args.format {
         StatsFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &report)?;
-            writeln!(out)?;
+            serde_json::to_writer_pretty(&mut out.writer, &report)?;
+            writeln!(out.writer)?;
         }
-        StatsFormat::Table => write_table(&mut out, &report)?,
+        StatsFormat::Table => write_table(&mut out.writer, &report)?,
     }
+    out.writer.flush()?;
     Ok(if summary.nothing_read() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
@@ -204,6 +217,13 @@ fn write_table(out: &mut impl Write, report: &Report<'_>) -> std::io::Result<()>
     writeln!(out, "\n{:>9} {:>8}  CHANNEL", "EVENTS", "EVENTID")?;
     for entry in &report.event_ids {
         writeln!(out, "{:>9} {:>8}  {}", entry.count, entry.event_id, entry.channel)?;
+    }
+    let problems = report.problems.iter().chain(report.files.iter().flat_map(|file| &file.problems));
+    for (number, problem) in problems.enumerate() {
+        if number == 0 {
+            writeln!(out, "\nPROBLEMS (what was skipped, and where)")?;
+        }
+        writeln!(out, "{}: {}: skipped {}: {}", problem.path, problem.place, problem.skipped, problem.message)?;
     }
     let totals = &report.totals;
     writeln!(

@@ -109,7 +109,7 @@ fn scores(report: &serde_json::Value) -> std::collections::BTreeMap<String, u64>
 #[test]
 fn coverage_with_logs_scores_techniques_by_hits_of_both_languages() {
     let rules = examples();
-    let args = ["coverage", "-r", rules.to_str().unwrap(), "--format", "json", "--logs", &example_logs()];
+    let args = ["coverage", &example_logs(), "-r", rules.to_str().unwrap(), "--format", "json"];
     let report: serde_json::Value = serde_json::from_slice(&harrier(&args).stdout).unwrap();
     assert_eq!(report["score"], "hits per technique");
     let scores = scores(&report);

@@ -30,9 +30,9 @@ fn json_lines(output: &Output) -> Vec<serde_json::Value> {
 }
 
 #[test]
-fn events_are_json_lines_with_provenance_when_piped() {
+fn events_are_json_lines_with_provenance() {
     let examples = examples();
-    let output = harrier(&["events", examples.to_str().unwrap()], None);
+    let output = harrier(&["events", examples.to_str().unwrap(), "--format", "jsonl"], None);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let lines = json_lines(&output);
     assert_eq!(lines.len(), 12);
@@ -48,8 +48,19 @@ fn events_are_json_lines_with_provenance_when_piped() {
 #[test]
 fn where_filters_on_normalized_fields_case_insensitively() {
     let examples = examples();
-    let output =
-        harrier(&["events", examples.to_str().unwrap(), "--where", "eventid=3", "--where", "Initiated=TRUE"], None);
+    let output = harrier(
+        &[
+            "events",
+            examples.to_str().unwrap(),
+            "--where",
+            "eventid=3",
+            "--where",
+            "Initiated=TRUE",
+            "--format",
+            "jsonl",
+        ],
+        None,
+    );
     let lines = json_lines(&output);
     assert_eq!(lines.len(), 5, "the network event in each of the five layouts");
     assert!(lines.iter().all(|line| line["event"]["DestinationPort"].to_string().contains("587")));
@@ -86,9 +97,11 @@ fn exit_codes_say_whether_anything_was_read() {
     let dir = tempfile::tempdir().unwrap();
     let garbage = dir.path().join("garbage.bin");
     std::fs::write(&garbage, b"\x00\x01 definitely not a log").unwrap();
-    let output = harrier(&["stats", garbage.to_str().unwrap()], None);
+    let output = harrier(&["stats", garbage.to_str().unwrap(), "-v"], None);
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("garbage.bin: not an EVTX, JSON, XML or gzip file"));
+    let quiet = harrier(&["stats", garbage.to_str().unwrap(), "-q"], None);
+    assert!(quiet.stderr.is_empty() && quiet.status.code() == Some(1), "-q: the exit code alone says it");
 
     let examples = examples();
     let mixed = harrier(&["stats", garbage.to_str().unwrap(), examples.to_str().unwrap()], None);
@@ -151,7 +164,7 @@ fn hunt_writes_the_stable_jsonl_contract_and_correlation_results() {
     assert_eq!(smtp["technique_names"][0], "Mail Protocols");
     assert_eq!(correlations[0]["events"].as_array().unwrap().len(), 3);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("7 hits from 3 rules, 2 correlation results"), "{stderr}");
+    assert!(stderr.contains("7 hits, 2 correlation results, 1 result row of SPL detections"), "{stderr}");
 }
 
 #[test]

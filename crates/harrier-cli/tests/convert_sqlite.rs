@@ -175,7 +175,10 @@ fn sqlite_runs_of_converted_sigmahq_rules_find_harriers_hits() {
     let conversions =
         harrier_lines(&["convert", "-r", rules, "--to", "sql", "--skip-unsupported", "--format", "jsonl"]);
     let (mut compared, mut with_hits, mut differing) = (0, 0, Vec::new());
-    for conversion in conversions.iter().filter(|line| line["query"].is_string()) {
+    // Rules of other products (macOS, Zeek ...) convert without a logsource condition: they
+    // are not meant for this table, and Harrier does not run them on Windows logs.
+    let windows = |line: &&serde_json::Value| line["query"].is_string() && line["unmapped_logsource"].is_null();
+    for conversion in conversions.iter().filter(windows) {
         let id = conversion["rule_id"].as_str().expect("SigmaHQ rules have ids");
         let found = hits(&connection, conversion["query"].as_str().unwrap())
             .unwrap_or_else(|error| panic!("{id}: {error}\n{:.300}", conversion["query"]));

@@ -53,8 +53,8 @@ fn an_exclusion_by_rule_id_removes_that_rule_only() {
     assert_eq!(count(&hits, "Discovery Command Spawned by a Program in the Public Folder"), 0);
     assert_eq!(count(&hits, "SMTP Connection From a Process in a User-Writable Folder"), 5);
     assert_eq!(rows, 0);
-    assert!(stderr.contains("exclusion `discovery is expected here` removed 1 hits"), "{stderr}");
-    assert!(stderr.contains("exclusion `no mail alerts` removed 1 hits"), "{stderr}");
+    assert!(stderr.contains("exclusion `discovery is expected here` removed 1 hit"), "{stderr}");
+    assert!(stderr.contains("exclusion `no mail alerts` removed 1 hit"), "{stderr}");
 }
 
 #[test]
@@ -88,7 +88,7 @@ fn an_exclusion_by_field_condition_removes_matching_hits_only() {
     assert_eq!(rows, 0);
     assert!(stderr.contains("`the invoice viewer (Sigma)` removed 5 hits"), "{stderr}");
     assert!(stderr.contains("`another program (Sigma)` removed 0 hits"), "{stderr}");
-    assert!(stderr.contains("`the invoice viewer (ESCU row)` removed 1 hits"), "{stderr}");
+    assert!(stderr.contains("`the invoice viewer (ESCU row)` removed 1 hit"), "{stderr}");
 }
 
 #[test]

@@ -30,7 +30,7 @@ pub fn table_header() -> String {
     format!("{:<27} {:>6} {:<40} {:<20} DETAILS", "TIMESTAMP", "ID", "CHANNEL", "COMPUTER")
 }
 
-/// System fields in columns, then the event's own fields as `Name=Value`, cut to one line.
+/// System fields in columns, then the event's own fields as `Name=Value`, on one line.
 pub fn table_row(event: &Event) -> String {
     let timestamp = event.timestamp().map(|time| time.to_string()).unwrap_or_default();
     let event_id = event.event_id().map(|id| id.to_string()).unwrap_or_default();
@@ -40,13 +40,9 @@ pub fn table_row(event: &Event) -> String {
         .filter(|field| field.path.as_deref().is_some_and(|path| !path.starts_with("Event.System.")))
         .map(|field| format!("{}={}", field.name, field.value))
         .collect();
-    let mut details = details.join(" ").replace(['\r', '\n', '\t'], " ");
-    if let Some((cut, _)) = details.char_indices().nth(160) {
-        details.truncate(cut);
-        details.push('…');
-    }
+    let details = details.join(" ").replace(['\r', '\n', '\t'], " ");
     format!(
-        "{:<27} {:>6} {:<40} {:<20} {}\n",
+        "{:<27} {:>6} {:<40} {:<20} {}",
         timestamp,
         event_id,
         event.channel().unwrap_or("-"),

@@ -5,37 +5,31 @@ use harrier::{CorrelationResult, Flow, Hit, RowResult, RuleKey, RuleSet, Sink, S
 use harrier_event::{Event, Timestamp, Value};
 use harrier_report::{HitKind, Report, RuleInfo, RunFacts};
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, Write};
 
 /// Gathers hits, correlation results and SPL rows, and writes the report when the hunt ends.
-pub struct HtmlReport {
+pub struct HtmlReport<W: Write> {
     report: Report,
     /// The report's rule number of each correlation and SPL detection with results.
     rule_numbers: HashMap<RuleKey, usize>,
-    out: BufWriter<File>,
-    path: PathBuf,
+    out: W,
     /// What was hunted, as the page's title says it.
     title: String,
     generated: String,
 }
 
-impl HtmlReport {
-    /// Creates the report's file at once (so that a path that cannot be written fails before
-    /// the hunt); the report's first rules are the set's Sigma rules, in engine order.
-    pub fn create(path: &Path, rules: &RuleSet, title: &str) -> io::Result<HtmlReport> {
-        let file =
-            File::create(path).map_err(|error| io::Error::new(error.kind(), format!("{}: {error}", path.display())))?;
+impl<W: Write> HtmlReport<W> {
+    /// A report to be written to `out` (open it before the hunt, so that a path that cannot
+    /// be written fails first); its first rules are the set's Sigma rules, in engine order.
+    pub fn new(out: W, rules: &RuleSet, title: &str) -> HtmlReport<W> {
         let sigma = rules.running().filter(|(key, _)| matches!(key, RuleKey::Sigma(_)));
-        Ok(HtmlReport {
+        HtmlReport {
             report: Report::new(sigma.map(|(_, meta)| RuleInfo::of(meta, HitKind::Event)).collect()),
             rule_numbers: HashMap::new(),
-            out: BufWriter::new(file),
-            path: path.to_owned(),
+            out,
             title: title.to_owned(),
             generated: now(),
-        })
+        }
     }
 
     /// Hits, correlation results and rows in the report.
@@ -47,10 +41,6 @@ impl HtmlReport {
         self.len() == 0
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// The report's number of a correlation or SPL detection, added at its first result.
     fn rule_number(&mut self, key: RuleKey, meta: &harrier_ir::RuleMeta, kind: HitKind) -> usize {
         let report = &mut self.report;
@@ -58,7 +48,7 @@ impl HtmlReport {
     }
 }
 
-impl Sink for HtmlReport {
+impl<W: Write> Sink for HtmlReport<W> {
     fn hit(&mut self, hit: &Hit<'_>) -> io::Result<Flow> {
         let RuleKey::Sigma(rule) = hit.key else { return Ok(Flow::Continue) };
         self.report.add(event_hit(rule, hit.event));

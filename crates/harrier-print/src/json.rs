@@ -125,11 +125,36 @@ impl Serialize for RowMap<'_> {
 /// Writes each result as one JSON object on its own line.
 pub struct JsonLines<W: Write> {
     out: W,
+    /// Whether each line names its rule (not for the results of one ad-hoc search).
+    with_rule: bool,
+}
+
+/// An SPL result row of an ad-hoc search: the row alone.
+#[derive(Serialize)]
+struct SearchRowLine<'a> {
+    r#type: &'static str,
+    source_files: Vec<&'a str>,
+    row: RowMap<'a>,
+}
+
+/// An event an ad-hoc search kept: the event as `harrier events` writes one.
+#[derive(Serialize)]
+struct SearchEventLine<'a> {
+    timestamp: Option<Timestamp>,
+    source_file: &'a str,
+    record_id: u64,
+    event: RowMap<'a>,
 }
 
 impl<W: Write> JsonLines<W> {
     pub fn new(out: W) -> JsonLines<W> {
-        JsonLines { out }
+        JsonLines { out, with_rule: true }
+    }
+
+    /// Lines without the rule's fields: the results of one ad-hoc search, which is no rule.
+    pub fn without_rule(mut self) -> Self {
+        self.with_rule = false;
+        self
     }
 
     /// The writer back, once the hunt is over.
@@ -179,6 +204,20 @@ impl<W: Write> Sink for JsonLines<W> {
 
     fn row(&mut self, result: &RowResult<'_>) -> io::Result<Flow> {
         let row = result.row;
+        if !self.with_rule {
+            return match &row.origin {
+                Some(origin) if !result.aggregates => self.line(&SearchEventLine {
+                    timestamp: origin.timestamp,
+                    source_file: &origin.source.path,
+                    record_id: origin.record_id,
+                    event: RowMap(row),
+                }),
+                _ => {
+                    let source_files = row.sources.iter().map(|source| source.path.as_str()).collect();
+                    self.line(&SearchRowLine { r#type: "row", source_files, row: RowMap(row) })
+                }
+            };
+        }
         match &row.origin {
             Some(origin) if !result.aggregates => self.line(&EventRowLine {
                 timestamp: origin.timestamp,

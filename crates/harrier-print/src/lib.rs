@@ -1,30 +1,40 @@
 //! Harrier's output writers, ripgrep's `printer` to the `harrier` library's search: each
 //! writer is a [`harrier::Sink`] over a hunt's typed results, and none of them hunts.
 //!
+//! - [`Text`]: the hunt as people read it, one line per hit in time order, cut to the
+//!   terminal, levels in colour, with a closing summary.
 //! - [`JsonLines`]: the stable output contract (one object per hit, correlation result and
 //!   SPL row).
 //! - [`Csv`], [`Timeline`] (Timeline Explorer), [`Timesketch`]: one row or line per hit.
 //! - [`RuleTable`]: hits per rule, correlation results, and each SPL detection's rows as a
-//!   table.
+//!   table, fitted to the terminal ([`Grid`]).
 //! - [`HtmlReport`]: the self-contained HTML report (`harrier-report`).
 //! - [`Tallies`]: what each rule found, with hosts and processes (`coverage --logs`, `noise`),
 //!   and the exclusions that would silence the noisiest ([`proposed_exclusions`]).
 //! - [`events`]: one normalized event as a JSON line or a table row (`harrier events`).
 
 mod csv;
+mod details;
 pub mod events;
+mod grid;
 mod html;
 mod json;
+mod rows;
+mod spill;
 mod table;
 mod tally;
+mod text;
 mod timeline;
 
 pub use crate::csv::Csv;
+pub use details::{details, key_details};
+pub use grid::{Align, Grid, one_line};
 pub use html::HtmlReport;
 pub use json::{JsonLines, RowMap, RuleFields, technique_names};
-pub use table::{RuleTable, cut};
+pub use table::RuleTable;
 pub use tally::{Tallies, Tally, proposed_exclusions};
-pub use timeline::{Timeline, Timesketch, details};
+pub use text::{Text, TextOptions, level_style};
+pub use timeline::{Timeline, Timesketch};
 
 use harrier::{CorrelationResult, Flow, Hit, RowResult, Sink, Summary};
 use std::io;

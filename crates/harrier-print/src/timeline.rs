@@ -1,9 +1,9 @@
 //! Timeline outputs of a hunt: CSV for Eric Zimmerman's Timeline Explorer, and JSON lines
 //! that Timesketch imports (`message`, `datetime`, `timestamp_desc`).
 
+use crate::details::details;
 use crate::{HitWriter, HitsOnly};
 use harrier::Hit;
-use harrier_event::{Event, Value, names};
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -22,50 +22,6 @@ const TIMELINE_COLUMNS: [&str; 13] = [
     "SourceFile",
     "RecordID",
 ];
-
-/// The fields of `<System>` (and export metadata) that every event has; details leave them out.
-fn is_system(name: &str) -> bool {
-    [
-        names::EVENT_ID,
-        names::CHANNEL,
-        names::COMPUTER,
-        names::PROVIDER_NAME,
-        "Provider_Guid",
-        "Version",
-        "Level",
-        "Task",
-        "Opcode",
-        "Keywords",
-        "TimeCreated_SystemTime",
-        "EventRecordID",
-        "Correlation",
-        "Correlation_ActivityID",
-        "Execution_ProcessID",
-        "Execution_ThreadID",
-        "Security_UserID",
-    ]
-    .iter()
-    .any(|system| system.eq_ignore_ascii_case(name))
-        || name.starts_with('@')
-}
-
-/// `Image: C:\x.exe ¦ CommandLine: ...`: the event's own fields, as a responder reads them.
-pub fn details(event: &Event) -> String {
-    let mut parts = Vec::new();
-    for field in event.fields().iter().filter(|field| !is_system(&field.name)) {
-        let text = match &field.value {
-            Value::Null => continue,
-            Value::List(items) => {
-                items.iter().filter_map(|item| item.as_text().map(|t| t.into_owned())).collect::<Vec<_>>().join(", ")
-            }
-            other => other.as_text().map(|text| text.into_owned()).unwrap_or_default(),
-        };
-        if !text.is_empty() && text != "-" {
-            parts.push(format!("{}: {text}", field.name));
-        }
-    }
-    parts.join(" ¦ ")
-}
 
 /// Hits as CSV for Timeline Explorer: time, host, channel, event id, rule, ATT&CK, details.
 pub struct Timeline<W: Write> {

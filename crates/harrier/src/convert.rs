@@ -6,9 +6,14 @@ use harrier_ir::{Correlation, Rule};
 use harrier_sigma::Outcome;
 use harrier_spl::escu::Outcome as SplOutcome;
 
+/// The profile that keeps field names as rules write them.
+const NATIVE_PROFILE: &str = "sysmon";
+
 impl RuleSet {
     /// Document `index` (as in [`RuleSet::outcome`]) as a query for `target`, or why it
-    /// cannot be: a feature the target lacks, or what kept the rule from loading.
+    /// cannot be: a feature the target lacks, or what kept the rule from loading. A Sigma rule
+    /// of another product than Windows (Linux, cloud, proxy) converts with its own field names
+    /// and without a logsource condition, as a backend without a processing pipeline does.
     pub fn convert(
         &self,
         index: usize,
@@ -23,7 +28,12 @@ impl RuleSet {
             Outcome::Active(rule) => {
                 harrier_convert::convert(rule, target, profile, options).map_err(|error| error.feature)
             }
-            Outcome::Inactive { reason, .. } => Err(format!("inactive: {reason}")),
+            // A rule for other logs than Windows (Linux, cloud, proxy): its detection with its
+            // own field names, and no logsource condition (the Windows mappings know none).
+            Outcome::Inactive { rule, .. } => {
+                let native = Profile::load(NATIVE_PROFILE).expect("a built-in profile");
+                harrier_convert::convert(rule, target, &native, options).map_err(|error| error.feature)
+            }
             Outcome::Filter { .. } => Err("a meta filter (converted into the rules it applies to)".into()),
             Outcome::Correlation(correlation) => {
                 let rules = self.correlated_rules(correlation);

@@ -419,7 +419,10 @@ impl<'h, 'r, 's> Run<'h, 'r, 's> {
                     continue;
                 }
                 row_counts[runner].add(row.origin.as_ref().and_then(|origin| origin.timestamp));
-                self.summary.rows += 1;
+                match &row.origin {
+                    Some(_) if !aggregates => self.summary.hits += 1,
+                    _ => self.summary.rows += 1,
+                }
                 if self.going() {
                     let result = RowResult { key: RuleKey::Spl(runner), rule: detection, row, aggregates };
                     let flow = self.sink.row(&result);

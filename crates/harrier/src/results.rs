@@ -68,11 +68,12 @@ pub struct Summary {
     pub events: u64,
     /// Rules run: Sigma detection rules and SPL detections.
     pub rules_run: usize,
-    /// Hits of Sigma detection rules.
+    /// Hits: events a Sigma rule matched, and events an SPL detection that does not
+    /// aggregate kept.
     pub hits: u64,
     /// Results of correlations.
     pub correlations: u64,
-    /// Result rows of SPL detections.
+    /// Result rows of SPL detections that aggregate (or end in `table`).
     pub rows: u64,
     /// Per rule that gave anything, in result order.
     pub per_rule: Vec<(RuleKey, RuleCount)>,

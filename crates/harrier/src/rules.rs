@@ -107,6 +107,8 @@ pub struct Selection {
     pub tags: Vec<String>,
     /// ATT&CK technique ids, each taking its sub-techniques.
     pub techniques: Vec<String>,
+    /// ATT&CK tactics, by name (`command-and-control`) or id (`TA0011`).
+    pub tactics: Vec<String>,
     /// Rule ids (or Sigma names).
     pub ids: Vec<String>,
 }
@@ -121,12 +123,18 @@ impl Selection {
                 let wanted = wanted.to_ascii_uppercase();
                 meta.techniques.iter().any(|id| *id == wanted || id.starts_with(&format!("{wanted}.")))
             });
+        let tactic = self.tactics.is_empty()
+            || self.tactics.iter().any(|wanted| {
+                let tactic = harrier_attack::Attack::get().tactic(wanted);
+                let wanted = tactic.map_or_else(|| wanted.to_ascii_lowercase(), |tactic| tactic.shortname.clone());
+                meta.tactics.contains(&wanted)
+            });
         let id = self.ids.is_empty()
             || self.ids.iter().any(|wanted| {
                 meta.id.as_deref().is_some_and(|id| id.eq_ignore_ascii_case(wanted))
                     || meta.name.as_deref() == Some(wanted)
             });
-        level && status && tag && technique && id
+        level && status && tag && technique && tactic && id
     }
 }
 
@@ -220,6 +228,9 @@ impl RuleSetBuilder {
     /// Reads and compiles every rule. Fails only when a file the options name (vars,
     /// logsource map, exclusions) cannot be used; a rule that cannot load is an outcome.
     pub fn build(self) -> Result<RuleSet, Error> {
+        if let Some(missing) = self.rules.iter().find(|path| !path.exists()) {
+            return Err(Error::Options(format!("{}: no such file or directory", missing.display())));
+        }
         let options = self.load_options()?;
         let exclusions = match &self.exclusions {
             Some(path) => Exclusions::load(path).map_err(Error::Options)?,
