@@ -42,33 +42,32 @@ pub struct RuleArgs {
 
 /// Which loaded rules run; the same options on every command that reads rules.
 #[derive(Args, Clone, Default)]
-#[command(next_help_heading = "Selecting rules")]
 pub struct SelectArgs {
     /// Only rules of this level or above (informational, low, medium, high, critical).
-    #[arg(long, visible_alias = "level", value_name = "LEVEL", value_parser = |text: &str| text.parse::<Level>())]
+    #[arg(long, help_heading = "Selecting rules", visible_alias = "level", value_name = "LEVEL", value_parser = |text: &str| text.parse::<Level>())]
     min_level: Option<Level>,
 
     /// Only rules of this status (stable, test, experimental, deprecated, unsupported);
     /// repeatable.
-    #[arg(long, value_name = "STATUS", value_parser = |text: &str| text.parse::<Status>())]
+    #[arg(long, help_heading = "Selecting rules", value_name = "STATUS", value_parser = |text: &str| text.parse::<Status>())]
     status: Vec<Status>,
 
     /// Only rules with this tag or one under it (`attack.t1059` takes `attack.t1059.001`; a
     /// bare technique id such as `T1059` means its `attack.` tag); repeatable.
-    #[arg(long, value_name = "TAG")]
+    #[arg(long, help_heading = "Selecting rules", value_name = "TAG")]
     tag: Vec<String>,
 
     /// Only rules of this ATT&CK technique or one of its sub-techniques (`T1071` takes
     /// `T1071.003`); repeatable.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, help_heading = "Selecting rules", value_name = "ID")]
     technique: Vec<String>,
 
     /// Only rules of this ATT&CK tactic (`command-and-control` or `TA0011`); repeatable.
-    #[arg(long, value_name = "TACTIC")]
+    #[arg(long, help_heading = "Selecting rules", value_name = "TACTIC")]
     tactic: Vec<String>,
 
     /// Only the rule with this id (or Sigma name); repeatable.
-    #[arg(long = "rule-id", value_name = "ID")]
+    #[arg(long = "rule-id", help_heading = "Selecting rules", value_name = "ID")]
     ids: Vec<String>,
 }
 

@@ -40,9 +40,10 @@ fn rank(level: Level) -> u8 {
     LEVELS.iter().position(|known| *known == level).unwrap_or(2) as u8
 }
 
-/// Widest host and title columns when lines are cut to a terminal.
-const HOST_WIDTH: usize = 20;
-const TITLE_WIDTH: usize = 48;
+/// Narrowest the host and title columns get when lines are cut to a terminal (wider ones
+/// take an eighth and a quarter of it).
+const HOST_WIDTH: usize = 12;
+const TITLE_WIDTH: usize = 24;
 /// Entries of each top list in the closing summary.
 const TOP: usize = 5;
 
@@ -109,8 +110,12 @@ impl<W: Write> Text<W> {
     }
 
     fn write_line(&mut self, line: &Line) -> io::Result<()> {
+        // On a terminal the host and the title take their share of the width, so that the
+        // details keep the most room; in a pipe or a file every column is whole.
         let (host_width, title_width) = match self.options.width {
-            Some(_) => (self.host_width.min(HOST_WIDTH), self.title_width.min(TITLE_WIDTH)),
+            Some(width) => {
+                (self.host_width.min((width / 8).max(HOST_WIDTH)), self.title_width.min((width / 4).max(TITLE_WIDTH)))
+            }
             None => (self.host_width, self.title_width),
         };
         let level = LEVELS[usize::from(line.level)];
