@@ -7,7 +7,6 @@ use crate::rules::wrong;
 use clap::{Args, ValueEnum};
 use harrier::EventFilter;
 use harrier_print::events::{table_header, table_row, write_json_line};
-use harrier_read::ReadOptions;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -77,16 +76,26 @@ pub fn run(args: &EventsArgs, ui: &Ui) -> std::io::Result<ExitCode> {
     if args.format == EventFormat::Table {
         writeln!(out.writer, "{}", cut(table_header(), width))?;
     }
-    let in_window = |event: &harrier::Event| {
-        let (since, until) = (args.window.since, args.window.until);
-        (since.is_none() && until.is_none())
-            || event
-                .timestamp()
-                .is_some_and(|time| since.is_none_or(|since| time >= since) && until.is_none_or(|until| time <= until))
+    let (since, until) = (args.window.since, args.window.until);
+    // Whether an event is in the window; `None` when it has no time to place it by.
+    let in_window = |event: &harrier::Event| -> Option<bool> {
+        if since.is_none() && until.is_none() {
+            return Some(true);
+        }
+        let time = event.timestamp()?;
+        Some(since.is_none_or(|since| time >= since) && until.is_none_or(|until| time <= until))
     };
-    let render = |batch: harrier_read::Batch| -> (Vec<u8>, u64) {
-        let (mut text, mut kept) = (Vec::new(), 0);
-        for event in batch.events.iter().filter(|event| in_window(event) && filter.matches(event)) {
+    let render = |batch: harrier_read::Batch| -> (Vec<u8>, u64, u64) {
+        let (mut text, mut kept, mut unplaced) = (Vec::new(), 0, 0);
+        for event in &batch.events {
+            match in_window(event) {
+                None => {
+                    unplaced += 1;
+                    continue;
+                }
+                Some(true) if filter.matches(event) => {}
+                Some(_) => continue,
+            }
             kept += 1;
             let splunk_view;
             let event = match args.view {
@@ -101,20 +110,24 @@ pub fn run(args: &EventsArgs, ui: &Ui) -> std::io::Result<ExitCode> {
                 EventFormat::Table => text.extend_from_slice(format!("{}\n", cut(table_row(event), width)).as_bytes()),
             }
         }
-        (text, kept)
+        (text, kept, unplaced)
     };
-    let (mut written, mut kept): (std::io::Result<()>, u64) = (Ok(()), 0);
-    let sink = |(text, count): (Vec<u8>, u64)| {
+    let (mut written, mut kept, mut unplaced): (std::io::Result<()>, u64, u64) = (Ok(()), 0, 0);
+    let sink = |(text, count, outside): (Vec<u8>, u64, u64)| {
         kept += count;
+        unplaced += outside;
         if written.is_ok() {
             console.clear();
             written = out.writer.write_all(&text);
         }
     };
-    let summary = harrier_read::read(&inputs, &ReadOptions::default(), render, sink, &mut &console);
+    let summary = harrier_read::read(&inputs, &ui.read_options(), render, sink, &mut &console);
     written?;
     out.writer.flush()?;
     console.finish(&summary);
+    if unplaced > 0 && !ui.quiet {
+        eprintln!("harrier: left out {} without a time (--since/--until cannot place them)", plural(unplaced, "event"));
+    }
     let selective = !args.conditions.is_empty() || args.window.since.is_some() || args.window.until.is_some();
     if selective && !ui.quiet {
         match kept {

@@ -279,7 +279,7 @@ pub(crate) fn hunt_with_progress<'r>(
     run: impl FnOnce(&Hunt<'_>, &mut dyn Sink) -> Result<Summary, harrier::Error>,
 ) -> io::Result<Summary> {
     let console = Console::new(ui);
-    let hunt = hunt.on_progress(|progress| console.on(progress));
+    let hunt = hunt.max_record_bytes(ui.max_record_bytes).on_progress(|progress| console.on(progress));
     let summary = run(&hunt, &mut Clearing { console: &console, inner: sink }).map_err(into_io)?;
     if summary.from_files() {
         console.finish(&summary.read);
@@ -325,6 +325,10 @@ fn say_found(summary: &Summary) {
     }
     if summary.untimed > 0 {
         eprintln!("harrier: {} have no timestamp and are left out of correlations", plural(summary.untimed, "match"));
+    }
+    if summary.unplaced > 0 {
+        let events = plural(summary.unplaced, "event");
+        eprintln!("harrier: left out {events} without a time (--since/--until cannot place them)");
     }
     let mut found = format!("harrier: {}", plural(summary.hits, "hit"));
     if summary.correlations > 0 {

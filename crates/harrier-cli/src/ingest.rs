@@ -4,7 +4,6 @@ use crate::events::View;
 use crate::progress::{self, Console, Ui};
 use clap::Args;
 use harrier_event::Event;
-use harrier_read::ReadOptions;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -71,7 +70,7 @@ pub fn run(args: &IngestArgs, ui: &Ui) -> std::io::Result<ExitCode> {
             }
         }
     };
-    let summary = harrier_read::read(&inputs, &ReadOptions::default(), views, sink, &mut &console);
+    let summary = harrier_read::read(&inputs, &ui.read_options(), views, sink, &mut &console);
     written?;
     let (files, rows) = writer.finish()?;
     console.finish(&summary);

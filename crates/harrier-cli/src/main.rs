@@ -62,6 +62,12 @@ struct Cli {
     #[arg(long, short = 'v', global = true, help_heading = "Global options")]
     verbose: bool,
 
+    /// The largest JSON line, document or XML event read, in MiB: a longer one is skipped and
+    /// counted, so that a hostile input cannot take the memory.
+    #[arg(long, global = true, value_name = "MIB", default_value_t = 16, help_heading = "Global options",
+          value_parser = clap::value_parser!(u32).range(1..=4096))]
+    max_record_size: u32,
+
     /// Colour: auto (on a terminal, unless NO_COLOR is set), always, never.
     #[arg(long, global = true, value_enum, default_value_t = progress::Color::Auto, value_name = "WHEN", help_heading = "Global options")]
     color: progress::Color,
@@ -99,7 +105,12 @@ fn main() -> ExitCode {
         // Fails only if a pool was already built, which nothing here does before this point.
         let _ = rayon::ThreadPoolBuilder::new().num_threads(usize::from(threads)).build_global();
     }
-    let ui = progress::Ui { quiet: cli.quiet, verbose: cli.verbose, color: cli.color };
+    let ui = progress::Ui {
+        quiet: cli.quiet,
+        verbose: cli.verbose,
+        color: cli.color,
+        max_record_bytes: (cli.max_record_size as usize) << 20,
+    };
     let outcome = match cli.command {
         Command::Hunt(args) => hunt::run(&args, &ui),
         Command::Search(args) => search::run(&args, &ui),

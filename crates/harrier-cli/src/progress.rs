@@ -15,6 +15,15 @@ pub struct Ui {
     /// Each problem and rule that cannot run named, not only counted.
     pub verbose: bool,
     pub color: Color,
+    /// `--max-record-size`, in bytes.
+    pub max_record_bytes: usize,
+}
+
+impl Ui {
+    /// How to read logs, with the user's record limit.
+    pub fn read_options(&self) -> harrier_read::ReadOptions {
+        harrier_read::ReadOptions { max_record_bytes: self.max_record_bytes, ..harrier_read::ReadOptions::default() }
+    }
 }
 
 /// `--color`.
@@ -99,7 +108,7 @@ impl Console {
 
     fn show_problem(&self, problem: &Problem) {
         if self.verbose {
-            self.bar.suspend(|| eprintln!("harrier: skipped {}: {problem}", problem.skips()));
+            self.bar.suspend(|| eprintln!("harrier: {} {}: {problem}", problem.verb(), problem.skips()));
         }
     }
 }
@@ -129,6 +138,12 @@ pub fn summary_line(summary: &harrier_read::Summary, elapsed: Duration) -> Strin
     );
     if let Some(skipped) = skipped_text(summary) {
         line.push_str(&format!("; {skipped}"));
+    }
+    if summary.flagged() > 0 {
+        line.push_str(&format!(
+            "; {} read but flagged (a checksum or time that does not hold)",
+            plural(summary.flagged(), "record or chunk")
+        ));
     }
     if !summary.ignored.is_empty() {
         line.push_str(&format!("; ignored {} (not event logs)", plural(summary.ignored.len() as u64, "file")));

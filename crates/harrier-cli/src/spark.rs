@@ -35,6 +35,11 @@ pub(crate) struct EngineArgs {
     /// one with thousands of rules outgrows code generation and executor memory.
     #[arg(long, default_value_t = 100, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     rules_per_scan: u16,
+
+    /// Longest a call to the Spark Connect server (a query included) may wait for its answer;
+    /// a server that stops listening ends the hunt within seconds.
+    #[arg(long, default_value_t = 1800, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    spark_timeout: u64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -65,6 +70,7 @@ impl EngineArgs {
             FallbackArg::Local => Fallback::Local,
         };
         options.rules_per_scan = usize::from(self.rules_per_scan);
+        options.timeout = std::time::Duration::from_secs(self.spark_timeout);
         Ok(Some(options))
     }
 }

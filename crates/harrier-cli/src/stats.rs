@@ -3,7 +3,7 @@
 use crate::output::OutputArgs;
 use crate::progress::{self, Console, Ui};
 use clap::{Args, ValueEnum};
-use harrier_read::{FileReport, ReadOptions, Summary};
+use harrier_read::{FileReport, Summary};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -124,6 +124,9 @@ struct EventIdEntry<'a> {
 struct ProblemEntry<'a> {
     path: &'a str,
     place: String,
+    /// `skipped`, or `flagged`: read all the same.
+    verb: &'static str,
+    /// What it is about: a record or line, a chunk, or the file.
     skipped: &'static str,
     message: &'a str,
 }
@@ -133,6 +136,7 @@ impl<'a> ProblemEntry<'a> {
         ProblemEntry {
             path: &problem.path,
             place: problem.place.to_string(),
+            verb: problem.verb(),
             skipped: problem.skips(),
             message: &problem.message,
         }
@@ -144,13 +148,8 @@ pub fn run(args: &StatsArgs, ui: &Ui) -> std::io::Result<ExitCode> {
     let mut out = args.output.open(ui)?;
     let console = Console::new(ui);
     let mut counts = Counts::default();
-    let summary = harrier_read::read(
-        &inputs,
-        &ReadOptions::default(),
-        Counts::of_batch,
-        |batch| counts.add(batch),
-        &mut &console,
-    );
+    let summary =
+        harrier_read::read(&inputs, &ui.read_options(), Counts::of_batch, |batch| counts.add(batch), &mut &console);
     console.finish(&summary);
     let report = report(&summary, &counts);
     match args.format {
@@ -223,7 +222,11 @@ fn write_table(out: &mut impl Write, report: &Report<'_>) -> std::io::Result<()>
         if number == 0 {
             writeln!(out, "\nPROBLEMS (what was skipped, and where)")?;
         }
-        writeln!(out, "{}: {}: skipped {}: {}", problem.path, problem.place, problem.skipped, problem.message)?;
+        writeln!(
+            out,
+            "{}: {}: {} {}: {}",
+            problem.path, problem.place, problem.verb, problem.skipped, problem.message
+        )?;
     }
     let totals = &report.totals;
     writeln!(

@@ -92,9 +92,23 @@ fn predicate_witness(predicate: &Predicate, fields: &FieldTable) -> Witness {
         })
         .max_by_key(String::len);
     match longest {
-        Some(literal) if !literal.is_empty() => Witness::AnyOf(vec![(place, literal)]),
+        Some(literal) if !literal.is_empty() => Witness::AnyOf(vec![(place, head(literal))]),
         _ => Witness::Unknown,
     }
+}
+
+/// Longest witness kept: any part of a literal a match must contain is a witness too, and
+/// past a few dozen bytes a literal is as selective as it gets, while the automaton's
+/// construction grows with the square of a long repetitive literal (40 KB of `A`: seconds).
+const MAX_WITNESS_BYTES: usize = 64;
+
+/// The literal's first [`MAX_WITNESS_BYTES`] (on a character boundary).
+fn head(mut literal: String) -> String {
+    if literal.len() > MAX_WITNESS_BYTES {
+        let end = (0..=MAX_WITNESS_BYTES).rev().find(|&end| literal.is_char_boundary(end)).unwrap_or(0);
+        literal.truncate(end);
+    }
+    literal
 }
 
 /// One automaton over the witness literals of one place.

@@ -21,6 +21,16 @@ mod meta;
 mod pattern;
 pub mod pipeline;
 
+/// Deepest nesting (parentheses, `not`, function calls, subsearches) a rule's condition or an
+/// SPL expression may have: far past any real rule (SigmaHQ and ESCU nest a few levels), and
+/// well within the stack of the threads that parse, evaluate and drop the trees. Parsers
+/// refuse a deeper rule with an error naming its place.
+pub const MAX_NESTING: usize = 64;
+
+/// Most operations one SPL eval expression may hold: a chain of `+` or `.` is a tree as deep
+/// as it is long, evaluated by recursion.
+pub const MAX_EVAL_OPERATIONS: usize = 1000;
+
 pub use correlation::{Alias, Correlation, CorrelationKind};
 pub use expr::{CompareOp, Expr, FieldRefMode, Predicate, Test, TimePart};
 pub use meta::{Annotation, Level, LogSource, RuleMeta, SourcePlace, Status, attack_ids};

@@ -212,7 +212,10 @@ pub fn span_seconds(text: &str) -> Option<f64> {
         "w" | "week" | "weeks" => 604_800.0,
         _ => return None,
     };
-    Some(count * unit)
+    // A span of nothing (or of more than a century) buckets nothing: `bin span=0s` would
+    // divide by zero.
+    let seconds = count * unit;
+    (seconds > 0.0 && seconds < 3.2e9).then_some(seconds)
 }
 
 #[cfg(test)]

@@ -115,6 +115,9 @@ impl ChunkWork {
         let mut outcome = Outcome::default();
         let path = self.source.path.clone();
         let number = self.number;
+        if let Some(why) = self.checksum_mismatch() {
+            outcome.problems.push(Problem::kept(&path, Place::Chunk(number), why));
+        }
         let mut chunk = match self.data.parse(settings.clone()) {
             Ok(chunk) => chunk,
             Err(error) => {
@@ -154,6 +157,31 @@ impl ChunkWork {
             }
         }
         outcome
+    }
+}
+
+impl ChunkWork {
+    /// What the chunk's CRC32 checksums say, when they do not match: its bytes changed since
+    /// Windows wrote them (damage, or tampering). Its records are read all the same: a flipped
+    /// bit costs one value, dropping the chunk would cost every record in it; the problem names
+    /// the records it covers. A chunk cut by the end of the file is already reported as cut.
+    fn checksum_mismatch(&self) -> Option<String> {
+        if self.cut_at.is_some() {
+            return None;
+        }
+        let header = &self.data.header;
+        let part = if !self.data.validate_header_checksum() {
+            "header"
+        } else if !self.data.validate_data_checksum() {
+            "event records"
+        } else {
+            return None;
+        };
+        Some(format!(
+            "the chunk's {part} checksum does not match its bytes: records {} to {} are read all the same, \
+             but a value among them may have been altered",
+            header.first_event_record_id, header.last_event_record_id
+        ))
     }
 }
 

@@ -86,14 +86,6 @@ impl Opened {
     pub fn into_reader(self) -> impl BufRead + Send {
         BufReader::with_capacity(1 << 16, Cursor::new(self.prefix).chain(self.reader))
     }
-
-    /// The whole stream in memory, for EVTX that arrives without seeking (gzip, stdin).
-    pub fn into_bytes(self) -> io::Result<Vec<u8>> {
-        let mut bytes = self.prefix;
-        let mut reader = self.reader;
-        reader.read_to_end(&mut bytes)?;
-        Ok(bytes)
-    }
 }
 
 pub(crate) fn open(file: &InputFile, stop: Option<Arc<AtomicBool>>) -> io::Result<Opened> {

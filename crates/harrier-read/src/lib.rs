@@ -21,5 +21,5 @@ mod tar;
 
 pub use detect::Format;
 pub use inputs::Input;
-pub use pipeline::{Batch, Observer, ReadOptions, read};
+pub use pipeline::{Batch, DEFAULT_MAX_RECORD_BYTES, Observer, ReadOptions, read};
 pub use report::{FileReport, Place, Problem, Summary};

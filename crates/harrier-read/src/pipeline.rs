@@ -22,6 +22,9 @@ use std::sync::mpsc::{SyncSender, sync_channel};
 pub struct ReadOptions {
     /// Bytes of JSON text per unit of work.
     pub json_batch_bytes: usize,
+    /// The largest JSON line, document or XML event kept: a longer one is skipped (and named)
+    /// while it is read, so that memory stays bounded whatever the input.
+    pub max_record_bytes: usize,
     /// Units of work in flight at once.
     pub window: usize,
     /// Set from any thread to end the read early: no more input is read or mapped, and the
@@ -30,6 +33,11 @@ pub struct ReadOptions {
     /// The threads that parse and map (default: rayon's global pool).
     pub pool: Option<Arc<rayon::ThreadPool>>,
 }
+
+/// The default record limit: far past any Windows event (EVTX keeps a record within a 64 KiB
+/// chunk; exports split long script blocks), small enough that a hostile input cannot make
+/// one record take much memory.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 16 << 20;
 
 impl Default for ReadOptions {
     fn default() -> ReadOptions {
@@ -41,7 +49,17 @@ impl ReadOptions {
     /// The default options on a pool of threads (rayon's global pool if none).
     pub fn on(pool: Option<Arc<rayon::ThreadPool>>) -> ReadOptions {
         let threads = pool.as_ref().map_or_else(rayon::current_num_threads, |pool| pool.current_num_threads());
-        ReadOptions { json_batch_bytes: 1 << 20, window: 8 * threads, stop: None, pool }
+        ReadOptions {
+            json_batch_bytes: 1 << 20,
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            window: 8 * threads,
+            stop: None,
+            pool,
+        }
+    }
+
+    fn limits(&self) -> json_source::Limits {
+        json_source::Limits { batch_bytes: self.json_batch_bytes, max_record: self.max_record_bytes.max(1) }
     }
 
     fn stopped(&self) -> bool {
@@ -282,10 +300,10 @@ fn read_file(
                     send(Step::Problem(Problem::new(&source.path, Place::File, format!("cannot open: {error}"))))
                 }
             },
-            None => read_evtx_in_memory(opened, source, send),
+            None => read_evtx_spooled(opened, source, send),
         },
-        Format::Json => json_source::produce(opened.into_reader(), source, options.json_batch_bytes, send),
-        Format::Xml => json_source::produce_xml(opened.into_reader(), source, options.json_batch_bytes, send),
+        Format::Json => json_source::produce(opened.into_reader(), source, options.limits(), send),
+        Format::Xml => json_source::produce_xml(opened.into_reader(), source, options.limits(), send),
         Format::Gzip(inner) => {
             let decoder = flate2::read::MultiGzDecoder::new(opened.into_reader());
             let decoded: Box<dyn std::io::Read + Send> = match inner {
@@ -293,13 +311,11 @@ fn read_file(
                 _ => Box::new(decoder),
             };
             match inputs::sniffed(decoded) {
-                Ok(inner_opened) if inner == Inner::Evtx => read_evtx_in_memory(inner_opened, source, send),
+                Ok(inner_opened) if inner == Inner::Evtx => read_evtx_spooled(inner_opened, source, send),
                 Ok(inner_opened) if inner == Inner::Xml => {
-                    json_source::produce_xml(inner_opened.into_reader(), source, options.json_batch_bytes, send)
+                    json_source::produce_xml(inner_opened.into_reader(), source, options.limits(), send)
                 }
-                Ok(inner_opened) => {
-                    json_source::produce(inner_opened.into_reader(), source, options.json_batch_bytes, send)
-                }
+                Ok(inner_opened) => json_source::produce(inner_opened.into_reader(), source, options.limits(), send),
                 Err(error) => {
                     send(Step::Problem(Problem::new(&source.path, Place::File, format!("cannot decompress: {error}"))))
                 }
@@ -308,10 +324,16 @@ fn read_file(
     }
 }
 
-/// EVTX needs seeking; what arrives through a pipe or gzip is held in memory (one file).
-fn read_evtx_in_memory(opened: Opened, source: &Arc<SourceFile>, send: &mut dyn FnMut(Step)) {
-    match opened.into_bytes() {
-        Ok(bytes) => evtx_source::produce(Cursor::new(bytes), source, send),
+/// EVTX needs seeking: what arrives through a pipe or gzip is first copied to an anonymous
+/// temporary file (memory stays bounded whatever its size), then read from there.
+fn read_evtx_spooled(opened: Opened, source: &Arc<SourceFile>, send: &mut dyn FnMut(Step)) {
+    let spooled = tempfile::tempfile().and_then(|mut file| {
+        std::io::copy(&mut opened.into_reader(), &mut file)?;
+        std::io::Seek::rewind(&mut file)?;
+        Ok(file)
+    });
+    match spooled {
+        Ok(file) => evtx_source::produce(std::io::BufReader::new(file), source, send),
         Err(error) => send(Step::Problem(Problem::new(&source.path, Place::File, format!("read error: {error}")))),
     }
 }

@@ -17,20 +17,34 @@ pub enum Place {
     Line(u64),
 }
 
-/// Something that could not be read; the rest of the work goes on.
+/// Something that could not be read, or read only in part; the rest of the work goes on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     pub path: String,
     pub place: Place,
     pub message: String,
+    /// What it names was read all the same, flagged (a time that cannot be read, a chunk
+    /// whose checksum does not match): nothing was skipped.
+    pub kept: bool,
 }
 
 impl Problem {
     pub(crate) fn new(path: &str, place: Place, message: impl Into<String>) -> Problem {
-        Problem { path: path.to_owned(), place, message: message.into() }
+        Problem { path: path.to_owned(), place, message: message.into(), kept: false }
     }
 
-    /// What the problem cost: a record or line, a chunk, or the whole file.
+    /// A problem with what was read all the same.
+    pub(crate) fn kept(path: &str, place: Place, message: impl Into<String>) -> Problem {
+        Problem { kept: true, ..Problem::new(path, place, message) }
+    }
+
+    /// `skipped`, or `flagged` for what was read all the same.
+    pub fn verb(&self) -> &'static str {
+        if self.kept { "flagged" } else { "skipped" }
+    }
+
+    /// What the problem cost: a record or line, a chunk, or the whole file (for a kept
+    /// problem, what it is about).
     pub fn skips(&self) -> &'static str {
         match self.place {
             Place::File => "file",
@@ -64,6 +78,20 @@ impl fmt::Display for Problem {
     }
 }
 
+/// Why an event that has a time field has no time: its text cannot be read as one. The event
+/// is kept; time windows and correlations cannot place it.
+pub(crate) fn unreadable_time(event: &harrier_event::Event) -> Option<String> {
+    if event.timestamp().is_some() {
+        return None;
+    }
+    let text = event.text(harrier_event::names::TIME_CREATED)?;
+    let text = text.trim();
+    (!text.is_empty()).then(|| {
+        let shown: String = text.chars().take(60).collect();
+        format!("the time `{shown}` cannot be read: the event is kept without one (time windows and correlations cannot place it)")
+    })
+}
+
 /// One input file: its format, how much was read, what was skipped.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FileReport {
@@ -91,11 +119,16 @@ impl FileReport {
 
     /// True when the file could not be read at all.
     pub fn failed(&self) -> bool {
-        self.problems.iter().any(|problem| problem.place == Place::File)
+        self.problems.iter().any(|problem| problem.place == Place::File && !problem.kept)
     }
 
     fn count_skipping(&self, kinds: &[&str]) -> u64 {
-        self.problems.iter().filter(|problem| kinds.contains(&problem.skips())).count() as u64
+        self.problems.iter().filter(|problem| !problem.kept && kinds.contains(&problem.skips())).count() as u64
+    }
+
+    /// Problems with what was read all the same.
+    pub fn flagged(&self) -> u64 {
+        self.problems.iter().filter(|problem| problem.kept).count() as u64
     }
 }
 
@@ -129,6 +162,11 @@ impl Summary {
 
     pub fn failed_files(&self) -> usize {
         self.files.iter().filter(|file| file.failed()).count()
+    }
+
+    /// Problems with what was read all the same (flagged, not skipped).
+    pub fn flagged(&self) -> u64 {
+        self.files.iter().map(FileReport::flagged).sum()
     }
 
     pub fn all_problems(&self) -> impl Iterator<Item = &Problem> {

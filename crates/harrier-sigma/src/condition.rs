@@ -16,7 +16,7 @@ pub(crate) fn parse(condition: &str, identifiers: &[Identifier<'_>]) -> Result<E
         ));
     }
     let tokens = tokenize(condition);
-    let mut parser = Parser { tokens: &tokens, at: 0, identifiers };
+    let mut parser = Parser { tokens: &tokens, at: 0, identifiers, depth: 0 };
     let expr = parser.or_expr()?;
     match parser.peek() {
         None => Ok(expr),
@@ -35,6 +35,8 @@ struct Parser<'t, 'i> {
     tokens: &'t [String],
     at: usize,
     identifiers: &'i [Identifier<'i>],
+    /// Parentheses and `not`s open here.
+    depth: usize,
 }
 
 impl Parser<'_, '_> {
@@ -69,16 +71,34 @@ impl Parser<'_, '_> {
     fn not_expr(&mut self) -> Result<Expr, String> {
         if self.peek() == Some("not") {
             self.at += 1;
-            return Ok(Expr::not(self.not_expr()?));
+            self.enter()?;
+            let inner = self.not_expr()?;
+            self.depth -= 1;
+            return Ok(Expr::not(inner));
         }
         self.primary()
+    }
+
+    /// One level deeper; too deep is an error (a crafted rule must not exhaust the stack).
+    fn enter(&mut self) -> Result<(), String> {
+        self.depth += 1;
+        if self.depth > harrier_ir::MAX_NESTING {
+            return Err(format!(
+                "the condition nests parentheses and `not` more than {} levels deep (at token {})",
+                harrier_ir::MAX_NESTING,
+                self.at
+            ));
+        }
+        Ok(())
     }
 
     fn primary(&mut self) -> Result<Expr, String> {
         let token = self.next().ok_or("the condition ends too early")?.to_owned();
         match token.as_str() {
             "(" => {
+                self.enter()?;
                 let inner = self.or_expr()?;
+                self.depth -= 1;
                 match self.next() {
                     Some(")") => Ok(inner),
                     _ => Err("a `(` is not closed".into()),

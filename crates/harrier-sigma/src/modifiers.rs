@@ -187,7 +187,10 @@ fn value_tests(
                 Stage::Bytes(patterns.iter().map(|pattern| encode_utf16(pattern, *modifier)).collect::<Result<_, _>>()?)
             }
             (Modifier::Base64 | Modifier::Base64Offset, stage) => Stage::Text(base64_alternatives(stage, *modifier)?),
-            (Modifier::Windash, Stage::Text(patterns)) => Stage::Text(patterns.iter().flat_map(windash).collect()),
+            (Modifier::Windash, Stage::Text(patterns)) => {
+                let variants = patterns.iter().map(windash).collect::<Result<Vec<_>, _>>()?;
+                Stage::Text(variants.into_iter().flatten().collect())
+            }
             (Modifier::Expand, Stage::Text(patterns)) => {
                 Stage::Text(patterns.iter().flat_map(|pattern| expand(pattern, context)).collect())
             }
@@ -381,7 +384,16 @@ fn base64_offsets(value: &[u8]) -> Vec<String> {
 const DASHES: [char; 5] = ['-', '/', '\u{2013}', '\u{2014}', '\u{2015}'];
 
 /// Every `-` or `/` that starts an option (`\B[-/]\b`) in each of the five dash forms.
-fn windash(pattern: &Pattern) -> Vec<Pattern> {
+fn windash(pattern: &Pattern) -> Result<Vec<Pattern>, String> {
+    let options = option_dashes(pattern);
+    if options > MAX_WINDASH_OPTIONS {
+        return Err(format!(
+            "`windash` on a value with {options} option dashes would make {} variants; at most \
+             {MAX_WINDASH_OPTIONS} option dashes ({} variants) per value",
+            if options < 28 { (DASHES.len() as u128).pow(options as u32).to_string() } else { "too many".to_owned() },
+            DASHES.len().pow(MAX_WINDASH_OPTIONS as u32)
+        ));
+    }
     let mut variants = vec![Pattern::default()];
     for token in pattern.tokens() {
         let Token::Literal(text) = token else {
@@ -391,10 +403,7 @@ fn windash(pattern: &Pattern) -> Vec<Pattern> {
         let chars: Vec<char> = text.chars().collect();
         let mut pieces: Vec<Vec<String>> = vec![vec![String::new()]];
         for (index, &c) in chars.iter().enumerate() {
-            let option_start = matches!(c, '-' | '/')
-                && index.checked_sub(1).is_none_or(|before| !is_word(chars[before]))
-                && chars.get(index + 1).is_some_and(|&after| is_word(after));
-            if option_start {
+            if option_start(&chars, index) {
                 pieces.push(DASHES.iter().map(char::to_string).collect());
                 pieces.push(vec![String::new()]);
             } else if let Some(last) = pieces.last_mut() {
@@ -411,7 +420,28 @@ fn windash(pattern: &Pattern) -> Vec<Pattern> {
         }
         variants = expanded;
     }
-    variants
+    Ok(variants)
+}
+
+/// Most option dashes `windash` expands in one value: each makes the variants five times as
+/// many (SigmaHQ's values have at most three).
+const MAX_WINDASH_OPTIONS: usize = 5;
+
+/// Whether the character at `index` starts a command-line option: a `-` or `/` after a
+/// non-word character (or at the start) and before a word character.
+fn option_start(chars: &[char], index: usize) -> bool {
+    matches!(chars[index], '-' | '/')
+        && index.checked_sub(1).is_none_or(|before| !is_word(chars[before]))
+        && chars.get(index + 1).is_some_and(|&after| is_word(after))
+}
+
+/// The option dashes of a pattern's literals.
+fn option_dashes(pattern: &Pattern) -> usize {
+    let literals = pattern.tokens().iter().filter_map(|token| match token {
+        Token::Literal(text) => Some(text.chars().collect::<Vec<char>>()),
+        _ => None,
+    });
+    literals.map(|chars| (0..chars.len()).filter(|&index| option_start(&chars, index)).count()).sum()
 }
 
 fn is_word(c: char) -> bool {

@@ -20,6 +20,9 @@ pub use scan::{Names, RuleCondition, identifiers, scan_sql};
 use arrow_array::RecordBatch;
 use spark_connect::SparkSession;
 use std::collections::BTreeSet;
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::mpsc::{RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
 
 /// The columns every lake file has that rules do not name as fields (see `harrier-lake`).
 pub const CORE_COLUMNS: [&str; 9] =
@@ -35,7 +38,16 @@ pub struct Cluster {
     pub queries: usize,
     /// The views `bind` cached, released when the session ends here.
     cached: Vec<String>,
+    /// Where the server listens, to tell a dead server from a slow query.
+    address: Vec<SocketAddr>,
+    /// Longest a call may wait for its answer.
+    deadline: Duration,
+    /// A call failed for want of an answer: the session is not used again.
+    lost: bool,
 }
+
+/// How often a call waiting for its answer checks that the server still listens.
+const LIVENESS_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Where the events are: a Parquet lake (a directory `harrier ingest` wrote, local to the
 /// cluster or on a shared file system: `s3a://...`, `hdfs://...`) or a table in the catalog.
@@ -98,11 +110,40 @@ fn message(error: spark_connect::SparkError) -> String {
 
 impl Cluster {
     /// Connects (`sc://host:port`) and sets what Harrier's SQL assumes: times in UTC, the
-    /// schemas of a lake's files merged (each file has the columns of its own events).
-    pub fn connect(url: &str) -> Result<Cluster, String> {
-        let session = SparkSession::builder().remote(url).get_or_create().map_err(message)?;
-        let cluster = Cluster { session, queries: 0, cached: Vec::new() };
-        let conf = cluster.session.conf();
+    /// schemas of a lake's files merged (each file has the columns of its own events). Every
+    /// call waits at most `deadline` for its answer, and fails at once when the server stops
+    /// listening: a dead or stuck server ends the hunt with an error naming the call, never a
+    /// wait without end.
+    pub fn connect(url: &str, deadline: Duration) -> Result<Cluster, String> {
+        let address = listening_address(url)?;
+        let remote = url.to_owned();
+        let session = wait(&address, deadline, "connecting", move || {
+            SparkSession::builder().remote(&remote).get_or_create().map_err(message)
+        })?;
+        let mut cluster = Cluster { session, queries: 0, cached: Vec::new(), address, deadline, lost: false };
+        cluster.configure()?;
+        Ok(cluster)
+    }
+
+    /// Runs `work` with the session, waiting at most the deadline (and no longer than the
+    /// server listens).
+    fn call<T: Send + 'static>(
+        &mut self,
+        what: &str,
+        work: impl FnOnce(SparkSession) -> Result<T, String> + Send + 'static,
+    ) -> Result<T, String> {
+        if self.lost {
+            return Err(format!("{what}: the Spark Connect session was lost before"));
+        }
+        let session = self.session.clone();
+        let result = wait(&self.address, self.deadline, what, move || work(session));
+        if result.as_ref().is_err_and(|why| why.contains(NO_ANSWER)) {
+            self.lost = true;
+        }
+        result
+    }
+
+    fn configure(&mut self) -> Result<(), String> {
         // Constraint propagation is quadratic in the size of a condition; a scan's conditions
         // are hundreds of rules.
         let settings = [
@@ -119,53 +160,69 @@ impl Cluster {
             // default cost of 4 MB per file opened, Spark gives a few MB of them a task each.
             ("spark.sql.files.openCostInBytes", "262144"),
         ];
-        for (key, value) in settings {
-            conf.set(key, value).map_err(message)?;
-        }
-        let case_sensitive = conf.get("spark.sql.caseSensitive").map_err(message)?;
-        if case_sensitive.as_deref() != Some("true") {
-            // A session may set it when the server allows (Spark does).
-            conf.set("spark.sql.caseSensitive", "true").map_err(message)?;
-        }
-        Ok(cluster)
+        self.call("setting up the session", move |session| {
+            let conf = session.conf();
+            for (key, value) in settings {
+                conf.set(key, value).map_err(message)?;
+            }
+            let case_sensitive = conf.get("spark.sql.caseSensitive").map_err(message)?;
+            if case_sensitive.as_deref() != Some("true") {
+                // A session may set it when the server allows (Spark does).
+                conf.set("spark.sql.caseSensitive", "true").map_err(message)?;
+            }
+            Ok(())
+        })
     }
 
     /// The server's Spark version.
-    pub fn version(&self) -> Result<String, String> {
-        self.session.version().map_err(message)
+    pub fn version(&mut self) -> Result<String, String> {
+        self.call("asking the Spark version", |session| session.version().map_err(message))
     }
 
     /// Runs a query and collects its result.
     pub fn query(&mut self, sql: &str) -> Result<Vec<RecordBatch>, String> {
         self.queries += 1;
         log_statement(sql);
-        let start = std::time::Instant::now();
-        let frame = self.session.sql(sql).map_err(message)?;
-        let batches = frame.collect_record_batches().map_err(message)?;
-        // A finished query ends with its metrics; a stream that stops without them (an
-        // operation the server cancelled, say after an executor died) is no result.
-        let complete = frame.execution_info().is_ok_and(|info| info.metrics.is_some());
-        if !complete {
-            return Err("the Spark query ended without completing: an executor failed (the server log says \
-                        why), or the query ran longer than the server's \
-                        spark.connect.execute.reattachable.senderMaxStreamDuration (default 2 minutes)"
-                .into());
-        }
+        let start = Instant::now();
+        let what = format!("query {} ({})", self.queries, sql.chars().take(80).collect::<String>());
+        let statement = sql.to_owned();
+        let batches = self
+            .call(&what, move |session| {
+                let frame = session.sql(&statement).map_err(message)?;
+                let batches = frame.collect_record_batches().map_err(message)?;
+                // A finished query ends with its metrics; a stream that stops without them (an
+                // operation the server cancelled, say after an executor died) is no result.
+                let complete = frame.execution_info().is_ok_and(|info| info.metrics.is_some());
+                if !complete {
+                    return Err("the Spark query ended without completing: an executor failed (the server log \
+                            says why), or the query ran longer than the server's \
+                            spark.connect.execute.reattachable.senderMaxStreamDuration (default 2 minutes)"
+                        .into());
+                }
+                Ok(batches)
+            })
+            .map_err(|why| format!("{what}: {why}"))?;
         log_duration(start);
         Ok(batches)
     }
 
     /// Runs a statement that gives no rows (a view definition).
-    fn execute(&self, sql: &str) -> Result<(), String> {
+    fn execute(&mut self, sql: &str) -> Result<(), String> {
         log_statement(sql);
-        let frame = self.session.sql(sql).map_err(message)?;
-        frame.collect_record_batches().map(|_| ()).map_err(message)
+        let statement = sql.to_owned();
+        let what = format!("statement `{}`", sql.chars().take(80).collect::<String>());
+        self.call(&what, move |session| {
+            let frame = session.sql(&statement).map_err(message)?;
+            frame.collect_record_batches().map(|_| ()).map_err(message)
+        })
     }
 
     /// The columns of a source.
-    pub fn columns(&self, source: &Source) -> Result<Vec<String>, String> {
-        let frame = self.session.sql(&format!("SELECT * FROM {} LIMIT 0", source.relation())).map_err(message)?;
-        frame.columns().map_err(message)
+    pub fn columns(&mut self, source: &Source) -> Result<Vec<String>, String> {
+        let sql = format!("SELECT * FROM {} LIMIT 0", source.relation());
+        self.call("reading the table's columns", move |session| {
+            session.sql(&sql).map_err(message)?.columns().map_err(message)
+        })
     }
 
     /// Defines the temporary view `view` over `source`: the core columns, and one column per
@@ -211,10 +268,67 @@ impl Cluster {
 }
 
 impl Drop for Cluster {
-    /// Frees what the session cached on the cluster (a server keeps an idle session a while).
+    /// Frees what the session cached on the cluster (a server keeps an idle session a while),
+    /// unless the session was lost.
     fn drop(&mut self) {
         for view in std::mem::take(&mut self.cached) {
-            let _ = self.execute(&format!("DROP VIEW IF EXISTS {}", quoted(&view)));
+            if !self.lost {
+                let _ = self.execute(&format!("DROP VIEW IF EXISTS {}", quoted(&view)));
+            }
+        }
+    }
+}
+
+/// What a call that got no answer says.
+const NO_ANSWER: &str = "no answer from the Spark Connect server";
+
+/// The addresses of `sc://host:port`, when something listens there.
+fn listening_address(url: &str) -> Result<Vec<SocketAddr>, String> {
+    let rest = url.strip_prefix("sc://").ok_or_else(|| format!("{url}: a Spark Connect URL starts with sc://"))?;
+    let authority = rest.split(['/', ';']).next().unwrap_or(rest);
+    let authority = if authority.contains(':') { authority.to_owned() } else { format!("{authority}:15002") };
+    let address: Vec<SocketAddr> =
+        authority.to_socket_addrs().map_err(|error| format!("{authority}: {error}"))?.collect();
+    if !listens(&address) {
+        return Err(format!("nothing listens at {authority}: is the Spark Connect server started?"));
+    }
+    Ok(address)
+}
+
+/// Whether the server accepts a connection.
+fn listens(address: &[SocketAddr]) -> bool {
+    address.iter().any(|address| TcpStream::connect_timeout(address, Duration::from_secs(3)).is_ok())
+}
+
+/// Runs `work` on a thread of its own and waits for it at most `deadline`, checking that the
+/// server still listens. A call that gets no answer is left behind (its thread ends when its
+/// connection does): the caller stops using the session.
+fn wait<T: Send + 'static>(
+    address: &[SocketAddr],
+    deadline: Duration,
+    what: &str,
+    work: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, String> {
+    let (sender, receiver) = channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(work());
+    });
+    let started = Instant::now();
+    loop {
+        match receiver.recv_timeout(LIVENESS_INTERVAL.min(deadline)) {
+            Ok(result) => return result,
+            Err(RecvTimeoutError::Disconnected) => return Err(format!("{what}: the call ended without an answer")),
+            Err(RecvTimeoutError::Timeout) if !listens(address) => {
+                return Err(format!("{NO_ANSWER}: it stopped listening during {what}"));
+            }
+            Err(RecvTimeoutError::Timeout) if started.elapsed() >= deadline => {
+                return Err(format!(
+                    "{NO_ANSWER} within {} s to {what} (--spark-timeout): the server may be out of memory or \
+                     stuck (its log says)",
+                    deadline.as_secs()
+                ));
+            }
+            Err(RecvTimeoutError::Timeout) => {}
         }
     }
 }

@@ -27,10 +27,15 @@ const UNSUPPORTED: [(&str, &str); 12] = [
 
 /// Parses an expanded search (macros already replaced) into a query.
 pub fn parse_query(search: &str) -> Result<Query> {
-    parse_at(search, 0)
+    parse_at(search, 0, 0)
 }
 
-fn parse_at(search: &str, base: usize) -> Result<Query> {
+/// A query at `base` in the whole search, inside `depth` subsearches.
+fn parse_at(search: &str, base: usize, depth: usize) -> Result<Query> {
+    if depth > harrier_ir::MAX_NESTING {
+        let message = format!("subsearches nested more than {} levels deep", harrier_ir::MAX_NESTING);
+        return Err(SplError { message, offset: base });
+    }
     let pieces = split_top_level(search, '|');
     let mut pieces = pieces.into_iter().map(|(offset, text)| (base + offset, text));
     let (first_offset, first) = pieces.next().expect("split gives at least one piece");
@@ -43,7 +48,7 @@ fn parse_at(search: &str, base: usize) -> Result<Query> {
         (QuerySource::Events(search::parse(&mut cursor, Until::End)?), Vec::new())
     };
     for (offset, text) in pieces {
-        commands.push(command(text, offset)?);
+        commands.push(command(text, offset, depth)?);
     }
     Ok(Query { source, commands })
 }
@@ -90,7 +95,7 @@ fn unsupported(cursor: &Cursor, name: &str, why: &str) -> SplError {
     error
 }
 
-fn command(text: &str, offset: usize) -> Result<Command> {
+fn command(text: &str, offset: usize, depth: usize) -> Result<Command> {
     let mut cursor = Cursor::new(text, offset);
     cursor.skip_ws();
     let name = cursor.name().to_ascii_lowercase();
@@ -116,7 +121,7 @@ fn command(text: &str, offset: usize) -> Result<Command> {
         "convert" => convert(&mut cursor)?,
         "fillnull" => fillnull(&mut cursor)?,
         "lookup" => Command::Lookup(lookup(&mut cursor)?),
-        "join" => join(&mut cursor)?,
+        "join" => join(&mut cursor, depth)?,
         "mvexpand" => Command::Mvexpand(cursor.name_or_quoted()?),
         "makemv" => makemv(&mut cursor)?,
         "replace" => replace(&mut cursor)?,
@@ -317,7 +322,9 @@ fn tstats(cursor: &mut Cursor) -> Result<(QuerySource, Vec<Command>)> {
     } else {
         return Err(cursor.error("only `from datamodel=...` is supported"));
     };
-    let dataset = datamodel_dataset(&model).ok_or_else(|| cursor.error(format!("no data model `{model}`")))?;
+    let dataset = datamodel_dataset(&model).ok_or_else(|| {
+        cursor.error(format!("no CIM data model `{model}` (Endpoint.Processes, Network_Traffic, ...)"))
+    })?;
     options(cursor, &["nodename"])?;
     cursor.skip_ws();
     let condition =
@@ -341,11 +348,45 @@ fn tstats(cursor: &mut Cursor) -> Result<(QuerySource, Vec<Command>)> {
 /// The field of an event that lists the data model datasets it belongs to (`Endpoint.Processes`).
 pub const DATAMODEL_FIELD: &str = "_datamodel";
 
+/// The data models of Splunk's Common Information Model (CIM 5): a `from datamodel=` naming
+/// another can never match, and is an error rather than a silent empty result.
+const CIM_MODELS: [&str; 26] = [
+    "Alerts",
+    "Application_State",
+    "Authentication",
+    "Certificates",
+    "Change",
+    "Change_Analysis",
+    "Compute_Inventory",
+    "Data_Access",
+    "Data_Loss_Prevention",
+    "Databases",
+    "DLP",
+    "Email",
+    "Endpoint",
+    "Event_Signatures",
+    "Interprocess_Messaging",
+    "Intrusion_Detection",
+    "Inventory",
+    "JVM",
+    "Malware",
+    "Network_Resolution",
+    "Network_Sessions",
+    "Network_Traffic",
+    "Performance",
+    "Risk",
+    "Updates",
+    "Web",
+];
+
 /// `Endpoint.Processes`, `Endpoint` + nodename, `Network_Traffic` (→ `All_Traffic`): the
 /// dataset a `from datamodel=` names, as `Model.Dataset`.
 fn datamodel_dataset(model: &str) -> Option<String> {
     let mut parts = model.split('.');
     let model = parts.next()?;
+    if !CIM_MODELS.contains(&model) {
+        return None;
+    }
     let dataset = match (parts.next_back(), model) {
         (Some(dataset), _) => dataset,
         (None, "Network_Traffic") => "All_Traffic",
@@ -588,7 +629,7 @@ fn lookup(cursor: &mut Cursor) -> Result<LookupCall> {
     Ok(LookupCall { table, inputs, outputs, only_new })
 }
 
-fn join(cursor: &mut Cursor) -> Result<Command> {
+fn join(cursor: &mut Cursor, depth: usize) -> Result<Command> {
     const OPTIONS: [&str; 7] = ["type", "max", "usetime", "earlier", "overwrite", "left", "right"];
     let mut settings = options(cursor, &OPTIONS)?;
     let mut fields = Vec::new();
@@ -613,7 +654,7 @@ fn join(cursor: &mut Cursor) -> Result<Command> {
     let inner_start = cursor.pos;
     let rest = cursor.rest();
     let end = rest.rfind(']').ok_or_else(|| cursor.error("expected `]` to close the subsearch"))?;
-    let query = parse_at(&rest[..end], cursor_offset(cursor, inner_start))?;
+    let query = parse_at(&rest[..end], cursor_offset(cursor, inner_start), depth + 1)?;
     if fields.is_empty() {
         return Err(cursor.error("`join` without fields is not supported"));
     }

@@ -23,6 +23,7 @@ fn binary_level(
         for (symbol, op) in operators {
             let taken = if words { cursor.eat_word(symbol, false) } else { eat_operator(cursor, symbol) };
             if taken {
+                cursor.operation()?;
                 let right = next(cursor)?;
                 left = Eval::Binary(*op, Box::new(left), Box::new(right));
                 continue 'outer;
@@ -58,7 +59,8 @@ fn and(cursor: &mut Cursor) -> Result<Eval> {
 fn not(cursor: &mut Cursor) -> Result<Eval> {
     cursor.skip_ws();
     if cursor.eat_word("NOT", false) || eat_operator(cursor, "!") {
-        return Ok(Eval::Unary(UnaryOp::Not, Box::new(not(cursor)?)));
+        let inner = nested(cursor, not)?;
+        return Ok(Eval::Unary(UnaryOp::Not, Box::new(inner)));
     }
     comparison(cursor)
 }
@@ -103,9 +105,19 @@ fn multiplicative(cursor: &mut Cursor) -> Result<Eval> {
 fn unary(cursor: &mut Cursor) -> Result<Eval> {
     cursor.skip_ws();
     if eat_operator(cursor, "-") {
-        return Ok(Eval::Unary(UnaryOp::Negate, Box::new(unary(cursor)?)));
+        let inner = nested(cursor, unary)?;
+        return Ok(Eval::Unary(UnaryOp::Negate, Box::new(inner)));
     }
     primary(cursor)
+}
+
+/// Parses what an operator, a parenthesis or a call opens, one level deeper.
+fn nested<T>(cursor: &mut Cursor, inner: fn(&mut Cursor) -> Result<T>) -> Result<T> {
+    cursor.enter()?;
+    cursor.operation()?;
+    let parsed = inner(cursor)?;
+    cursor.leave();
+    Ok(parsed)
 }
 
 fn primary(cursor: &mut Cursor) -> Result<Eval> {
@@ -113,7 +125,7 @@ fn primary(cursor: &mut Cursor) -> Result<Eval> {
     match cursor.peek() {
         Some('(') => {
             cursor.bump();
-            let inner = parse(cursor)?;
+            let inner = nested(cursor, parse)?;
             cursor.expect(")")?;
             Ok(inner)
         }
@@ -149,7 +161,7 @@ fn name_or_call(cursor: &mut Cursor) -> Result<Eval> {
     cursor.pos += name.len();
     if cursor.peek() == Some('(') {
         cursor.bump();
-        let arguments = arguments_until_close(cursor)?;
+        let arguments = nested(cursor, arguments_until_close)?;
         return Ok(Eval::Call(name.to_ascii_lowercase(), arguments));
     }
     match name {

@@ -24,6 +24,9 @@ pub struct Macros {
 /// How deep macros may call macros before expansion is taken for a loop.
 const MAX_DEPTH: usize = 32;
 
+/// Largest a search may grow by expanding its macros (ESCU's largest are a few KiB).
+const MAX_EXPANDED_BYTES: usize = 1 << 20;
+
 impl Macros {
     /// The macros every search can use, before any file is read.
     pub fn builtin() -> Macros {
@@ -81,11 +84,21 @@ impl Macros {
     /// The search with comments removed and every macro call expanded, recursively.
     /// `*_filter` macros that are not defined expand to `search *`.
     pub fn expand(&self, search: &str) -> Result<String, SplError> {
-        self.expand_depth(&strip_comments(search), 0)
+        let mut out = String::with_capacity(search.len());
+        self.expand_into(&strip_comments(search), 0, &mut out)?;
+        Ok(out)
     }
 
-    fn expand_depth(&self, search: &str, depth: usize) -> Result<String, SplError> {
-        let mut out = String::with_capacity(search.len());
+    /// Appends `search` with its macros expanded to `out`, which may not outgrow
+    /// [`MAX_EXPANDED_BYTES`] (macros that double at each level would take any memory).
+    fn expand_into(&self, search: &str, depth: usize, out: &mut String) -> Result<(), SplError> {
+        let too_large = |offset| SplError {
+            message: format!(
+                "the search expands to more than {} KiB (macros that multiply?)",
+                MAX_EXPANDED_BYTES >> 10
+            ),
+            offset,
+        };
         let mut rest = search;
         let mut consumed = 0;
         while let Some(start) = next_backtick(rest) {
@@ -100,12 +113,18 @@ impl Macros {
             if depth >= MAX_DEPTH {
                 return Err(SplError { message: format!("macro `{call}` expands too deep (a loop?)"), offset: 0 });
             }
-            out.push_str(&self.expand_depth(&expansion, depth + 1)?);
+            if out.len() + expansion.len() > MAX_EXPANDED_BYTES {
+                return Err(too_large(consumed + start));
+            }
+            self.expand_into(&expansion, depth + 1, out)?;
             consumed += start + end + 2;
             rest = &after[end + 1..];
         }
+        if out.len() + rest.len() > MAX_EXPANDED_BYTES {
+            return Err(too_large(consumed));
+        }
         out.push_str(rest);
-        Ok(out)
+        Ok(())
     }
 
     /// The definition of one call, `name` or `name(a, b)`, arguments put in.
@@ -128,7 +147,12 @@ impl Macros {
                 for (parameter, argument) in found.arguments.iter().zip(&arguments) {
                     // A quoted argument (`drop_dm_object_name("Processes")`) stands for its text.
                     let argument = argument.strip_prefix('"').and_then(|a| a.strip_suffix('"')).unwrap_or(argument);
-                    text = text.replace(&format!("${parameter}$"), argument);
+                    let placeholder = format!("${parameter}$");
+                    let grown = text.matches(&placeholder).count() * argument.len();
+                    if text.len() + grown > MAX_EXPANDED_BYTES {
+                        return Err(format!("macro `{name}` with its arguments is larger than the search may grow"));
+                    }
+                    text = text.replace(&placeholder, argument);
                 }
                 Ok(text)
             }

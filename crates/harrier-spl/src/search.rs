@@ -63,7 +63,10 @@ fn disjunction(cursor: &mut Cursor, until: Until) -> Result<Expr> {
 fn negation(cursor: &mut Cursor, until: Until) -> Result<Expr> {
     cursor.skip_ws();
     if cursor.eat_word("NOT", true) {
-        return Ok(Expr::not(negation(cursor, until)?));
+        cursor.enter()?;
+        let inner = negation(cursor, until)?;
+        cursor.leave();
+        return Ok(Expr::not(inner));
     }
     primary(cursor, until)
 }
@@ -73,7 +76,9 @@ fn primary(cursor: &mut Cursor, until: Until) -> Result<Expr> {
     match cursor.peek() {
         Some('(') => {
             cursor.bump();
+            cursor.enter()?;
             let inner = conjunction(cursor, until)?;
+            cursor.leave();
             cursor.expect(")")?;
             Ok(inner)
         }

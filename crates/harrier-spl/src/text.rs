@@ -49,11 +49,39 @@ pub(crate) struct Cursor<'a> {
     text: &'a str,
     pub(crate) pos: usize,
     base: usize,
+    /// Parentheses, `NOT`s and calls open here.
+    depth: usize,
+    /// Eval operations built so far.
+    operations: usize,
 }
 
 impl<'a> Cursor<'a> {
     pub(crate) fn new(text: &'a str, base: usize) -> Cursor<'a> {
-        Cursor { text, pos: 0, base }
+        Cursor { text, pos: 0, base, depth: 0, operations: 0 }
+    }
+
+    /// One level deeper (a parenthesis, `NOT`, a call): a crafted search must not exhaust the
+    /// stack, so past [`harrier_ir::MAX_NESTING`] it is an error at this place.
+    pub(crate) fn enter(&mut self) -> Result<()> {
+        self.depth += 1;
+        if self.depth > harrier_ir::MAX_NESTING {
+            return Err(self.error(format!("nested more than {} levels deep", harrier_ir::MAX_NESTING)));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn leave(&mut self) {
+        self.depth -= 1;
+    }
+
+    /// One more eval operation; past [`harrier_ir::MAX_EVAL_OPERATIONS`] an error.
+    pub(crate) fn operation(&mut self) -> Result<()> {
+        self.operations += 1;
+        if self.operations > harrier_ir::MAX_EVAL_OPERATIONS {
+            let most = harrier_ir::MAX_EVAL_OPERATIONS;
+            return Err(self.error(format!("an expression of more than {most} operations")));
+        }
+        Ok(())
     }
 
     pub(crate) fn rest(&self) -> &'a str {

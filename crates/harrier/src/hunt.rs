@@ -73,6 +73,7 @@ pub struct Hunt<'r> {
     pub(crate) since: Option<Timestamp>,
     pub(crate) until: Option<Timestamp>,
     threads: Option<usize>,
+    max_record_bytes: usize,
     cancel: Option<CancelToken>,
     progress: Option<Box<ProgressFn<'r>>>,
 }
@@ -94,6 +95,8 @@ pub(crate) struct Matched {
     rows: Vec<SplRow>,
     /// The exclusion behind each hit taken out.
     excluded: Vec<usize>,
+    /// Events the time window could not place (they have no time).
+    unplaced: u64,
 }
 
 impl Matched {
@@ -123,7 +126,15 @@ const CALLER_BATCH: usize = 1024;
 
 impl<'r> Hunt<'r> {
     pub fn new(rules: &'r RuleSet) -> Hunt<'r> {
-        Hunt { rules, since: None, until: None, threads: None, cancel: None, progress: None }
+        Hunt {
+            rules,
+            since: None,
+            until: None,
+            threads: None,
+            max_record_bytes: harrier_read::DEFAULT_MAX_RECORD_BYTES,
+            cancel: None,
+            progress: None,
+        }
     }
 
     /// Only events at or after this time (events without one are left out when a window is
@@ -145,6 +156,13 @@ impl<'r> Hunt<'r> {
         self
     }
 
+    /// The largest JSON line, document or XML event read (default 16 MiB): a longer one is
+    /// skipped and named as a problem, so that memory stays bounded whatever the input.
+    pub fn max_record_bytes(mut self, bytes: usize) -> Self {
+        self.max_record_bytes = bytes;
+        self
+    }
+
     /// A token another thread can cancel the hunt with.
     pub fn cancel_with(mut self, token: CancelToken) -> Self {
         self.cancel = Some(token);
@@ -161,6 +179,7 @@ impl<'r> Hunt<'r> {
             since: self.since,
             until: self.until,
             threads: self.threads,
+            max_record_bytes: self.max_record_bytes,
             cancel: self.cancel,
             progress: Some(Box::new(progress)),
         }
@@ -176,7 +195,11 @@ impl<'r> Hunt<'r> {
     pub fn run(&self, inputs: &[Input], sink: &mut dyn Sink) -> Result<Summary, Error> {
         self.check()?;
         let mut run = Run::new(self, sink);
-        let options = ReadOptions { stop: Some(run.stop.clone()), ..ReadOptions::on(self.pool()?) };
+        let options = ReadOptions {
+            stop: Some(run.stop.clone()),
+            max_record_bytes: self.max_record_bytes,
+            ..ReadOptions::on(self.pool()?)
+        };
         let local = self.local_matcher();
         let map = |batch: harrier_read::Batch| {
             let mut matched = self.match_events(&batch.events, &local);
@@ -252,13 +275,14 @@ impl<'r> Hunt<'r> {
         }
     }
 
-    fn in_window(&self, event: &Event) -> bool {
+    /// Whether an event is in the time window; `None` when there is a window and the event
+    /// has no time to place it by.
+    fn in_window(&self, event: &Event) -> Option<bool> {
         if self.since.is_none() && self.until.is_none() {
-            return true;
+            return Some(true);
         }
-        event.timestamp().is_some_and(|time| {
-            self.since.is_none_or(|since| time >= since) && self.until.is_none_or(|until| time <= until)
-        })
+        let time = event.timestamp()?;
+        Some(self.since.is_none_or(|since| time >= since) && self.until.is_none_or(|until| time <= until))
     }
 
     /// Matches a batch of events (on any core): hits, and what correlations and SPL
@@ -267,7 +291,15 @@ impl<'r> Hunt<'r> {
         let set = self.rules;
         let mut found = Matched::default();
         let mut matched = Vec::new();
-        for (at, event) in events.iter().enumerate().filter(|(_, event)| self.in_window(event)) {
+        for (at, event) in events.iter().enumerate() {
+            match self.in_window(event) {
+                Some(true) => {}
+                Some(false) => continue,
+                None => {
+                    found.unplaced += 1;
+                    continue;
+                }
+            }
             matches(at, event, &mut matched, &mut found.rows);
             for &rule in &matched {
                 if !set.exclusions.is_empty()
@@ -346,6 +378,7 @@ impl<'h, 'r, 's> Run<'h, 'r, 's> {
             self.windows.add(correlation, observation);
         }
         self.summary.untimed += matched.untimed;
+        self.summary.unplaced += matched.unplaced;
         for exclusion in matched.excluded {
             self.excluded[exclusion] += 1;
         }

@@ -81,6 +81,8 @@ pub struct Summary {
     pub excluded: Vec<(String, u64)>,
     /// Matches correlations would keep but cannot, having no timestamp.
     pub untimed: u64,
+    /// Events left out because a time window was set and they have no time to place them by.
+    pub unplaced: u64,
     /// The sink asked to stop before the input ended.
     pub stopped: bool,
     /// The events came from files (not from the caller, nor from Spark).

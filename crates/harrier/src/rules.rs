@@ -239,8 +239,11 @@ impl RuleSetBuilder {
         let RuleFiles { sigma, escu } = files::rule_files(&self.rules);
         let library = files::spl_library(&self.rules, &self.macros, &self.lookups, !escu.is_empty());
         let select = |meta: &RuleMeta| self.selection.takes(meta);
-        let mut set = RuleSet::compile(harrier_sigma::load(&sigma, &options), &select);
-        set.spl = SplSet::load(&escu, &library, &select);
+        let mut entries = harrier_sigma::load(&sigma, &options);
+        let mut detections: Vec<_> = escu.iter().map(|file| harrier_spl::escu::load_file(file, &library)).collect();
+        reject_duplicate_ids(&mut entries, &mut detections);
+        let mut set = RuleSet::compile(entries, &select);
+        set.spl = SplSet::compile(detections, &library, &select);
         set.library_problems = library.problems;
         set.exclusions = exclusions;
         set.engine.set_trim_values(self.trim_values);
@@ -257,6 +260,35 @@ impl RuleSetBuilder {
         }
         options.placeholders.extend(self.placeholders.clone());
         Ok(options)
+    }
+}
+
+/// A later document with an id an earlier one has (in the order files are read: sorted paths)
+/// does not load, and says which document has the id: rule ids must be unique (a correlation
+/// naming an id must know which rule it means), and a copy of a rule must not run twice.
+fn reject_duplicate_ids(entries: &mut [Entry], detections: &mut [harrier_spl::escu::Detection]) {
+    let mut first: HashMap<String, String> = HashMap::new();
+    let mut check = |id: Option<&str>, place: String| -> Option<String> {
+        let id = id?;
+        match first.get(id) {
+            Some(earlier) => Some(format!(
+                "the id `{id}` is also the id of {earlier}, read first, which runs: rule ids must be unique"
+            )),
+            None => {
+                first.insert(id.to_owned(), place);
+                None
+            }
+        }
+    };
+    for entry in entries.iter_mut().filter(|entry| !matches!(entry.outcome, Outcome::Failed(_))) {
+        if let Some(why) = check(entry.id.as_deref(), entry.place.to_string()) {
+            entry.outcome = Outcome::Failed(why);
+        }
+    }
+    for detection in detections.iter_mut().filter(|detection| !matches!(detection.outcome, SplOutcome::Failed(_))) {
+        if let Some(why) = check(detection.meta.id.as_deref(), detection.meta.source.to_string()) {
+            detection.outcome = SplOutcome::Failed(why);
+        }
     }
 }
 

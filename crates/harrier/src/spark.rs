@@ -36,6 +36,9 @@ pub struct SparkOptions {
     /// Sigma rules tested per scan of the lake: Spark plans and compiles a query as a whole,
     /// and one with thousands of rules outgrows code generation and executor memory.
     pub rules_per_scan: usize,
+    /// Longest any call to the server may wait for its answer (a query included); a server
+    /// that stops listening ends the hunt at once.
+    pub timeout: std::time::Duration,
 }
 
 impl SparkOptions {
@@ -46,6 +49,7 @@ impl SparkOptions {
             splunk_table: None,
             fallback: Fallback::Skip,
             rules_per_scan: 100,
+            timeout: std::time::Duration::from_secs(1800),
         }
     }
 }
@@ -150,7 +154,8 @@ fn hunt(
     time_filter: Option<String>,
     note: &dyn Fn(&str),
 ) -> Result<SparkRun, String> {
-    let mut cluster = Cluster::connect(&engine.connect).map_err(|why| format!("{}: {why}", engine.connect))?;
+    let mut cluster =
+        Cluster::connect(&engine.connect, engine.timeout).map_err(|why| format!("{}: {why}", engine.connect))?;
     note(&format!("Spark {} at {}", cluster.version().unwrap_or_default(), engine.connect));
     let sigma_source = Source::parse(&engine.table);
     let splunk_source = engine.splunk_table.as_deref().map(Source::parse).unwrap_or_else(|| sigma_source.clone());

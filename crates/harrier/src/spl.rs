@@ -8,7 +8,6 @@ use harrier_ir::{RuleMeta, SourcePlace};
 use harrier_pipeline::{Row, Runner};
 use harrier_spl::escu::{self, Detection, Library, Outcome};
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 /// The SPL side of a rule set.
 #[derive(Default)]
@@ -30,12 +29,6 @@ pub(crate) struct SplSet {
 }
 
 impl SplSet {
-    /// Loads ESCU detection files with a library of macros and lookups.
-    pub fn load(files: &[PathBuf], library: &Library, select: &dyn Fn(&RuleMeta) -> bool) -> SplSet {
-        let detections = files.iter().map(|file| escu::load_file(file, library)).collect();
-        SplSet::compile(detections, library, select)
-    }
-
     /// One ad-hoc search, as `harrier search` gives it.
     pub fn from_search(search: &str, library: &Library) -> Result<SplSet, String> {
         let text = format!("name: search\nsearch: {}\n", serde_json::to_string(search).expect("a string serializes"));
@@ -51,7 +44,9 @@ impl SplSet {
         }
     }
 
-    fn compile(detections: Vec<Detection>, library: &Library, select: &dyn Fn(&RuleMeta) -> bool) -> SplSet {
+    /// Compiles loaded detections (those the selection takes) with a library of macros and
+    /// lookups.
+    pub fn compile(detections: Vec<Detection>, library: &Library, select: &dyn Fn(&RuleMeta) -> bool) -> SplSet {
         let mut set = SplSet { selected: detections.iter().map(|d| select(&d.meta)).collect(), ..SplSet::default() };
         let mut conditions = Vec::new();
         for (index, detection) in detections.iter().enumerate() {
