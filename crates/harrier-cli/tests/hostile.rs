@@ -23,6 +23,7 @@ struct Run {
 }
 
 /// Runs harrier and measures it (peak resident memory from `wait4`).
+#[allow(clippy::zombie_processes)] // `wait` reaps the child with `wait4`, which std cannot see.
 fn measured(args: &[&str]) -> Run {
     let started = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_harrier"))
