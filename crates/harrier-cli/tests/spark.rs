@@ -293,3 +293,59 @@ fn rules_spark_cannot_express_run_locally_on_candidate_rows() {
     assert_eq!(per_rule(&embedded).len(), 2, "both rules hit on the attack samples");
     assert_eq!(hits(&local), hits(&embedded));
 }
+
+/// A Connect "server" that accepts connections and never answers, then dies after `life`:
+/// what a hunt sees of a server whose driver hangs and is then killed.
+fn dying_server(life: std::time::Duration) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        listener.set_nonblocking(true).unwrap();
+        let started = Instant::now();
+        let mut held = Vec::new();
+        while started.elapsed() < life {
+            if let Ok((stream, _)) = listener.accept() {
+                held.push(stream);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        // Dropping the listener and every connection: the server is gone.
+    });
+    format!("sc://{address}")
+}
+
+#[test]
+fn a_server_that_dies_mid_hunt_ends_it_with_an_error_naming_the_call() {
+    let Some(rules) = harrier_testdata::shared("sigma/rules") else { return };
+    let lake = tempfile::tempdir().unwrap();
+    let url = dying_server(std::time::Duration::from_secs(8));
+    let started = Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_harrier"))
+        .args(["hunt", "--engine", "spark", "--connect", &url, "--table", lake.path().to_str().unwrap()])
+        .args(["-r", rules.to_str().unwrap(), "-q"])
+        .output()
+        .unwrap();
+    let waited = started.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    // The client notices the dropped connection (or the liveness check the silent server)
+    // during its first call, which the error names.
+    let named = ["connecting", "setting up the session"].iter().any(|call| stderr.contains(call));
+    assert!(stderr.contains(&format!("harrier: error: {url}: ")) && named, "{stderr}");
+    assert!(waited.as_secs() < 30, "noticed within 30 s of the server's death (8 s): {waited:?}");
+    let nothing = Command::new(env!("CARGO_BIN_EXE_harrier"))
+        .args([
+            "hunt",
+            "--engine",
+            "spark",
+            "--connect",
+            "sc://127.0.0.1:1",
+            "--table",
+            "t",
+            "-r",
+            rules.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&nothing.stderr).contains("nothing listens at 127.0.0.1:1"));
+}

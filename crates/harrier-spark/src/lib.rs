@@ -316,7 +316,7 @@ fn wait<T: Send + 'static>(
     let started = Instant::now();
     loop {
         match receiver.recv_timeout(LIVENESS_INTERVAL.min(deadline)) {
-            Ok(result) => return result,
+            Ok(result) => return result.map_err(|why| format!("{what}: {why}")),
             Err(RecvTimeoutError::Disconnected) => return Err(format!("{what}: the call ended without an answer")),
             Err(RecvTimeoutError::Timeout) if !listens(address) => {
                 return Err(format!("{NO_ANSWER}: it stopped listening during {what}"));
