@@ -5,29 +5,71 @@ use crate::report::{Place, Problem};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Cursor, Read};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Bytes read ahead to tell a format.
 pub(crate) const SNIFF_BYTES: usize = 4096;
 
-/// One path argument: a file, a directory (walked recursively), or `-` for standard input.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What to read: a file, a directory (walked recursively), standard input, bytes in memory,
+/// or a reader the caller has (a socket, a decompressor, an archive member).
+#[derive(Debug, Clone)]
 pub enum Input {
     Path(PathBuf),
     Stdin,
+    /// Bytes already in memory, named as problems and results should name them.
+    Bytes {
+        name: String,
+        bytes: Arc<Vec<u8>>,
+    },
+    /// A stream, read once (a second read of the same input finds it empty).
+    Reader {
+        name: String,
+        reader: SharedReader,
+    },
+}
+
+/// A reader an [`Input`] can hold: taken by the first read.
+#[derive(Clone)]
+pub struct SharedReader(Arc<Mutex<Option<Box<dyn Read + Send>>>>);
+
+impl std::fmt::Debug for SharedReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedReader")
+    }
 }
 
 impl Input {
+    /// A command-line argument: `-` is standard input, anything else a path.
     pub fn from_arg(arg: &str) -> Input {
         if arg == "-" { Input::Stdin } else { Input::Path(PathBuf::from(arg)) }
     }
+
+    /// Bytes in memory (an upload, a fuzzer's input), named `name`.
+    pub fn bytes(name: impl Into<String>, bytes: Vec<u8>) -> Input {
+        Input::Bytes { name: name.into(), bytes: Arc::new(bytes) }
+    }
+
+    /// A stream, named `name`. EVTX needs seeking: a stream of EVTX is first copied to a
+    /// temporary file.
+    pub fn reader(name: impl Into<String>, reader: impl Read + Send + 'static) -> Input {
+        Input::Reader { name: name.into(), reader: SharedReader(Arc::new(Mutex::new(Some(Box::new(reader))))) }
+    }
+}
+
+/// Where an input file's bytes come from.
+#[derive(Clone)]
+pub(crate) enum Origin {
+    Path(PathBuf),
+    Stdin,
+    Bytes(Arc<Vec<u8>>),
+    Reader(SharedReader),
 }
 
 /// A file to read, found from an [`Input`].
 pub(crate) struct InputFile {
     pub display: String,
-    pub path: Option<PathBuf>,
+    pub origin: Origin,
     /// Found by walking a directory: a file that is not a log is passed over, not an error.
     pub from_directory: bool,
     pub bytes: u64,
@@ -39,13 +81,27 @@ pub(crate) fn expand(inputs: &[Input], problems: &mut Vec<Problem>) -> Vec<Input
     let mut files = Vec::new();
     for input in inputs {
         match input {
-            Input::Stdin => files.push(InputFile { display: "-".into(), path: None, from_directory: false, bytes: 0 }),
+            Input::Stdin => {
+                files.push(InputFile { display: "-".into(), origin: Origin::Stdin, from_directory: false, bytes: 0 })
+            }
             Input::Path(path) if path.is_dir() => walk(path, &mut files, problems),
             Input::Path(path) => files.push(InputFile {
                 display: path.display().to_string(),
-                path: Some(path.clone()),
+                origin: Origin::Path(path.clone()),
                 from_directory: false,
                 bytes: std::fs::metadata(path).map(|meta| meta.len()).unwrap_or(0),
+            }),
+            Input::Bytes { name, bytes } => files.push(InputFile {
+                display: name.clone(),
+                origin: Origin::Bytes(bytes.clone()),
+                from_directory: false,
+                bytes: bytes.len() as u64,
+            }),
+            Input::Reader { name, reader } => files.push(InputFile {
+                display: name.clone(),
+                origin: Origin::Reader(reader.clone()),
+                from_directory: false,
+                bytes: 0,
             }),
         }
     }
@@ -57,7 +113,7 @@ fn walk(root: &Path, files: &mut Vec<InputFile>, problems: &mut Vec<Problem>) {
         match entry {
             Ok(entry) if entry.file_type().is_file() => files.push(InputFile {
                 display: entry.path().display().to_string(),
-                path: Some(entry.path().to_owned()),
+                origin: Origin::Path(entry.path().to_owned()),
                 from_directory: true,
                 bytes: entry.metadata().map(|meta| meta.len()).unwrap_or(0),
             }),
@@ -89,9 +145,15 @@ impl Opened {
 }
 
 pub(crate) fn open(file: &InputFile, stop: Option<Arc<AtomicBool>>) -> io::Result<Opened> {
-    let reader: Box<dyn Read + Send> = match &file.path {
-        Some(path) => Box::new(Stoppable::new(File::open(path)?, stop)),
-        None => Box::new(Stoppable::new(io::stdin(), stop)),
+    let reader: Box<dyn Read + Send> = match &file.origin {
+        Origin::Path(path) => Box::new(Stoppable::new(File::open(path)?, stop)),
+        Origin::Stdin => Box::new(Stoppable::new(io::stdin(), stop)),
+        Origin::Bytes(bytes) => Box::new(Stoppable::new(Cursor::new(ArcBytes(bytes.clone())), stop)),
+        Origin::Reader(shared) => {
+            let taken = shared.0.lock().map_err(|_| io::Error::other("the reader's lock is poisoned"))?.take();
+            let reader = taken.ok_or_else(|| io::Error::other("this reader was read before"))?;
+            Box::new(Stoppable::new(reader, stop))
+        }
     };
     sniffed(reader)
 }
@@ -135,4 +197,13 @@ pub(crate) fn sniffed(mut reader: Box<dyn Read + Send>) -> io::Result<Opened> {
     let mut prefix = Vec::with_capacity(SNIFF_BYTES);
     (&mut reader).take(SNIFF_BYTES as u64).read_to_end(&mut prefix)?;
     Ok(Opened { sniffed: detect::sniff(&prefix), prefix, reader })
+}
+
+/// Shared bytes as a reader's buffer.
+pub(crate) struct ArcBytes(pub Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for ArcBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
 }

@@ -290,8 +290,12 @@ fn read_file(
     send: &mut dyn FnMut(Step),
 ) {
     match format {
-        Format::Evtx => match &file.path {
-            Some(path) => match std::fs::File::open(path) {
+        Format::Evtx => match &file.origin {
+            // Bytes in memory seek as they are; a file on disk is read in place.
+            inputs::Origin::Bytes(bytes) => {
+                evtx_source::produce(Cursor::new(inputs::ArcBytes(bytes.clone())), source, send)
+            }
+            inputs::Origin::Path(path) => match std::fs::File::open(path) {
                 Ok(handle) => {
                     let reader = inputs::Stoppable::new(handle, options.stop.clone());
                     evtx_source::produce(std::io::BufReader::new(reader), source, send)
@@ -300,7 +304,7 @@ fn read_file(
                     send(Step::Problem(Problem::new(&source.path, Place::File, format!("cannot open: {error}"))))
                 }
             },
-            None => read_evtx_spooled(opened, source, send),
+            inputs::Origin::Stdin | inputs::Origin::Reader(_) => read_evtx_spooled(opened, source, send),
         },
         Format::Json => json_source::produce(opened.into_reader(), source, options.limits(), send),
         Format::Xml => json_source::produce_xml(opened.into_reader(), source, options.limits(), send),
