@@ -264,6 +264,10 @@ impl Sink for Clearing<'_, '_> {
         self.inner.row(row)
     }
 
+    fn undecided(&mut self, undecided: &harrier::Undecided<'_>) -> io::Result<Flow> {
+        self.inner.undecided(undecided)
+    }
+
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
         self.console.clear();
         self.inner.finish(summary)
@@ -279,6 +283,7 @@ pub(crate) fn hunt_with_progress<'r>(
     run: impl FnOnce(&Hunt<'_>, &mut dyn Sink) -> Result<Summary, harrier::Error>,
 ) -> io::Result<Summary> {
     let console = Console::new(ui);
+    let set = hunt.rules();
     let hunt = hunt.max_record_bytes(ui.max_record_bytes).on_progress(|progress| console.on(progress));
     let summary = run(&hunt, &mut Clearing { console: &console, inner: sink }).map_err(into_io)?;
     if summary.from_files() {
@@ -287,9 +292,32 @@ pub(crate) fn hunt_with_progress<'r>(
         console.clear();
     }
     if !ui.quiet {
-        say_found(&summary);
+        say_found(&summary, set, ui);
     }
     Ok(summary)
+}
+
+/// The events rules could not decide (fields their source cannot carry): counted in one line,
+/// named per rule with `-v`.
+fn say_undecided(summary: &Summary, set: &RuleSet, ui: &Ui) {
+    let events: u64 = summary.undecided.iter().map(|(_, events)| events).sum();
+    if events == 0 {
+        return;
+    }
+    eprintln!(
+        "harrier: {} undecided by {}: they lack fields their source cannot carry (Security 4688 before \
+         version 2 has no parent process), so neither hit nor miss{}; --unknown-fields absent gives every possible hit",
+        plural(events, "event"),
+        plural(summary.undecided.len() as u64, "rule"),
+        if ui.verbose { "" } else { "; -v names the rules" }
+    );
+    if ui.verbose {
+        for (key, events) in &summary.undecided {
+            let meta = set.meta(*key);
+            let id = meta.id.as_deref().unwrap_or("-");
+            eprintln!("harrier: undecided: {} of {} ({id}, {})", plural(*events, "event"), meta.title, meta.source);
+        }
+    }
 }
 
 /// 1 when nothing could be read.
@@ -319,7 +347,7 @@ fn say_unwritten(unwritten: Unwritten, ui: &Ui) {
 
 /// `harrier: 12 hits from 3 rules, 1 correlation result, 4 SPL rows from 2 detections`;
 /// exclusions and matches correlations could not place.
-fn say_found(summary: &Summary) {
+fn say_found(summary: &Summary, set: &RuleSet, ui: &Ui) {
     for (name, count) in &summary.excluded {
         eprintln!("harrier: exclusion `{name}` removed {}", plural(*count, "hit"));
     }
@@ -330,6 +358,7 @@ fn say_found(summary: &Summary) {
         let events = plural(summary.unplaced, "event");
         eprintln!("harrier: left out {events} without a time (--since/--until cannot place them)");
     }
+    say_undecided(summary, set, ui);
     let mut found = format!("harrier: {}", plural(summary.hits, "hit"));
     if summary.correlations > 0 {
         found += &format!(", {}", plural(summary.correlations, "correlation result"));

@@ -36,8 +36,23 @@ pub struct RuleArgs {
     #[arg(long = "logsource-map", value_name = "FILE")]
     pub logsource_map: Option<PathBuf>,
 
+    /// A test on a field the event's source cannot carry (a Sysmon field on Security 4688;
+    /// ParentProcessName on a 4688 before version 2): `unknown` (a rule hits only where its
+    /// condition is certainly true, and the events it cannot decide are counted), or `absent`
+    /// (plain Sigma: false, so `not` over it is true: every possible hit).
+    #[arg(long, value_enum, default_value_t = UnknownFields::Unknown, value_name = "AS")]
+    pub unknown_fields: UnknownFields,
+
     #[command(flatten)]
     pub select: SelectArgs,
+}
+
+/// `--unknown-fields`.
+#[derive(clap::ValueEnum, Clone, Copy, Default, PartialEq, Eq)]
+pub enum UnknownFields {
+    #[default]
+    Unknown,
+    Absent,
 }
 
 /// Which loaded rules run; the same options on every command that reads rules.
@@ -117,7 +132,7 @@ impl RuleArgs {
         if let Some(path) = &self.logsource_map {
             builder = builder.logsource_map(path);
         }
-        builder.select(self.select.selection())
+        builder.select(self.select.selection()).uncarried_as_absent(self.unknown_fields == UnknownFields::Absent)
     }
 
     /// Loads the rules, failing at once (exit 2) when there are none to work with, and says

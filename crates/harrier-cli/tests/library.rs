@@ -2,7 +2,7 @@
 //! `harrier hunt --format jsonl` prints, result by result, and two hunts of different rule
 //! sets running at once in one process give what two separate runs of the command give.
 
-use harrier::{CorrelationResult, Flow, Hit, Hunt, Input, RowResult, RuleSet, Sink};
+use harrier::{CorrelationResult, Flow, Hit, Hunt, Input, RowResult, RuleSet, Sink, Undecided};
 use harrier_print::{JsonLines, RowMap};
 use serde_json::Value;
 use std::io;
@@ -18,6 +18,8 @@ enum Found {
     Correlation(Option<String>, f64, String),
     /// rule id, the row's fields.
     Row(Option<String>, Value),
+    /// rule id, events it could not decide.
+    Undecided(Option<String>, u64),
 }
 
 /// Keeps what the library gives as [`Found`], and the JSON lines its printer writes.
@@ -53,6 +55,11 @@ impl Sink for Both {
         });
         self.printed.row(result)
     }
+
+    fn undecided(&mut self, undecided: &Undecided<'_>) -> io::Result<Flow> {
+        self.found.push(Found::Undecided(undecided.rule.id.clone(), undecided.events));
+        self.printed.undecided(undecided)
+    }
 }
 
 /// What a JSON line of the command says, as [`Found`].
@@ -63,6 +70,7 @@ fn said(line: &Value) -> Found {
             Found::Correlation(text("rule_id"), line["value"].as_f64().unwrap(), text("last").unwrap())
         }
         Some("row") => Found::Row(text("rule_id"), line["row"].clone()),
+        Some("undecided") => Found::Undecided(text("rule_id"), line["events"].as_u64().unwrap()),
         _ => Found::Event(
             text("rule_id"),
             text("source_file").unwrap(),

@@ -224,7 +224,9 @@ filter:
 
 #[test]
 fn a_filter_adds_its_condition_to_the_rules_it_names_before_routing() {
-    let entries = harrier_sigma::load_text(RULE_AND_FILTER, "filters.yml", &LoadOptions::default());
+    // `User` is a field Security 4688 cannot carry; plain Sigma takes it as absent.
+    let plain = LoadOptions { unknown_fields: false, ..LoadOptions::default() };
+    let entries = harrier_sigma::load_text(RULE_AND_FILTER, "filters.yml", &plain);
     assert!(matches!(entries[1].outcome, Outcome::Filter { applied_to: 1 }), "{}", entries[1]);
     assert!(matches!(entries[2].outcome, Outcome::Filter { applied_to: 0 }), "{}", entries[2]);
     let Outcome::Active(rule) = &entries[0].outcome else { panic!("{}", entries[0]) };
@@ -253,6 +255,14 @@ fn a_filter_adds_its_condition_to_the_rules_it_names_before_routing() {
     ];
     assert!(!hit(&security));
     assert!(hit(&security[..3]));
+    // As unknown (the default), the filter cannot decide a 4688 event: no hit.
+    let entries = harrier_sigma::load_text(RULE_AND_FILTER, "filters.yml", &LoadOptions::default());
+    let Outcome::Active(rule) = &entries[0].outcome else { panic!("{}", entries[0]) };
+    let (engine, _) = Engine::new([&rule.condition]);
+    let mut hits = Vec::new();
+    engine.matches(&event(&security[..3]), &mut hits);
+    assert!(hits.is_empty(), "undecided");
+    assert!(rule.undecided.is_some());
 }
 
 #[test]

@@ -41,4 +41,8 @@ pub use pattern::{Pattern, Token};
 pub struct Rule {
     pub meta: RuleMeta,
     pub condition: Expr,
+    /// When an event cannot be decided: the condition tests a field the event's source cannot
+    /// carry, and is neither certainly true nor certainly false. `None` for rules that test
+    /// none.
+    pub undecided: Option<Expr>,
 }

@@ -1,6 +1,6 @@
 //! JSON Lines: the stable output contract of `hunt --format jsonl`.
 
-use harrier::{CorrelationResult, Flow, Hit, RowResult, Sink};
+use harrier::{CorrelationResult, Flow, Hit, RowResult, Sink, Undecided};
 use harrier_event::Timestamp;
 use harrier_ir::{Annotation, RuleMeta};
 use harrier_pipeline::Row;
@@ -82,6 +82,20 @@ struct CorrelationLine<'a> {
     last: Timestamp,
     events: Vec<serde_json::Value>,
 }
+
+/// How many events a rule could not decide, as a JSON line.
+#[derive(Serialize)]
+struct UndecidedLine<'a> {
+    r#type: &'static str,
+    #[serde(flatten)]
+    rule: RuleFields<'a>,
+    events: u64,
+    why: &'static str,
+}
+
+/// Why a rule cannot decide an event.
+pub const UNDECIDED_WHY: &str = "the rule tests a field these events' source cannot carry (a Sysmon field on \
+     Security 4688, or ParentProcessName on a 4688 before version 2): unknown, so neither hit nor miss";
 
 /// An SPL result row as a JSON line.
 #[derive(Serialize)]
@@ -231,6 +245,16 @@ impl<W: Write> Sink for JsonLines<W> {
                 self.line(&RowLine { r#type: "row", rule: RuleFields::of(result.rule), source_files, row: RowMap(row) })
             }
         }
+    }
+
+    fn undecided(&mut self, undecided: &Undecided<'_>) -> io::Result<Flow> {
+        let line = UndecidedLine {
+            r#type: "undecided",
+            rule: RuleFields::of(undecided.rule),
+            events: undecided.events,
+            why: UNDECIDED_WHY,
+        };
+        self.line(&line)
     }
 
     fn finish(&mut self, _: &harrier::Summary) -> io::Result<()> {

@@ -30,7 +30,7 @@ pub use crate::csv::Csv;
 pub use details::{details, key_details};
 pub use grid::{Align, Grid, one_line};
 pub use html::HtmlReport;
-pub use json::{JsonLines, RowMap, RuleFields, technique_names};
+pub use json::{JsonLines, RowMap, RuleFields, UNDECIDED_WHY, technique_names};
 pub use table::RuleTable;
 pub use tally::{Tallies, Tally, proposed_exclusions};
 pub use text::{Text, TextOptions, level_style};

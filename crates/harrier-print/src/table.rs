@@ -67,6 +67,20 @@ impl<'r, W: Write> RuleTable<'r, W> {
         grid.write(&mut self.out, self.width)
     }
 
+    /// The rules that could not decide some events, and how many.
+    fn write_undecided(&mut self, summary: &Summary) -> io::Result<()> {
+        if summary.undecided.is_empty() {
+            return Ok(());
+        }
+        writeln!(self.out, "\nundecided events: {}", crate::UNDECIDED_WHY)?;
+        let mut grid = Grid::new(&[("EVENTS", Align::Right), ("LEVEL", Align::Left), ("RULE", Align::Left)]);
+        for (key, events) in &summary.undecided {
+            let meta = self.rules.meta(*key);
+            grid.push(vec![events.to_string(), meta.level.name().to_owned(), meta.title.clone()]);
+        }
+        grid.write(&mut self.out, self.width)
+    }
+
     /// Each correlation result: how many events it holds and the value its condition held
     /// for (the count, distinct values, sum ...), per group.
     fn write_correlations(&mut self) -> io::Result<()> {
@@ -148,6 +162,7 @@ impl<W: Write> Sink for RuleTable<'_, W> {
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
         if self.rules.sigma_rules_run() > 0 {
             self.write_rules(summary)?;
+            self.write_undecided(summary)?;
         }
         self.write_correlations()?;
         self.write_rows()?;

@@ -155,6 +155,11 @@ impl<W: Write> Text<W> {
         if summary.rows > 0 {
             parts.push(format!("{} of SPL detections", plural(summary.rows, "result row")));
         }
+        let undecided: u64 = summary.undecided.iter().map(|(_, events)| events).sum();
+        if undecided > 0 {
+            let rules = plural(summary.undecided.len() as u64, "rule");
+            parts.push(format!("{} undecided by {rules} (fields the source cannot carry)", plural(undecided, "event")));
+        }
         let lines =
             [parts.join(", "), format!("top hosts: {}", top(&self.hosts)), format!("top rules: {}", top(&self.rules))];
         writeln!(self.out)?;

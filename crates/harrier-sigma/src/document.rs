@@ -18,11 +18,14 @@ pub struct LoadOptions {
     pub logsources: LogsourceMap,
     /// Values for `expand` placeholders, by name without `%`.
     pub placeholders: HashMap<String, Vec<String>>,
+    /// A test on a field the routed source cannot carry is unknown (three-valued logic),
+    /// rather than false as for an absent field (see [`crate::unknown`]).
+    pub unknown_fields: bool,
 }
 
 impl Default for LoadOptions {
     fn default() -> LoadOptions {
-        LoadOptions { logsources: LogsourceMap::builtin(), placeholders: HashMap::new() }
+        LoadOptions { logsources: LogsourceMap::builtin(), placeholders: HashMap::new(), unknown_fields: true }
     }
 }
 
@@ -135,10 +138,12 @@ fn finish(pending: Vec<Pending>, options: &LoadOptions) -> Vec<Entry> {
                         applied[index] += 1;
                     }
                 }
-                match options.logsources.route(&meta.logsource, condition.clone()) {
-                    Routed::Active(routed) => Outcome::Active(Rule { meta: (**meta).clone(), condition: routed }),
+                match options.logsources.route(&meta.logsource, condition.clone(), options.unknown_fields) {
+                    Routed::Active { condition, undecided } => {
+                        Outcome::Active(Rule { meta: (**meta).clone(), condition, undecided })
+                    }
                     Routed::Inactive(reason) => {
-                        Outcome::Inactive { rule: Rule { meta: (**meta).clone(), condition }, reason }
+                        Outcome::Inactive { rule: Rule { meta: (**meta).clone(), condition, undecided: None }, reason }
                     }
                 }
             }

@@ -18,6 +18,7 @@ mod filter;
 pub mod logsource;
 mod modifiers;
 mod strings;
+pub mod unknown;
 
 pub use document::{Entry, LoadOptions, Outcome, load, load_text};
 pub use logsource::LogsourceMap;

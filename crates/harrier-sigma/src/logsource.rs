@@ -2,6 +2,7 @@
 //! conditions that select its events, from a mapping that is data
 //! (`data/windows-logsources.yml`) and that a user can extend with a file of the same form.
 
+use crate::unknown::Uncarried;
 use harrier_ir::{Expr, LogSource, Pattern, Predicate, Test};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -31,13 +32,18 @@ pub struct Source {
     /// Sigma field name to this source's field name.
     #[serde(default)]
     pub fields: HashMap<String, String>,
+    /// The fields (after mapping) events of this source cannot carry, at all or before some
+    /// version: tests on them are unknown (see [`crate::unknown`]).
+    #[serde(default)]
+    pub uncarried: Uncarried,
 }
 
 /// What routing made of a rule.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Routed {
-    /// The rule's condition, restricted to its logsource's events.
-    Active(Expr),
+    /// The rule's condition, restricted to its logsource's events; and, when a source cannot
+    /// carry a field it tests, when an event cannot be decided.
+    Active { condition: Expr, undecided: Option<Expr> },
     /// The rule cannot match these logs; why.
     Inactive(String),
 }
@@ -58,7 +64,9 @@ impl LogsourceMap {
         self.services.extend(other.services);
     }
 
-    pub fn route(&self, logsource: &LogSource, detection: Expr) -> Routed {
+    /// Restricts a rule's detection to its logsource's events. With `unknown`, a test on a
+    /// field a source cannot carry is unknown rather than false.
+    pub fn route(&self, logsource: &LogSource, detection: Expr, unknown: bool) -> Routed {
         if let Some(product) = &logsource.product
             && !product.eq_ignore_ascii_case(&self.product)
         {
@@ -73,9 +81,18 @@ impl LogsourceMap {
             },
             None => None,
         };
+        let mut undecided = Vec::new();
         let by_category = match &logsource.category {
             Some(category) => match self.categories.get(&category.to_ascii_lowercase()) {
-                Some(sources) => Expr::or(sources.iter().map(|source| source.restrict(&detection)).collect()),
+                Some(sources) => {
+                    let mut branches = Vec::new();
+                    for source in sources {
+                        let (branch, branch_undecided) = source.restrict(&detection, unknown);
+                        branches.push(branch);
+                        undecided.extend(branch_undecided);
+                    }
+                    Expr::or(branches)
+                }
                 None => {
                     return Routed::Inactive(format!("category `{category}` has no mapping to {} logs", self.product));
                 }
@@ -87,12 +104,17 @@ impl LogsourceMap {
         };
         let by_service = service_channels
             .map(|channels| Expr::or(channels.iter().map(|channel| equals("Channel", channel)).collect()));
-        Routed::Active(Expr::and(by_service.into_iter().chain([by_category]).collect()))
+        let within = |expr: Expr| Expr::and(by_service.clone().into_iter().chain([expr]).collect());
+        let undecided = (!undecided.is_empty()).then(|| within(Expr::or(undecided)));
+        Routed::Active { condition: within(by_category), undecided }
     }
 }
 
 impl Source {
-    fn restrict(&self, detection: &Expr) -> Expr {
+    /// The detection on this source's events (fields renamed to its own); when it tests a
+    /// field the source may not carry, the detection where it is certainly true, and where it
+    /// is undecided.
+    fn restrict(&self, detection: &Expr, unknown: bool) -> (Expr, Option<Expr>) {
         let channel = self.channel.as_deref().map(|channel| equals("Channel", channel));
         let event_ids = (!self.event_ids.is_empty())
             .then(|| Expr::or(self.event_ids.iter().map(|id| equals("EventID", &id.to_string())).collect()));
@@ -101,7 +123,12 @@ impl Source {
         } else {
             detection.map_fields(&|field| self.fields.get(field).cloned().unwrap_or_else(|| field.to_owned()))
         };
-        Expr::and(channel.into_iter().chain(event_ids).chain([detection]).collect())
+        let guarded =
+            |expr: Expr| Expr::and(channel.clone().into_iter().chain(event_ids.clone()).chain([expr]).collect());
+        if !unknown || !self.uncarried.touches(&detection) {
+            return (guarded(detection), None);
+        }
+        (guarded(self.uncarried.certainly(&detection, true)), Some(guarded(self.uncarried.undecided(&detection))))
     }
 }
 
@@ -130,9 +157,11 @@ mod tests {
 
     #[test]
     fn process_creation_reads_sysmon_1_and_security_4688_with_renamed_fields() {
-        let Routed::Active(expr) =
-            LogsourceMap::builtin().route(&logsource(Some("windows"), Some("process_creation"), None), detection())
-        else {
+        let Routed::Active { condition: expr, .. } = LogsourceMap::builtin().route(
+            &logsource(Some("windows"), Some("process_creation"), None),
+            detection(),
+            true,
+        ) else {
             panic!("routed")
         };
         let Expr::Or(branches) = expr else { panic!("two sources") };
@@ -144,27 +173,33 @@ mod tests {
     #[test]
     fn services_become_channels_and_other_products_are_inactive() {
         let map = LogsourceMap::builtin();
-        let Routed::Active(expr) = map.route(&logsource(Some("windows"), None, Some("security")), detection()) else {
+        let Routed::Active { condition: expr, .. } =
+            map.route(&logsource(Some("windows"), None, Some("security")), detection(), true)
+        else {
             panic!()
         };
         assert_eq!(expr.predicates()[0].field.as_deref(), Some("Channel"));
         assert!(matches!(
-            map.route(&logsource(Some("linux"), Some("process_creation"), None), detection()),
+            map.route(&logsource(Some("linux"), Some("process_creation"), None), detection(), true),
             Routed::Inactive(_)
         ));
-        assert!(matches!(map.route(&logsource(None, Some("proxy"), None), detection()), Routed::Inactive(_)));
+        assert!(matches!(map.route(&logsource(None, Some("proxy"), None), detection(), true), Routed::Inactive(_)));
         assert!(matches!(
-            map.route(&logsource(Some("windows"), None, Some("nonexistent")), detection()),
+            map.route(&logsource(Some("windows"), None, Some("nonexistent")), detection(), true),
             Routed::Inactive(_)
         ));
-        assert_eq!(map.route(&LogSource::default(), detection()), Routed::Active(detection()));
+        assert_eq!(
+            map.route(&LogSource::default(), detection(), true),
+            Routed::Active { condition: detection(), undecided: None }
+        );
     }
 
     #[test]
     fn a_user_file_extends_the_map() {
         let mut map = LogsourceMap::builtin();
         map.extend(LogsourceMap::from_yaml("product: windows\nservices:\n  custom: [My/Channel]\n").unwrap());
-        assert!(matches!(map.route(&logsource(Some("windows"), None, Some("custom")), detection()), Routed::Active(_)));
+        let custom = map.route(&logsource(Some("windows"), None, Some("custom")), detection(), true);
+        assert!(matches!(custom, Routed::Active { .. }));
         assert!(LogsourceMap::from_yaml("product: windows\nbogus: 1\n").is_err());
     }
 }

@@ -7,7 +7,7 @@
 //! pipelines finish, so results do not depend on the thread count.
 
 use crate::Error;
-use crate::results::{CorrelationResult, Hit, RowResult, RuleCount, Summary};
+use crate::results::{CorrelationResult, Hit, RowResult, RuleCount, Summary, Undecided};
 use crate::rules::{RuleKey, RuleSet};
 use crate::sink::{Flow, Sink};
 use harrier_correlate::{Observation, Windows};
@@ -97,6 +97,8 @@ pub(crate) struct Matched {
     excluded: Vec<usize>,
     /// Events the time window could not place (they have no time).
     unplaced: u64,
+    /// The engine rule of each event a rule could not decide (a field its source cannot carry).
+    undecided: Vec<usize>,
 }
 
 impl Matched {
@@ -183,6 +185,11 @@ impl<'r> Hunt<'r> {
             cancel: self.cancel,
             progress: Some(Box::new(progress)),
         }
+    }
+
+    /// The rule set this hunt runs.
+    pub fn rules(&self) -> &'r RuleSet {
+        self.rules
     }
 
     pub(crate) fn progress_callback(&self, progress: Progress<'_>) {
@@ -290,7 +297,7 @@ impl<'r> Hunt<'r> {
     pub(crate) fn match_events(&self, events: &[Event], matches: &Matcher) -> Matched {
         let set = self.rules;
         let mut found = Matched::default();
-        let mut matched = Vec::new();
+        let (mut matched, mut undecided) = (Vec::new(), Vec::new());
         for (at, event) in events.iter().enumerate() {
             match self.in_window(event) {
                 Some(true) => {}
@@ -301,6 +308,11 @@ impl<'r> Hunt<'r> {
                 }
             }
             matches(at, event, &mut matched, &mut found.rows);
+            if !set.undecided_rules.is_empty() {
+                undecided.clear();
+                set.undecided.matches(event, &mut undecided);
+                found.undecided.extend(undecided.iter().map(|&index| set.undecided_rules[index]));
+            }
             for &rule in &matched {
                 if !set.exclusions.is_empty()
                     && let Some(exclusion) = set.exclusions.excluding(set.rule(rule).meta.id.as_deref(), event)
@@ -347,6 +359,8 @@ pub(crate) struct Run<'h, 'r, 's> {
     windows: Windows,
     spl: Vec<RunState>,
     sigma_counts: Vec<RuleCount>,
+    /// Events each Sigma rule could not decide.
+    undecided: Vec<u64>,
     excluded: Vec<u64>,
     pub(crate) summary: Summary,
     /// Set when the sink stops, fails, or the hunt is cancelled: reading ends.
@@ -364,6 +378,7 @@ impl<'h, 'r, 's> Run<'h, 'r, 's> {
             windows: set.correlator.start(),
             spl: set.spl.runners.iter().map(|runner| runner.start()).collect(),
             sigma_counts: vec![RuleCount::default(); set.active.len()],
+            undecided: vec![0; set.active.len()],
             excluded: vec![0; set.exclusions.names.len()],
             summary: Summary { rules_run: set.rules_run(), ..Summary::default() },
             stop,
@@ -379,6 +394,9 @@ impl<'h, 'r, 's> Run<'h, 'r, 's> {
         }
         self.summary.untimed += matched.untimed;
         self.summary.unplaced += matched.unplaced;
+        for rule in matched.undecided {
+            self.undecided[rule] += 1;
+        }
         for exclusion in matched.excluded {
             self.excluded[exclusion] += 1;
         }
@@ -465,6 +483,16 @@ impl<'h, 'r, 's> Run<'h, 'r, 's> {
         }
         per_rule.extend(counted(&row_counts, RuleKey::Spl));
         self.summary.per_rule = per_rule;
+        self.summary.undecided = (self.undecided.iter().enumerate())
+            .filter(|(_, events)| **events > 0)
+            .map(|(rule, events)| (RuleKey::Sigma(rule), *events))
+            .collect();
+        for (key, events) in self.summary.undecided.clone() {
+            if self.going() {
+                let flow = self.sink.undecided(&Undecided { key, rule: set.meta(key), events });
+                self.follow(flow);
+            }
+        }
         self.summary.excluded = set.exclusions.names.iter().cloned().zip(self.excluded.iter().copied()).collect();
         if let Some(error) = self.error {
             return Err(Error::Sink(error));

@@ -38,6 +38,16 @@ pub struct RowResult<'a> {
     pub aggregates: bool,
 }
 
+/// How many events a rule could not decide: its condition tests a field their source cannot
+/// carry (Security 4688 before version 2 has no `ParentProcessName`), and is neither certainly
+/// true nor certainly false on them.
+#[derive(Debug, Clone, Copy)]
+pub struct Undecided<'a> {
+    pub key: RuleKey,
+    pub rule: &'a RuleMeta,
+    pub events: u64,
+}
+
 /// What one rule gave over the run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RuleCount {
@@ -83,6 +93,8 @@ pub struct Summary {
     pub untimed: u64,
     /// Events left out because a time window was set and they have no time to place them by.
     pub unplaced: u64,
+    /// Per rule, the events it could not decide (a field their source cannot carry).
+    pub undecided: Vec<(RuleKey, u64)>,
     /// The sink asked to stop before the input ended.
     pub stopped: bool,
     /// The events came from files (not from the caller, nor from Spark).

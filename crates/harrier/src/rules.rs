@@ -162,6 +162,9 @@ pub struct RuleSetBuilder {
     exclusions: Option<PathBuf>,
     selection: Selection,
     trim_values: bool,
+    /// Tests on fields the routed source cannot carry are taken as absent (every possible hit)
+    /// rather than unknown.
+    uncarried_as_absent: bool,
 }
 
 impl RuleSetBuilder {
@@ -225,6 +228,15 @@ impl RuleSetBuilder {
         self
     }
 
+    /// A test on a field the routed event's source and version cannot carry (a Sysmon field
+    /// on Security 4688, `ParentProcessName` on a 4688 before version 2) is unknown by default,
+    /// and a rule hits only where its condition is certainly true; `true` takes such a field as
+    /// absent instead, as plain Sigma does, and gives every possible hit.
+    pub fn uncarried_as_absent(mut self, absent: bool) -> Self {
+        self.uncarried_as_absent = absent;
+        self
+    }
+
     /// Reads and compiles every rule. Fails only when a file the options name (vars,
     /// logsource map, exclusions) cannot be used; a rule that cannot load is an outcome.
     pub fn build(self) -> Result<RuleSet, Error> {
@@ -247,6 +259,7 @@ impl RuleSetBuilder {
         set.library_problems = library.problems;
         set.exclusions = exclusions;
         set.engine.set_trim_values(self.trim_values);
+        set.undecided.set_trim_values(self.trim_values);
         Ok(set)
     }
 
@@ -259,6 +272,7 @@ impl RuleSetBuilder {
             options.placeholders = files::placeholders(path).map_err(Error::Options)?;
         }
         options.placeholders.extend(self.placeholders.clone());
+        options.unknown_fields = !self.uncarried_as_absent;
         Ok(options)
     }
 }
@@ -308,6 +322,10 @@ pub struct RuleSet {
     /// Engine rules whose own hits are not reported (every correlation naming them says
     /// `generate: false`).
     pub(crate) suppressed: Vec<bool>,
+    /// When each rule that tests a field its source may not carry cannot decide an event;
+    /// the engine rule of each.
+    pub(crate) undecided: Engine,
+    pub(crate) undecided_rules: Vec<usize>,
     /// Why the correlations could not be set up, if they could not.
     correlation_error: Option<String>,
     /// The SPL detections, numbered after the Sigma entries.
@@ -360,6 +378,10 @@ impl RuleSet {
             Err(error) => (Correlator::new(Vec::new(), &resolve).expect("no correlations"), Some(error)),
         };
         let suppressed = (0..active.len()).map(|rule| correlator.suppresses(rule)).collect();
+        let rule_of = |index: usize| entries[active[index]].rule().expect("active rules loaded");
+        let undecided_rules: Vec<usize> =
+            (0..active.len()).filter(|&index| rule_of(index).undecided.is_some()).collect();
+        let (undecided, _) = Engine::new(undecided_rules.iter().filter_map(|&index| rule_of(index).undecided.as_ref()));
         RuleSet {
             entries,
             selected,
@@ -368,6 +390,8 @@ impl RuleSet {
             engine,
             correlator,
             suppressed,
+            undecided,
+            undecided_rules,
             correlation_error,
             spl: SplSet::default(),
             library_problems: Vec::new(),

@@ -1,6 +1,6 @@
 //! Where results go: the caller's [`Sink`].
 
-use crate::results::{CorrelationResult, Hit, RowResult, Summary};
+use crate::results::{CorrelationResult, Hit, RowResult, Summary, Undecided};
 use std::io;
 
 /// Whether a hunt goes on after a result.
@@ -27,6 +27,12 @@ pub trait Sink {
     }
 
     fn row(&mut self, _row: &RowResult<'_>) -> io::Result<Flow> {
+        Ok(Flow::Continue)
+    }
+
+    /// After the results: for each rule that could not decide some events (a field their
+    /// source cannot carry), how many.
+    fn undecided(&mut self, _undecided: &Undecided<'_>) -> io::Result<Flow> {
         Ok(Flow::Continue)
     }
 
@@ -58,6 +64,10 @@ impl Sink for &mut (dyn Sink + '_) {
         (**self).row(row)
     }
 
+    fn undecided(&mut self, undecided: &Undecided<'_>) -> io::Result<Flow> {
+        (**self).undecided(undecided)
+    }
+
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
         (**self).finish(summary)
     }
@@ -77,6 +87,10 @@ impl<A: Sink, B: Sink> Sink for Tee<A, B> {
 
     fn row(&mut self, row: &RowResult<'_>) -> io::Result<Flow> {
         Ok(both(self.0.row(row)?, self.1.row(row)?))
+    }
+
+    fn undecided(&mut self, undecided: &Undecided<'_>) -> io::Result<Flow> {
+        Ok(both(self.0.undecided(undecided)?, self.1.undecided(undecided)?))
     }
 
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
