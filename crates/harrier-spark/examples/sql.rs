@@ -5,7 +5,7 @@
 fn main() -> Result<(), String> {
     let mut arguments = std::env::args().skip(1);
     let url = arguments.next().ok_or("usage: sql URL STATEMENT...")?;
-    let mut cluster = harrier_spark::Cluster::connect(&url)?;
+    let mut cluster = harrier_spark::Cluster::connect(&url, std::time::Duration::from_secs(3600))?;
     for argument in arguments {
         let statement = match argument.strip_prefix('@') {
             Some(file) => std::fs::read_to_string(file).map_err(|error| format!("{file}: {error}"))?,
