@@ -20,6 +20,6 @@ done
 printf 'hunt --html               %s\n' "$(sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} UTC/<generated>/' "$work/report.html" | digest)"
 printf 'search                    %s\n' "$("$harrier" search 'EventCode=3 | stats count by Image, DestinationPort' "$logs" --format jsonl -q 2>/dev/null | digest)"
 printf 'search --format table     %s\n' "$("$harrier" search 'EventCode=1 | stats count by Image' "$logs" --format table -q 2>/dev/null | digest)"
-printf 'coverage --logs           %s\n' "$("$harrier" coverage "${rules[@]}" --logs "$logs" --format json -q 2>/dev/null | digest)"
+printf 'coverage LOGS            %s\n' "$("$harrier" coverage "$logs" "${rules[@]}" --format json -q 2>/dev/null | digest)"
 printf 'noise                     %s\n' "$("$harrier" noise "$logs/evtx/benign" "${rules[@]}" --format json -q --write-exclusions "$work/ex.yml" 2>/dev/null | digest)"
 printf 'noise --write-exclusions  %s\n' "$(digest < "$work/ex.yml")"

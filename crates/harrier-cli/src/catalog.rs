@@ -108,7 +108,7 @@ fn list_line<'a>(rule: &Listed<'a>) -> ListLine<'a> {
 pub fn list(args: &ListArgs, ui: &Ui) -> std::io::Result<ExitCode> {
     let mut out = args.output.open(ui)?;
     let set = args.rules.load(Purpose::Read, ui)?;
-    let lines: Vec<ListLine> = listed(&set, &args.rules).iter().map(list_line).collect();
+    let lines: Vec<ListLine> = listed(set, &args.rules).iter().map(list_line).collect();
     match args.format {
         ListFormat::Json => {
             serde_json::to_writer_pretty(&mut out.writer, &lines)?;
@@ -174,7 +174,7 @@ pub fn coverage(args: &CoverageArgs, ui: &Ui) -> std::io::Result<ExitCode> {
     let mut out = args.output.open(ui)?;
     let purpose = if args.logs.is_empty() { Purpose::Read } else { Purpose::Run };
     let set = args.rules.load(purpose, ui)?;
-    let listed = listed(&set, &args.rules);
+    let listed = listed(set, &args.rules);
     let mut coverage = Coverage::default();
     let scored_by = if args.logs.is_empty() {
         for rule in &listed {
@@ -182,7 +182,7 @@ pub fn coverage(args: &CoverageArgs, ui: &Ui) -> std::io::Result<ExitCode> {
         }
         "rules per technique"
     } else {
-        let (_, tallies) = tally(&set, &args.logs, ui)?;
+        let (_, tallies) = tally(set, &args.logs, ui)?;
         for tally in tallies.iter().filter(|tally| tally.hits > 0) {
             coverage.add(&tally.title, &tally.techniques, tally.hits);
         }
@@ -277,7 +277,7 @@ pub fn noise(args: &NoiseArgs, ui: &Ui) -> std::io::Result<ExitCode> {
     let mut out = args.output.open(ui)?;
     let exclusions = args.write_exclusions.as_deref().map(create).transpose()?;
     let set = args.rules.load(Purpose::Run, ui)?;
-    let (code, mut tallies) = tally(&set, &args.paths, ui)?;
+    let (code, mut tallies) = tally(set, &args.paths, ui)?;
     tallies.retain(|tally| tally.hits > 0);
     tallies.sort_by(|a, b| b.hits.cmp(&a.hits).then(b.hosts.len().cmp(&a.hosts.len())).then(a.title.cmp(&b.title)));
     tallies.truncate(args.top);

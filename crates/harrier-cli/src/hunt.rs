@@ -129,7 +129,7 @@ pub fn run(args: &HuntArgs, ui: &Ui) -> io::Result<ExitCode> {
         builder = builder.exclusions(path);
     }
     let set = args.rules.load_with(builder, Purpose::Run, ui)?;
-    let hunt = Hunt::new(&set).since(args.window.since).until(args.window.until);
+    let hunt = Hunt::new(set).since(args.window.since).until(args.window.until);
     let output = HuntOutput { format: args.format, output: &args.output, html: args.html.as_deref(), search: false };
     #[cfg(feature = "spark")]
     if let Some(spark) = args.engine.options()? {
@@ -139,7 +139,7 @@ pub fn run(args: &HuntArgs, ui: &Ui) -> io::Result<ExitCode> {
         return execute(&set, hunt, &output, &spark.table, ui, |hunt, sink| hunt.run_on_spark(&spark, sink));
     }
     let inputs = progress::inputs(&args.paths);
-    execute(&set, hunt, &output, &args.paths.join(" "), ui, |hunt, sink| hunt.run(&inputs, sink))
+    execute(set, hunt, &output, &args.paths.join(" "), ui, |hunt, sink| hunt.run(&inputs, sink))
 }
 
 /// How a hunt's results are written.

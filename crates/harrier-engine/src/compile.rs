@@ -5,6 +5,7 @@ use memchr::memmem;
 use regex::{Regex, RegexBuilder};
 use rustc_hash::FxHashMap;
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 /// Why a rule cannot run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,7 +66,7 @@ pub(crate) enum Target {
 
 pub(crate) enum Matcher {
     Text { text: TextMatcher, cased: bool },
-    Regex(Regex),
+    Regex(Arc<LazyRegex>),
     Cidr(ipnet::IpNet),
     Compare(CompareOp, f64),
     Exists(bool),
@@ -81,7 +82,137 @@ pub(crate) enum TextMatcher {
     Prefix(String),
     Suffix(String),
     Contains(Box<memmem::Finder<'static>>),
-    Wildcard(Regex),
+    /// `*` between literals: the literals in order, the first and last anchored.
+    Glob(Box<Glob>),
+    /// A pattern with `?`.
+    Wildcard(Arc<LazyRegex>),
+}
+
+/// A wildcard pattern without `?`: `head*middle*...*tail`. Taking each middle literal at its
+/// leftmost place after the one before is exact for `*` alone, and needs no regex.
+pub(crate) struct Glob {
+    head: String,
+    middles: Vec<memmem::Finder<'static>>,
+    tail: String,
+}
+
+impl Glob {
+    /// `None` unless the tokens are literals and runs only, with a run somewhere.
+    fn new(tokens: &[Token], fold: impl Fn(&str) -> String) -> Option<Glob> {
+        let literal = |token: Option<&Token>| match token {
+            Some(Token::Literal(text)) => Some(fold(text)),
+            _ => None,
+        };
+        if tokens.iter().any(|token| matches!(token, Token::AnyChar)) || !tokens.contains(&Token::AnyRun) {
+            return None;
+        }
+        let head = literal(tokens.first()).unwrap_or_default();
+        let tail = literal(tokens.last()).unwrap_or_default();
+        let inner = &tokens[usize::from(!head.is_empty())..tokens.len() - usize::from(!tail.is_empty())];
+        let middles = inner
+            .iter()
+            .filter_map(|token| literal(Some(token)))
+            .map(|text| memmem::Finder::new(text.as_bytes()).into_owned())
+            .collect();
+        Some(Glob { head, middles, tail })
+    }
+
+    fn is_match(&self, text: &str) -> bool {
+        let Some(rest) = text.strip_prefix(self.head.as_str()) else { return false };
+        let Some(mut rest) = rest.strip_suffix(self.tail.as_str()).map(str::as_bytes) else { return false };
+        if self.head.len() + self.tail.len() > text.len() {
+            return false;
+        }
+        for finder in &self.middles {
+            match finder.find(rest) {
+                Some(at) => rest = &rest[at + finder.needle().len()..],
+                None => return false,
+            }
+        }
+        true
+    }
+}
+
+/// A regular expression checked when the rule compiles and built when an event first needs
+/// it: building the automata of SigmaHQ's patterns costs more than reading the rules, and a
+/// hunt reaches few of them. A pattern whose estimated size could come near the regex
+/// crate's limit is built at once, so that a rule that cannot run says so when it loads.
+pub(crate) struct LazyRegex {
+    builder: RegexBuilder,
+    built: OnceLock<Option<Regex>>,
+}
+
+/// The estimated size (see [`estimated_size`]) past which a pattern is built at once: a
+/// quarter of the regex crate's default limit of 10 MiB.
+const LAZY_SIZE_LIMIT: u64 = 10 << 20 >> 2;
+
+impl LazyRegex {
+    fn new(mut builder: RegexBuilder, pattern: &str, flags: RegexFlags) -> Result<LazyRegex, String> {
+        builder.case_insensitive(flags.ignore_case).multi_line(flags.multi_line).dot_matches_new_line(flags.dot_all);
+        let hir = regex_syntax::ParserBuilder::new()
+            .case_insensitive(flags.ignore_case)
+            .multi_line(flags.multi_line)
+            .dot_matches_new_line(flags.dot_all)
+            .build()
+            .parse(pattern)
+            .map_err(|error| error.to_string())?;
+        let built = OnceLock::new();
+        if estimated_size(&hir) > LAZY_SIZE_LIMIT {
+            let _ = built.set(Some(builder.build().map_err(|error| error.to_string())?));
+        }
+        Ok(LazyRegex { builder, built })
+    }
+
+    pub(crate) fn is_match(&self, text: &str) -> bool {
+        // A pattern that parsed and is well within the size limit builds; were it ever not
+        // to, it matches nothing rather than stopping the hunt.
+        self.built.get_or_init(|| self.builder.build().ok()).as_ref().is_some_and(|regex| regex.is_match(text))
+    }
+}
+
+/// An upper estimate of the bytes a pattern's compiled automaton takes: some 40 bytes per
+/// class range (a case-insensitive Unicode `\w`, some 770 ranges, builds to about 35 KB) and
+/// 16 per literal byte, repetitions multiplying. Parsing bounds the nesting, hence the
+/// recursion.
+fn estimated_size(hir: &regex_syntax::hir::Hir) -> u64 {
+    use regex_syntax::hir::{Class, HirKind};
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => 1,
+        HirKind::Literal(literal) => 16 * literal.0.len() as u64,
+        HirKind::Class(Class::Unicode(class)) => 40 * class.ranges().len() as u64,
+        HirKind::Class(Class::Bytes(class)) => 40 * class.ranges().len() as u64,
+        HirKind::Repetition(repetition) => {
+            let count = repetition.max.unwrap_or(repetition.min).max(1);
+            u64::from(count).saturating_mul(estimated_size(&repetition.sub))
+        }
+        HirKind::Capture(capture) => estimated_size(&capture.sub),
+        HirKind::Concat(items) | HirKind::Alternation(items) => {
+            items.iter().map(estimated_size).fold(0, u64::saturating_add)
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+struct RegexFlags {
+    ignore_case: bool,
+    multi_line: bool,
+    dot_all: bool,
+}
+
+/// The regular expressions of one engine by pattern and flags: SigmaHQ repeats many, and
+/// each is built once.
+#[derive(Default)]
+pub(crate) struct Regexes(FxHashMap<(String, RegexFlags), Arc<LazyRegex>>);
+
+impl Regexes {
+    fn get(&mut self, pattern: &str, flags: RegexFlags) -> Result<Arc<LazyRegex>, String> {
+        if let Some(shared) = self.0.get(&(pattern.to_owned(), flags)) {
+            return Ok(shared.clone());
+        }
+        let regex = Arc::new(LazyRegex::new(RegexBuilder::new(pattern), pattern, flags)?);
+        self.0.insert((pattern.to_owned(), flags), regex.clone());
+        Ok(regex)
+    }
 }
 
 impl TextMatcher {
@@ -92,45 +223,54 @@ impl TextMatcher {
             TextMatcher::Prefix(prefix) => text.starts_with(prefix.as_str()),
             TextMatcher::Suffix(suffix) => text.ends_with(suffix.as_str()),
             TextMatcher::Contains(finder) => finder.find(text.as_bytes()).is_some(),
+            TextMatcher::Glob(glob) => glob.is_match(text),
             TextMatcher::Wildcard(regex) => regex.is_match(text),
         }
     }
 }
 
-pub(crate) fn compile(expr: &Expr, fields: &mut FieldTable) -> Result<Node, CompileError> {
+/// What compiling the rules of one engine shares: the field slots and the regexes.
+#[derive(Default)]
+pub(crate) struct Compiler {
+    pub(crate) fields: FieldTable,
+    regexes: Regexes,
+}
+
+pub(crate) fn compile(expr: &Expr, compiler: &mut Compiler) -> Result<Node, CompileError> {
     Ok(match expr {
-        Expr::And(items) => Node::And(items.iter().map(|item| compile(item, fields)).collect::<Result<_, _>>()?),
-        Expr::Or(items) => Node::Or(items.iter().map(|item| compile(item, fields)).collect::<Result<_, _>>()?),
-        Expr::Not(item) => Node::Not(Box::new(compile(item, fields)?)),
+        Expr::And(items) => Node::And(items.iter().map(|item| compile(item, compiler)).collect::<Result<_, _>>()?),
+        Expr::Or(items) => Node::Or(items.iter().map(|item| compile(item, compiler)).collect::<Result<_, _>>()?),
+        Expr::Not(item) => Node::Not(Box::new(compile(item, compiler)?)),
         Expr::Const(value) => Node::Const(*value),
         Expr::Pred(predicate) => Node::Test {
-            target: predicate.field.as_deref().map_or(Target::AnyValue, |field| Target::Field(fields.id(field))),
-            matcher: matcher(&predicate.test, fields)?,
+            target: predicate
+                .field
+                .as_deref()
+                .map_or(Target::AnyValue, |field| Target::Field(compiler.fields.id(field))),
+            matcher: matcher(&predicate.test, compiler)?,
         },
     })
 }
 
-fn matcher(test: &Test, fields: &mut FieldTable) -> Result<Matcher, CompileError> {
+fn matcher(test: &Test, compiler: &mut Compiler) -> Result<Matcher, CompileError> {
     Ok(match test {
-        Test::Matches { pattern, cased } => Matcher::Text { text: text_matcher(pattern, *cased)?, cased: *cased },
-        Test::Regex { pattern, ignore_case, multi_line, dot_all } => Matcher::Regex(
-            RegexBuilder::new(pattern)
-                .case_insensitive(*ignore_case)
-                .multi_line(*multi_line)
-                .dot_matches_new_line(*dot_all)
-                .build()
-                .map_err(|error| {
-                    CompileError(format!(
-                        "regular expression `{pattern}` cannot run in linear time or is invalid: {}",
-                        first_line(&error.to_string())
-                    ))
-                })?,
-        ),
+        Test::Matches { pattern, cased } => {
+            Matcher::Text { text: text_matcher(pattern, *cased, &mut compiler.regexes)?, cased: *cased }
+        }
+        Test::Regex { pattern, ignore_case, multi_line, dot_all } => {
+            let flags = RegexFlags { ignore_case: *ignore_case, multi_line: *multi_line, dot_all: *dot_all };
+            Matcher::Regex(compiler.regexes.get(pattern, flags).map_err(|error| {
+                CompileError(format!(
+                    "regular expression `{pattern}` cannot run in linear time or is invalid: {}",
+                    first_line(&error)
+                ))
+            })?)
+        }
         Test::Cidr(network) => Matcher::Cidr(*network),
         Test::Compare { op, value } => Matcher::Compare(*op, *value),
         Test::Exists(present) => Matcher::Exists(*present),
         Test::IsNull => Matcher::IsNull,
-        Test::FieldRef { other, mode } => Matcher::FieldRef { other: fields.id(other), mode: *mode },
+        Test::FieldRef { other, mode } => Matcher::FieldRef { other: compiler.fields.id(other), mode: *mode },
         Test::TimePart { part, op, value } => Matcher::TimePart { part: *part, op: *op, value: *value },
     })
 }
@@ -140,7 +280,7 @@ fn first_line(text: &str) -> String {
 }
 
 /// Patterns are lower-cased here, values once per event, unless the test is cased.
-fn text_matcher(pattern: &Pattern, cased: bool) -> Result<TextMatcher, CompileError> {
+fn text_matcher(pattern: &Pattern, cased: bool, regexes: &mut Regexes) -> Result<TextMatcher, CompileError> {
     let fold = |text: &str| {
         if cased { text.to_owned() } else { text.to_lowercase() }
     };
@@ -154,6 +294,9 @@ fn text_matcher(pattern: &Pattern, cased: bool) -> Result<TextMatcher, CompileEr
             TextMatcher::Contains(Box::new(memmem::Finder::new(fold(text).as_bytes()).into_owned()))
         }
         tokens => {
+            if let Some(glob) = Glob::new(tokens, fold) {
+                return Ok(TextMatcher::Glob(Box::new(glob)));
+            }
             let mut regex = String::from("(?s)^");
             for token in tokens {
                 match token {
@@ -163,8 +306,9 @@ fn text_matcher(pattern: &Pattern, cased: bool) -> Result<TextMatcher, CompileEr
                 }
             }
             regex.push('$');
+            let flags = RegexFlags::default();
             TextMatcher::Wildcard(
-                Regex::new(&regex).map_err(|error| CompileError(format!("pattern `{pattern}`: {error}")))?,
+                regexes.get(&regex, flags).map_err(|error| CompileError(format!("pattern `{pattern}`: {error}")))?,
             )
         }
     })

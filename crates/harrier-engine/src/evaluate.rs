@@ -1,6 +1,6 @@
 //! Evaluating events against compiled rules.
 
-use crate::compile::{self, CompileError, FieldTable, Matcher, Node, Target};
+use crate::compile::{self, CompileError, Compiler, FieldTable, Matcher, Node, Target};
 use crate::prefilter::{Place, Prefilter};
 use crate::routing::{self, Routes};
 use chrono::{Datelike, Timelike};
@@ -60,13 +60,13 @@ impl Engine {
         names: FieldNames,
     ) -> (Engine, Vec<(usize, CompileError)>) {
         let conditions: Vec<&Expr> = conditions.into_iter().collect();
-        let mut fields = FieldTable::default();
-        fields.exact_names = names == FieldNames::Exact;
+        let mut compiler = Compiler::default();
+        compiler.fields.exact_names = names == FieldNames::Exact;
         let mut routes = Routes::default();
         let mut rules = Vec::new();
         let mut errors = Vec::new();
         for (index, condition) in conditions.iter().copied().enumerate() {
-            match compile::compile(condition, &mut fields) {
+            match compile::compile(condition, &mut compiler) {
                 Ok(node) => {
                     if !matches!(node, Node::Const(false)) {
                         routes.add(index as u32, routing::keys(condition));
@@ -79,6 +79,7 @@ impl Engine {
                 }
             }
         }
+        let fields = compiler.fields;
         let prefilter = Prefilter::build(conditions, &fields);
         (Engine { rules, fields, routes, prefilter, use_prefilter: true, trim_values: false }, errors)
     }

@@ -140,6 +140,33 @@ fn regular_expressions() {
     assert!(matches(insensitive, &[("Image", text("C:\\EVIL42.EXE"))]));
     let lookaround = engine("sel:\n    Image|re: 'a(?=b)'\ncondition: sel").err().expect("refused");
     assert!(lookaround.contains("cannot run in linear time"), "{lookaround}");
+    // Regexes are built on first use; one that would outgrow the size limit is refused as
+    // the rule loads all the same.
+    let huge = engine("sel:\n    Image|re: '(\\w{100}){100}'\ncondition: sel").err().expect("refused");
+    assert!(huge.contains("size limit"), "{huge}");
+    let long = format!("sel:\n    Image|re: '{}'\ncondition: sel", "\\w".repeat(400));
+    assert!(engine(&long).err().expect("refused").contains("size limit"));
+}
+
+#[test]
+fn wildcards_between_literals_take_each_literal_in_order() {
+    let rule = |pattern: &str| format!("sel:\n    CommandLine: '{pattern}'\ncondition: sel");
+    let cases = [
+        ("a*b*c", "aXbYc", true),
+        ("a*b*c", "abc", true),
+        ("a*b*c", "acb", false),
+        ("*b*c", "xxbxxc", true),
+        ("*b*c", "xxbxxcx", false),
+        ("a*b*", "a-b-", true),
+        ("ab*ba", "aba", false),
+        ("ab*ba", "abba", true),
+        ("*x*x*", "x", false),
+        ("*x*x*", "xx", true),
+        ("*AB*", "xxabxx", true),
+    ];
+    for (pattern, value, expected) in cases {
+        assert_eq!(matches(&rule(pattern), &[("CommandLine", text(value))]), expected, "{pattern} on {value}");
+    }
 }
 
 #[test]

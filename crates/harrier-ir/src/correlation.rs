@@ -1,7 +1,7 @@
 use crate::{CompareOp, RuleMeta};
 
 /// What a correlation counts over the matches of its rules.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq)]
 pub enum CorrelationKind {
     /// Matching events per group and window.
     EventCount,
@@ -39,7 +39,7 @@ impl CorrelationKind {
 }
 
 /// A group-by name that stands for a different field in each rule.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
 pub struct Alias {
     pub name: String,
     /// (rule id or name, that rule's field).
@@ -48,7 +48,7 @@ pub struct Alias {
 
 /// A correlation rule: a condition over the matches of other rules (or correlations) that
 /// share group-by values within a time window.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
 pub struct Correlation {
     pub meta: RuleMeta,
     pub kind: CorrelationKind,

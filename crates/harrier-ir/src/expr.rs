@@ -1,7 +1,7 @@
 use crate::Pattern;
 
 /// A boolean expression over predicates.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
 pub enum Expr {
     And(Vec<Expr>),
     Or(Vec<Expr>),
@@ -87,13 +87,13 @@ fn flatten(items: Vec<Expr>, conjunction: bool) -> Expr {
 ///
 /// A test on a field the event does not have is false (so `not` over it is true), except
 /// [`Test::Exists`]`(false)` and [`Test::IsNull`], which are about absence.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
 pub struct Predicate {
     pub field: Option<String>,
     pub test: Test,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
 pub enum Test {
     /// The value's text matches the pattern, ignoring case unless `cased`.
     Matches { pattern: Pattern, cased: bool },
@@ -113,7 +113,7 @@ pub enum Test {
     TimePart { part: TimePart, op: CompareOp, value: i64 },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CompareOp {
     Lt,
     Lte,
@@ -136,7 +136,7 @@ impl CompareOp {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldRefMode {
     Equals,
     Contains,
@@ -144,7 +144,7 @@ pub enum FieldRefMode {
     EndsWith,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimePart {
     Minute,
     Hour,

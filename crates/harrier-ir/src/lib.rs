@@ -37,7 +37,7 @@ pub use meta::{Annotation, Level, LogSource, RuleMeta, SourcePlace, Status, atta
 pub use pattern::{Pattern, Token};
 
 /// A detection rule: metadata and the condition an event must satisfy.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
 pub struct Rule {
     pub meta: RuleMeta,
     pub condition: Expr,

@@ -2,7 +2,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// How serious a hit is, in Sigma's order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub enum Level {
     Informational,
     Low,
@@ -44,7 +44,7 @@ impl fmt::Display for Level {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Status {
     Stable,
     Test,
@@ -80,7 +80,7 @@ impl FromStr for Status {
 }
 
 /// What logs a rule is about, as Sigma's `logsource` says it.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Hash)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Default, Hash)]
 pub struct LogSource {
     pub product: Option<String>,
     pub category: Option<String>,
@@ -88,7 +88,7 @@ pub struct LogSource {
 }
 
 /// Where a rule was read from.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 pub struct SourcePlace {
     pub file: String,
     /// 1-based line where the rule's document starts.
@@ -102,7 +102,7 @@ impl fmt::Display for SourcePlace {
 }
 
 /// A rule's metadata: what it is, how serious, what it maps to, what it gets wrong.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Default)]
 pub struct RuleMeta {
     pub id: Option<String>,
     pub name: Option<String>,
@@ -126,7 +126,7 @@ pub struct RuleMeta {
 }
 
 /// One language-specific metadata value.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
 pub enum Annotation {
     Text(String),
     Number(f64),

@@ -1,7 +1,7 @@
 use std::fmt;
 
 /// One piece of a string pattern.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Token {
     Literal(String),
     /// Any run of characters, including none.
@@ -14,7 +14,7 @@ pub enum Token {
 ///
 /// `contains`, `startswith` and `endswith` are patterns with [`Token::AnyRun`] at their ends;
 /// an exact match is a single literal.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Pattern {
     tokens: Vec<Token>,
 }

@@ -30,7 +30,7 @@ impl Default for LoadOptions {
 }
 
 /// One YAML document of a rule file and what became of it.
-#[derive(Debug, Clone)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
 pub struct Entry {
     pub place: SourcePlace,
     pub id: Option<String>,
@@ -40,7 +40,7 @@ pub struct Entry {
     pub warnings: Vec<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
 pub enum Outcome {
     /// Loaded and able to match these logs.
     Active(Rule),
@@ -89,13 +89,32 @@ impl fmt::Display for Entry {
 
 /// Loads every `.yml`/`.yaml` file under the paths (directories in sorted order).
 pub fn load(paths: &[PathBuf], options: &LoadOptions) -> Vec<Entry> {
+    let files: Vec<RuleText> = paths.iter().flat_map(|path| rule_files(path)).collect();
+    load_texts(&files, options)
+}
+
+/// One rule file's text as read, or why it could not be.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RuleText {
+    /// The path as places and errors name it.
+    pub file: String,
+    pub text: Result<String, String>,
+}
+
+impl RuleText {
+    pub fn read(path: &Path) -> RuleText {
+        let text = std::fs::read_to_string(path).map_err(|error| format!("cannot read: {error}"));
+        RuleText { file: path.display().to_string(), text }
+    }
+}
+
+/// Loads the rules of files already read, in their order.
+pub fn load_texts(files: &[RuleText], options: &LoadOptions) -> Vec<Entry> {
     let mut pending = Vec::new();
-    for path in paths {
-        for file in rule_files(path, &mut pending) {
-            match std::fs::read_to_string(&file) {
-                Ok(text) => read_documents(&text, &file.display().to_string(), options, &mut pending),
-                Err(error) => pending.push(failed(&file.display().to_string(), 1, format!("cannot read: {error}"))),
-            }
+    for file in files {
+        match &file.text {
+            Ok(text) => read_documents(text, &file.file, options, &mut pending),
+            Err(error) => pending.push(failed(&file.file, 1, error.clone())),
         }
     }
     finish(pending, options)
@@ -186,20 +205,23 @@ fn unknown_reference<'a>(correlation: &'a Correlation, pending: &[Pending]) -> O
     correlation.rules.iter().map(String::as_str).find(|reference| !known(reference))
 }
 
-fn rule_files(path: &Path, entries: &mut Vec<Pending>) -> Vec<PathBuf> {
+/// The rule files under a path, read, in sorted order; a directory that cannot be listed
+/// is one entry with why.
+fn rule_files(path: &Path) -> Vec<RuleText> {
     if !path.is_dir() {
-        return vec![path.to_owned()];
+        return vec![RuleText::read(path)];
     }
     let mut files = Vec::new();
     for entry in walkdir::WalkDir::new(path).follow_links(true).sort_by_file_name() {
         match entry {
-            Ok(entry) if entry.file_type().is_file() && is_yaml(entry.path()) => files.push(entry.into_path()),
+            Ok(entry) if entry.file_type().is_file() && is_yaml(entry.path()) => {
+                files.push(RuleText::read(entry.path()))
+            }
             Ok(_) => {}
-            Err(error) => entries.push(failed(
-                &error.path().unwrap_or(path).display().to_string(),
-                1,
-                format!("cannot list: {error}"),
-            )),
+            Err(error) => files.push(RuleText {
+                file: error.path().unwrap_or(path).display().to_string(),
+                text: Err(format!("cannot list: {error}")),
+            }),
         }
     }
     files

@@ -20,5 +20,5 @@ mod modifiers;
 mod strings;
 pub mod unknown;
 
-pub use document::{Entry, LoadOptions, Outcome, load, load_text};
+pub use document::{Entry, LoadOptions, Outcome, RuleText, load, load_text, load_texts};
 pub use logsource::LogsourceMap;

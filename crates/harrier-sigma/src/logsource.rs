@@ -5,7 +5,7 @@
 use crate::unknown::Uncarried;
 use harrier_ir::{Expr, LogSource, Pattern, Predicate, Test};
 use serde::Deserialize;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 const BUILTIN: &str = include_str!("../data/windows-logsources.yml");
 
@@ -16,10 +16,10 @@ pub struct LogsourceMap {
     /// The product these logs are (`windows`); rules for other products do not run on them.
     pub product: String,
     #[serde(default)]
-    pub categories: HashMap<String, Vec<Source>>,
+    pub categories: BTreeMap<String, Vec<Source>>,
     /// Service name to the channels it is written to.
     #[serde(default)]
-    pub services: HashMap<String, Vec<String>>,
+    pub services: BTreeMap<String, Vec<String>>,
 }
 
 /// One source of a category's events.
@@ -31,7 +31,7 @@ pub struct Source {
     pub event_ids: Vec<i64>,
     /// Sigma field name to this source's field name.
     #[serde(default)]
-    pub fields: HashMap<String, String>,
+    pub fields: BTreeMap<String, String>,
     /// The fields (after mapping) events of this source cannot carry, at all or before some
     /// version: tests on them are unknown (see [`crate::unknown`]).
     #[serde(default)]

@@ -1,7 +1,7 @@
 //! The files a rule set is read from: rule files found and told apart by language, ESCU's
 //! macros and lookups, placeholder values, logsource maps.
 
-use harrier_sigma::{Entry, LogsourceMap};
+use harrier_sigma::{Entry, LogsourceMap, RuleText};
 use harrier_spl::escu::Library;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -11,7 +11,8 @@ const SUPPORT_FOLDERS: [&str; 3] = ["macros", "lookups", "data_sources"];
 
 /// The rule files under some paths, by language.
 pub(crate) struct RuleFiles {
-    pub sigma: Vec<PathBuf>,
+    /// Read once here: telling the languages apart needs the text.
+    pub sigma: Vec<RuleText>,
     pub escu: Vec<PathBuf>,
 }
 
@@ -40,8 +41,9 @@ pub(crate) fn rule_files(paths: &[PathBuf]) -> RuleFiles {
 
 impl RuleFiles {
     fn classify(&mut self, path: PathBuf) {
-        let is_escu = std::fs::read_to_string(&path).is_ok_and(|text| harrier_spl::escu::is_detection(&text));
-        if is_escu { self.escu.push(path) } else { self.sigma.push(path) }
+        let file = RuleText::read(&path);
+        let is_escu = file.text.as_deref().is_ok_and(harrier_spl::escu::is_detection);
+        if is_escu { self.escu.push(path) } else { self.sigma.push(file) }
     }
 }
 

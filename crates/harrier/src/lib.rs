@@ -32,6 +32,7 @@
 //!   writers (JSON Lines, CSV, timelines, tables, the HTML report) are sinks.
 //! - [`RuleSet::convert`] gives each document as a query for Elasticsearch, Splunk or SQL.
 
+mod cache;
 mod convert;
 mod exclude;
 mod files;
@@ -44,6 +45,7 @@ mod sink;
 mod spark;
 mod spl;
 
+pub use cache::{CacheUse, default_cache_dir};
 pub use filter::EventFilter;
 pub use harrier_convert::{Conversion, Dialect, Options as ConvertOptions, Profile, Target};
 pub use harrier_correlate::{CorrelationHit, EventRef};

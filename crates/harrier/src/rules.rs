@@ -2,6 +2,7 @@
 //! and what became of each document, as data.
 
 use crate::Error;
+use crate::cache::{self, CacheUse};
 use crate::exclude::Exclusions;
 use crate::files::{self, RuleFiles};
 use crate::spl::SplSet;
@@ -165,6 +166,8 @@ pub struct RuleSetBuilder {
     /// Tests on fields the routed source cannot carry are taken as absent (every possible hit)
     /// rather than unknown.
     uncarried_as_absent: bool,
+    /// Where loaded Sigma rules are cached (see [`RuleSetBuilder::cache_dir`]).
+    cache_dir: Option<PathBuf>,
 }
 
 impl RuleSetBuilder {
@@ -237,6 +240,16 @@ impl RuleSetBuilder {
         self
     }
 
+    /// Keep the loaded Sigma rules in `dir` (created if need be), keyed by the bytes of every
+    /// rule file, the options and the Harrier build, and read them from there when the same
+    /// rules load again: loading SigmaHQ then costs a fraction of parsing its YAML. A stale
+    /// or damaged cache file is never used, and is rewritten. Off unless called;
+    /// [`default_cache_dir`](crate::default_cache_dir) is the user's cache directory.
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+
     /// Reads and compiles every rule. Fails only when a file the options name (vars,
     /// logsource map, exclusions) cannot be used; a rule that cannot load is an outcome.
     pub fn build(self) -> Result<RuleSet, Error> {
@@ -251,12 +264,13 @@ impl RuleSetBuilder {
         let RuleFiles { sigma, escu } = files::rule_files(&self.rules);
         let library = files::spl_library(&self.rules, &self.macros, &self.lookups, !escu.is_empty());
         let select = |meta: &RuleMeta| self.selection.takes(meta);
-        let mut entries = harrier_sigma::load(&sigma, &options);
+        let (mut entries, cache_use) = cache::load(self.cache_dir.as_deref(), &sigma, &options);
         let mut detections: Vec<_> = escu.iter().map(|file| harrier_spl::escu::load_file(file, &library)).collect();
         reject_duplicate_ids(&mut entries, &mut detections);
         let mut set = RuleSet::compile(entries, &select);
         set.spl = SplSet::compile(detections, &library, &select);
         set.library_problems = library.problems;
+        set.cache_use = cache_use;
         set.exclusions = exclusions;
         set.engine.set_trim_values(self.trim_values);
         set.undecided.set_trim_values(self.trim_values);
@@ -333,6 +347,7 @@ pub struct RuleSet {
     /// Macro and lookup files that could not be read: (file, why).
     library_problems: Vec<(String, String)>,
     pub(crate) exclusions: Exclusions,
+    cache_use: CacheUse,
 }
 
 impl RuleSet {
@@ -396,6 +411,7 @@ impl RuleSet {
             spl: SplSet::default(),
             library_problems: Vec::new(),
             exclusions: Exclusions::none(),
+            cache_use: CacheUse::Off,
         }
     }
 
@@ -476,6 +492,11 @@ impl RuleSet {
 
     /// Why the set's correlations cannot run (a correlation naming a rule that is not loaded,
     /// a cycle), if they cannot.
+    /// Whether the Sigma rules came from the cache.
+    pub fn cache_use(&self) -> CacheUse {
+        self.cache_use
+    }
+
     pub fn correlation_error(&self) -> Option<&str> {
         self.correlation_error.as_deref()
     }

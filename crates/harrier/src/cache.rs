@@ -1,0 +1,149 @@
+//! The cache of loaded Sigma rules. Parsing some four thousand YAML documents and turning
+//! them into routed IR is most of what loading SigmaHQ costs; the result depends only on the
+//! files' bytes, the load options and the Harrier build, so it is kept on disk under a key
+//! made of all three, and the next load with the same key reads it back instead.
+//!
+//! A cache file is `MAGIC`, the 16-byte key, the payload's length and XXH3 checksum, then the
+//! payload (the entries, `postcard`-encoded). A file whose key, length, checksum or encoding
+//! does not check out is not used: the rules are loaded from their files and the cache file
+//! is written anew. Writing goes to a temporary file renamed into place, so a reader never
+//! sees half a file; a cache that cannot be written costs time, never a rule.
+
+use harrier_sigma::{Entry, LoadOptions, RuleText};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use xxhash_rust::xxh3::{Xxh3, xxh3_64};
+
+const MAGIC: &[u8; 16] = b"harrier-sigma:1\n";
+const HEADER_BYTES: usize = MAGIC.len() + 16 + 8 + 8;
+/// Cache files kept in the directory: the newest ones, so that a few rule sets used in turn
+/// all stay cached, and the directory stays small whatever happens.
+const FILES_KEPT: usize = 8;
+
+/// Whether loading read the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheUse {
+    /// No cache directory was given.
+    Off,
+    /// The rules were read from the cache.
+    Hit,
+    /// The rules were loaded from their files (no cache file yet, or a stale or damaged one),
+    /// and the cache was written.
+    Miss,
+}
+
+/// The user's cache directory for Harrier: `$HARRIER_CACHE_DIR`, else `$XDG_CACHE_HOME/harrier`,
+/// else `~/.cache/harrier`.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    let from = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty()).map(PathBuf::from);
+    from("HARRIER_CACHE_DIR")
+        .or_else(|| from("XDG_CACHE_HOME").map(|dir| dir.join("harrier")))
+        .or_else(|| from("HOME").map(|home| home.join(".cache").join("harrier")))
+}
+
+/// Loads the Sigma rules of `files`, through the cache in `dir` when there is one.
+pub(crate) fn load(dir: Option<&Path>, files: &[RuleText], options: &LoadOptions) -> (Vec<Entry>, CacheUse) {
+    let Some(dir) = dir else {
+        return (harrier_sigma::load_texts(files, options), CacheUse::Off);
+    };
+    let key = key(files, options);
+    let path = dir.join(format!("sigma-{key:032x}.bin"));
+    if let Some(entries) = read(&path, key) {
+        return (entries, CacheUse::Hit);
+    }
+    let entries = harrier_sigma::load_texts(files, options);
+    let _ = write(dir, &path, key, &entries);
+    (entries, CacheUse::Miss)
+}
+
+/// What the entries depend on: the Harrier build, the options, every file's name and bytes.
+fn key(files: &[RuleText], options: &LoadOptions) -> u128 {
+    let mut hasher = Xxh3::new();
+    hasher.update(MAGIC);
+    hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+    hasher.update(build_identity().as_bytes());
+    hasher.update(options_text(options).as_bytes());
+    for file in files {
+        hasher.update(&(file.file.len() as u64).to_le_bytes());
+        hasher.update(file.file.as_bytes());
+        let (tag, bytes) = match &file.text {
+            Ok(text) => (0u8, text.as_bytes()),
+            Err(error) => (1u8, error.as_bytes()),
+        };
+        hasher.update(&[tag]);
+        hasher.update(&(bytes.len() as u64).to_le_bytes());
+        hasher.update(bytes);
+    }
+    hasher.digest128()
+}
+
+/// The running program's size and modification time: a rebuilt Harrier whose version did
+/// not change (a developer's build) must not read what an older build wrote.
+fn build_identity() -> String {
+    let metadata = std::env::current_exe().and_then(std::fs::metadata);
+    match metadata {
+        Ok(metadata) => format!("{}:{:?}", metadata.len(), metadata.modified().ok()),
+        Err(_) => String::new(),
+    }
+}
+
+/// The load options as text that is the same for the same options (maps sorted).
+fn options_text(options: &LoadOptions) -> String {
+    let mut placeholders: Vec<_> = options.placeholders.iter().collect();
+    placeholders.sort();
+    format!("{:?}\n{placeholders:?}\n{}", options.logsources, options.unknown_fields)
+}
+
+fn read(path: &Path, key: u128) -> Option<Vec<Entry>> {
+    let bytes = std::fs::read(path).ok()?;
+    let header = bytes.get(..HEADER_BYTES)?;
+    let (magic, rest) = header.split_at(MAGIC.len());
+    let (stored_key, rest) = rest.split_at(16);
+    let (length, checksum) = rest.split_at(8);
+    let payload = &bytes[HEADER_BYTES..];
+    let intact = magic == MAGIC
+        && stored_key == key.to_le_bytes()
+        && u64::from_le_bytes(length.try_into().ok()?) == payload.len() as u64
+        && u64::from_le_bytes(checksum.try_into().ok()?) == xxh3_64(payload);
+    if !intact {
+        return None;
+    }
+    postcard::from_bytes(payload).ok()
+}
+
+fn write(dir: &Path, path: &Path, key: u128, entries: &[Entry]) -> std::io::Result<()> {
+    let payload = postcard::to_stdvec(entries).map_err(std::io::Error::other)?;
+    std::fs::create_dir_all(dir)?;
+    let mut temporary = tempfile_in(dir)?;
+    temporary.1.write_all(MAGIC)?;
+    temporary.1.write_all(&key.to_le_bytes())?;
+    temporary.1.write_all(&(payload.len() as u64).to_le_bytes())?;
+    temporary.1.write_all(&xxh3_64(&payload).to_le_bytes())?;
+    temporary.1.write_all(&payload)?;
+    temporary.1.sync_all()?;
+    std::fs::rename(&temporary.0, path)?;
+    prune(dir);
+    Ok(())
+}
+
+/// A new file in `dir` with a name no other writer uses.
+fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |time| time.as_nanos());
+    let path = dir.join(format!(".sigma-{}-{nanos}.tmp", std::process::id()));
+    let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
+    Ok((path, file))
+}
+
+/// Removes all but the newest cache files.
+fn prune(dir: &Path) {
+    let Ok(listing) = std::fs::read_dir(dir) else { return };
+    let mut files: Vec<(std::time::SystemTime, PathBuf)> = listing
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with("sigma-"))
+        .filter_map(|entry| Some((entry.metadata().ok()?.modified().ok()?, entry.path())))
+        .collect();
+    files.sort_by_key(|(modified, _)| std::cmp::Reverse(*modified));
+    for (_, path) in files.into_iter().skip(FILES_KEPT) {
+        let _ = std::fs::remove_file(path);
+    }
+}
