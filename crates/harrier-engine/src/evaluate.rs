@@ -38,6 +38,8 @@ struct Scratch {
     name: String,
     /// `marks[rule] == generation` when the rule's witness was seen in the current event.
     marks: Vec<u32>,
+    /// `needed[scanner] == generation` when a rule the event is routed to has a witness there.
+    needed: Vec<u32>,
     generation: u32,
 }
 
@@ -109,7 +111,10 @@ impl Engine {
             let mut candidates = std::mem::take(&mut scratch.candidates);
             self.routes.candidates(&channel, event.event_id(), &mut candidates);
             let mut view = View { event, scratch, trim: self.trim_values };
-            let generation = view.scan_witnesses(&self.prefilter, self.rules.len());
+            let generation = view.next_generation(self.rules.len(), self.prefilter.scanners.len());
+            if self.use_prefilter {
+                view.scan_witnesses(&self.prefilter, &candidates, generation);
+            }
             for &rule in &candidates {
                 let witnessed = !self.use_prefilter
                     || !self.prefilter.is_gated(rule)
@@ -161,22 +166,38 @@ struct View<'e, 's> {
 }
 
 impl View<'_, '_> {
-    /// Runs the prefilter's automata over the event's fields and marks the rules whose
-    /// witness occurs; returns the mark of this event.
-    fn scan_witnesses(&mut self, prefilter: &Prefilter, rule_count: usize) -> u32 {
+    /// A new mark for this event, in buffers large enough for `rules` and `scanners`.
+    fn next_generation(&mut self, rules: usize, scanners: usize) -> u32 {
         let scratch = &mut *self.scratch;
         scratch.generation = scratch.generation.wrapping_add(1);
-        // Marks of other engines on this thread are from older generations, so the buffer is
-        // shared as it is; only a wrapped generation needs a clean slate.
+        // Marks of other engines on this thread are from older generations, so the buffers
+        // are shared as they are; only a wrapped generation needs a clean slate.
         if scratch.generation == 0 {
             scratch.marks.iter_mut().for_each(|mark| *mark = 0);
+            scratch.needed.iter_mut().for_each(|mark| *mark = 0);
             scratch.generation = 1;
         }
-        if scratch.marks.len() < rule_count {
-            scratch.marks.resize(rule_count, 0);
+        if scratch.marks.len() < rules {
+            scratch.marks.resize(rules, 0);
         }
-        let generation = scratch.generation;
-        for scanner in &prefilter.scanners {
+        if scratch.needed.len() < scanners {
+            scratch.needed.resize(scanners, 0);
+        }
+        scratch.generation
+    }
+
+    /// Runs the automata the candidate rules need over the event's fields, and marks the
+    /// rules whose witness occurs.
+    fn scan_witnesses(&mut self, prefilter: &Prefilter, candidates: &[u32], generation: u32) {
+        for &rule in candidates {
+            for &scanner in prefilter.scanners_of(rule) {
+                self.scratch.needed[scanner as usize] = generation;
+            }
+        }
+        for (index, scanner) in prefilter.scanners.iter().enumerate() {
+            if self.scratch.needed[index] != generation {
+                continue;
+            }
             let indices = match scanner.place {
                 Place::Slot(slot) => self.field_index(slot).map_or(0..0, |index| index..index + 1),
                 Place::AnyValue => 0..self.event.fields().len(),
@@ -201,7 +222,6 @@ impl View<'_, '_> {
                 }
             }
         }
-        generation
     }
 
     fn eval(&mut self, node: &Node) -> bool {

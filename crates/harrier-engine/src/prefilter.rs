@@ -134,6 +134,9 @@ pub(crate) struct Prefilter {
     pub scanners: Vec<Scanner>,
     /// Rules that run only when a witness was seen.
     gated: Vec<bool>,
+    /// For each rule, the scanners its witnesses are in: an event is scanned only by the
+    /// scanners of the rules it is routed to.
+    scanners_of: Vec<Vec<u32>>,
 }
 
 impl Prefilter {
@@ -165,10 +168,24 @@ impl Prefilter {
             Place::Slot(slot) => slot,
             Place::AnyValue => u32::MAX,
         });
-        Prefilter { scanners, gated }
+        let mut scanners_of = vec![Vec::new(); gated.len()];
+        for (index, scanner) in scanners.iter().enumerate() {
+            for &rule in scanner.rules.iter().flatten() {
+                let of_rule: &mut Vec<u32> = &mut scanners_of[rule as usize];
+                if of_rule.last() != Some(&(index as u32)) {
+                    of_rule.push(index as u32);
+                }
+            }
+        }
+        Prefilter { scanners, gated, scanners_of }
     }
 
     pub(crate) fn is_gated(&self, rule: u32) -> bool {
         self.gated[rule as usize]
+    }
+
+    /// The scanners that hold a witness of the rule.
+    pub(crate) fn scanners_of(&self, rule: u32) -> &[u32] {
+        &self.scanners_of[rule as usize]
     }
 }
