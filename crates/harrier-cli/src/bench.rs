@@ -89,6 +89,19 @@ struct RuleLoading {
     seconds: f64,
     /// Resident memory the loaded and compiled rules take.
     memory_mib: f64,
+    /// Loading them in a process of its own, from the YAML (no cache).
+    cold: Option<LoadRun>,
+    /// Loading them in a process of its own, from the rule cache.
+    cached: Option<LoadRun>,
+}
+
+/// One `harrier hunt` process over one empty event: what loading and compiling the rules
+/// costs alone.
+#[derive(Serialize)]
+struct LoadRun {
+    seconds: f64,
+    cpu_seconds: f64,
+    peak_memory_mib: f64,
 }
 
 #[derive(Serialize)]
@@ -107,6 +120,8 @@ struct Report {
 pub fn run(args: &BenchArgs, ui: &Ui) -> std::io::Result<ExitCode> {
     let mut out = args.output.open(ui)?;
     let inputs: Vec<Input> = args.paths.iter().map(|path| Input::from_arg(path)).collect();
+    // First, while this process is small: a child's peak memory counts its parent's at the fork.
+    let (cold, cached) = if args.rules.is_empty() { (None, None) } else { load_runs(&args.rules, args.repeat)? };
     let parse = best_of(args.repeat, || parse_only("harrier parse+normalize", &inputs));
     let mut measures = vec![parse];
     let mut ratio_to_baseline = None;
@@ -116,11 +131,9 @@ pub fn run(args: &BenchArgs, ui: &Ui) -> std::io::Result<ExitCode> {
         let started = Instant::now();
         let builder = args.rules.iter().fold(RuleSet::builder(), |builder, path| builder.rules(path));
         let set = builder.build().map_err(std::io::Error::other)?;
-        rule_loading = Some(RuleLoading {
-            rules_run: set.rules_run(),
-            seconds: started.elapsed().as_secs_f64(),
-            memory_mib: (current_memory_kib() - memory_before) as f64 / 1024.0,
-        });
+        let (seconds, memory_mib) =
+            (started.elapsed().as_secs_f64(), (current_memory_kib() - memory_before) as f64 / 1024.0);
+        rule_loading = Some(RuleLoading { rules_run: set.rules_run(), seconds, memory_mib, cold, cached });
         let hunt = best_of_fallible(args.repeat, || hunt_pass(&inputs, &set))?;
         hunt_over_parse = Some(hunt.events_per_second / measures[0].events_per_second);
         measures.push(hunt);
@@ -196,6 +209,54 @@ fn hunt_pass(inputs: &[Input], set: &RuleSet) -> std::io::Result<Measure> {
     measured.map(|()| measure)
 }
 
+/// The best of `repeat` rule loads in processes of their own, without the cache and from a
+/// fresh one; `None` where this program cannot run itself.
+fn load_runs(rules: &[PathBuf], repeat: usize) -> std::io::Result<(Option<LoadRun>, Option<LoadRun>)> {
+    let Ok(harrier) = std::env::current_exe() else { return Ok((None, None)) };
+    let cache = tempfile::tempdir()?;
+    // A hunt over one empty event: the rules loaded, compiled and run once.
+    let event = cache.path().join("event.json");
+    std::fs::write(&event, "{}")?;
+    let run = |cached: bool| -> std::io::Result<LoadRun> {
+        let mut command = std::process::Command::new(&harrier);
+        command.arg("hunt").arg(&event).args(["-q", "-j1", "-o", "/dev/null"]).env("HARRIER_CACHE_DIR", cache.path());
+        for path in rules {
+            command.arg("-r").arg(path);
+        }
+        if !cached {
+            command.arg("--no-cache");
+        }
+        measured_child(command)
+    };
+    let best = |runs: Vec<LoadRun>| runs.into_iter().min_by(|a, b| a.cpu_seconds.total_cmp(&b.cpu_seconds));
+    let cold = best((0..repeat.max(1)).map(|_| run(false)).collect::<std::io::Result<_>>()?);
+    run(true)?; // writes the cache
+    let cached = best((0..repeat.max(1)).map(|_| run(true)).collect::<std::io::Result<_>>()?);
+    Ok((cold, cached))
+}
+
+/// Runs a child to its end: its wall time, CPU time and peak resident memory (from `wait4`,
+/// which reaps it).
+#[allow(clippy::zombie_processes)]
+fn measured_child(mut command: std::process::Command) -> std::io::Result<LoadRun> {
+    let started = Instant::now();
+    let child = command.stdin(std::process::Stdio::null()).spawn()?;
+    let mut status = 0;
+    // SAFETY: wait4 writes the status and the usage of our own child into what we pass.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        if libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        usage
+    };
+    Ok(LoadRun {
+        seconds: started.elapsed().as_secs_f64(),
+        cpu_seconds: timeval_seconds(usage.ru_utime) + timeval_seconds(usage.ru_stime),
+        peak_memory_mib: usage.ru_maxrss as f64 / 1024.0,
+    })
+}
+
 /// The `evtx` crate rendering every record of every file to JSON, as `evtx_dump -o jsonl`
 /// does (its chunk pipeline on all threads), without writing the text anywhere.
 fn evtx_crate_json(files: &[PathBuf]) -> Measure {
@@ -255,6 +316,14 @@ fn print_table(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
             "rules: {} run, loaded in {:.2} s, {:.1} MiB",
             loading.rules_run, loading.seconds, loading.memory_mib
         )?;
+        let runs = [("cold (no cache)", &loading.cold), ("from the cache", &loading.cached)];
+        for (name, run) in runs.iter().filter_map(|(name, run)| Some((name, run.as_ref()?))) {
+            writeln!(
+                out,
+                "rule load alone, {name}: {:.2} s, {:.2} CPU-s, peak {:.1} MiB",
+                run.seconds, run.cpu_seconds, run.peak_memory_mib
+            )?;
+        }
     }
     if let Some(ratio) = report.hunt_over_parse {
         writeln!(out, "hunt / parse-only, events per second: {ratio:.2}")?;
@@ -277,8 +346,11 @@ fn usage() -> libc::rusage {
 
 fn cpu_seconds() -> f64 {
     let usage = usage();
-    let seconds = |time: libc::timeval| time.tv_sec as f64 + time.tv_usec as f64 / 1e6;
-    seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    timeval_seconds(usage.ru_utime) + timeval_seconds(usage.ru_stime)
+}
+
+fn timeval_seconds(time: libc::timeval) -> f64 {
+    time.tv_sec as f64 + time.tv_usec as f64 / 1e6
 }
 
 /// Resident memory of this process now, in KiB (from /proc; 0 where there is none).

@@ -23,11 +23,6 @@ mod stats;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
-/// Normalizing an event allocates its values, and matching lower-cases them: mimalloc's
-/// per-thread pools make those small allocations markedly cheaper than glibc's.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Harrier: a fast detection engine for Windows event logs (EVTX and JSON exports).
 ///
 /// Inputs are files, directories (read recursively, in sorted order) or `-` for standard
