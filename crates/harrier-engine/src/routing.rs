@@ -43,6 +43,12 @@ pub(crate) fn keys(expr: &Expr) -> Option<Vec<Key>> {
     }
 }
 
+/// The channels (lower-cased) an event must be in for the expression to hold, or `None`
+/// when it does not restrict the channel.
+pub fn channels(expr: &Expr) -> Option<Vec<String>> {
+    keys(expr)?.into_iter().map(|key| key.channel).collect()
+}
+
 /// Keys meeting one of `left` and one of `right`.
 fn intersect(left: &[Key], right: &[Key]) -> Vec<Key> {
     let mut combined = Vec::new();

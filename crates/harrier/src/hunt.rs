@@ -308,9 +308,9 @@ impl<'r> Hunt<'r> {
                 }
             }
             matches(at, event, &mut matched, &mut found.rows);
-            if !set.undecided_rules.is_empty() {
+            if set.may_be_undecided(event) {
                 undecided.clear();
-                set.undecided.matches(event, &mut undecided);
+                set.undecided_engine().matches(event, &mut undecided);
                 found.undecided.extend(undecided.iter().map(|&index| set.undecided_rules[index]));
             }
             for &rule in &matched {

@@ -14,6 +14,7 @@ use harrier_spl::escu::{Library, Outcome as SplOutcome};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 /// A rule that runs, as results name it: a Sigma detection rule (its number in the engine), a
 /// Sigma correlation, or an SPL detection (ESCU or an ad-hoc search). Ordered as results are
@@ -273,7 +274,7 @@ impl RuleSetBuilder {
         set.cache_use = cache_use;
         set.exclusions = exclusions;
         set.engine.set_trim_values(self.trim_values);
-        set.undecided.set_trim_values(self.trim_values);
+        set.trim_values = self.trim_values;
         Ok(set)
     }
 
@@ -336,10 +337,13 @@ pub struct RuleSet {
     /// Engine rules whose own hits are not reported (every correlation naming them says
     /// `generate: false`).
     pub(crate) suppressed: Vec<bool>,
-    /// When each rule that tests a field its source may not carry cannot decide an event;
-    /// the engine rule of each.
-    pub(crate) undecided: Engine,
+    /// When each rule that tests a field its source may not carry cannot decide an event,
+    /// compiled when an event that needs it first comes (see [`RuleSet::undecided_engine`]);
+    /// the engine rule of each, and the channels they are routed to (`None`: any).
+    undecided: OnceLock<Engine>,
     pub(crate) undecided_rules: Vec<usize>,
+    undecided_channels: Option<Vec<String>>,
+    trim_values: bool,
     /// Why the correlations could not be set up, if they could not.
     correlation_error: Option<String>,
     /// The SPL detections, numbered after the Sigma entries.
@@ -396,7 +400,12 @@ impl RuleSet {
         let rule_of = |index: usize| entries[active[index]].rule().expect("active rules loaded");
         let undecided_rules: Vec<usize> =
             (0..active.len()).filter(|&index| rule_of(index).undecided.is_some()).collect();
-        let (undecided, _) = Engine::new(undecided_rules.iter().filter_map(|&index| rule_of(index).undecided.as_ref()));
+        let undecided_channels = undecided_rules
+            .iter()
+            .filter_map(|&index| rule_of(index).undecided.as_ref())
+            .map(harrier_engine::channels)
+            .collect::<Option<Vec<Vec<String>>>>()
+            .map(|channels| channels.concat());
         RuleSet {
             entries,
             selected,
@@ -405,8 +414,10 @@ impl RuleSet {
             engine,
             correlator,
             suppressed,
-            undecided,
+            undecided: OnceLock::new(),
             undecided_rules,
+            undecided_channels,
+            trim_values: false,
             correlation_error,
             spl: SplSet::default(),
             library_problems: Vec::new(),
@@ -543,6 +554,27 @@ impl RuleSet {
     /// The Sigma rule behind an engine number.
     pub(crate) fn rule(&self, engine_rule: usize) -> &Rule {
         self.entries[self.active[engine_rule]].rule().expect("active rules loaded")
+    }
+
+    /// Whether some rule may be unable to decide the event: it is in a channel an undecided
+    /// condition is routed to.
+    pub(crate) fn may_be_undecided(&self, event: &harrier_event::Event) -> bool {
+        !self.undecided_rules.is_empty()
+            && self.undecided_channels.as_ref().is_none_or(|channels| {
+                event.channel().is_some_and(|channel| channels.iter().any(|c| c.eq_ignore_ascii_case(channel)))
+            })
+    }
+
+    /// The engine of the undecided conditions, compiled on first use: most hunts have no
+    /// event of a source that cannot carry what rules test (Security 4688 for Sysmon rules),
+    /// and it is a third of what compiling SigmaHQ costs.
+    pub(crate) fn undecided_engine(&self) -> &Engine {
+        self.undecided.get_or_init(|| {
+            let conditions = self.undecided_rules.iter().filter_map(|&index| self.rule(index).undecided.as_ref());
+            let (mut engine, _) = Engine::new(conditions);
+            engine.set_trim_values(self.trim_values);
+            engine
+        })
     }
 
     /// Whether a Sigma rule the engine holds failed to compile.
