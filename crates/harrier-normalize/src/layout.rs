@@ -4,6 +4,7 @@ use crate::builder::FieldBuilder;
 use crate::xml;
 use harrier_event::{Event, Provenance, Value, names};
 use serde_json::{Map, Value as Json};
+use std::borrow::Cow;
 
 /// How an event was exported, detected from the keys of its JSON object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,16 +118,28 @@ const FLAT: KeyMap = KeyMap {
     sections: &[],
 };
 
+/// The top-level keys and values of a JSON event, in document order: kept as a list rather
+/// than a map, since each key is looked at once and hashing forty keys an event costs more.
+pub(crate) type Entries<'k> = Vec<(Cow<'k, str>, Json)>;
+
 impl Layout {
     pub fn detect(map: &Map<String, Json>) -> Layout {
-        let has_object = |key: &str| map.get(key).is_some_and(Json::is_object);
+        Layout::detect_by(|key| map.get(key))
+    }
+
+    pub(crate) fn detect_entries(entries: &Entries) -> Layout {
+        Layout::detect_by(|key| entries.iter().find(|(name, _)| name == key).map(|(_, value)| value))
+    }
+
+    fn detect_by<'v>(get: impl Fn(&str) -> Option<&'v Json>) -> Layout {
+        let has_object = |key: &str| get(key).is_some_and(Json::is_object);
         if has_object("Event") {
             Layout::EvtxJson
         } else if has_object("winlog") {
             Layout::Ecs
-        } else if has_object("event_data") || (map.contains_key("event_id") && map.contains_key("log_name")) {
+        } else if has_object("event_data") || (get("event_id").is_some() && get("log_name").is_some()) {
             Layout::Winlogbeat6
-        } else if map.contains_key("TimeGenerated") {
+        } else if get("TimeGenerated").is_some() {
             Layout::AzureLogAnalytics
         } else {
             Layout::Flat
@@ -143,14 +156,14 @@ impl Layout {
         }
     }
 
-    pub(crate) fn normalize(self, map: Map<String, Json>, provenance: Provenance) -> Event {
+    pub(crate) fn normalize(self, entries: Entries, provenance: Provenance) -> Event {
         let mut builder = FieldBuilder::default();
         match self {
-            Layout::EvtxJson => push_evtx_json(&mut builder, map),
-            Layout::Ecs => push_mapped(&mut builder, &ECS, map),
-            Layout::Winlogbeat6 => push_mapped(&mut builder, &WINLOGBEAT6, map),
-            Layout::AzureLogAnalytics => push_mapped(&mut builder, &AZURE, map),
-            Layout::Flat => push_mapped(&mut builder, &FLAT, map),
+            Layout::EvtxJson => push_evtx_json(&mut builder, entries),
+            Layout::Ecs => push_mapped(&mut builder, &ECS, entries),
+            Layout::Winlogbeat6 => push_mapped(&mut builder, &WINLOGBEAT6, entries),
+            Layout::AzureLogAnalytics => push_mapped(&mut builder, &AZURE, entries),
+            Layout::Flat => push_mapped(&mut builder, &FLAT, entries),
         }
         builder.finish(provenance)
     }
@@ -158,10 +171,11 @@ impl Layout {
 
 /// `{"Event": {"System": .., "EventData": .., "UserData": {"Inner": ..}}}`; keys beside
 /// `Event` (rare) are kept as they are.
-fn push_evtx_json(builder: &mut FieldBuilder, mut map: Map<String, Json>) {
-    let Some(Json::Object(event)) = map.remove("Event") else {
+fn push_evtx_json(builder: &mut FieldBuilder, mut entries: Entries) {
+    let Some(at) = entries.iter().position(|(key, value)| key == "Event" && value.is_object()) else {
         return;
     };
+    let Json::Object(event) = entries.remove(at).1 else { return };
     for (section, value) in event {
         match (section.as_str(), value) {
             ("#attributes", _) | (_, Json::Null) => {}
@@ -172,14 +186,12 @@ fn push_evtx_json(builder: &mut FieldBuilder, mut map: Map<String, Json>) {
             (_, other) => builder.push(&section, Some(&format!("Event.{section}")), Value::from(other)),
         }
     }
-    walk_mapped(builder, &NO_KEYS, &mut Vec::new(), "", map);
+    walk_mapped(builder, &NO_KEYS, &mut Vec::new(), "", entries);
 }
 
 /// A key outside the known places of a layout, kept under its dotted path.
 pub(crate) fn push_leftover(builder: &mut FieldBuilder, key: &str, value: Json) {
-    let mut map = Map::new();
-    map.insert(key.to_owned(), value);
-    walk_mapped(builder, &NO_KEYS, &mut Vec::new(), "", map);
+    walk_mapped(builder, &NO_KEYS, &mut Vec::new(), "", [(key, value)]);
 }
 
 /// Runs `push` with the builder's path set to `section`.
@@ -205,34 +217,41 @@ fn push_user_data(builder: &mut FieldBuilder, user_data: Map<String, Json>) {
     }
 }
 
-fn push_mapped(builder: &mut FieldBuilder, keys: &KeyMap, map: Map<String, Json>) {
-    walk_mapped(builder, keys, &mut Vec::new(), "", map);
+fn push_mapped(builder: &mut FieldBuilder, keys: &KeyMap, entries: Entries) {
+    walk_mapped(builder, keys, &mut Vec::new(), "", entries);
 }
 
-fn walk_mapped<'k>(
+fn walk_mapped<'k, K: AsRef<str>>(
     builder: &mut FieldBuilder,
     keys: &'k KeyMap,
     seen_system: &mut Vec<&'k str>,
     prefix: &str,
-    map: Map<String, Json>,
+    entries: impl IntoIterator<Item = (K, Json)>,
 ) {
-    for (key, value) in map {
-        let dotted = if prefix.is_empty() { key } else { format!("{prefix}.{key}") };
+    for (key, value) in entries {
+        let key = key.as_ref();
+        let joined;
+        let dotted = if prefix.is_empty() {
+            key
+        } else {
+            joined = format!("{prefix}.{key}");
+            &joined
+        };
         if let Some((_, section)) = keys.sections.iter().find(|(source, _)| *source == dotted) {
             in_section(builder, section, |b| push_section(b, section, value));
         } else if let Some((_, canonical)) = keys.system.iter().find(|(source, _)| *source == dotted) {
             // Two source keys can map to one name (Azure `Provider`/`EventSourceName`): the
             // first takes the name, a later one keeps its own.
             if seen_system.contains(canonical) {
-                builder.push(&dotted, None, Value::from(value));
+                builder.push(dotted, None, Value::from(value));
             } else {
                 seen_system.push(canonical);
                 builder.push_system(canonical, value);
             }
         } else {
             match value {
-                Json::Object(children) => walk_mapped(builder, keys, seen_system, &dotted, children),
-                other => builder.push(&dotted, None, Value::from(other)),
+                Json::Object(children) => walk_mapped(builder, keys, seen_system, dotted, children),
+                other => builder.push(dotted, None, Value::from(other)),
             }
         }
     }

@@ -39,8 +39,8 @@ pub fn normalize(document: Json, provenance: Provenance) -> Result<Event, NotAnE
     let Json::Object(map) = document else {
         return Err(NotAnEvent(format!("expected a JSON object, found {}", json_kind(&document))));
     };
-    let layout = Layout::detect(&map);
-    Ok(layout.normalize(map, provenance))
+    let entries: layout::Entries = map.into_iter().map(|(key, value)| (key.into(), value)).collect();
+    Ok(Layout::detect_entries(&entries).normalize(entries, provenance))
 }
 
 /// Normalizes one exported event from its JSON text. `evtx_dump`-shaped documents (every
@@ -55,9 +55,66 @@ pub fn normalize_json(json: &[u8], provenance: Provenance) -> Result<Event, NotA
             .map_err(|error| NotAnEvent(format!("not valid JSON: {error}")))?;
         return Ok(builder.finish(provenance));
     }
-    let document: Json =
-        serde_json::from_slice(json).map_err(|error| NotAnEvent(format!("not valid JSON: {error}")))?;
-    normalize(document, provenance)
+    let mut deserializer = serde_json::Deserializer::from_slice(json);
+    let entries = serde::Deserializer::deserialize_any(&mut deserializer, TopLevel)
+        .and_then(|entries| deserializer.end().map(|()| entries))
+        .map_err(|error| NotAnEvent(format!("not valid JSON: {error}")))?;
+    let entries = entries.map_err(NotAnEvent)?;
+    Ok(Layout::detect_entries(&entries).normalize(entries, provenance))
+}
+
+/// A document's top level as [`layout::Entries`] (keys borrowed from the text when they hold
+/// no escapes), or why it is not an object.
+struct TopLevel;
+
+impl<'de> serde::de::Visitor<'de> for TopLevel {
+    type Value = Result<layout::Entries<'de>, String>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON event")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(32));
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let value: Json = map.next_value()?;
+            // A repeated key keeps its first place and its last value, as in a JSON map.
+            match entries.iter_mut().find(|(name, _): &&mut (std::borrow::Cow<str>, Json)| *name == key) {
+                Some(earlier) => earlier.1 = value,
+                None => entries.push((key, value)),
+            }
+        }
+        Ok(Ok(entries))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(Err("expected a JSON object, found an array".into()))
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Err("expected a JSON object, found a string".into()))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Err("expected a JSON object, found a boolean".into()))
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Err("expected a JSON object, found a number".into()))
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Err("expected a JSON object, found a number".into()))
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Err("expected a JSON object, found a number".into()))
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Err("expected a JSON object, found null".into()))
+    }
 }
 
 /// `{"Event":` at the start, white space aside: the `evtx_dump` shape.
@@ -140,5 +197,23 @@ mod tests {
             normalize_json(b"{\"Event\": {\"System\": ", provenance()).unwrap_err().0.starts_with("not valid JSON")
         );
         assert!(normalize_json(b"[1]", provenance()).unwrap_err().0.contains("expected a JSON object"));
+        for (text, kind) in [("\"x\"", "a string"), ("7", "a number"), ("null", "null"), ("true", "a boolean")] {
+            assert_eq!(
+                normalize_json(text.as_bytes(), provenance()).unwrap_err().0,
+                format!("expected a JSON object, found {kind}")
+            );
+        }
+        assert!(normalize_json(b"{\"EventID\": 1} x", provenance()).unwrap_err().0.starts_with("not valid JSON"));
+    }
+
+    #[test]
+    fn the_flat_path_reads_as_the_tree_path_repeated_keys_included() {
+        let flat = r#"{"EventID": 1, "Image": "a.exe", "Channel": "Microsoft-Windows-Sysmon/Operational", "Image": "b.exe", "winlog": 3, "N\u0061me": "x"}"#;
+        let streamed = normalize_json(flat.as_bytes(), provenance()).unwrap();
+        let tree = normalize(serde_json::from_str(flat).unwrap(), provenance()).unwrap();
+        assert_eq!(streamed, tree);
+        let names: Vec<&str> = streamed.fields().iter().map(|field| &*field.name).collect();
+        assert_eq!(names, ["EventID", "Image", "Channel", "winlog", "Name"], "first place, last value");
+        assert_eq!(streamed.text("Image").as_deref(), Some("b.exe"));
     }
 }
