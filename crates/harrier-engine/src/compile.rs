@@ -4,6 +4,7 @@ use harrier_ir::{CompareOp, Expr, FieldRefMode, Pattern, Test, TimePart, Token};
 use memchr::memmem;
 use regex::{Regex, RegexBuilder};
 use rustc_hash::FxHashMap;
+use std::collections::hash_map::Entry;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
@@ -145,7 +146,8 @@ pub(crate) struct LazyRegex {
 const LAZY_SIZE_LIMIT: u64 = 10 << 20 >> 2;
 
 impl LazyRegex {
-    fn new(mut builder: RegexBuilder, pattern: &str, flags: RegexFlags) -> Result<LazyRegex, String> {
+    fn new(pattern: &str, flags: RegexFlags) -> Result<LazyRegex, String> {
+        let mut builder = RegexBuilder::new(pattern);
         builder.case_insensitive(flags.ignore_case).multi_line(flags.multi_line).dot_matches_new_line(flags.dot_all);
         let hir = regex_syntax::ParserBuilder::new()
             .case_insensitive(flags.ignore_case)
@@ -204,12 +206,10 @@ pub(crate) struct Regexes(FxHashMap<(String, RegexFlags), Arc<LazyRegex>>);
 
 impl Regexes {
     fn get(&mut self, pattern: &str, flags: RegexFlags) -> Result<Arc<LazyRegex>, String> {
-        if let Some(shared) = self.0.get(&(pattern.to_owned(), flags)) {
-            return Ok(shared.clone());
+        match self.0.entry((pattern.to_owned(), flags)) {
+            Entry::Occupied(shared) => Ok(shared.get().clone()),
+            Entry::Vacant(slot) => Ok(slot.insert(Arc::new(LazyRegex::new(pattern, flags)?)).clone()),
         }
-        let regex = Arc::new(LazyRegex::new(RegexBuilder::new(pattern), pattern, flags)?);
-        self.0.insert((pattern.to_owned(), flags), regex.clone());
-        Ok(regex)
     }
 }
 

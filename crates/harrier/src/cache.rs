@@ -114,24 +114,16 @@ fn read(path: &Path, key: u128) -> Option<Vec<Entry>> {
 fn write(dir: &Path, path: &Path, key: u128, entries: &[Entry]) -> std::io::Result<()> {
     let payload = postcard::to_stdvec(entries).map_err(std::io::Error::other)?;
     std::fs::create_dir_all(dir)?;
-    let mut temporary = tempfile_in(dir)?;
-    temporary.1.write_all(MAGIC)?;
-    temporary.1.write_all(&key.to_le_bytes())?;
-    temporary.1.write_all(&(payload.len() as u64).to_le_bytes())?;
-    temporary.1.write_all(&xxh3_64(&payload).to_le_bytes())?;
-    temporary.1.write_all(&payload)?;
-    temporary.1.sync_all()?;
-    std::fs::rename(&temporary.0, path)?;
+    let mut temporary = tempfile::NamedTempFile::new_in(dir)?;
+    temporary.write_all(MAGIC)?;
+    temporary.write_all(&key.to_le_bytes())?;
+    temporary.write_all(&(payload.len() as u64).to_le_bytes())?;
+    temporary.write_all(&xxh3_64(&payload).to_le_bytes())?;
+    temporary.write_all(&payload)?;
+    temporary.as_file().sync_all()?;
+    temporary.persist(path).map_err(|error| error.error)?;
     prune(dir);
     Ok(())
-}
-
-/// A new file in `dir` with a name no other writer uses.
-fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |time| time.as_nanos());
-    let path = dir.join(format!(".sigma-{}-{nanos}.tmp", std::process::id()));
-    let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
-    Ok((path, file))
 }
 
 /// Removes all but the newest cache files.
