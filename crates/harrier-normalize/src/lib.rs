@@ -55,23 +55,28 @@ pub fn normalize_json(json: &[u8], provenance: Provenance) -> Result<Event, NotA
             .map_err(|error| NotAnEvent(format!("not valid JSON: {error}")))?;
         return Ok(builder.finish(provenance));
     }
+    if !json.trim_ascii_start().starts_with(b"{") {
+        // Not an object: the tree path says what it is instead.
+        let document: Json =
+            serde_json::from_slice(json).map_err(|error| NotAnEvent(format!("not valid JSON: {error}")))?;
+        return normalize(document, provenance);
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(json);
-    let entries = serde::Deserializer::deserialize_any(&mut deserializer, TopLevel)
+    let entries = serde::Deserializer::deserialize_map(&mut deserializer, TopLevel)
         .and_then(|entries| deserializer.end().map(|()| entries))
         .map_err(|error| NotAnEvent(format!("not valid JSON: {error}")))?;
-    let entries = entries.map_err(NotAnEvent)?;
     Ok(Layout::detect_entries(&entries).normalize(entries, provenance))
 }
 
-/// A document's top level as [`layout::Entries`] (keys borrowed from the text when they hold
-/// no escapes), or why it is not an object.
+/// A document's top level as [`layout::Entries`], keys borrowed from the text when they hold
+/// no escapes.
 struct TopLevel;
 
 impl<'de> serde::de::Visitor<'de> for TopLevel {
-    type Value = Result<layout::Entries<'de>, String>;
+    type Value = layout::Entries<'de>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a JSON event")
+        f.write_str("a JSON object")
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
@@ -84,36 +89,7 @@ impl<'de> serde::de::Visitor<'de> for TopLevel {
                 None => entries.push((key, value)),
             }
         }
-        Ok(Ok(entries))
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-        Ok(Err("expected a JSON object, found an array".into()))
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(Err("expected a JSON object, found a string".into()))
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Err("expected a JSON object, found a boolean".into()))
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Err("expected a JSON object, found a number".into()))
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Err("expected a JSON object, found a number".into()))
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Err("expected a JSON object, found a number".into()))
-    }
-
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(Err("expected a JSON object, found null".into()))
+        Ok(entries)
     }
 }
 
