@@ -136,7 +136,7 @@ pub fn run(args: &HuntArgs, ui: &Ui) -> io::Result<ExitCode> {
         if !args.paths.is_empty() {
             return Err(wrong("with --engine spark the events come from --table, not from paths".into()));
         }
-        return execute(&set, hunt, &output, &spark.table, ui, |hunt, sink| hunt.run_on_spark(&spark, sink));
+        return execute(set, hunt, &output, &spark.table, ui, |hunt, sink| hunt.run_on_spark(&spark, sink));
     }
     let inputs = progress::inputs(&args.paths);
     execute(set, hunt, &output, &args.paths.join(" "), ui, |hunt, sink| hunt.run(&inputs, sink))
