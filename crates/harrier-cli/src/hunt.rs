@@ -84,11 +84,11 @@ pub struct HuntArgs {
 pub(crate) struct Window {
     /// Only events at or after this time (RFC 3339 `2024-05-01T13:00:00Z`, `2024-05-01
     /// 13:00:00` or `2024-05-01`, in UTC).
-    #[arg(long, alias = "from", value_name = "TIME", value_parser = parse_time)]
+    #[arg(long, alias = "from", value_name = "TIME", value_parser = Timestamp::parse_bound)]
     pub since: Option<Timestamp>,
 
     /// Only events at or before this time.
-    #[arg(long, alias = "to", value_name = "TIME", value_parser = parse_time)]
+    #[arg(long, alias = "to", value_name = "TIME", value_parser = Timestamp::parse_bound)]
     pub until: Option<Timestamp>,
 }
 
@@ -102,13 +102,6 @@ pub(crate) enum HuntFormat {
     Csv,
     Timeline,
     Timesketch,
-}
-
-fn parse_time(text: &str) -> Result<Timestamp, String> {
-    let day = format!("{text} 00:00:00");
-    let parsed = Timestamp::parse(text).or_else(|| (text.len() == 10).then(|| Timestamp::parse(&day)).flatten());
-    parsed
-        .ok_or_else(|| format!("`{text}` is not a time (use 2024-05-01T13:00:00Z, 2024-05-01 13:00:00 or 2024-05-01)"))
 }
 
 impl Window {

@@ -25,6 +25,16 @@ impl Timestamp {
         Timestamp::from_unix_micros(instant.timestamp_micros())
     }
 
+    /// A time window's bound as a person writes one: what [`Timestamp::parse`] reads, or a
+    /// day alone (`2024-05-01`, its first instant, UTC). The error says which forms work.
+    pub fn parse_bound(text: &str) -> Result<Timestamp, String> {
+        let day = format!("{text} 00:00:00");
+        let parsed = Timestamp::parse(text).or_else(|| (text.len() == 10).then(|| Timestamp::parse(&day)).flatten());
+        parsed.ok_or_else(|| {
+            format!("`{text}` is not a time (use 2024-05-01T13:00:00Z, 2024-05-01 13:00:00 or 2024-05-01)")
+        })
+    }
+
     pub fn from_unix_micros(micros: i64) -> Option<Timestamp> {
         DateTime::from_timestamp_micros(micros).map(Timestamp)
     }

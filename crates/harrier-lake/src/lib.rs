@@ -104,26 +104,9 @@ impl LakeWriter {
     }
 
     fn write_row(&mut self, event: &Event, view: &Event) -> std::io::Result<()> {
-        let time = event.timestamp().map(|time| time.unix_micros());
         let day = event.timestamp().map(|time| time.to_string()[..10].to_owned()).unwrap_or_else(|| "unknown".into());
         let log = event.channel().map(sanitized).unwrap_or_else(|| "unknown".into());
-        // A null value is no value: the column stays NULL.
-        let fields = unique_fields(view, self.case_sensitive_names)
-            .into_iter()
-            .filter(|(_, value)| !value.is_null())
-            .map(|(name, value)| (name, text(value)))
-            .collect();
-        let row = Row {
-            time,
-            channel: event.channel().map(str::to_owned),
-            provider: event.provider().map(str::to_owned),
-            computer: event.computer().map(str::to_owned),
-            event_id: event.event_id(),
-            source: event.source().path.clone(),
-            record: i64::try_from(event.record_id()).unwrap_or(i64::MAX),
-            json: serde_json::to_string(&event.fields_map()).map_err(std::io::Error::other)?,
-            fields,
-        };
+        let row = Row::of(event, view, self.case_sensitive_names).map_err(std::io::Error::other)?;
         let key = (log, day);
         let rows = self.pending.entry(key.clone()).or_default();
         rows.push(row);
@@ -170,6 +153,39 @@ impl LakeWriter {
         self.rows_written += rows.len() as u64;
         Ok(())
     }
+}
+
+impl Row {
+    fn of(event: &Event, view: &Event, case_sensitive_names: bool) -> serde_json::Result<Row> {
+        // A null value is no value: the column stays NULL.
+        let fields = unique_fields(view, case_sensitive_names)
+            .into_iter()
+            .filter(|(_, value)| !value.is_null())
+            .map(|(name, value)| (name, text(value)))
+            .collect();
+        Ok(Row {
+            time: event.timestamp().map(|time| time.unix_micros()),
+            channel: event.channel().map(str::to_owned),
+            provider: event.provider().map(str::to_owned),
+            computer: event.computer().map(str::to_owned),
+            event_id: event.event_id(),
+            source: event.source().path.clone(),
+            record: i64::try_from(event.record_id()).unwrap_or(i64::MAX),
+            json: serde_json::to_string(&event.fields_map())?,
+            fields,
+        })
+    }
+}
+
+/// Events as one Arrow batch with the schema of a lake file (core columns, then one text
+/// column per field name, in first-seen order): what a notebook gets as a table of events.
+pub fn events_batch<'e>(events: impl IntoIterator<Item = &'e Event>) -> Result<RecordBatch, arrow_schema::ArrowError> {
+    let rows = events
+        .into_iter()
+        .map(|event| Row::of(event, event, false))
+        .collect::<serde_json::Result<Vec<Row>>>()
+        .map_err(|error| arrow_schema::ArrowError::ExternalError(Box::new(error)))?;
+    record_batch(&rows)
 }
 
 /// The fields of an event, first occurrence of a name kept (of a name ignoring case, as
