@@ -202,7 +202,7 @@ def test_bad_inputs_raise_or_warn(tmp_path):
 
     with pytest.raises(harrier.RuleError) as error:
         harrier.RuleSet(bad_rule)
-    assert error.value.file.endswith("bad.yml") and error.value.line == 1
+    assert error.value.file.endswith("bad.yml") and error.value.line == 3, "the line of the YAML error"
 
     with pytest.raises(TypeError, match="unexpected keyword argument"):
         harrier.hunt(DATA / "evtx", rules, treads=2)
