@@ -4,7 +4,7 @@ Times `harrier.hunt(DATA, SIGMA).to_pandas()` (rule loading included, from the r
 the command line's is) and `harrier hunt DATA -r SIGMA... --format jsonl > /dev/null`, in
 alternation, and prints each run and the medians.
 
-    python3 python/bench.py [RUNS]
+    python3 python/benches/hunt_vs_cli.py [RUNS]
 """
 
 import statistics
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import harrier
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DATA = REPO.parent / "shared" / "data"
 SIGMA = [DATA / "sigma" / name for name in ("rules", "rules-threat-hunting", "rules-emerging-threats", "rules-placeholder")]
 BIN = REPO / "target" / "release" / "harrier"
