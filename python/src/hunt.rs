@@ -186,7 +186,7 @@ fn summary_dict(
         undecided.set_item(rule_id(*key), events)?;
     }
     dict.set_item("undecided", undecided)?;
-    dict.set_item("excluded", summary.excluded.iter().cloned().collect::<Vec<(String, u64)>>())?;
+    dict.set_item("excluded", summary.excluded.to_vec())?;
     dict.set_item("unplaced", summary.unplaced)?;
     Ok(dict.unbind())
 }
