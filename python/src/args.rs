@@ -4,7 +4,7 @@ use crate::{HarrierError, HarrierWarning, InputError, RuleError};
 use harrier::{Input, Timestamp};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyString, PyTzInfo};
+use pyo3::types::{IntoPyDict, PyString, PyTzInfo};
 use std::ffi::CString;
 use std::path::Path;
 
@@ -66,8 +66,6 @@ pub(crate) fn time_bound(value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Ti
     };
     Timestamp::parse_bound(&text).map(Some).map_err(PyValueError::new_err)
 }
-
-use pyo3::types::IntoPyDict;
 
 /// `InputError` with its `path`.
 pub(crate) fn input_error(path: &str, message: String) -> PyErr {

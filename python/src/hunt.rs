@@ -87,8 +87,12 @@ pub(crate) fn hunt(
     table: Option<String>,
 ) -> PyResult<HuntResult> {
     let spark = spark_options(engine, connect, table)?;
-    let paths = if spark.is_some() { &pyo3::types::PyList::empty(py).into_any() } else { paths };
     let options = HuntOptions::new(paths, since, until, fields, threads)?;
+    if spark.is_some() && !options.inputs.is_empty() {
+        return Err(PyValueError::new_err(
+            "with engine=\"spark\" the events come from table=, not from paths: pass []",
+        ));
+    }
     let set = RuleSet::from_arg(py, rules)?;
     let cancel = CancelToken::new();
     let (summary, collected) = interruptible(
