@@ -414,8 +414,8 @@ struct SendBatches {
 }
 
 impl SendBatches {
-    fn flush_if(&mut self, full: bool) -> Flow {
-        if self.hits.len == 0 || (full && self.hits.len < BATCH_ROWS) {
+    fn send_batch(&mut self, only_when_full: bool) -> Flow {
+        if self.hits.len == 0 || (only_when_full && self.hits.len < BATCH_ROWS) {
             return Flow::Continue;
         }
         match self.send.send(self.hits.finish()) {
@@ -428,16 +428,16 @@ impl SendBatches {
 impl Sink for SendBatches {
     fn hit(&mut self, hit: &Hit<'_>) -> io::Result<Flow> {
         push_hit(&mut self.hits, hit);
-        Ok(self.flush_if(true))
+        Ok(self.send_batch(true))
     }
 
     fn row(&mut self, result: &RowResult<'_>) -> io::Result<Flow> {
         push_event_row(&mut self.hits, result);
-        Ok(self.flush_if(true))
+        Ok(self.send_batch(true))
     }
 
     fn finish(&mut self, _: &Summary) -> io::Result<()> {
-        self.flush_if(false);
+        self.send_batch(false);
         Ok(())
     }
 }
