@@ -116,6 +116,14 @@ def test_to_pandas_gives_a_dataframe_of_the_hits(all_hunt):
     assert list(frame["techniques"].iloc[0]) == all_hunt.hits.column("techniques")[0].as_py()
 
 
+def test_polars_reads_the_tables_directly(all_hunt):
+    polars = pytest.importorskip("polars")  # CI installs it
+    frame = polars.DataFrame(all_hunt.hits)  # through the Arrow PyCapsule stream interface
+    assert frame.height == all_hunt.hits.num_rows
+    assert frame.schema["timestamp"] == polars.Datetime("us", "UTC")
+    assert frame.schema["techniques"] == polars.List(polars.String)
+
+
 def test_a_rule_set_reused_gives_what_fresh_ones_give(all_rules):
     logs = DATA / "evtx"
     first = harrier.hunt(logs, all_rules).hits
