@@ -2,13 +2,9 @@
 
 use crate::rules::RuleSet;
 use crate::tables;
-use arrow_array::builder::{StringBuilder, UInt64Builder};
-use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::{DataType, Field, Schema};
 use harrier::{ConvertOptions, Profile, Target};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use std::sync::Arc;
 
 /// Converts every rule document to a query: ``to`` is ``lucene`` (Elasticsearch
 /// ``query_string``), ``es-dsl``, ``esql``, ``splunk`` or ``sql`` (``dialect``: ``sqlite``,
@@ -16,9 +12,9 @@ use std::sync::Arc;
 /// ``sysmon``, ``ecs``, ``helk``, ``cim``, ``splunk-windows`` or a YAML file (default: ``ecs``
 /// for Elasticsearch, ``splunk-windows`` for Splunk, ``sysmon`` for SQL).
 ///
-/// One row per document: ``id``, ``title``, ``language``, ``file``, ``line``, ``query`` and
-/// ``index`` (the index pattern, when the mapping knows one), or ``refusal``: why it cannot
-/// be converted (a feature the target lacks, or what kept the rule from loading).
+/// One row per document: ``id``, ``title``, ``language``, ``file``, ``query`` and ``index``
+/// (the index pattern, when the mapping knows one), or ``refusal``: why it cannot be
+/// converted (a feature the target lacks, or what kept the rule from loading); and ``line``.
 #[pyfunction]
 #[pyo3(signature = (rules, to, *, mapping=None, dialect=None))]
 pub(crate) fn convert(
@@ -32,12 +28,10 @@ pub(crate) fn convert(
     let profile = Profile::load(mapping.unwrap_or(target.default_profile())).map_err(PyValueError::new_err)?;
     let set = RuleSet::from_arg(py, rules)?;
     let options = ConvertOptions::default();
-    let names = ["id", "title", "language", "file", "query", "index", "refusal"];
-    let mut columns: Vec<StringBuilder> = names.iter().map(|_| StringBuilder::new()).collect();
-    let mut lines = UInt64Builder::new();
+    let mut table =
+        tables::DocumentColumns::new(&["id", "title", "language", "file", "query", "index", "refusal"], &[]);
     for (index, outcome) in set.outcomes().enumerate() {
-        let converted = set.convert(index, target, &profile, &options);
-        let (query, index, refusal) = match converted {
+        let (query, index, refusal) = match set.convert(index, target, &profile, &options) {
             Ok(conversion) => (Some(conversion.query), conversion.index, None),
             Err(why) => (None, None, Some(why)),
         };
@@ -50,16 +44,8 @@ pub(crate) fn convert(
             index,
             refusal,
         ];
-        for (column, value) in columns.iter_mut().zip(values) {
-            column.append_option(value);
-        }
-        lines.append_value(outcome.line as u64);
+        table.push(values, [], outcome.line);
     }
-    let mut fields: Vec<Field> = names.iter().map(|name| Field::new(*name, DataType::Utf8, true)).collect();
-    fields.insert(4, Field::new("line", DataType::UInt64, false));
-    let mut arrays: Vec<ArrayRef> = columns.iter_mut().map(|column| Arc::new(column.finish()) as ArrayRef).collect();
-    arrays.insert(4, Arc::new(lines.finish()));
-    let schema = Arc::new(Schema::new(fields));
-    let batch = RecordBatch::try_new(schema.clone(), arrays).expect("columns built to the schema");
+    let (batch, schema) = table.finish();
     tables::to_pyarrow(py, vec![batch], schema)
 }

@@ -3,7 +3,7 @@
 use crate::args::{library_error, log_inputs, paths, read_problems, time_bound};
 use crate::run::interruptible;
 use crate::tables;
-use harrier::{CancelToken, Event, EventFilter, Flow, Hit, Hunt, Row, RowResult, Sink};
+use harrier::{CancelToken, Event, EventFilter, Flow, Hit, Hunt, Row, RowResult, Sink, TimeWindow};
 use harrier_read::ReadOptions;
 use pyo3::prelude::*;
 use std::path::PathBuf;
@@ -29,11 +29,7 @@ pub(crate) fn events(
 ) -> PyResult<Py<PyAny>> {
     let inputs = log_inputs(paths)?;
     let filter = EventFilter::parse(&r#where.unwrap_or_default()).map_err(library_error)?;
-    let (since, until) = (time_bound(since)?, time_bound(until)?);
-    let in_window = |event: &Event| match event.timestamp() {
-        Some(time) => since.is_none_or(|since| time >= since) && until.is_none_or(|until| time <= until),
-        None => since.is_none() && until.is_none(),
-    };
+    let window = TimeWindow { since: time_bound(since)?, until: time_bound(until)? };
     let stop = Arc::new(AtomicBool::new(false));
     let options = ReadOptions { stop: Some(stop.clone()), ..ReadOptions::default() };
     let (kept, summary) = interruptible(
@@ -42,7 +38,11 @@ pub(crate) fn events(
         || {
             let mut kept: Vec<Event> = Vec::new();
             let keep = |batch: harrier_read::Batch| -> Vec<Event> {
-                batch.events.into_iter().filter(|event| in_window(event) && filter.matches(event)).collect()
+                batch
+                    .events
+                    .into_iter()
+                    .filter(|event| window.place(event) == Some(true) && filter.matches(event))
+                    .collect()
             };
             let summary = harrier_read::read(&inputs, &options, keep, |events| kept.extend(events), &mut ());
             (kept, summary)

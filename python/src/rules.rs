@@ -3,9 +3,8 @@
 
 use crate::args::{library_error, paths, rule_error, warn};
 use crate::tables;
-use arrow_array::builder::{ListBuilder, StringBuilder, UInt64Builder};
-use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::{DataType, Field, Schema};
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
 use harrier::{Level, LoadStatus, Selection};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -163,13 +162,9 @@ fn with_vars(
     Ok(builder)
 }
 
-fn rules_table(set: &harrier::RuleSet) -> (RecordBatch, Arc<Schema>) {
+fn rules_table(set: &harrier::RuleSet) -> (RecordBatch, SchemaRef) {
     let texts = ["id", "title", "language", "level", "status", "file", "outcome", "reason"];
-    let lists = ["techniques", "tactics", "false_positives"];
-    let mut text_columns: Vec<StringBuilder> = texts.iter().map(|_| StringBuilder::new()).collect();
-    let mut list_columns: Vec<ListBuilder<StringBuilder>> =
-        lists.iter().map(|_| ListBuilder::new(StringBuilder::new())).collect();
-    let mut lines = UInt64Builder::new();
+    let mut table = tables::DocumentColumns::new(&texts, &["techniques", "tactics", "false_positives"]);
     for outcome in set.outcomes() {
         let meta = outcome.meta;
         let values = [
@@ -182,29 +177,11 @@ fn rules_table(set: &harrier::RuleSet) -> (RecordBatch, Arc<Schema>) {
             Some(outcome.status.name().to_owned()),
             outcome.reason.clone(),
         ];
-        for (column, value) in text_columns.iter_mut().zip(values) {
-            column.append_option(value);
-        }
-        let empty = Vec::new();
-        let items = [
-            meta.map_or(&empty, |meta| &meta.techniques),
-            meta.map_or(&empty, |meta| &meta.tactics),
-            meta.map_or(&empty, |meta| &meta.false_positives),
-        ];
-        for (column, items) in list_columns.iter_mut().zip(items) {
-            items.iter().for_each(|item| column.values().append_value(item));
-            column.append(true);
-        }
-        lines.append_value(outcome.line as u64);
+        let lists: [&[String]; 3] = match meta {
+            Some(meta) => [&meta.techniques, &meta.tactics, &meta.false_positives],
+            None => [&[], &[], &[]],
+        };
+        table.push(values, lists, outcome.line);
     }
-    let item = Arc::new(Field::new_list_field(DataType::Utf8, true));
-    let mut fields: Vec<Field> = texts.iter().map(|name| Field::new(*name, DataType::Utf8, true)).collect();
-    fields.extend(lists.iter().map(|name| Field::new(*name, DataType::List(item.clone()), true)));
-    fields.push(Field::new("line", DataType::UInt64, false));
-    let mut columns: Vec<ArrayRef> =
-        text_columns.iter_mut().map(|column| Arc::new(column.finish()) as ArrayRef).collect();
-    columns.extend(list_columns.iter_mut().map(|column| Arc::new(column.finish()) as ArrayRef));
-    columns.push(Arc::new(lines.finish()));
-    let schema = Arc::new(Schema::new(fields));
-    (RecordBatch::try_new(schema.clone(), columns).expect("columns built to the schema"), schema)
+    table.finish()
 }

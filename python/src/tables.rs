@@ -1,7 +1,9 @@
 //! Results as Arrow columns, built as a hunt goes: hits, correlation results, SPL rows, and
 //! tables of named values (search results, one detection's rows).
 
-use arrow_array::builder::{Float64Builder, Int64Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder};
+use arrow_array::builder::{
+    Float64Builder, Int64Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder, UInt64Builder,
+};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use harrier::{CorrelationResult, Event, RuleMeta, Timestamp, Value};
@@ -34,6 +36,52 @@ fn push_texts<'a>(builder: &mut ListBuilder<StringBuilder>, items: impl IntoIter
         builder.values().append_option(item);
     }
     builder.append(true);
+}
+
+/// A table of rule documents, one row each: named text columns, then named lists of text,
+/// then the document's `line` in its file.
+pub(crate) struct DocumentColumns {
+    texts: Vec<(&'static str, StringBuilder)>,
+    lists: Vec<(&'static str, ListBuilder<StringBuilder>)>,
+    lines: UInt64Builder,
+}
+
+impl DocumentColumns {
+    pub(crate) fn new(texts: &[&'static str], lists: &[&'static str]) -> DocumentColumns {
+        DocumentColumns {
+            texts: texts.iter().map(|name| (*name, StringBuilder::new())).collect(),
+            lists: lists.iter().map(|name| (*name, self::texts())).collect(),
+            lines: UInt64Builder::new(),
+        }
+    }
+
+    /// Appends a document: its texts and lists in the order the columns were named.
+    pub(crate) fn push<'a>(
+        &mut self,
+        texts: impl IntoIterator<Item = Option<String>>,
+        lists: impl IntoIterator<Item = &'a [String]>,
+        line: usize,
+    ) {
+        for ((_, column), value) in self.texts.iter_mut().zip(texts) {
+            column.append_option(value);
+        }
+        for ((_, column), items) in self.lists.iter_mut().zip(lists) {
+            push_texts(column, items.iter().map(|item| Some(item.as_str())));
+        }
+        self.lines.append_value(line as u64);
+    }
+
+    pub(crate) fn finish(mut self) -> (RecordBatch, SchemaRef) {
+        let mut fields: Vec<Field> = self.texts.iter().map(|(name, _)| text_field(name)).collect();
+        fields.extend(self.lists.iter().map(|(name, _)| list_field(name)));
+        fields.push(Field::new("line", DataType::UInt64, false));
+        let mut columns: Vec<ArrayRef> =
+            self.texts.iter_mut().map(|(_, column)| Arc::new(column.finish()) as ArrayRef).collect();
+        columns.extend(self.lists.iter_mut().map(|(_, column)| Arc::new(column.finish()) as ArrayRef));
+        columns.push(Arc::new(self.lines.finish()));
+        let schema = Arc::new(Schema::new(fields));
+        (RecordBatch::try_new(schema.clone(), columns).expect("columns built to the schema"), schema)
+    }
 }
 
 /// A table for Python: a `pyarrow.Table` of the batches.

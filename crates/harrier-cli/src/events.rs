@@ -76,19 +76,11 @@ pub fn run(args: &EventsArgs, ui: &Ui) -> std::io::Result<ExitCode> {
     if args.format == EventFormat::Table {
         writeln!(out.writer, "{}", cut(table_header(), width))?;
     }
-    let (since, until) = (args.window.since, args.window.until);
-    // Whether an event is in the window; `None` when it has no time to place it by.
-    let in_window = |event: &harrier::Event| -> Option<bool> {
-        if since.is_none() && until.is_none() {
-            return Some(true);
-        }
-        let time = event.timestamp()?;
-        Some(since.is_none_or(|since| time >= since) && until.is_none_or(|until| time <= until))
-    };
+    let window = args.window.time_window();
     let render = |batch: harrier_read::Batch| -> (Vec<u8>, u64, u64) {
         let (mut text, mut kept, mut unplaced) = (Vec::new(), 0, 0);
         for event in &batch.events {
-            match in_window(event) {
+            match window.place(event) {
                 None => {
                     unplaced += 1;
                     continue;
@@ -128,7 +120,7 @@ pub fn run(args: &EventsArgs, ui: &Ui) -> std::io::Result<ExitCode> {
     if unplaced > 0 && !ui.quiet {
         eprintln!("harrier: left out {} without a time (--since/--until cannot place them)", plural(unplaced, "event"));
     }
-    let selective = !args.conditions.is_empty() || args.window.since.is_some() || args.window.until.is_some();
+    let selective = !args.conditions.is_empty() || !window.is_open();
     if selective && !ui.quiet {
         match kept {
             0 => eprintln!("harrier: no event of {} met {}", plural(summary.events(), "event"), conditions(args)),

@@ -105,6 +105,10 @@ pub(crate) enum HuntFormat {
 }
 
 impl Window {
+    pub(crate) fn time_window(&self) -> harrier::TimeWindow {
+        harrier::TimeWindow { since: self.since, until: self.until }
+    }
+
     fn check(&self) -> io::Result<()> {
         match (self.since, self.until) {
             (Some(since), Some(until)) if since > until => {

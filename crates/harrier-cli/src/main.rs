@@ -8,6 +8,7 @@ mod bench;
 mod catalog;
 mod check;
 mod convert;
+mod coverage;
 mod events;
 mod hunt;
 #[cfg(feature = "lake")]
@@ -85,8 +86,9 @@ enum Command {
     /// Work with rule files: check that they load, list them.
     #[command(subcommand)]
     Rules(RulesCommand),
-    Coverage(catalog::CoverageArgs),
-    Noise(catalog::NoiseArgs),
+    Coverage(coverage::CoverageArgs),
+    Noise(coverage::NoiseArgs),
+    Catalog(catalog::CatalogArgs),
     Convert(convert::ConvertArgs),
     #[cfg(feature = "lake")]
     Ingest(ingest::IngestArgs),
@@ -96,7 +98,7 @@ enum Command {
 #[derive(Subcommand)]
 enum RulesCommand {
     Check(check::CheckArgs),
-    List(catalog::ListArgs),
+    List(coverage::ListArgs),
 }
 
 fn main() -> ExitCode {
@@ -115,9 +117,10 @@ fn main() -> ExitCode {
         Command::Hunt(args) => hunt::run(&args, &ui),
         Command::Search(args) => search::run(&args, &ui),
         Command::Rules(RulesCommand::Check(args)) => check::run(&args, &ui),
-        Command::Rules(RulesCommand::List(args)) => catalog::list(&args, &ui),
-        Command::Coverage(args) => catalog::coverage(&args, &ui),
-        Command::Noise(args) => catalog::noise(&args, &ui),
+        Command::Rules(RulesCommand::List(args)) => coverage::list(&args, &ui),
+        Command::Coverage(args) => coverage::coverage(&args, &ui),
+        Command::Noise(args) => coverage::noise(&args, &ui),
+        Command::Catalog(args) => catalog::run(&args, &ui),
         Command::Convert(args) => convert::run(&args, &ui),
         #[cfg(feature = "lake")]
         Command::Ingest(args) => ingest::run(&args, &ui),

@@ -1,6 +1,30 @@
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use std::fmt;
 
+/// A time window: from `since` to `until`, both inclusive; either end may be open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeWindow {
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+}
+
+impl TimeWindow {
+    /// Whether the window lets every event through.
+    pub fn is_open(&self) -> bool {
+        self.since.is_none() && self.until.is_none()
+    }
+
+    /// Whether an event is in the window; `None` when the window has an end and the event
+    /// has no time to place it by (callers count those rather than guess).
+    pub fn place(&self, event: &crate::Event) -> Option<bool> {
+        if self.is_open() {
+            return Some(true);
+        }
+        let time = event.timestamp()?;
+        Some(self.since.is_none_or(|since| time >= since) && self.until.is_none_or(|until| time <= until))
+    }
+}
+
 /// A UTC instant with microsecond precision, the precision of EVTX `SystemTime`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(DateTime<Utc>);

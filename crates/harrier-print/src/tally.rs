@@ -1,7 +1,7 @@
 //! What each rule found, with the hosts and processes of its hits: the figures of
 //! `coverage --logs` and `noise`.
 
-use harrier::{CorrelationResult, Flow, Hit, RowResult, RuleKey, RuleSet, Sink};
+use harrier::{CorrelationResult, Flow, Hit, RowResult, RuleKey, RuleSet, Sink, Timestamp};
 use harrier_report::actors::{HOST_FIELDS, PROCESS_FIELDS, first_of};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
@@ -17,6 +17,9 @@ pub struct Tally {
     pub hosts: BTreeSet<String>,
     /// Hits per (field, process): the field is where the process was found.
     pub processes: BTreeMap<(&'static str, String), u64>,
+    /// The times of the first and last hit with a time.
+    pub first: Option<Timestamp>,
+    pub last: Option<Timestamp>,
 }
 
 impl Tally {
@@ -27,8 +30,12 @@ impl Tally {
         Some((field, process.as_str(), *count))
     }
 
-    fn add(&mut self, weight: u64, get: &dyn Fn(&str) -> Option<String>) {
+    fn add(&mut self, weight: u64, time: Option<Timestamp>, get: &dyn Fn(&str) -> Option<String>) {
         self.hits += weight;
+        if let Some(time) = time {
+            self.first = Some(self.first.map_or(time, |first| first.min(time)));
+            self.last = Some(self.last.map_or(time, |last| last.max(time)));
+        }
         self.hosts.extend(first_of(HOST_FIELDS, get).map(|(_, host)| host));
         if let Some(process) = first_of(PROCESS_FIELDS, get) {
             *self.processes.entry(process).or_default() += weight;
@@ -77,14 +84,14 @@ impl<'r> Tallies<'r> {
 impl Sink for Tallies<'_> {
     fn hit(&mut self, hit: &Hit<'_>) -> io::Result<Flow> {
         let event = hit.event;
-        self.tally(hit.key).add(1, &|field| event.text(field).map(|text| text.into_owned()));
+        self.tally(hit.key).add(1, event.timestamp(), &|field| event.text(field).map(|text| text.into_owned()));
         Ok(Flow::Continue)
     }
 
     fn correlation(&mut self, correlation: &CorrelationResult<'_>) -> io::Result<Flow> {
         let group = &correlation.result.group;
         let get = |field: &str| group.iter().find(|(name, _)| name == field).and_then(|(_, value)| value.clone());
-        self.tally(correlation.key).add(1, &get);
+        self.tally(correlation.key).add(1, None, &get);
         Ok(Flow::Continue)
     }
 
@@ -92,7 +99,7 @@ impl Sink for Tallies<'_> {
         let row = result.row;
         let count = row.get("count").and_then(|count| count.as_i64()).filter(|_| result.aggregates);
         let weight = count.unwrap_or(1).max(1) as u64;
-        self.tally(result.key).add(weight, &|field| row.text(field).map(|text| text.into_owned()));
+        self.tally(result.key).add(weight, None, &|field| row.text(field).map(|text| text.into_owned()));
         Ok(Flow::Continue)
     }
 }

@@ -11,7 +11,7 @@ use crate::results::{CorrelationResult, Hit, RowResult, RuleCount, Summary, Unde
 use crate::rules::{RuleKey, RuleSet};
 use crate::sink::{Flow, Sink};
 use harrier_correlate::{Observation, Windows};
-use harrier_event::{Event, Timestamp};
+use harrier_event::{Event, TimeWindow, Timestamp};
 use harrier_pipeline::{Row, RunState};
 use harrier_read::{Input, Observer, Problem, ReadOptions};
 use rayon::prelude::*;
@@ -70,8 +70,7 @@ type ProgressFn<'r> = dyn Fn(Progress<'_>) + Send + Sync + 'r;
 /// ```
 pub struct Hunt<'r> {
     pub(crate) rules: &'r RuleSet,
-    pub(crate) since: Option<Timestamp>,
-    pub(crate) until: Option<Timestamp>,
+    pub(crate) window: TimeWindow,
     threads: Option<usize>,
     max_record_bytes: usize,
     cancel: Option<CancelToken>,
@@ -130,8 +129,7 @@ impl<'r> Hunt<'r> {
     pub fn new(rules: &'r RuleSet) -> Hunt<'r> {
         Hunt {
             rules,
-            since: None,
-            until: None,
+            window: TimeWindow::default(),
             threads: None,
             max_record_bytes: harrier_read::DEFAULT_MAX_RECORD_BYTES,
             cancel: None,
@@ -142,13 +140,13 @@ impl<'r> Hunt<'r> {
     /// Only events at or after this time (events without one are left out when a window is
     /// set).
     pub fn since(mut self, time: Option<Timestamp>) -> Self {
-        self.since = time;
+        self.window.since = time;
         self
     }
 
     /// Only events at or before this time.
     pub fn until(mut self, time: Option<Timestamp>) -> Self {
-        self.until = time;
+        self.window.until = time;
         self
     }
 
@@ -178,8 +176,7 @@ impl<'r> Hunt<'r> {
     {
         Hunt {
             rules: self.rules,
-            since: self.since,
-            until: self.until,
+            window: self.window,
             threads: self.threads,
             max_record_bytes: self.max_record_bytes,
             cancel: self.cancel,
@@ -262,7 +259,7 @@ impl<'r> Hunt<'r> {
         {
             return Err(Error::Options(format!("threads must be 1 to {MAX_THREADS}, not {threads}")));
         }
-        if let (Some(since), Some(until)) = (self.since, self.until)
+        if let (Some(since), Some(until)) = (self.window.since, self.window.until)
             && since > until
         {
             return Err(Error::Options(format!("the time window ends ({until}) before it starts ({since})")));
@@ -282,16 +279,6 @@ impl<'r> Hunt<'r> {
         }
     }
 
-    /// Whether an event is in the time window; `None` when there is a window and the event
-    /// has no time to place it by.
-    fn in_window(&self, event: &Event) -> Option<bool> {
-        if self.since.is_none() && self.until.is_none() {
-            return Some(true);
-        }
-        let time = event.timestamp()?;
-        Some(self.since.is_none_or(|since| time >= since) && self.until.is_none_or(|until| time <= until))
-    }
-
     /// Matches a batch of events (on any core): hits, and what correlations and SPL
     /// pipelines keep.
     pub(crate) fn match_events(&self, events: &[Event], matches: &Matcher) -> Matched {
@@ -299,7 +286,7 @@ impl<'r> Hunt<'r> {
         let mut found = Matched::default();
         let (mut matched, mut undecided) = (Vec::new(), Vec::new());
         for (at, event) in events.iter().enumerate() {
-            match self.in_window(event) {
+            match self.window.place(event) {
                 Some(true) => {}
                 Some(false) => continue,
                 None => {

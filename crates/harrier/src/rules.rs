@@ -496,6 +496,13 @@ impl RuleSet {
         }
     }
 
+    /// An SPL document's search as written and with its macros expanded (when that
+    /// worked); `None` for a Sigma document.
+    pub fn spl_search(&self, index: usize) -> Option<(&str, Option<&str>)> {
+        let detection = self.spl.detections.get(index.checked_sub(self.entries.len())?)?;
+        Some((&detection.search, detection.expanded.as_deref()))
+    }
+
     /// How many documents have this status.
     pub fn count(&self, status: LoadStatus) -> usize {
         self.outcomes().filter(|outcome| outcome.status == status).count()

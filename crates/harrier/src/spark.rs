@@ -13,7 +13,7 @@ use crate::results::Summary;
 use crate::rules::RuleSet;
 use crate::sink::Sink;
 use harrier_convert::{Dialect, Options, Profile, Target};
-use harrier_event::{Event, SourceFile, Timestamp};
+use harrier_event::{Event, SourceFile, TimeWindow, Timestamp};
 use harrier_pipeline::Row;
 use harrier_spark::{Cluster, Names, RuleCondition, Source};
 use harrier_spl::escu::Outcome;
@@ -70,7 +70,7 @@ impl Hunt<'_> {
     pub fn run_on_spark(&self, options: &SparkOptions, sink: &mut dyn Sink) -> Result<Summary, Error> {
         self.check()?;
         let note = |text: &str| self.progress_callback(Progress::Note(text));
-        let found = hunt(self.rules, options, time_filter(self.since, self.until), &note).map_err(Error::Spark)?;
+        let found = hunt(self.rules, options, time_filter(self.window), &note).map_err(Error::Spark)?;
         let mut run = Run::new(self, sink);
         found.feed(self.rules, &mut |events, matches| {
             let matched = self.match_events(events, matches);
@@ -422,10 +422,14 @@ fn sort_rows(rows: &mut [Row]) {
 }
 
 /// The SQL of the hunt's time window on `_timestamp`.
-fn time_filter(from: Option<Timestamp>, to: Option<Timestamp>) -> Option<String> {
+fn time_filter(window: TimeWindow) -> Option<String> {
     let bound =
         |time: Timestamp, operator: &str| format!("_timestamp {operator} timestamp_micros({})", time.unix_micros());
-    let parts: Vec<String> =
-        from.map(|time| bound(time, ">=")).into_iter().chain(to.map(|time| bound(time, "<="))).collect();
+    let parts: Vec<String> = window
+        .since
+        .map(|time| bound(time, ">="))
+        .into_iter()
+        .chain(window.until.map(|time| bound(time, "<=")))
+        .collect();
     (!parts.is_empty()).then(|| parts.join(" AND "))
 }
