@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The HTML report in a real browser: Debian's Chromium, headless, driven by playwright-core.
-# Two reports: a hunt of SigmaHQ and ESCU over the shared EVTX samples, and a load test of
-# 100,000+ hits (three catch-all rules over all the shared data). Screenshots and reports are
-# left in target/report-check/ to look at.
+# The HTML report and the detection catalog in a real browser: Debian's Chromium, headless,
+# driven by playwright-core. Two reports: a hunt of SigmaHQ and ESCU over the shared EVTX
+# samples, and a load test of 100,000+ hits (three catch-all rules over all the shared data);
+# then the catalog of every SigmaHQ folder and all ESCU detections, with evidence from the
+# EVTX samples. Screenshots, reports and the catalog are left in target/report-check/ to
+# look at after the run.
 #   tests/browser/check-report.sh HARRIER SHARED_DATA ESCU
 set -euo pipefail
 harrier=$(realpath "$1"); data=$(realpath "$2"); escu=$(realpath "$3")
@@ -27,3 +29,12 @@ echo "-- report of 100,000+ hits"
   --format jsonl --html "$out/load.html" > "$out/load.jsonl" 2> "$out/load.stderr"
 node "$here/report.mjs" "$out/load.html" "$out/load.jsonl" "$out/load.png" --at-least 100000
 rm -f "$out/load.jsonl"
+
+echo "-- detection catalog of SigmaHQ and ESCU, with evidence from $data/evtx"
+rules=(-r "$data/sigma/rules" -r "$data/sigma/rules-emerging-threats" -r "$data/sigma/rules-threat-hunting"
+  -r "$data/sigma/rules-placeholder" -r "$escu/detections")
+TIMEFORMAT="catalog built in %R s (wall), %U s user"
+time "$harrier" catalog "${rules[@]}" --out "$out/catalog-rules-only"
+time "$harrier" catalog "${rules[@]}" --logs "$data/evtx" --out "$out/catalog" 2> "$out/catalog.stderr"
+"$harrier" catalog -q "${rules[@]}" --logs "$data/evtx" --format json -o "$out/catalog.json"
+node "$here/catalog.mjs" "$out/catalog/index.html" "$out/catalog.json" "$out/catalog"

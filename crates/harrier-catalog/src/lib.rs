@@ -277,14 +277,14 @@ fn catalog_rule(
         },
         level: meta.map(|meta| meta.level.name()),
         status: meta.and_then(|meta| meta.status).map(|status| status.name()),
-        r#type: meta.and_then(|meta| annotation(meta, "type")),
+        r#type: meta.and_then(|meta| meta.annotation_text("type")).map(str::to_owned),
         techniques: meta.map(|meta| meta.techniques.clone()).unwrap_or_default(),
         tactics: meta.map(|meta| meta.tactics.clone()).unwrap_or_default(),
         description: meta.and_then(|meta| meta.description.clone()),
         author: meta.and_then(|meta| meta.author.clone()),
         references: meta.map(|meta| meta.references.clone()).unwrap_or_default(),
         false_positives: meta.map(|meta| meta.false_positives.clone()).unwrap_or_default(),
-        logsource: meta.map(|meta| logsource(meta)).filter(|text| !text.is_empty()),
+        logsource: meta.map(|meta| meta.logsource.to_string()).filter(|text| !text.is_empty()),
         file: outcome.file.to_owned(),
         line: outcome.line,
         outcome: outcome.status.name(),
@@ -297,19 +297,6 @@ fn catalog_rule(
         noise: options.noise.get(&key).cloned(),
         title,
     }
-}
-
-fn annotation(meta: &harrier::RuleMeta, key: &str) -> Option<String> {
-    meta.annotations.iter().find(|(name, _)| name == key).and_then(|(_, value)| match value {
-        harrier::Annotation::Text(text) => Some(text.clone()),
-        _ => None,
-    })
-}
-
-fn logsource(meta: &harrier::RuleMeta) -> String {
-    let source = &meta.logsource;
-    let parts = [&source.product, &source.category, &source.service];
-    parts.iter().filter_map(|part| part.as_deref()).collect::<Vec<_>>().join("/")
 }
 
 /// Anchors for deep links: the rule's id when no other document has it, else `doc-<n>`.

@@ -31,7 +31,7 @@ use std::process::ExitCode;
 ///
 /// Examples:
 ///   harrier catalog -r sigma/rules -r escu/detections --out catalog/   # open catalog/index.html
-///   harrier catalog -r escu/detections --logs attack-logs/ --benign baseline/ --out catalog/
+///   harrier catalog -r escu/detections --logs logs/ --benign benign-logs/ --out catalog/
 ///   harrier catalog -r sigma/rules --format json -o catalog.json
 #[derive(Args)]
 #[command(verbatim_doc_comment)]

@@ -6,7 +6,7 @@ use crate::output::{OutputArgs, create};
 use crate::progress::{self, Ui};
 use crate::rules::{Purpose, RuleArgs};
 use clap::{Args, ValueEnum};
-use harrier::{Annotation, Hunt, Language, LoadStatus, RuleMeta, RuleSet};
+use harrier::{Hunt, Language, LoadStatus, RuleMeta, RuleSet};
 use harrier_attack::{Attack, Coverage};
 use harrier_print::{Align, Grid, Tallies, Tally};
 use serde::Serialize;
@@ -77,29 +77,20 @@ struct ListLine<'a> {
     file: String,
 }
 
-fn annotation_text<'a>(meta: &'a RuleMeta, key: &str) -> Option<&'a str> {
-    meta.annotations.iter().find(|(name, _)| name == key).and_then(|(_, value)| match value {
-        Annotation::Text(text) => Some(text.as_str()),
-        _ => None,
-    })
-}
-
 fn list_line<'a>(rule: &Listed<'a>) -> ListLine<'a> {
     let meta = rule.meta;
-    let source = &meta.logsource;
-    let logsource = [&source.product, &source.category, &source.service];
     ListLine {
         language: rule.language,
         id: meta.id.as_deref(),
         title: &meta.title,
         level: meta.level.name(),
-        r#type: annotation_text(meta, "type"),
+        r#type: meta.annotation_text("type"),
         status: meta.status.map(|status| status.name()),
         load_status: rule.status,
         techniques: &meta.techniques,
         technique_names: harrier_print::technique_names(meta),
         tactics: &meta.tactics,
-        logsource: logsource.iter().filter_map(|part| part.as_deref()).collect::<Vec<_>>().join("/"),
+        logsource: meta.logsource.to_string(),
         false_positives: &meta.false_positives,
         file: meta.source.to_string(),
     }

@@ -87,6 +87,15 @@ pub struct LogSource {
     pub service: Option<String>,
 }
 
+impl fmt::Display for LogSource {
+    /// The parts given, `product/category/service` (`windows/process_creation`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts = [&self.product, &self.category, &self.service];
+        let given: Vec<&str> = parts.iter().filter_map(|part| part.as_deref()).collect();
+        f.write_str(&given.join("/"))
+    }
+}
+
 /// Where a rule was read from.
 #[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 pub struct SourcePlace {
@@ -123,6 +132,16 @@ pub struct RuleMeta {
     /// Metadata of the rule's own language worth showing with each hit (ESCU: `type`,
     /// `analytic_story`, `confidence`, `impact`, `risk_score`), in the rule's order.
     pub annotations: Vec<(String, Annotation)>,
+}
+
+impl RuleMeta {
+    /// A text annotation by name (ESCU's `type`: `TTP`, `Anomaly`, `Hunting`).
+    pub fn annotation_text(&self, key: &str) -> Option<&str> {
+        self.annotations.iter().find(|(name, _)| name == key).and_then(|(_, value)| match value {
+            Annotation::Text(text) => Some(text.as_str()),
+            _ => None,
+        })
+    }
 }
 
 /// One language-specific metadata value.

@@ -1,9 +1,20 @@
 "use strict";
 // The catalog page: renders the inline data by route (the URL's fragment) and filters.
 // Every value from the data goes in as text, never as markup.
-(function () {
-  const data = JSON.parse(document.getElementById("catalog-data").textContent);
+// The data is gzip-compressed JSON in base64 (see the crate's site.rs): inflated natively.
+async function unpack(id) {
+  const text = document.getElementById(id).textContent;
+  const bytes = Uint8Array.fromBase64 ? Uint8Array.fromBase64(text) : Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+  return JSON.parse(await new Response(stream).text());
+}
+
+unpack("catalog-data").then((data) => {
   const rules = data.rules;
+  // Each rule's conversions, by rule index: inflated once, when first needed or once the
+  // page has first shown.
+  let conversions = null;
+  const allConversions = () => conversions || (conversions = unpack("catalog-conversions"));
   const view = document.getElementById("view");
   const LEVELS = ["critical", "high", "medium", "low", "informational"];
 
@@ -154,18 +165,21 @@
         rule.logsource ? [el("dt", {}, "logsource"), el("dd", {}, rule.logsource)] : null,
         el("dt", {}, "file"), el("dd", {}, `${rule.file}:${rule.line}`)),
       rule.references.length ? el("details", { class: "references" }, el("summary", {}, `References (${rule.references.length})`), list(rule.references)) : null,
-      full ? rulePageExtras(rule) : null);
+      full ? rulePageExtras(rule, index) : null);
   }
 
-  function rulePageExtras(rule) {
+  function rulePageExtras(rule, index) {
     const outcome = el("section", { class: "outcome", "data-outcome": rule.outcome }, el("h4", {}, "Loading"),
       el("p", {}, rule.outcome, rule.reason ? `: ${rule.reason}` : ""),
       rule.warnings.length ? el("ul", { class: "warnings" }, rule.warnings.map((warning) => el("li", {}, warning))) : null);
-    const conversions = el("section", { class: "conversions" }, el("h4", {}, "Conversions"),
-      rule.conversions.map((conversion) => el("div", { class: "conversion", "data-target": conversion.target },
+    const section = el("section", { class: "conversions" }, el("h4", {}, "Conversions"));
+    allConversions().then((all) => {
+      section.append(...all[index].map((conversion) => el("div", { class: "conversion", "data-target": conversion.target },
         el("h5", {}, conversion.target, conversion.index ? el("span", { class: "muted" }, ` index ${conversion.index}`) : null),
         conversion.query != null ? el("pre", {}, conversion.query) : el("p", { class: "refusal" }, "Not converted: ", conversion.refusal))));
-    return [outcome, conversions];
+      section.dataset.loaded = "true";
+    });
+    return [outcome, section];
   }
 
   function ruleList(indexes, empty) {
@@ -299,4 +313,5 @@
   render();
   document.body.dataset.ready = "true";
   document.body.dataset.readyMs = String(Math.round(performance.now()));
-})();
+  allConversions();
+});

@@ -4,6 +4,7 @@
 //! parent's at the fork, and this one holds whole rule sets.
 
 mod catalog;
+mod catalog_site;
 mod cli;
 mod convert;
 mod convert_sqlite;
