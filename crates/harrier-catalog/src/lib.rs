@@ -110,7 +110,7 @@ pub struct CatalogRule {
     pub file: String,
     pub line: usize,
     /// `loaded`, `inactive`, `correlation`, `filter` or `failed`.
-    pub outcome: &'static str,
+    pub outcome: LoadStatus,
     pub reason: Option<String>,
     pub warnings: Vec<String>,
     pub logic: Option<Logic>,
@@ -185,10 +185,10 @@ impl Catalog {
         for rule in &rules {
             counts.documents += 1;
             *if rule.source == "sigma" { &mut counts.sigma } else { &mut counts.splunk } += 1;
-            *counts.outcomes.entry(rule.outcome).or_default() += 1;
+            *counts.outcomes.entry(rule.outcome.name()).or_default() += 1;
         }
         let filed: Vec<(usize, &CatalogRule)> =
-            rules.iter().enumerate().filter(|(_, rule)| counted(status_of(rule.outcome))).collect();
+            rules.iter().enumerate().filter(|(_, rule)| counted(rule.outcome)).collect();
         let tree = TechniqueTree::of(&filed);
         counts.techniques = tree.by_id.len();
         let (false_positives, false_positives_unknown) = false_positives::group(&filed);
@@ -218,28 +218,6 @@ impl Catalog {
     /// The catalog as one self-contained HTML page.
     pub fn write_html(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         site::write(self, out)
-    }
-
-    /// Rules (by index) filed under each technique id, as `harrier coverage` counts them.
-    pub fn rules_per_technique(&self) -> BTreeMap<&str, usize> {
-        let in_matrix = self.tactics.iter().flat_map(|tactic| &tactic.techniques);
-        let with_subs = in_matrix.flat_map(|technique| std::iter::once(technique).chain(&technique.subtechniques));
-        with_subs
-            .chain(&self.outside_matrix)
-            .chain(&self.unknown_techniques)
-            .filter(|entry| !entry.rules.is_empty())
-            .map(|entry| (entry.id.as_str(), entry.rules.len()))
-            .collect()
-    }
-}
-
-fn status_of(outcome: &str) -> LoadStatus {
-    match outcome {
-        "loaded" => LoadStatus::Loaded,
-        "inactive" => LoadStatus::Inactive,
-        "correlation" => LoadStatus::Correlation,
-        "filter" => LoadStatus::Filter,
-        _ => LoadStatus::Failed,
     }
 }
 
@@ -287,7 +265,7 @@ fn catalog_rule(
         logsource: meta.map(|meta| meta.logsource.to_string()).filter(|text| !text.is_empty()),
         file: outcome.file.to_owned(),
         line: outcome.line,
-        outcome: outcome.status.name(),
+        outcome: outcome.status,
         reason: outcome.reason.clone(),
         warnings: outcome.warnings.to_vec(),
         fields: logic.as_ref().map(Logic::fields).unwrap_or_default(),
