@@ -11,7 +11,7 @@ mod false_positives;
 mod logic;
 mod site;
 
-use harrier::{ConvertOptions, Language, LoadStatus, Profile, RuleSet, Target};
+use harrier::{ConvertOptions, Language, LoadStatus, Profile, RuleOutcome, RuleSet, Target};
 use harrier_attack::Attack;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -159,12 +159,6 @@ const CONVERSIONS: [(&str, &str, Option<&str>, &str); 6] = [
     ("ES|QL", "esql", None, "ecs"),
 ];
 
-/// Whether a document of this outcome is a rule the catalog files under techniques: what
-/// `harrier coverage` counts (failed documents and meta filters are not).
-fn counted(status: LoadStatus) -> bool {
-    !matches!(status, LoadStatus::Failed | LoadStatus::Filter | LoadStatus::NotSelected)
-}
-
 impl Catalog {
     /// The catalog of a rule set. Rule files are read again for the Sigma logic as written.
     pub fn build(set: &RuleSet, options: &Options) -> Catalog {
@@ -176,19 +170,24 @@ impl Catalog {
             })
             .collect();
         let files = logic::Files::default();
-        let documents: Vec<usize> =
-            (0..set.len()).filter(|index| set.outcome(*index).status != LoadStatus::NotSelected).collect();
-        let mut rules: Vec<CatalogRule> =
-            documents.par_iter().map(|index| catalog_rule(set, *index, &targets, &files, options)).collect();
+        // Documents the selection left out are not in the catalog, only counted.
+        let mut rules: Vec<CatalogRule> = (0..set.len())
+            .into_par_iter()
+            .filter_map(|index| {
+                let outcome = set.outcome(index);
+                (outcome.status != LoadStatus::NotSelected)
+                    .then(|| catalog_rule(set, index, outcome, &targets, &files, options))
+            })
+            .collect();
         name_anchors(&mut rules);
-        let mut counts = Counts { not_selected: set.len() - documents.len(), ..Counts::default() };
+        let mut counts = Counts { not_selected: set.len() - rules.len(), ..Counts::default() };
         for rule in &rules {
             counts.documents += 1;
             *if rule.source == "sigma" { &mut counts.sigma } else { &mut counts.splunk } += 1;
             *counts.outcomes.entry(rule.outcome.name()).or_default() += 1;
         }
         let filed: Vec<(usize, &CatalogRule)> =
-            rules.iter().enumerate().filter(|(_, rule)| counted(rule.outcome)).collect();
+            rules.iter().enumerate().filter(|(_, rule)| rule.outcome.is_selected_rule()).collect();
         let tree = TechniqueTree::of(&filed);
         counts.techniques = tree.by_id.len();
         let (false_positives, false_positives_unknown) = false_positives::group(&filed);
@@ -221,14 +220,15 @@ impl Catalog {
     }
 }
 
+/// Document `index` of the set, whose outcome is `outcome`, as the catalog shows it.
 fn catalog_rule(
     set: &RuleSet,
     index: usize,
+    outcome: RuleOutcome<'_>,
     targets: &[(&'static str, Target, Profile)],
     files: &logic::Files,
     options: &Options,
 ) -> CatalogRule {
-    let outcome = set.outcome(index);
     let meta = outcome.meta;
     let title = outcome.title.map(str::to_owned).unwrap_or_else(|| outcome.file.to_owned());
     let key = rule_key(outcome.id, &title);
@@ -266,7 +266,7 @@ fn catalog_rule(
         file: outcome.file.to_owned(),
         line: outcome.line,
         outcome: outcome.status,
-        reason: outcome.reason.clone(),
+        reason: outcome.reason,
         warnings: outcome.warnings.to_vec(),
         fields: logic.as_ref().map(Logic::fields).unwrap_or_default(),
         logic,

@@ -26,7 +26,7 @@ struct Listed<'a> {
 fn listed<'a>(set: &'a RuleSet, args: &RuleArgs) -> Vec<Listed<'a>> {
     let selection = args.select.selection();
     set.outcomes()
-        .filter(|outcome| !matches!(outcome.status, LoadStatus::Failed | LoadStatus::Filter | LoadStatus::NotSelected))
+        .filter(|outcome| outcome.status.is_selected_rule())
         .filter_map(|outcome| Some(Listed { language: outcome.language, status: outcome.status, meta: outcome.meta? }))
         .filter(|rule| selection.takes(rule.meta))
         .collect()

@@ -77,6 +77,13 @@ impl LoadStatus {
             LoadStatus::Failed => "failed",
         }
     }
+
+    /// Whether the document is a rule the selection takes (loaded, inactive or a
+    /// correlation): what rule listings, coverage and the catalog's techniques count. Failed
+    /// documents and meta filters are not rules of their own.
+    pub fn is_selected_rule(self) -> bool {
+        !matches!(self, LoadStatus::Failed | LoadStatus::Filter | LoadStatus::NotSelected)
+    }
 }
 
 /// One rule document and what became of it.
