@@ -40,30 +40,21 @@ fn indexes(list: &Value) -> Vec<usize> {
 
 /// The ESCU detection file whose `name` is this title, parsed.
 fn escu_file(detections: &Path, name: &str) -> (String, yaml_serde::Value) {
-    for entry in walkdir(detections) {
-        let text = std::fs::read_to_string(&entry).unwrap();
+    for entry in walkdir::WalkDir::new(detections).sort_by_file_name() {
+        let path = entry.unwrap().into_path();
+        if path.extension().is_none_or(|extension| extension != "yml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
         if !text.contains(name) {
             continue;
         }
         let document: yaml_serde::Value = yaml_serde::from_str(&text).unwrap();
         if document["name"].as_str() == Some(name) {
-            return (entry.display().to_string(), document);
+            return (path.display().to_string(), document);
         }
     }
     panic!("no ESCU file names {name}");
-}
-
-fn walkdir(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walkdir(&path));
-        } else if path.extension().is_some_and(|extension| extension == "yml") {
-            files.push(path);
-        }
-    }
-    files
 }
 
 #[test]
