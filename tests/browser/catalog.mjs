@@ -6,31 +6,15 @@
 // Fails on any console error, page error or network request; checks technique navigation,
 // a search by a word of a rule's false positives, a deep link to a rule with its
 // conversions, and the by-false-positive view; saves screenshots of each view.
-import { chromium } from "playwright-core";
+import { check, finish, openBrowser } from "./harness.mjs";
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 
 const [pagePath, jsonPath, screenshots] = process.argv.slice(2);
-const failures = [];
-const check = (ok, what) => {
-  if (!ok) failures.push(what);
-  console.log((ok ? "ok    " : "FAIL  ") + what);
-};
 const catalog = JSON.parse(readFileSync(jsonPath, "utf8"));
 const rules = catalog.rules;
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
-const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
-const errors = [];
-page.on("console", (message) => { if (message.type() === "error") errors.push("console: " + message.text()); });
-page.on("pageerror", (error) => errors.push("page error: " + error.message));
-page.on("request", (request) => {
-  const url = request.url();
-  if (!url.startsWith("file:") && !url.startsWith("data:")) errors.push("network request: " + url);
-});
+const { browser, page, errors } = await openBrowser();
 const url = pathToFileURL(pagePath).href;
 const open = async (fragment) => {
   const started = Date.now();
@@ -121,9 +105,4 @@ if (catalog.logs.length) {
   check(evidence.includes(`${withEvidence.evidence.hits} hits on ${withEvidence.evidence.hosts} hosts`), `its page says: ${evidence}`);
 }
 
-check(errors.length === 0, `no console error, page error or network request${errors.length ? ": " + errors.slice(0, 5).join("; ") : ""}`);
-await browser.close();
-if (failures.length) {
-  console.log(`${failures.length} checks failed`);
-  process.exit(1);
-}
+await finish(browser, errors);

@@ -5,17 +5,12 @@
 // Fails on any console error, page error or network request; checks that the level totals,
 // the ATT&CK matrix, the timeline and the table show the counts the JSON lines give, that
 // filtering, sorting and the detail panel work, and saves a screenshot.
-import { chromium } from "playwright-core";
+import { check, finish, openBrowser } from "./harness.mjs";
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 
 const [reportPath, jsonlPath, screenshotPath, ...rest] = process.argv.slice(2);
 const atLeast = rest[0] === "--at-least" ? Number(rest[1]) : 1;
-const failures = [];
-const check = (ok, what) => {
-  if (!ok) failures.push(what);
-  console.log((ok ? "ok    " : "FAIL  ") + what);
-};
 
 // What the report must show, computed from the JSON lines (the stable output contract).
 const lines = readFileSync(jsonlPath, "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line));
@@ -32,18 +27,7 @@ for (const line of lines) {
 }
 check(expected.total >= atLeast, `the hunt gave ${expected.total} hits (at least ${atLeast})`);
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
-const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
-const errors = [];
-page.on("console", (message) => { if (message.type() === "error") errors.push("console: " + message.text()); });
-page.on("pageerror", (error) => errors.push("page error: " + error.message));
-page.on("request", (request) => {
-  const url = request.url();
-  if (!url.startsWith("file:") && !url.startsWith("data:")) errors.push("network request: " + url);
-});
+const { browser, page, errors } = await openBrowser();
 
 const started = Date.now();
 await page.goto(pathToFileURL(reportPath).href);
@@ -127,10 +111,4 @@ await page.click("#rows .row");
 await page.screenshot({ path: screenshotPath.replace(/\.png$/, "-detail.png") });
 console.log(`screenshots: ${screenshotPath}`);
 
-for (const error of errors) console.log("FAIL  " + error);
-check(errors.length === 0, "no console error, page error or network request");
-await browser.close();
-if (failures.length) {
-  console.log(`${failures.length} checks failed`);
-  process.exit(1);
-}
+await finish(browser, errors);
