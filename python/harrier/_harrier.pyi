@@ -2,7 +2,7 @@
 
 import datetime
 import os
-from typing import Iterator, Literal, Mapping, Optional, Sequence, Union
+from typing import Iterator, List, Literal, Mapping, Optional, Sequence, Tuple, Union
 
 import pandas
 import pyarrow
@@ -129,3 +129,28 @@ def convert(
     dialect: Optional[Literal["sqlite", "duckdb", "postgres", "spark"]] = None,
 ) -> pyarrow.Table:
     """Every rule document as a query for another engine, or the reason it cannot be."""
+
+# Used by harrier.spark (inside Spark's executors and on the driver), not called directly.
+def _concerned_rows(
+    rules: RuleSet, batch: pyarrow.RecordBatch, *, since: Optional[Time] = None, until: Optional[Time] = None
+) -> pyarrow.RecordBatch: ...
+def _hits_of_rows(
+    rules: RuleSet,
+    batch: pyarrow.RecordBatch,
+    *,
+    fields: Optional[Sequence[str]] = None,
+    since: Optional[Time] = None,
+    until: Optional[Time] = None,
+) -> pyarrow.RecordBatch: ...
+def _hunt_rows(
+    rules: RuleSet,
+    batches: Sequence[pyarrow.RecordBatch],
+    events: int,
+    *,
+    fields: Optional[Sequence[str]] = None,
+    since: Optional[Time] = None,
+    until: Optional[Time] = None,
+) -> HuntResult: ...
+def _rule_sources(
+    rules: Paths, *, macros: Optional[Paths] = None, lookups: Optional[Paths] = None
+) -> Tuple[List[str], List[str], List[str]]: ...

@@ -165,7 +165,7 @@ pub(crate) fn check_read(py: Python<'_>, summary: &Summary, set: &harrier::RuleS
 }
 
 /// The summary as a dict: what was read, found and skipped.
-fn summary_dict(
+pub(crate) fn summary_dict(
     py: Python<'_>,
     summary: &Summary,
     set: &harrier::RuleSet,
@@ -216,7 +216,7 @@ fn push_event_row<'a>(hits: &mut HitColumns, result: &RowResult<'a>) -> Option<&
 }
 
 /// Collects a whole hunt's results.
-struct Collect {
+pub(crate) struct Collect {
     hits: HitColumns,
     batches: Vec<RecordBatch>,
     correlations: CorrelationColumns,
@@ -226,7 +226,7 @@ struct Collect {
 }
 
 impl Collect {
-    fn new(fields: &[String]) -> Collect {
+    pub(crate) fn new(fields: &[String]) -> Collect {
         Collect {
             hits: HitColumns::new(fields),
             batches: Vec::new(),
@@ -236,7 +236,13 @@ impl Collect {
         }
     }
 
-    fn into_result(mut self, py: Python<'_>, summary: Py<PyDict>) -> PyResult<HuntResult> {
+    /// The hits alone, as one batch.
+    pub(crate) fn into_hits(mut self) -> Result<RecordBatch, arrow_schema::ArrowError> {
+        self.batches.push(self.hits.finish());
+        arrow_select::concat::concat_batches(&self.hits.schema(), &self.batches)
+    }
+
+    pub(crate) fn into_result(mut self, py: Python<'_>, summary: Py<PyDict>) -> PyResult<HuntResult> {
         self.batches.push(self.hits.finish());
         let hits = tables::to_pyarrow(py, self.batches, self.hits.schema())?;
         let (correlations, schema) = self.correlations.finish();

@@ -9,6 +9,7 @@ mod args;
 mod convert;
 mod events;
 mod hunt;
+mod lake;
 mod rules;
 mod run;
 mod tables;
@@ -58,5 +59,9 @@ fn _harrier(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(events::events, module)?)?;
     module.add_function(wrap_pyfunction!(events::search, module)?)?;
     module.add_function(wrap_pyfunction!(convert::convert, module)?)?;
+    module.add_function(wrap_pyfunction!(lake::_concerned_rows, module)?)?;
+    module.add_function(wrap_pyfunction!(lake::_hits_of_rows, module)?)?;
+    module.add_function(wrap_pyfunction!(lake::_hunt_rows, module)?)?;
+    module.add_function(wrap_pyfunction!(lake::_rule_sources, module)?)?;
     Ok(())
 }

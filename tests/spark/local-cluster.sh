@@ -11,6 +11,8 @@ set -euo pipefail
 state_dir=${HARRIER_SPARK_DIR:-target/spark-local}
 export SPARK_HOME=${SPARK_HOME:-$(python3 -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')}
 export SPARK_LOCAL_IP=127.0.0.1
+# Executors run `harrier.spark`'s functions in this Python, where the harrier package is.
+export PYSPARK_PYTHON=${PYSPARK_PYTHON:-$(command -v python3)}
 export SPARK_LOG_DIR=$PWD/$state_dir/logs
 export SPARK_PID_DIR=$PWD/$state_dir/pids
 connect_port=15002

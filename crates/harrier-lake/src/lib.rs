@@ -33,6 +33,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+mod read;
+pub use read::{EVENT_SOURCE_COLUMNS, json_fields, read_events};
+
 /// The core columns, in order.
 pub const CORE_COLUMNS: [&str; 8] =
     ["_time", "_timestamp", "_channel", "_provider", "_computer", "_event_id", "_source", "_record"];

@@ -1,12 +1,10 @@
 //! Arrow results as Harrier's events (scan hits) and rows (aggregates).
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{
-    Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, TimestampMicrosecondType,
-};
+use arrow_array::types::{Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type};
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::DataType;
-use harrier_event::{Event, Field, Provenance, SourceFile, Timestamp, Value};
+use harrier_event::{Event, SourceFile, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -25,45 +23,14 @@ fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef, String
 pub fn hits(batches: &[RecordBatch], files: &mut HashMap<String, Arc<SourceFile>>) -> Result<Vec<Hit>, String> {
     let mut hits = Vec::new();
     for batch in batches {
-        let (source, record, time, json, rules) = (
-            column(batch, "_source")?,
-            column(batch, "_record")?,
-            column(batch, "_timestamp")?,
-            column(batch, "_event")?,
-            column(batch, "_rule")?,
-        );
-        for row in 0..batch.num_rows() {
-            let path = text(source, row).unwrap_or_default();
-            let file = files.entry(path.clone()).or_insert_with(|| Arc::new(SourceFile { path })).clone();
-            let provenance = Provenance {
-                source: file,
-                record_id: integer(record, row).and_then(|record| u64::try_from(record).ok()).unwrap_or(0),
-                timestamp: micros(time, row).and_then(Timestamp::from_unix_micros),
-            };
-            let document = text(json, row).unwrap_or_default();
-            let event = event(&document, provenance).map_err(|why| {
-                format!("`_event` of record {} in the lake: {why}", integer(record, row).unwrap_or(0))
-            })?;
+        let rules = column(batch, "_rule")?;
+        for (row, event) in harrier_lake::read_events(batch, files)?.into_iter().enumerate() {
             let rule =
                 integer(rules, row).and_then(|rule| usize::try_from(rule).ok()).ok_or("a hit without its rule")?;
             hits.push(Hit { event, rule });
         }
     }
     Ok(hits)
-}
-
-/// An event from its fields as JSON (what `harrier-lake` writes in `_event`).
-fn event(document: &str, provenance: Provenance) -> Result<Event, String> {
-    let fields = json_object(document)?.into_iter().map(|(name, value)| Field { name: name.into(), path: None, value });
-    Ok(Event::new(provenance, fields.collect()))
-}
-
-/// A JSON object's members, in order, as Harrier values.
-fn json_object(document: &str) -> Result<Fields, String> {
-    match serde_json::from_str(document).map_err(|error| error.to_string())? {
-        serde_json::Value::Object(map) => Ok(map.into_iter().map(|(name, value)| (name, Value::from(value))).collect()),
-        _ => Err(format!("not a JSON object: {document:.200}")),
-    }
 }
 
 /// A row's (column, value) pairs, in column order.
@@ -97,7 +64,7 @@ pub fn tagged_rows(batches: &[RecordBatch]) -> Result<Vec<(usize, Fields)>, Stri
         for row in 0..batch.num_rows() {
             let tag = integer(tags, row).and_then(|tag| usize::try_from(tag).ok()).ok_or("a row without its query")?;
             let document = text(documents, row).unwrap_or_default();
-            rows.push((tag, json_object(&document).map_err(|why| format!("a result row: {why}"))?));
+            rows.push((tag, harrier_lake::json_fields(&document).map_err(|why| format!("a result row: {why}"))?));
         }
     }
     Ok(rows)
@@ -113,15 +80,6 @@ fn text(array: &ArrayRef, row: usize) -> Option<String> {
 
 fn integer(array: &ArrayRef, row: usize) -> Option<i64> {
     value(array, row).as_i64()
-}
-
-fn micros(array: &ArrayRef, row: usize) -> Option<i64> {
-    match array.data_type() {
-        DataType::Timestamp(arrow_schema::TimeUnit::Microsecond, _) if array.is_valid(row) => {
-            Some(array.as_primitive::<TimestampMicrosecondType>().value(row))
-        }
-        _ => None,
-    }
 }
 
 /// One cell as a Harrier value: text, integers, floats, booleans, lists; other types as their

@@ -50,16 +50,24 @@ impl RuleFiles {
 /// The macros and lookups for ESCU detections: the folders given, or those found beside or
 /// above the rules paths.
 pub(crate) fn spl_library(rules: &[PathBuf], macros: &[PathBuf], lookups: &[PathBuf], needed: bool) -> Library {
+    if !needed {
+        return Library::load(macros, lookups);
+    }
+    let (macro_dirs, lookup_dirs) = support_dirs(rules, macros, lookups);
+    Library::load(&macro_dirs, &lookup_dirs)
+}
+
+/// The macro and lookup folders ESCU detections read: those given, else those found beside or
+/// above the rules paths.
+pub(crate) fn support_dirs(rules: &[PathBuf], macros: &[PathBuf], lookups: &[PathBuf]) -> (Vec<PathBuf>, Vec<PathBuf>) {
     let mut macro_dirs = macros.to_vec();
     let mut lookup_dirs = lookups.to_vec();
-    if needed {
-        for path in rules {
-            let (found_macros, found_lookups) = harrier_spl::escu::support_dirs(path);
-            macro_dirs.extend(found_macros.filter(|_| macros.is_empty()).filter(|dir| !macro_dirs.contains(dir)));
-            lookup_dirs.extend(found_lookups.filter(|_| lookups.is_empty()).filter(|dir| !lookup_dirs.contains(dir)));
-        }
+    for path in rules {
+        let (found_macros, found_lookups) = harrier_spl::escu::support_dirs(path);
+        macro_dirs.extend(found_macros.filter(|_| macros.is_empty()).filter(|dir| !macro_dirs.contains(dir)));
+        lookup_dirs.extend(found_lookups.filter(|_| lookups.is_empty()).filter(|dir| !lookup_dirs.contains(dir)));
     }
-    Library::load(&macro_dirs, &lookup_dirs)
+    (macro_dirs, lookup_dirs)
 }
 
 /// A file's text, or an error naming it.

@@ -279,6 +279,35 @@ impl<'r> Hunt<'r> {
         }
     }
 
+    /// For each event, whether it can change what this hunt finds: it matches a Sigma rule
+    /// (a hit, an exclusion, a correlation's observation), gives an SPL detection a row, or a
+    /// rule cannot decide it; or it has no time and a window is set (the summary counts it).
+    /// A hunt of only the events marked gives every result a hunt of them all gives, which is
+    /// how a cluster's executors (see the Python package's `harrier.spark`) spare the driver
+    /// all the others.
+    pub fn concerned(&self, events: &[Event]) -> Vec<bool> {
+        let set = self.rules;
+        let local = self.local_matcher();
+        let (mut matched, mut rows, mut undecided) = (Vec::new(), Vec::new(), Vec::new());
+        let mut concerned = |event: &Event| match self.window.place(event) {
+            Some(false) => false,
+            None => true,
+            Some(true) => {
+                rows.clear();
+                local(0, event, &mut matched, &mut rows);
+                if !matched.is_empty() || !rows.is_empty() {
+                    return true;
+                }
+                undecided.clear();
+                if set.may_be_undecided(event) {
+                    set.undecided_engine().matches(event, &mut undecided);
+                }
+                !undecided.is_empty()
+            }
+        };
+        events.iter().map(&mut concerned).collect()
+    }
+
     /// Matches a batch of events (on any core): hits, and what correlations and SPL
     /// pipelines keep.
     pub(crate) fn match_events(&self, events: &[Event], matches: &Matcher) -> Matched {

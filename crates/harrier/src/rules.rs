@@ -260,6 +260,15 @@ impl RuleSetBuilder {
 
     /// Reads and compiles every rule. Fails only when a file the options name (vars,
     /// logsource map, exclusions) cannot be used; a rule that cannot load is an outcome.
+    /// The files and folders `build` reads rules from: the rules paths, and the macro and
+    /// lookup folders ESCU detections would use (given, or found beside or above the rules).
+    /// What another machine needs to build the same rule set (the Python package ships them to
+    /// Spark's executors).
+    pub fn source_paths(&self) -> (Vec<PathBuf>, Vec<PathBuf>, Vec<PathBuf>) {
+        let (macros, lookups) = files::support_dirs(&self.rules, &self.macros, &self.lookups);
+        (self.rules.clone(), macros, lookups)
+    }
+
     pub fn build(self) -> Result<RuleSet, Error> {
         if let Some(missing) = self.rules.iter().find(|path| !path.exists()) {
             return Err(Error::Options(format!("{}: no such file or directory", missing.display())));
