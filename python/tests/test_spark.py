@@ -138,3 +138,22 @@ def test_executors_without_the_rule_files_build_the_rules_from_their_bytes(tmp_p
     shown = collections.Counter(json.dumps(row, sort_keys=True) for row in here.rules.drop_columns(["file"]).to_pylist())
     again = collections.Counter(json.dumps(row, sort_keys=True) for row in elsewhere.rules.drop_columns(["file"]).to_pylist())
     assert shown == again
+
+
+def test_the_readmes_spark_example_runs(spark, lake, tmp_path, monkeypatch):
+    readme = (REPO / "README.md").read_text()
+    blocks = [block.split("```", 1)[0] for block in readme.split("```python\n")[1:]]
+    blocks = [block for block in blocks if "harrier.spark" in block]
+    assert blocks, "the README has a harrier.spark example"
+    # Its cluster is this test's, its lake this test's, its rule folders the shared ones.
+    (tmp_path / "sigma").symlink_to(DATA / "sigma")
+    (tmp_path / "escu").symlink_to(SHARED / "escu")
+    monkeypatch.chdir(tmp_path)
+    url = os.environ["HARRIER_SPARK_CONNECT"]
+    for block in blocks:
+        block = block.replace("sc://spark-master:15002", url).replace("/lake/native", str(lake))
+        scope = {}
+        quietly(lambda: exec(compile(block, "README.md", "exec"), scope))
+        assert scope["result"].hits.num_rows > 1000
+        assert scope["frame"].count() > 1000
+
