@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence
 
 from harrier import _harrier
 from harrier._harrier import HuntResult, RuleSet
@@ -163,6 +163,20 @@ def _rule_files(rules: Any, options: Dict[str, Any]) -> RuleFiles:
     return rules if isinstance(rules, RuleFiles) else RuleFiles(rules, **options)
 
 
+def _on_executors(files: RuleFiles, run: Callable[[RuleSet, Any], Any]) -> Callable[[Iterator[Any]], Iterator[Any]]:
+    """What `mapInArrow` runs in an executor: `run(rules, batch)` on each batch, the rule set
+    compiled once per worker process, empty results left out."""
+
+    def each_batch(batches: Iterator[Any]) -> Iterator[Any]:
+        rules = files.load()
+        for batch in batches:
+            found = run(rules, batch)
+            if found.num_rows:
+                yield found
+
+    return each_batch
+
+
 def hunt(
     spark: Any,
     source: Any,
@@ -185,15 +199,8 @@ def hunt(
     driver_rules = files.load()
     frame = _frame(spark, source)
     window = {"since": since, "until": until}
-
-    def concerned(batches: Iterator[Any]) -> Iterator[Any]:
-        executor_rules = files.load()
-        for batch in batches:
-            kept = _harrier._concerned_rows(executor_rules, batch, **window)
-            if kept.num_rows:
-                yield kept
-
-    kept = frame.mapInArrow(concerned, frame.schema).toArrow()
+    keep = _on_executors(files, lambda rules, batch: _harrier._concerned_rows(rules, batch, **window))
+    kept = frame.mapInArrow(keep, frame.schema).toArrow()
     events = frame.count()
     return _harrier._hunt_rows(driver_rules, kept.to_batches(), events, fields=fields, **window)
 
@@ -217,15 +224,10 @@ def hits(
     files = _rule_files(rules, rule_options)
     schema = _harrier._hits_of_rows(files.load(), _empty_lake_batch(), fields=fields).schema
     window = {"since": since, "until": until}
-
-    def hunt_batches(batches: Iterator[Any]) -> Iterator[Any]:
-        executor_rules = files.load()
-        for batch in batches:
-            found = _harrier._hits_of_rows(executor_rules, batch, fields=fields, **window)
-            if found.num_rows:
-                yield found
-
-    return _frame(spark, source).mapInArrow(hunt_batches, from_arrow_schema(schema))
+    hunt_batch = _on_executors(
+        files, lambda rules, batch: _harrier._hits_of_rows(rules, batch, fields=fields, **window)
+    )
+    return _frame(spark, source).mapInArrow(hunt_batch, from_arrow_schema(schema))
 
 
 def _empty_lake_batch() -> Any:

@@ -99,6 +99,18 @@ def test_a_native_hunt_on_spark_gives_the_embedded_results(spark, lake, rule_pat
     )
 
 
+def test_correlations_over_the_examples_are_the_embedded_ones(spark, tmp_path):
+    logs, rules = REPO / "examples" / "logs", str(REPO / "examples" / "rules")
+    lake = tmp_path / "lake"
+    subprocess.run([str(BIN), "-q", "ingest", str(logs), "--out", str(lake)], check=True)
+    embedded = quietly(lambda: harrier.hunt(logs, rules))
+    native = quietly(lambda: harrier.spark.hunt(spark, lake, rules))
+    assert native.correlations.num_rows > 0
+    assert native.correlations.equals(embedded.correlations)
+    assert native.rows.equals(embedded.rows)
+    assert sorted_hits(native.hits).equals(sorted_hits(embedded.hits))
+
+
 def test_the_hits_frame_is_computed_on_the_executors_with_the_embedded_hits(spark, lake, rule_paths):
     sigma = [path for path in rule_paths if "escu" not in path]
     embedded = quietly(lambda: harrier.hunt(DATA, sigma, fields=["Image"]))
