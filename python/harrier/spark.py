@@ -28,12 +28,12 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from harrier import _harrier
 from harrier._harrier import HuntResult, RuleSet
 
-__all__ = ["hunt", "hits", "LAKE_COLUMNS"]
+__all__ = ["hunt", "hits", "concerned", "RuleFiles", "LAKE_COLUMNS"]
 
 #: The lake columns the engine reads: each event is rebuilt from them.
 LAKE_COLUMNS = ["_source", "_record", "_timestamp", "_event"]
@@ -63,9 +63,15 @@ class RuleFiles:
             "rules": [os.path.abspath(path) for path in rule_paths],
             "macros": [os.path.abspath(path) for path in macro_dirs],
             "lookups": [os.path.abspath(path) for path in lookup_dirs],
-            "exclude": [os.path.abspath(os.fspath(exclude))] if exclude is not None else [],
+            "exclude": _file_list(exclude),
+            # vars: a dict of values travels as it is, a YAML file as its bytes.
+            "vars": _file_list(None if isinstance(vars, dict) else vars),
         }
-        self.options = {"vars": vars, "min_level": min_level, "tags": list(tags) if tags else None}
+        self.options = {
+            "vars": vars if isinstance(vars, dict) else None,
+            "min_level": min_level,
+            "tags": list(tags) if tags else None,
+        }
         self.files = _read_files(path for paths in self.roots.values() for path in paths)
         self.digest = _digest(self.files, self.options)
 
@@ -88,7 +94,7 @@ class RuleFiles:
             macros=roots["macros"] or None,
             lookups=roots["lookups"] or None,
             exclude=roots["exclude"][0] if roots["exclude"] else None,
-            **self.options,
+            **{**self.options, **({"vars": roots["vars"][0]} if roots["vars"] else {})},
         )
 
     def _same_files_here(self) -> bool:
@@ -101,6 +107,10 @@ class RuleFiles:
 
 #: Rule sets built in this process, by the digest of their files.
 _LOADED: Dict[str, RuleSet] = {}
+
+
+def _file_list(path: Any) -> List[str]:
+    return [os.path.abspath(os.fspath(path))] if path is not None else []
 
 
 def _read_files(paths: Iterable[str]) -> Dict[str, bytes]:
@@ -196,13 +206,20 @@ def hunt(
     ``harrier.hunt``. Gives the ``HuntResult`` the embedded engine gives for the same events.
     """
     files = _rule_files(rules, rule_options)
-    driver_rules = files.load()
+    kept, events = concerned(spark, source, files, since=since, until=until)
+    return _harrier._hunt_rows(files.load(), kept.to_batches(), events, fields=fields, since=since, until=until)
+
+
+def concerned(spark: Any, source: Any, rules: Any, *, since: Any = None, until: Any = None, **rule_options: Any) -> Tuple[Any, int]:
+    """What ``hunt`` collects: the lake rows that can change the results of a hunt with these
+    rules (a ``pyarrow.Table`` of the lake's event columns), and the events of the whole
+    table. ``harrier hunt --engine spark --native`` hunts these rows itself.
+    """
+    files = _rule_files(rules, rule_options)
+    files.load()  # here first: a rule set that cannot load fails before the cluster works
     frame = _frame(spark, source)
-    window = {"since": since, "until": until}
-    keep = _on_executors(files, lambda rules, batch: _harrier._concerned_rows(rules, batch, **window))
-    kept = frame.mapInArrow(keep, frame.schema).toArrow()
-    events = frame.count()
-    return _harrier._hunt_rows(driver_rules, kept.to_batches(), events, fields=fields, **window)
+    keep = _on_executors(files, lambda rules, batch: _harrier._concerned_rows(rules, batch, since=since, until=until))
+    return frame.mapInArrow(keep, frame.schema).toArrow(), frame.count()
 
 
 def hits(
@@ -243,3 +260,47 @@ def _empty_lake_batch() -> Any:
     )
     return pa.RecordBatch.from_pylist([], schema=schema)
 
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    """``python -m harrier.spark``: the rows the executors keep, for ``harrier hunt --engine
+    spark --native``: written to ``--out`` as an Arrow IPC stream; the table's event count
+    printed as JSON (``{"events": N}``)."""
+    import argparse
+    import json
+    import warnings
+
+    import pyarrow as pa
+
+    # PySpark's notes on pandas versions concern pandas UDFs, not this job.
+    warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
+    from pyspark.sql import SparkSession
+
+    parser = argparse.ArgumentParser(prog="python -m harrier.spark", description=main.__doc__)
+    parser.add_argument("--connect", required=True, help="the Spark Connect server, sc://host:port")
+    parser.add_argument("--source", required=True, help="a lake directory or a table")
+    parser.add_argument("--out", required=True, help="the Arrow IPC stream file to write")
+    parser.add_argument("--rules", action="append", required=True)
+    parser.add_argument("--macros", action="append")
+    parser.add_argument("--lookups", action="append")
+    parser.add_argument("--since")
+    parser.add_argument("--until")
+    args = parser.parse_args(argv)
+    # The command line reports the rules that do not load; saying it twice helps nobody.
+    warnings.simplefilter("ignore", _harrier.HarrierWarning)
+    spark = SparkSession.builder.remote(args.connect).getOrCreate()
+    # Placeholder values (--vars) stay with the command line: without them a placeholder
+    # matches any value, so the executors keep every row the values could select.
+    rules = RuleFiles(args.rules, macros=args.macros, lookups=args.lookups)
+    kept, events = concerned(spark, args.source, rules, since=args.since, until=args.until)
+    with pa.OSFile(args.out, "wb") as out, pa.ipc.new_stream(out, kept.schema) as writer:
+        writer.write_table(kept)
+    print(json.dumps({"events": events}))
+
+
+if __name__ == "__main__":
+    # The importable module's main, not this copy's: Spark pickles the executors' functions
+    # and classes of an importable module by reference, of `__main__` by value (with this
+    # process's compiled rule sets, which do not pickle).
+    from harrier.spark import main as importable_main
+
+    importable_main()

@@ -94,21 +94,18 @@ pub(crate) fn _hunt_rows(
     until: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<HuntResult> {
     let fields = fields.unwrap_or_default();
-    let table_events = events;
     let cancel = CancelToken::new();
     let hunt = windowed(&rules.inner, since, until)?.cancel_with(cancel.clone());
-    let mut kept = self::events(batches.into_iter().map(PyRecordBatch::into_inner))?;
-    kept.sort_by(|a, b| (a.source().path.as_str(), a.record_id()).cmp(&(b.source().path.as_str(), b.record_id())));
+    let batches: Vec<_> = batches.into_iter().map(PyRecordBatch::into_inner).collect();
     let (summary, collected) = interruptible(
         py,
         || cancel.cancel(),
         || {
             let mut sink = Collect::new(&fields);
-            (hunt.run_events(kept, &mut sink), sink)
+            (hunt.run_lake_rows(batches, events, &mut sink), sink)
         },
     )?;
-    let mut summary = summary.map_err(library_error)?;
-    summary.events = table_events;
+    let summary = summary.map_err(library_error)?;
     let summary = summary_dict(py, &summary, &rules.inner, Vec::new())?;
     collected.into_result(py, summary)
 }

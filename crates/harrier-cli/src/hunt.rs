@@ -133,6 +133,11 @@ pub fn run(args: &HuntArgs, ui: &Ui) -> io::Result<ExitCode> {
         if !args.paths.is_empty() {
             return Err(wrong("with --engine spark the events come from --table, not from paths".into()));
         }
+        if args.engine.native() {
+            let rows = args.engine.native_rows(&spark, &args.rules, args.window.time_window())?;
+            let run = |hunt: &Hunt<'_>, sink: &mut dyn Sink| hunt.run_lake_rows(rows.batches, rows.events, sink);
+            return execute(set, hunt, &output, &spark.table, ui, run);
+        }
         return execute(set, hunt, &output, &spark.table, ui, |hunt, sink| hunt.run_on_spark(&spark, sink));
     }
     let inputs = progress::inputs(&args.paths);

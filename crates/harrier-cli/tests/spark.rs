@@ -226,13 +226,23 @@ fn normalized(value: &serde_json::Value) -> serde_json::Value {
 #[test]
 fn spark_hunts_of_the_examples_give_the_embedded_output() {
     let Some(url) = connect_url() else { return };
+    examples_on_spark(&url, &["--fallback", "local"], "examples");
+}
+
+/// `--native`: Harrier's engine in the executors (through the Python package, which `.ci/run`
+/// installs here and for the cluster's workers), the whole output the embedded one.
+#[test]
+fn native_hunts_of_the_examples_give_the_embedded_output() {
+    let Some(url) = connect_url() else { return };
+    examples_on_spark(&url, &["--native"], "examples, --native");
+}
+
+fn examples_on_spark(url: &str, spark_options: &[&str], what: &str) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let (logs, rules) = (root.join("examples/logs"), root.join("examples/rules"));
     let logs = [logs.to_str().unwrap()];
     let lakes = [("native", "--table"), ("splunk", "--splunk-table")];
-    let spark_options = ["--fallback", "local"];
-    let hunt =
-        Hunt { url: &url, logs: &logs, rules: &rules, lakes: &lakes, spark_options: &spark_options, what: "examples" };
+    let hunt = Hunt { url, logs: &logs, rules: &rules, lakes: &lakes, spark_options, what };
     let hunts = hunt.both_ways();
     let sorted = |lines: &[serde_json::Value]| {
         let mut lines: Vec<String> = lines.iter().map(|line| normalized(line).to_string()).collect();
@@ -246,7 +256,7 @@ fn spark_hunts_of_the_examples_give_the_embedded_output() {
         }
         kinds
     };
-    eprintln!("examples: embedded {:?}, Spark {:?}", kinds(&hunts.embedded), kinds(&hunts.on_spark));
+    eprintln!("{what}: embedded {:?}, Spark {:?}", kinds(&hunts.embedded), kinds(&hunts.on_spark));
     assert!(kinds(&hunts.embedded).get("correlation").is_some_and(|count| *count > 0));
     assert_eq!(sorted(&hunts.on_spark), sorted(&hunts.embedded));
 }
@@ -348,4 +358,28 @@ fn a_server_that_dies_mid_hunt_ends_it_with_an_error_naming_the_call() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&nothing.stderr).contains("nothing listens at 127.0.0.1:1"));
+}
+
+/// `--native` against a server that hangs then dies: the Python driver is ended at the
+/// deadline (`--spark-timeout`) and the hunt fails naming it.
+#[test]
+fn a_native_hunt_on_a_dead_server_ends_at_its_deadline() {
+    if connect_url().is_none() {
+        return;
+    }
+    let lake = tempfile::tempdir().unwrap();
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/rules");
+    let url = dying_server(std::time::Duration::from_secs(8));
+    let started = Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_harrier"))
+        .args(["hunt", "--engine", "spark", "--native", "--spark-timeout", "20", "--connect", &url])
+        .args(["--table", lake.path().to_str().unwrap(), "-r", rules.to_str().unwrap(), "-q"])
+        .output()
+        .unwrap();
+    let waited = started.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("python3 -m harrier.spark"), "{stderr}");
+    assert!(waited.as_secs() < 30, "ended by its 20 s deadline: {waited:?}\n{stderr}");
+    eprintln!("a native hunt on a dead server: failed in {:.1} s: {}", waited.as_secs_f64(), stderr.trim());
 }

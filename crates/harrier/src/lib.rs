@@ -38,6 +38,8 @@ mod exclude;
 mod files;
 mod filter;
 mod hunt;
+#[cfg(feature = "lake")]
+mod lake;
 mod results;
 mod rules;
 mod sink;
@@ -74,6 +76,8 @@ pub enum Error {
     Sink(std::io::Error),
     /// The Spark cluster could not be reached or a query failed.
     Spark(String),
+    /// Rows of a lake that cannot be read back as events.
+    Lake(String),
     /// The hunt's [`CancelToken`] was cancelled.
     Cancelled,
 }
@@ -81,7 +85,7 @@ pub enum Error {
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Error::Options(why) | Error::Search(why) | Error::Spark(why) => f.write_str(why),
+            Error::Options(why) | Error::Search(why) | Error::Spark(why) | Error::Lake(why) => f.write_str(why),
             Error::Sink(error) => write!(f, "{error}"),
             Error::Cancelled => f.write_str("the hunt was cancelled"),
         }
