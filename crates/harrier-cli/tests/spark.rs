@@ -361,7 +361,7 @@ fn a_server_that_dies_mid_hunt_ends_it_with_an_error_naming_the_call() {
 }
 
 /// `--native` against a server that hangs then dies: the Python driver is ended at the
-/// deadline (`--spark-timeout`) and the hunt fails naming it.
+/// deadline (`--spark-timeout`, 12 s; the server dies after 8) and the hunt fails naming it.
 #[test]
 fn a_native_hunt_on_a_dead_server_ends_at_its_deadline() {
     if connect_url().is_none() {
@@ -372,7 +372,7 @@ fn a_native_hunt_on_a_dead_server_ends_at_its_deadline() {
     let url = dying_server(std::time::Duration::from_secs(8));
     let started = Instant::now();
     let output = Command::new(env!("CARGO_BIN_EXE_harrier"))
-        .args(["hunt", "--engine", "spark", "--native", "--spark-timeout", "20", "--connect", &url])
+        .args(["hunt", "--engine", "spark", "--native", "--spark-timeout", "12", "--connect", &url])
         .args(["--table", lake.path().to_str().unwrap(), "-r", rules.to_str().unwrap(), "-q"])
         .output()
         .unwrap();
@@ -380,6 +380,6 @@ fn a_native_hunt_on_a_dead_server_ends_at_its_deadline() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
     assert!(stderr.contains("python3 -m harrier.spark"), "{stderr}");
-    assert!(waited.as_secs() < 30, "ended by its 20 s deadline: {waited:?}\n{stderr}");
+    assert!(waited.as_secs() < 20, "ended by its 12 s deadline: {waited:?}\n{stderr}");
     eprintln!("a native hunt on a dead server: failed in {:.1} s: {}", waited.as_secs_f64(), stderr.trim());
 }
