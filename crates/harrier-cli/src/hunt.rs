@@ -134,6 +134,11 @@ pub fn run(args: &HuntArgs, ui: &Ui) -> io::Result<ExitCode> {
             return Err(wrong("with --engine spark the events come from --table, not from paths".into()));
         }
         if args.engine.native() {
+            if args.trim_values {
+                return Err(wrong(
+                    "--native does not take --trim-values: the executors match values as they are".into(),
+                ));
+            }
             let rows = args.engine.native_rows(&spark, &args.rules, args.window.time_window())?;
             let run = |hunt: &Hunt<'_>, sink: &mut dyn Sink| hunt.run_lake_rows(rows.batches, rows.events, sink);
             return execute(set, hunt, &output, &spark.table, ui, run);
