@@ -6,7 +6,7 @@
 //! embedded engine's order, into the same `HuntResult` as `harrier.hunt` (`_hunt_rows`), so
 //! correlations and SPL `stats` are computed exactly as the embedded engine computes them.
 
-use crate::args::{library_error, paths, time_bound};
+use crate::args::{library_error, time_bound};
 use crate::hunt::{Collect, HuntResult, summary_dict};
 use crate::rules::RuleSet;
 use crate::run::interruptible;
@@ -118,16 +118,7 @@ pub(crate) fn _rule_sources(
     macros: Option<&Bound<'_, PyAny>>,
     lookups: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<(Vec<String>, Vec<String>, Vec<String>)> {
-    let mut builder = Rules::builder();
-    for path in paths(rules)? {
-        builder = builder.rules(path);
-    }
-    for dir in macros.map(paths).transpose()?.unwrap_or_default() {
-        builder = builder.macros(dir);
-    }
-    for dir in lookups.map(paths).transpose()?.unwrap_or_default() {
-        builder = builder.lookups(dir);
-    }
+    let builder = crate::rules::source_builder(rules, macros, lookups)?;
     let text = |paths: Vec<std::path::PathBuf>| paths.iter().map(|path| path.display().to_string()).collect();
     let (rules, macros, lookups) = builder.source_paths();
     Ok((text(rules), text(macros), text(lookups)))

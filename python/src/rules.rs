@@ -44,17 +44,7 @@ impl RuleSet {
         tags: Option<Vec<String>>,
         cache: bool,
     ) -> PyResult<RuleSet> {
-        let mut builder = harrier::RuleSet::builder();
-        for path in paths(rules)? {
-            builder = builder.rules(path);
-        }
-        for dir in macros.map(paths).transpose()?.unwrap_or_default() {
-            builder = builder.macros(dir);
-        }
-        for dir in lookups.map(paths).transpose()?.unwrap_or_default() {
-            builder = builder.lookups(dir);
-        }
-        builder = with_vars(builder, vars)?;
+        let mut builder = with_vars(source_builder(rules, macros, lookups)?, vars)?;
         if let Some(path) = exclude.map(paths).transpose()?.unwrap_or_default().first() {
             builder = builder.exclusions(path);
         }
@@ -184,4 +174,23 @@ fn rules_table(set: &harrier::RuleSet) -> (RecordBatch, SchemaRef) {
         table.push(values, lists, outcome.line);
     }
     table.finish()
+}
+
+/// A rule set's builder reading these rules, macros and lookups (Python arguments).
+pub(crate) fn source_builder(
+    rules: &Bound<'_, PyAny>,
+    macros: Option<&Bound<'_, PyAny>>,
+    lookups: Option<&Bound<'_, PyAny>>,
+) -> PyResult<harrier::RuleSetBuilder> {
+    let mut builder = harrier::RuleSet::builder();
+    for path in paths(rules)? {
+        builder = builder.rules(path);
+    }
+    for dir in macros.map(paths).transpose()?.unwrap_or_default() {
+        builder = builder.macros(dir);
+    }
+    for dir in lookups.map(paths).transpose()?.unwrap_or_default() {
+        builder = builder.lookups(dir);
+    }
+    Ok(builder)
 }
