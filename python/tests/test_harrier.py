@@ -13,19 +13,13 @@ import subprocess
 import threading
 import time
 import warnings
-from pathlib import Path
 
 import pyarrow as pa
 import pytest
 
 import harrier
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
-DATA = SHARED / "data"
-SIGMA = [DATA / "sigma" / name for name in ("rules", "rules-threat-hunting", "rules-emerging-threats", "rules-placeholder")]
-ESCU = SHARED / "escu" / "detections"
-BIN = Path(os.environ.get("HARRIER_BIN", REPO / "target" / "release" / "harrier"))
+from shared_paths import BIN, DATA, ESCU, REPO, SHARED, SIGMA
 
 
 def need_shared():

@@ -15,7 +15,6 @@ import shutil
 import subprocess
 import time
 import warnings
-from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -23,12 +22,7 @@ import pytest
 import harrier
 import harrier.spark
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
-DATA = SHARED / "data"
-SIGMA = [DATA / "sigma" / name for name in ("rules", "rules-threat-hunting", "rules-emerging-threats", "rules-placeholder")]
-ESCU = SHARED / "escu" / "detections"
-BIN = Path(os.environ.get("HARRIER_BIN", REPO / "target" / "release" / "harrier"))
+from shared_paths import BIN, DATA, ESCU, REPO, SHARED, SIGMA
 
 
 def need(condition, message, required_by):
