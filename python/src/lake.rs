@@ -10,20 +10,13 @@ use crate::args::{library_error, time_bound};
 use crate::hunt::{Collect, HuntResult, summary_dict};
 use crate::rules::RuleSet;
 use crate::run::interruptible;
-use harrier::{CancelToken, Event, Hunt, RuleSet as Rules, SourceFile};
+use harrier::{CancelToken, Event, Hunt, RuleSet as Rules};
 use pyo3::prelude::*;
 use pyo3_arrow::PyRecordBatch;
-use std::collections::HashMap;
-use std::sync::Arc;
 
 /// The events of lake rows.
 fn events(batches: impl IntoIterator<Item = arrow_array::RecordBatch>) -> PyResult<Vec<Event>> {
-    let mut files: HashMap<String, Arc<SourceFile>> = HashMap::new();
-    let mut events = Vec::new();
-    for batch in batches {
-        events.extend(harrier_lake::read_events(&batch, &mut files).map_err(crate::HarrierError::new_err)?);
-    }
-    Ok(events)
+    harrier::lake_events(batches).map_err(library_error)
 }
 
 /// A hunt of `rules` in a window, on one thread (an executor's task has one core; Spark runs

@@ -7,9 +7,20 @@ use crate::hunt::Hunt;
 use crate::results::Summary;
 use crate::sink::Sink;
 use arrow_array::RecordBatch;
-use harrier_event::SourceFile;
+use harrier_event::{Event, SourceFile};
 use std::collections::HashMap;
 use std::sync::Arc;
+
+/// The events of lake rows (Arrow batches of `_source`, `_record`, `_timestamp`, `_event`), one
+/// [`SourceFile`] shared per path.
+pub fn lake_events(batches: impl IntoIterator<Item = RecordBatch>) -> Result<Vec<Event>, Error> {
+    let mut files: HashMap<String, Arc<SourceFile>> = HashMap::new();
+    let mut events = Vec::new();
+    for batch in batches {
+        events.extend(harrier_lake::read_events(&batch, &mut files).map_err(Error::Lake)?);
+    }
+    Ok(events)
+}
 
 impl Hunt<'_> {
     /// Hunts lake rows in the order a hunt of their files takes (file, then record), so that
@@ -22,11 +33,7 @@ impl Hunt<'_> {
         table_events: u64,
         sink: &mut dyn Sink,
     ) -> Result<Summary, Error> {
-        let mut files: HashMap<String, Arc<SourceFile>> = HashMap::new();
-        let mut events = Vec::new();
-        for batch in batches {
-            events.extend(harrier_lake::read_events(&batch, &mut files).map_err(Error::Lake)?);
-        }
+        let mut events = lake_events(batches)?;
         events
             .sort_by(|a, b| (a.source().path.as_str(), a.record_id()).cmp(&(b.source().path.as_str(), b.record_id())));
         let mut summary = self.run_events(events, sink)?;

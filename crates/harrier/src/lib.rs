@@ -56,6 +56,8 @@ pub use harrier_ir::{Annotation, Level, RuleMeta, SourcePlace, Status};
 pub use harrier_pipeline::Row;
 pub use harrier_read::{FileReport, Input, Place, Problem, Summary as ReadSummary};
 pub use hunt::{CancelToken, Hunt, MAX_THREADS, Progress};
+#[cfg(feature = "lake")]
+pub use lake::lake_events;
 pub use results::{CorrelationResult, Hit, RowResult, RuleCount, Summary, Undecided};
 pub use rules::{Language, LoadStatus, RuleKey, RuleOutcome, RuleSet, RuleSetBuilder, Selection};
 pub use sink::{Flow, Sink, Tee};
