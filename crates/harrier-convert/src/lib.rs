@@ -11,6 +11,7 @@ mod correlation;
 mod dsl;
 mod esql;
 mod esql_pipeline;
+mod ipv6;
 mod lucene;
 pub mod profile;
 mod regex;
@@ -134,13 +135,18 @@ pub fn convert(rule: &Rule, target: Target, profile: &Profile, options: &Options
 /// The suffix of a column holding another column lower-cased (see [`sql_condition`]).
 pub const LOWERED_SUFFIX: &str = "::lower";
 
+/// The column of an event's values as an array (see [`sql_condition`]).
+pub const VALUES_FIELD: &str = "::values";
+
 /// A routed rule's condition as a SQL boolean expression, for engines that test many rules in
 /// one scan (harrier-spark flags each rule). With `lowered`, a case-insensitive test reads
 /// the column `<field>::lower` (the field lower-cased once per row, which the engine's table
 /// must provide) with `LIKE` and a lower-cased pattern, rather than lower-casing the field
-/// for every test.
+/// for every test. In Spark SQL, a keyword search (a test on any value) reads the column
+/// [`VALUES_FIELD`]: every value of the event as text, a list's items one by one.
 pub fn sql_condition(rule: &Rule, dialect: Dialect, profile: &Profile, lowered: bool) -> Result<String, Unsupported> {
-    sql::Sql { dialect, lowered }.expr(&prepared(rule, profile).0)
+    let values = dialect == Dialect::Spark;
+    sql::Sql { dialect, lowered, values }.expr(&prepared(rule, profile).0)
 }
 
 /// A SQL condition that holds for every event a rule can match (tests SQL cannot express taken

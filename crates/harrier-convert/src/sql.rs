@@ -17,11 +17,13 @@ pub(crate) struct Sql {
     pub(crate) dialect: Dialect,
     /// Case-insensitive tests on lower-cased columns (see [`crate::sql_condition`]).
     pub(crate) lowered: bool,
+    /// Keyword searches over the column [`crate::VALUES_FIELD`] (see [`crate::sql_condition`]).
+    pub(crate) values: bool,
 }
 
 impl Sql {
     pub(crate) fn new(dialect: Dialect) -> Sql {
-        Sql { dialect, lowered: false }
+        Sql { dialect, lowered: false, values: false }
     }
 
     pub(crate) fn expr(&self, condition: &Expr) -> Result<String, Unsupported> {
@@ -44,6 +46,7 @@ impl Sql {
         };
         Ok(match condition {
             Expr::And(items) => join(items, " AND ")?,
+            Expr::Or(items) if self.values => self.or_with_keywords(items, relaxed)?,
             Expr::Or(items) => join(items, " OR ")?,
             Expr::Not(item) => format!("NOT COALESCE(({}), FALSE)", self.tree(item, relaxed.map(|value| !value))?),
             Expr::Pred(predicate) => match (self.predicate(predicate), relaxed) {
@@ -53,6 +56,29 @@ impl Sql {
             },
             Expr::Const(value) => self.boolean(*value).into(),
         })
+    }
+
+    /// An OR whose keyword searches on the same values are one `exists` (one pass over the
+    /// event's values rather than one per keyword).
+    fn or_with_keywords(&self, items: &[Expr], relaxed: Option<bool>) -> Result<String, Unsupported> {
+        let mut parts: Vec<String> = Vec::new();
+        let mut keywords: Vec<(String, Vec<String>)> = Vec::new();
+        for item in items {
+            match item {
+                Expr::Pred(Predicate { field: None, test, .. }) => {
+                    let (values, inner) = self.keyword_test(test)?;
+                    match keywords.iter_mut().find(|(column, _)| *column == values) {
+                        Some((_, tests)) => tests.push(format!("({inner})")),
+                        None => keywords.push((values, vec![format!("({inner})")])),
+                    }
+                }
+                _ => parts.push(format!("({})", self.tree(item, relaxed)?)),
+            }
+        }
+        for (values, tests) in keywords {
+            parts.push(format!("({})", exists(&values, &balanced(&tests, " OR "))));
+        }
+        Ok(balanced(&parts, " OR "))
     }
 
     fn boolean(&self, value: bool) -> &'static str {
@@ -101,7 +127,7 @@ impl Sql {
 
     fn predicate(&self, predicate: &Predicate) -> Result<String, Unsupported> {
         let Some(field) = predicate.field.as_deref() else {
-            return unsupported("keyword search (no field): a SQL table has no \"any column\"");
+            return self.keyword(&predicate.test);
         };
         let column = self.identifier(field);
         if field == DATAMODEL_FIELD
@@ -110,10 +136,37 @@ impl Sql {
         {
             return Ok(self.member(&column, dataset));
         }
-        Ok(match &predicate.test {
+        let lowered = || self.identifier(&format!("{field}{}", crate::LOWERED_SUFFIX));
+        self.test(&column, &lowered, &predicate.test)
+    }
+
+    /// A keyword search: the test on any of the event's values, which only a table with the
+    /// column [`crate::VALUES_FIELD`] (the values as an array) has.
+    fn keyword(&self, test: &Test) -> Result<String, Unsupported> {
+        let (values, inner) = self.keyword_test(test)?;
+        Ok(exists(&values, &inner))
+    }
+
+    /// The array a keyword search reads (the values, or with `self.lowered` the values
+    /// lower-cased for a case-insensitive test) and its test on one of them, [`KEYWORD_VALUE`].
+    fn keyword_test(&self, test: &Test) -> Result<(String, String), Unsupported> {
+        if !self.values {
+            return unsupported("keyword search (no field): a SQL table has no \"any column\"");
+        }
+        let values = crate::VALUES_FIELD;
+        if self.lowered && matches!(test, Test::Matches { cased: false, .. }) {
+            let inner = self.test(KEYWORD_VALUE, &|| KEYWORD_VALUE.to_owned(), test)?;
+            return Ok((self.identifier(&format!("{values}{}", crate::LOWERED_SUFFIX)), inner));
+        }
+        let inner = self.test(KEYWORD_VALUE, &|| format!("lower({KEYWORD_VALUE})"), test)?;
+        Ok((self.identifier(values), inner))
+    }
+
+    /// A test on `column`; `lowered` names the column lower-cased (when `self.lowered`).
+    fn test(&self, column: &str, lowered: &dyn Fn() -> String, test: &Test) -> Result<String, Unsupported> {
+        Ok(match test {
             Test::Matches { pattern, cased: false } if self.lowered => {
-                let lowered_column = self.identifier(&format!("{field}{}", crate::LOWERED_SUFFIX));
-                format!("{lowered_column} LIKE {}", self.like(&crate::lowered(pattern)))
+                format!("{} LIKE {}", lowered(), self.like(&crate::lowered(pattern)))
             }
             Test::Matches { pattern, cased: false } => match self.dialect {
                 Dialect::Sqlite => format!("{column} LIKE {}", self.like(pattern)),
@@ -124,29 +177,38 @@ impl Sql {
                 _ => format!("{column} LIKE {}", self.like(pattern)),
             },
             Test::Regex { pattern, ignore_case, multi_line, dot_all } => {
-                let inline = inline_flags(pattern, *ignore_case, *multi_line, *dot_all);
-                match self.dialect {
-                    Dialect::Sqlite => format!("{column} REGEXP {}", self.string(&inline)),
-                    Dialect::Spark => format!("{column} RLIKE {}", self.string(&inline)),
-                    Dialect::Duckdb => format!("regexp_matches({column}, {})", self.string(&inline)),
-                    Dialect::Postgres if *multi_line || *dot_all => {
-                        return unsupported("regex flags m or s in PostgreSQL");
-                    }
-                    Dialect::Postgres => {
-                        let operator = if *ignore_case { "~*" } else { "~" };
-                        format!("{column} {operator} {}", self.string(pattern))
-                    }
-                }
+                self.regex(column, pattern, *ignore_case, *multi_line, *dot_all)?
             }
-            Test::Cidr(network) => self.cidr(&column, network)?,
+            Test::Cidr(network) => self.cidr(column, network)?,
             Test::Compare { op, value } => {
                 let operator = operator(*op, "=", "<>");
-                format!("{} {operator} {}", self.as_number(&column), number(*value))
+                format!("{} {operator} {}", self.as_number(column), number(*value))
             }
             Test::Exists(true) => format!("{column} IS NOT NULL"),
             Test::Exists(false) | Test::IsNull => format!("{column} IS NULL"),
-            Test::FieldRef { other, mode } => self.field_ref(&column, &self.identifier(other), *mode),
+            Test::FieldRef { other, mode } => self.field_ref(column, &self.identifier(other), *mode),
             Test::TimePart { .. } => return unsupported("time-part modifier (`hour`, `day` ...) in SQL"),
+        })
+    }
+
+    fn regex(
+        &self,
+        column: &str,
+        pattern: &str,
+        ignore_case: bool,
+        multi_line: bool,
+        dot_all: bool,
+    ) -> Result<String, Unsupported> {
+        let inline = inline_flags(pattern, ignore_case, multi_line, dot_all);
+        Ok(match self.dialect {
+            Dialect::Sqlite => format!("{column} REGEXP {}", self.string(&inline)),
+            Dialect::Spark => format!("{column} RLIKE {}", self.string(&inline)),
+            Dialect::Duckdb => format!("regexp_matches({column}, {})", self.string(&inline)),
+            Dialect::Postgres if multi_line || dot_all => return unsupported("regex flags m or s in PostgreSQL"),
+            Dialect::Postgres => {
+                let operator = if ignore_case { "~*" } else { "~" };
+                format!("{column} {operator} {}", self.string(pattern))
+            }
         })
     }
 
@@ -189,10 +251,13 @@ impl Sql {
     }
 
     /// An IPv4 network as text prefixes: whole octets by `LIKE 'a.b.%'`, a partial octet by
-    /// listing its values.
+    /// listing its values; an IPv6 network as a regular expression over the address text.
     fn cidr(&self, column: &str, network: &ipnet::IpNet) -> Result<String, Unsupported> {
-        let ipnet::IpNet::V4(network) = network else {
-            return unsupported("IPv6 network (`cidr`) in SQL");
+        let network = match network {
+            ipnet::IpNet::V4(network) => network,
+            ipnet::IpNet::V6(network) => {
+                return self.regex(column, &crate::ipv6::network_regex(network), false, false, false);
+            }
         };
         let octets = network.network().octets();
         let whole = usize::from(network.prefix_len() / 8);
@@ -219,6 +284,14 @@ impl Sql {
             .collect();
         Ok(tests.join(" OR "))
     }
+}
+
+/// The lambda variable of a keyword search: one value of the event.
+const KEYWORD_VALUE: &str = "_value";
+
+/// Whether a test on [`KEYWORD_VALUE`] holds for a value of the array `values`.
+fn exists(values: &str, test: &str) -> String {
+    format!("exists({values}, {KEYWORD_VALUE} -> {test})")
 }
 
 /// Operands joined as a balanced tree of parentheses: SQLite limits expression depth to

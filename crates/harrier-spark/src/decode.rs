@@ -1,17 +1,17 @@
-//! Arrow results as Harrier's events (scan hits) and rows (aggregates).
+//! Arrow results as the matches of scans and as rows (aggregates).
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type};
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::DataType;
-use harrier_event::{Event, SourceFile, Value};
-use std::collections::HashMap;
-use std::sync::Arc;
+use harrier_event::Value;
 
-/// An event a rule matched, rebuilt from its `_event` JSON and provenance.
-pub struct Hit {
-    pub event: Event,
-    /// The caller's number of the rule.
+/// An event a scan found a rule to match: its file and record, and the caller's number of
+/// the rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    pub source: String,
+    pub record: u64,
     pub rule: usize,
 }
 
@@ -19,18 +19,22 @@ fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef, String
     batch.column_by_name(name).ok_or_else(|| format!("the result has no column `{name}`"))
 }
 
-/// The hits of a scan ([`crate::scan_sql`]); `files` shares one [`SourceFile`] per path.
-pub fn hits(batches: &[RecordBatch], files: &mut HashMap<String, Arc<SourceFile>>) -> Result<Vec<Hit>, String> {
-    let mut hits = Vec::new();
+/// The matches of a scan ([`crate::scan_sql`]).
+pub fn matches(batches: &[RecordBatch]) -> Result<Vec<Match>, String> {
+    let mut matches = Vec::new();
     for batch in batches {
-        let rules = column(batch, "_rule")?;
-        for (row, event) in harrier_lake::read_events(batch, files)?.into_iter().enumerate() {
-            let rule =
-                integer(rules, row).and_then(|rule| usize::try_from(rule).ok()).ok_or("a hit without its rule")?;
-            hits.push(Hit { event, rule });
+        let (sources, records, rules) = (column(batch, "_source")?, column(batch, "_record")?, column(batch, "_rule")?);
+        for row in 0..batch.num_rows() {
+            let number =
+                |array: &ArrayRef, what: &str| integer(array, row).ok_or_else(|| format!("a match without its {what}"));
+            matches.push(Match {
+                source: text(sources, row).ok_or("a match without its file")?,
+                record: u64::try_from(number(records, "record")?).map_err(|_| "a negative record number")?,
+                rule: usize::try_from(number(rules, "rule")?).map_err(|_| "a negative rule number")?,
+            });
         }
     }
-    Ok(hits)
+    Ok(matches)
 }
 
 /// A row's (column, value) pairs, in column order.
@@ -122,41 +126,30 @@ fn arrow_cast_text(array: &ArrayRef, row: usize) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow_array::{Int32Array, Int64Array, StringArray, TimestampMicrosecondArray};
+    use arrow_array::{Int32Array, Int64Array, StringArray};
     use arrow_schema::{Field as ArrowField, Schema};
+    use std::sync::Arc;
 
     #[test]
-    fn a_scan_row_becomes_the_event_with_its_rule() {
+    fn a_scan_row_is_the_file_record_and_rule_it_names() {
         let schema = Schema::new(vec![
             ArrowField::new("_source", DataType::Utf8, false),
             ArrowField::new("_record", DataType::Int64, false),
-            ArrowField::new(
-                "_timestamp",
-                DataType::Timestamp(arrow_schema::TimeUnit::Microsecond, Some("UTC".into())),
-                true,
-            ),
-            ArrowField::new("_event", DataType::Utf8, false),
             ArrowField::new("_rule", DataType::Int32, true),
         ]);
         let batch = RecordBatch::try_new(
             Arc::new(schema),
             vec![
-                Arc::new(StringArray::from(vec!["logs/a.evtx"])),
-                Arc::new(Int64Array::from(vec![42])),
-                Arc::new(TimestampMicrosecondArray::from(vec![1_600_000_000_000_000]).with_timezone("UTC")),
-                Arc::new(StringArray::from(vec![r#"{"EventID":1,"Image":"C:\\x.exe","Tags":["a","b"]}"#])),
-                Arc::new(Int32Array::from(vec![7])),
+                Arc::new(StringArray::from(vec!["logs/a.evtx", "logs/b.json"])),
+                Arc::new(Int64Array::from(vec![42, 7])),
+                Arc::new(Int32Array::from(vec![Some(7), None])),
             ],
         )
         .unwrap();
-        let hits = hits(&[batch], &mut HashMap::new()).unwrap();
-        assert_eq!(hits.len(), 1);
-        assert_eq!(hits[0].rule, 7);
-        let event = &hits[0].event;
-        assert_eq!((event.source().path.as_str(), event.record_id()), ("logs/a.evtx", 42));
-        assert_eq!(event.timestamp().unwrap().to_string(), "2020-09-13T12:26:40.000000Z");
-        assert_eq!(event.event_id(), Some(1));
-        assert_eq!(event.text("image").as_deref(), Some(r"C:\x.exe"));
-        assert_eq!(event.get("Tags"), Some(&Value::List(vec![Value::Str("a".into()), Value::Str("b".into())])));
+        assert_eq!(
+            matches(&[batch.slice(0, 1)]).unwrap(),
+            [Match { source: "logs/a.evtx".into(), record: 42, rule: 7 }]
+        );
+        assert_eq!(matches(&[batch]).unwrap_err(), "a match without its rule");
     }
 }

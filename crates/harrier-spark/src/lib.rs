@@ -1,6 +1,7 @@
 //! Hunting on Apache Spark through Spark Connect (gRPC, Arrow results): the cluster session,
 //! the view that binds a lake's columns to the fields rules name, the SQL of one scan that
-//! tests many rules at once, and the decoding of Arrow results into Harrier's events and rows.
+//! tests many rules at once, the fetching of the events scans matched, and the decoding of
+//! Arrow results into Harrier's events and rows.
 //!
 //! Which rules run and how their results are written is the caller's (`harrier hunt --engine
 //! spark`); the rules come as SQL from `harrier-convert`'s `spark` dialect.
@@ -14,13 +15,15 @@
 mod decode;
 mod scan;
 
-pub use decode::{Fields, Hit, hits, rows, tagged_rows};
+pub use decode::{Fields, Match, matches, rows, tagged_rows};
 pub use scan::{Names, RuleCondition, identifiers, scan_sql};
 
 use arrow_array::RecordBatch;
+use harrier_event::{Event, SourceFile};
 use spark_connect::SparkSession;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 use std::sync::mpsc::{RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
@@ -77,6 +80,19 @@ impl Source {
             Source::Table(name) => name.split('.').map(quoted).collect::<Vec<_>>().join("."),
         }
     }
+}
+
+/// Where a bound view's cache lives: on the executors' disks, read back through the page
+/// cache. In memory (Spark's default) a lake larger than a default driver's 1 GB heap runs a
+/// local-mode server out of memory; and scans decode cached columns either way.
+const CACHE_STORAGE: &str = "DISK_ONLY";
+
+/// Events fetched per query (their files and records are the query's filter).
+const EVENTS_PER_FETCH: usize = 20_000;
+
+/// Text as a Spark SQL string literal (which reads backslash escapes).
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
 /// A name quoted for Spark SQL.
@@ -186,22 +202,20 @@ impl Cluster {
         let start = Instant::now();
         let what = format!("query {} ({})", self.queries, sql.chars().take(80).collect::<String>());
         let statement = sql.to_owned();
-        let batches = self
-            .call(&what, move |session| {
-                let frame = session.sql(&statement).map_err(message)?;
-                let batches = frame.collect_record_batches().map_err(message)?;
-                // A finished query ends with its metrics; a stream that stops without them (an
-                // operation the server cancelled, say after an executor died) is no result.
-                let complete = frame.execution_info().is_ok_and(|info| info.metrics.is_some());
-                if !complete {
-                    return Err("the Spark query ended without completing: an executor failed (the server log \
+        let batches = self.call(&what, move |session| {
+            let frame = session.sql(&statement).map_err(message)?;
+            let batches = frame.collect_record_batches().map_err(message)?;
+            // A finished query ends with its metrics; a stream that stops without them (an
+            // operation the server cancelled, say after an executor died) is no result.
+            let complete = frame.execution_info().is_ok_and(|info| info.metrics.is_some());
+            if !complete {
+                return Err("the Spark query ended without completing: an executor failed (the server log \
                             says why), or the query ran longer than the server's \
                             spark.connect.execute.reattachable.senderMaxStreamDuration (default 2 minutes)"
-                        .into());
-                }
-                Ok(batches)
-            })
-            .map_err(|why| format!("{what}: {why}"))?;
+                    .into());
+            }
+            Ok(batches)
+        })?;
         log_duration(start);
         Ok(batches)
     }
@@ -229,7 +243,7 @@ impl Cluster {
     /// name in `fields` bound to the source's columns by `names` (NULL when it has none); only
     /// the rows `filter` (SQL over the core columns) takes, when given.
     ///
-    /// The view is cached on the cluster (memory and disk) until this session ends: a hunt
+    /// The view is cached on the cluster ([`CACHE_STORAGE`]) until this session ends: a hunt
     /// reads it once per scan or aggregate, and reading the Parquet files each time costs
     /// several times more than reading the cache.
     pub fn bind(
@@ -256,8 +270,9 @@ impl Cluster {
         let select = scan::bound_columns(&columns, fields, names);
         self.execute(&format!("DROP VIEW IF EXISTS {}", quoted(view)))?;
         self.execute(&format!(
-            "CACHE TABLE {} AS SELECT {} FROM {}{}",
+            "CACHE TABLE {} OPTIONS ('storageLevel' '{}') AS SELECT {} FROM {}{}",
             quoted(view),
+            CACHE_STORAGE,
             select.join(", "),
             source.relation(),
             filter.map(|filter| format!(" WHERE {filter}")).unwrap_or_default()
@@ -265,6 +280,64 @@ impl Cluster {
         self.cached.push(view.to_owned());
         Ok(())
     }
+}
+
+impl Cluster {
+    /// The events of `keys` (file, then its records) in `source`, among the rows `filter` takes:
+    /// the whole events of the rows scans matched, read once (a query per
+    /// [`EVENTS_PER_FETCH`] events). `files_seen` shares one [`SourceFile`] per path.
+    pub fn events(
+        &mut self,
+        source: &Source,
+        filter: Option<&str>,
+        keys: &BTreeMap<String, BTreeSet<u64>>,
+        files_seen: &mut HashMap<String, Arc<SourceFile>>,
+    ) -> Result<Vec<Event>, String> {
+        let mut events = Vec::new();
+        for chunk in fetch_chunks(keys) {
+            // Hash-set tests (Spark's InSet): on the file and the record (which the Parquet
+            // reader can use to skip row groups), then on both.
+            let files: Vec<String> = chunk.iter().map(|(file, _)| literal(file)).collect();
+            let records: BTreeSet<u64> = chunk.iter().flat_map(|(_, records)| records.iter().copied()).collect();
+            let records: Vec<String> = records.iter().map(u64::to_string).collect();
+            let pairs: Vec<String> = chunk
+                .iter()
+                .flat_map(|(file, records)| records.iter().map(move |record| literal(&format!("{record} {file}"))))
+                .collect();
+            let sql = format!(
+                "SELECT _source, _record, _timestamp, _event FROM {} WHERE _source IN ({}) AND _record IN ({}) \
+                 AND concat(CAST(_record AS STRING), ' ', _source) IN ({}){}",
+                source.relation(),
+                files.join(", "),
+                records.join(", "),
+                pairs.join(", "),
+                filter.map(|filter| format!(" AND ({filter})")).unwrap_or_default()
+            );
+            for batch in self.query(&sql)? {
+                events.extend(harrier_lake::read_events(&batch, files_seen)?);
+            }
+        }
+        Ok(events)
+    }
+}
+
+/// The files and records of `keys` in groups of about [`EVENTS_PER_FETCH`].
+fn fetch_chunks(keys: &BTreeMap<String, BTreeSet<u64>>) -> Vec<Vec<(&str, Vec<u64>)>> {
+    let mut chunks = vec![Vec::new()];
+    let mut size = 0;
+    for (file, records) in keys {
+        let records: Vec<u64> = records.iter().copied().collect();
+        for part in records.chunks(EVENTS_PER_FETCH) {
+            if size + part.len() > EVENTS_PER_FETCH && size > 0 {
+                chunks.push(Vec::new());
+                size = 0;
+            }
+            size += part.len();
+            chunks.last_mut().expect("a chunk").push((file.as_str(), part.to_vec()));
+        }
+    }
+    chunks.retain(|chunk| !chunk.is_empty());
+    chunks
 }
 
 impl Drop for Cluster {

@@ -1,7 +1,7 @@
 //! The SQL of a hunt: the binding of fields to columns, and one scan testing many rules.
 
 use crate::{CORE_COLUMNS, quoted};
-use harrier_convert::LOWERED_SUFFIX;
+use harrier_convert::{LOWERED_SUFFIX, VALUES_FIELD};
 use std::collections::BTreeSet;
 
 /// How a field a rule names finds its column.
@@ -21,11 +21,13 @@ pub struct RuleCondition {
     pub condition: String,
 }
 
-/// The select list of the binding view: core columns the source has, then each field.
+/// The select list of the binding view: core columns the source has but `_event` (a scan
+/// would read every event's text; the events it matches are fetched from the source), then
+/// each field.
 pub(crate) fn bound_columns(columns: &[String], fields: &BTreeSet<String>, names: Names) -> Vec<String> {
     let mut select: Vec<String> = CORE_COLUMNS
         .iter()
-        .filter(|core| columns.iter().any(|column| column == *core))
+        .filter(|core| **core != "_event" && columns.iter().any(|column| column == *core))
         .map(|core| quoted(core))
         .collect();
     for field in fields.iter().filter(|field| !CORE_COLUMNS.contains(&field.as_str())) {
@@ -34,8 +36,20 @@ pub(crate) fn bound_columns(columns: &[String], fields: &BTreeSet<String>, names
     select
 }
 
-/// What a field reads: its column(s), or, for `<field>::lower`, the field lower-cased.
+/// Every value of the event (`_event`, a JSON object) as text, a list's items one by one, for
+/// keyword searches. (`variant` tells a list from a string that looks like one.)
+const EVENT_VALUES: &str = "flatten(transform(map_values(from_json(`_event`, 'map<string,variant>')), \
+     _v -> coalesce(try_variant_get(_v, '$', 'array<string>'), array(try_variant_get(_v, '$', 'string')))))";
+
+/// What a field reads: its column(s); for `<field>::lower`, the field lower-cased; for
+/// [`VALUES_FIELD`], every value of the event.
 fn value(columns: &[String], field: &str, names: Names) -> String {
+    if field == VALUES_FIELD {
+        return EVENT_VALUES.to_owned();
+    }
+    if field.strip_suffix(LOWERED_SUFFIX) == Some(VALUES_FIELD) {
+        return format!("transform({EVENT_VALUES}, _w -> lower(_w))");
+    }
     if let Some(base) = field.strip_suffix(LOWERED_SUFFIX) {
         return format!("lower({})", value(columns, base, names));
     }
@@ -95,14 +109,14 @@ pub fn identifiers(sql: &str) -> BTreeSet<String> {
     found
 }
 
-/// One scan of `view` testing every rule: a row per event and rule that matches it (`_rule`,
-/// the rule's number), with what output needs of the event. (`explode` rather than a filter
-/// on the array of matches: Spark would evaluate every condition again in the filter.)
+/// One scan of `view` testing every rule: a row per event and rule that matches it (its file
+/// and record, and `_rule`, the rule's number). (`explode` rather than a filter on the array
+/// of matches: Spark would evaluate every condition again in the filter.)
 pub fn scan_sql(view: &str, rules: &[RuleCondition]) -> String {
     let flags: Vec<String> =
         rules.iter().map(|rule| format!("IF(({}), {}, NULL)", rule.condition, rule.rule)).collect();
     format!(
-        "SELECT _source, _record, _timestamp, _event, _rule FROM {} \
+        "SELECT _source, _record, _rule FROM {} \
          LATERAL VIEW explode(filter(array({}), rule -> rule IS NOT NULL)) matched AS _rule",
         quoted(view),
         flags.join(", ")
@@ -124,14 +138,16 @@ mod tests {
     fn fields_bind_to_every_spelling_for_sigma_and_the_exact_one_for_spl() {
         let columns: Vec<String> =
             ["_source", "_record", "_event", "ProcessId", "ProcessID", "Image"].iter().map(|c| c.to_string()).collect();
-        let fields: BTreeSet<String> =
-            ["ProcessId", "image", "Missing", "_record", "image::lower"].iter().map(|f| f.to_string()).collect();
+        let fields: BTreeSet<String> = ["ProcessId", "image", "Missing", "_record", "image::lower", VALUES_FIELD]
+            .iter()
+            .map(|f| f.to_string())
+            .collect();
         assert_eq!(
             bound_columns(&columns, &fields, Names::IgnoreCase),
             [
                 "`_source`",
                 "`_record`",
-                "`_event`",
+                &format!("{EVENT_VALUES} AS `::values`"),
                 "CAST(NULL AS STRING) AS `Missing`",
                 "coalesce(`ProcessId`, `ProcessID`) AS `ProcessId`",
                 "`Image` AS `image`",

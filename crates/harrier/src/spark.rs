@@ -125,13 +125,16 @@ const DETECTIONS_PER_QUERY: usize = 50;
 const SIGMA_VIEW: &str = "harrier_sigma_events";
 const SPLUNK_VIEW: &str = "harrier_splunk_events";
 
-/// An event the cluster returned: the Sigma rules it matched there, and whether rules that
-/// run here must look at it.
-struct SparkHit {
-    event: Event,
+/// What the cluster found of an event: the Sigma rules it matched there, and whether rules
+/// that run here must look at it.
+#[derive(Default)]
+struct Verdict {
     rules: Vec<usize>,
     check_locally: bool,
 }
+
+/// Events by file and record.
+type Keyed<T> = BTreeMap<(String, u64), T>;
 
 /// A rule as the cluster runs it, or why it cannot.
 enum Plan {
@@ -159,7 +162,7 @@ fn hunt(
     note(&format!("Spark {} at {}", cluster.version().unwrap_or_default(), engine.connect));
     let sigma_source = Source::parse(&engine.table);
     let splunk_source = engine.splunk_table.as_deref().map(Source::parse).unwrap_or_else(|| sigma_source.clone());
-    let mut hits: BTreeMap<(String, u64), SparkHit> = BTreeMap::new();
+    let mut verdicts: Keyed<Verdict> = BTreeMap::new();
     let mut files = HashMap::new();
 
     let profile = Profile::load("sysmon").map_err(|why| format!("the sysmon mapping: {why}"))?;
@@ -181,16 +184,15 @@ fn hunt(
         let rules = spark_rules.iter().chain(&local_rules);
         bind(&mut cluster, SIGMA_VIEW, &sigma_source, rules, Names::IgnoreCase, time_filter.as_deref())?;
         events_in_table = count(&mut cluster, SIGMA_VIEW)?;
-        for chunk in spark_rules.chunks(engine.rules_per_scan.max(1)) {
-            let sql = harrier_spark::scan_sql(SIGMA_VIEW, chunk);
-            merge(&mut hits, scan(&mut cluster, &sql, &mut files)?, false);
+        for chunk in scan_chunks(&spark_rules, engine.rules_per_scan) {
+            merge(&mut verdicts, scan(&mut cluster, SIGMA_VIEW, chunk)?, false);
             scans += 1;
         }
         if !local_rules.is_empty() {
-            let sql = harrier_spark::scan_sql(SIGMA_VIEW, &local_rules);
-            merge(&mut hits, scan(&mut cluster, &sql, &mut files)?, true);
+            merge(&mut verdicts, scan(&mut cluster, SIGMA_VIEW, &local_rules)?, true);
         }
     }
+    let events = fetch(&mut cluster, &sigma_source, time_filter.as_deref(), &verdicts, &mut files)?;
     let mut local = vec![false; set.active.len()];
     for rule in &local_rules {
         local[rule.rule] = true;
@@ -208,7 +210,7 @@ fn hunt(
             (sigma, escu) => format!("; here, on candidate rows: {sigma} Sigma rules, {escu} ESCU detections"),
         }
     ));
-    let (events, verdicts) = hits.into_values().map(|hit| (hit.event, (hit.rules, hit.check_locally))).unzip();
+    let verdicts = verdicts.into_values().map(|verdict| (verdict.rules, verdict.check_locally)).collect();
     Ok(SparkRun {
         events,
         verdicts,
@@ -240,6 +242,29 @@ fn split(
     (spark, local)
 }
 
+/// SQL text of conditions per scan: Spark compiles a scan's conditions into one Java class, and
+/// past about this much a method outgrows the JVM's 64 KB and Spark falls back to interpreting
+/// the whole scan (its log says "Whole-stage codegen disabled").
+const SCAN_SQL_BYTES: usize = 24 * 1024;
+
+/// Rules in scans of at most `most` rules and [`SCAN_SQL_BYTES`] of conditions (a larger rule
+/// alone).
+fn scan_chunks(rules: &[RuleCondition], most: usize) -> Vec<&[RuleCondition]> {
+    let mut chunks = Vec::new();
+    let (mut start, mut size) = (0, 0);
+    for (at, rule) in rules.iter().enumerate() {
+        if at > start && (at - start >= most.max(1) || size + rule.condition.len() > SCAN_SQL_BYTES) {
+            chunks.push(&rules[start..at]);
+            (start, size) = (at, 0);
+        }
+        size += rule.condition.len();
+    }
+    if start < rules.len() {
+        chunks.push(&rules[start..]);
+    }
+    chunks
+}
+
 /// Defines a view over a source with the fields the queries name.
 fn bind<'a>(
     cluster: &mut Cluster,
@@ -264,33 +289,53 @@ fn count(cluster: &mut Cluster, view: &str) -> Result<u64, String> {
     Ok(rows.first().and_then(|row| row.first()).and_then(|(_, value)| value.as_i64()).unwrap_or(0) as u64)
 }
 
-fn scan(
+/// The matches of one scan of `view` testing `rules`.
+fn scan(cluster: &mut Cluster, view: &str, rules: &[RuleCondition]) -> Result<Vec<harrier_spark::Match>, String> {
+    harrier_spark::matches(&cluster.query(&harrier_spark::scan_sql(view, rules))?)
+}
+
+/// Adds a scan's matches: matched rules (`candidates` false) or rows to check here.
+fn merge(verdicts: &mut Keyed<Verdict>, found: Vec<harrier_spark::Match>, candidates: bool) {
+    for found in found {
+        let verdict = verdicts.entry((found.source, found.record)).or_default();
+        if candidates {
+            verdict.check_locally = true;
+        } else if let Err(at) = verdict.rules.binary_search(&found.rule) {
+            verdict.rules.insert(at, found.rule);
+        }
+    }
+}
+
+/// The events of `keyed` from `source`, in file-then-record order; each must be there.
+fn fetch<T>(
     cluster: &mut Cluster,
-    sql: &str,
+    source: &Source,
+    filter: Option<&str>,
+    keyed: &Keyed<T>,
     files: &mut HashMap<String, Arc<SourceFile>>,
-) -> Result<Vec<harrier_spark::Hit>, String> {
-    harrier_spark::hits(&cluster.query(sql)?, files)
+) -> Result<Vec<Event>, String> {
+    let mut keys: BTreeMap<String, BTreeSet<u64>> = BTreeMap::new();
+    for (file, record) in keyed.keys() {
+        keys.entry(file.clone()).or_default().insert(*record);
+    }
+    let mut events: Keyed<Event> =
+        cluster.events(source, filter, &keys, files)?.into_iter().map(|event| (event_key(&event), event)).collect();
+    keyed
+        .keys()
+        .map(|key| {
+            events.remove(key).ok_or_else(|| {
+                format!(
+                    "record {} of {} was matched but is no longer in the table (did the lake change?)",
+                    key.1, key.0
+                )
+            })
+        })
+        .collect()
 }
 
 /// What tells events apart across a hunt's queries: their file and record.
 fn event_key(event: &Event) -> (String, u64) {
     (event.source().path.clone(), event.record_id())
-}
-
-/// Adds a scan's hits: matched rules (`candidates` false) or rows to check here.
-fn merge(hits: &mut BTreeMap<(String, u64), SparkHit>, found: Vec<harrier_spark::Hit>, candidates: bool) {
-    for hit in found {
-        let entry = hits.entry(event_key(&hit.event)).or_insert_with(|| SparkHit {
-            event: hit.event,
-            rules: Vec::new(),
-            check_locally: false,
-        });
-        if candidates {
-            entry.check_locally = true;
-        } else if let Err(at) = entry.rules.binary_search(&hit.rule) {
-            entry.rules.insert(at, hit.rule);
-        }
-    }
 }
 
 /// What the ESCU detections gave: rows per detection (`None` for one that did not run), and
@@ -362,16 +407,14 @@ fn spl(
         sort_rows(rows);
     }
     if !local.is_empty() {
-        let sql = harrier_spark::scan_sql(SPLUNK_VIEW, &local);
         // An event comes once per detection it is a candidate for; it is fed once.
-        let mut candidates = BTreeMap::new();
-        for hit in harrier_spark::hits(&cluster.query(&sql)?, files)? {
-            candidates.entry(event_key(&hit.event)).or_insert(hit.event);
-        }
+        let candidates: Keyed<()> =
+            scan(cluster, SPLUNK_VIEW, &local)?.into_iter().map(|found| ((found.source, found.record), ())).collect();
+        let candidates = fetch(cluster, source, time_filter, &candidates, files)?;
         let wanted: BTreeSet<usize> = local.iter().map(|rule| rule.rule).collect();
         let mut states: BTreeMap<usize, _> = wanted.iter().map(|&runner| (runner, runners[runner].start())).collect();
         let (mut matched, mut rows) = (Vec::new(), Vec::new());
-        for event in candidates.values() {
+        for event in &candidates {
             set.spl.rows(event, &mut matched, &mut rows);
             for (runner, feed, row) in rows.drain(..) {
                 if let Some(state) = states.get_mut(&runner) {
