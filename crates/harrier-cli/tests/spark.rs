@@ -261,37 +261,48 @@ fn examples_on_spark(url: &str, spark_options: &[&str], what: &str) {
     assert_eq!(sorted(&hunts.on_spark), sorted(&hunts.embedded));
 }
 
-/// Rules Spark SQL cannot express (a keyword search, an IPv6 network) run here with
-/// `--fallback local` on the candidate rows the cluster sends, with the embedded hits.
+/// A keyword search and an IPv6 network run on Spark with the embedded hits; a rule Spark SQL
+/// cannot express (a time-part modifier) is named, and runs here with `--fallback local` on
+/// the candidate rows the cluster sends, with the embedded hits.
 #[test]
-fn rules_spark_cannot_express_run_locally_on_candidate_rows() {
+fn keywords_and_ipv6_run_on_spark_and_what_it_cannot_express_runs_locally() {
     let Some(url) = connect_url() else { return };
     let Some(evtx) = harrier_testdata::shared("evtx/EVTX-ATTACK-SAMPLES") else { return };
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("rules");
     std::fs::create_dir(&rules).unwrap();
-    std::fs::write(
-        rules.join("keyword.yml"),
-        "title: Keyword mimikatz\nid: 6f1e3a5c-0000-4000-8000-000000000001\nlogsource:\n  product: windows\n  service: security\ndetection:\n  keywords:\n    - 'mimikatz'\n    - 'lsass'\n  condition: keywords\nlevel: high\n",
-    )
-    .unwrap();
-    std::fs::write(
-        rules.join("ipv6.yml"),
-        "title: Sysmon network connection outside an IPv6 range\nid: 6f1e3a5c-0000-4000-8000-000000000002\nlogsource:\n  product: windows\n  category: network_connection\ndetection:\n  selection:\n    Initiated: 'true'\n  filter:\n    DestinationIp|cidr: 'fe80::/10'\n  condition: selection and not filter\nlevel: low\n",
-    )
-    .unwrap();
+    let rule = |name: &str, id: u8, title: &str, logsource: &str, detection: &str| {
+        let text = format!(
+            "title: {title}\nid: 6f1e3a5c-0000-4000-8000-00000000000{id}\nlogsource:\n  product: windows\n  {logsource}\ndetection:\n{detection}level: low\n"
+        );
+        std::fs::write(rules.join(name), text).unwrap();
+    };
+    rule(
+        "keyword.yml",
+        1,
+        "Keyword mimikatz",
+        "service: security",
+        "  keywords:\n    - 'mimikatz'\n    - 'lsass'\n  condition: keywords\n",
+    );
+    rule(
+        "ipv6.yml",
+        2,
+        "Sysmon network connection outside an IPv6 range",
+        "category: network_connection",
+        "  selection:\n    Initiated: 'true'\n  filter:\n    DestinationIp|cidr: 'fe80::/10'\n  condition: selection and not filter\n",
+    );
+    rule(
+        "hour.yml",
+        3,
+        "Process started in the evening",
+        "category: process_creation",
+        "  selection:\n    UtcTime|hour|gte: 18\n  condition: selection\n",
+    );
     let lake = dir.path().join("lake");
     let evtx = evtx.to_str().unwrap();
     ingest(&[evtx], &lake, "native");
     let rules = rules.to_str().unwrap();
     let (embedded, _) = harrier(&["hunt", evtx, "-r", rules, "--format", "jsonl", "-q"]);
-    let lake = lake.to_str().unwrap();
-    let spark = ["hunt", "--engine", "spark", "--connect", &url, "--table", lake, "-r", rules, "--format", "jsonl"];
-    let (skipped, stderr) = harrier(&spark);
-    assert!(skipped.is_empty(), "without --fallback the rules are not run");
-    assert_eq!(not_run(&stderr).len(), 2, "both named: {stderr}");
-    let (local, stderr) = harrier(&[&spark[..], &["--fallback", "local"]].concat());
-    assert!(stderr.contains("runs locally on its candidate rows"), "{stderr}");
     let per_rule = |lines: &[serde_json::Value]| {
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
         for (rule, _, _) in hits(lines) {
@@ -299,9 +310,94 @@ fn rules_spark_cannot_express_run_locally_on_candidate_rows() {
         }
         counts
     };
+    assert_eq!(per_rule(&embedded).len(), 3, "the three rules hit on the attack samples: {:?}", per_rule(&embedded));
+    let lake = lake.to_str().unwrap();
+    let spark = ["hunt", "--engine", "spark", "--connect", &url, "--table", lake, "-r", rules, "--format", "jsonl"];
+    let (on_spark, stderr) = harrier(&spark);
+    let skipped = not_run(&stderr);
+    assert_eq!(skipped, BTreeSet::from(["6f1e3a5c-0000-4000-8000-000000000003".to_owned()]), "{stderr}");
+    let expected: BTreeSet<_> = hits(&embedded).into_iter().filter(|(rule, _, _)| !skipped.contains(rule)).collect();
+    assert_eq!(hits(&on_spark), expected, "the keyword search and the IPv6 network on Spark");
+    let (local, stderr) = harrier(&[&spark[..], &["--fallback", "local"]].concat());
+    assert!(stderr.contains("runs locally on its candidate rows"), "{stderr}");
     eprintln!("embedded {:?}, Spark with local fallback {:?}", per_rule(&embedded), per_rule(&local));
-    assert_eq!(per_rule(&embedded).len(), 2, "both rules hit on the attack samples");
     assert_eq!(hits(&local), hits(&embedded));
+}
+
+/// The Connect server as Spark's defaults make it (`local[2]`: the executors inside the 1 GB
+/// heap of the driver), `HARRIER_SPARK_LOCAL_CONNECT`, from `tests/spark/local-cluster.sh
+/// start-local`; under `HARRIER_REQUIRE_SPARK=1` it must be there.
+fn local_connect_url() -> Option<String> {
+    match std::env::var("HARRIER_SPARK_LOCAL_CONNECT") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("HARRIER_REQUIRE_SPARK").as_deref() == Ok("1") => {
+            panic!("HARRIER_REQUIRE_SPARK=1 but HARRIER_SPARK_LOCAL_CONNECT names no local-mode Connect server")
+        }
+        _ => {
+            eprintln!(
+                "SKIPPED: set HARRIER_SPARK_LOCAL_CONNECT (tests/spark/local-cluster.sh start-local) to hunt on a default server"
+            );
+            None
+        }
+    }
+}
+
+/// On a server with Spark's default memory, the Windows SigmaHQ rules over the whole shared
+/// lake: every rule runs (keyword searches and IPv6 `cidr` too), the hits are the embedded
+/// ones. Then the server is killed in the middle of a hunt: the hunt fails within 30 s,
+/// naming the query it was waiting for. (The server is gone afterwards: one test does both.)
+#[test]
+fn a_default_server_hunts_the_windows_rules_and_its_death_ends_the_hunt() {
+    let Some(url) = local_connect_url() else { return };
+    let (Some(rules), Some(logs)) = (harrier_testdata::shared("sigma/rules/windows"), shared_logs()) else { return };
+    let logs = [logs[0].as_str(), logs[1].as_str()];
+    let lakes = [("native", "--table")];
+    let what = "Windows SigmaHQ rules, default local-mode server";
+    let hunt = Hunt { url: &url, logs: &logs, rules: &rules, lakes: &lakes, spark_options: &[], what };
+    let hunts = hunt.both_ways();
+    assert!(not_run(&hunts.stderr).is_empty(), "every rule runs on Spark: {}", hunts.stderr);
+    let (expected, found) = (hits(&hunts.embedded), hits(&hunts.on_spark));
+    report(
+        "Windows SigmaHQ hits",
+        &expected.difference(&found).collect::<Vec<_>>(),
+        &found.difference(&expected).collect::<Vec<_>>(),
+    );
+    assert!(expected.len() > 1000, "{}", expected.len());
+    assert_eq!(found, expected, "Spark and the embedded engine differ");
+
+    let dir = tempfile::tempdir().unwrap();
+    let (lake, statements) = (dir.path().join("lake"), dir.path().join("statements.sql"));
+    ingest(&logs, &lake, "native");
+    let mut running = Command::new(env!("CARGO_BIN_EXE_harrier"))
+        .args(["hunt", "--engine", "spark", "--connect", &url, "--table", lake.to_str().unwrap()])
+        .args(["-r", rules.to_str().unwrap(), "-q"])
+        .env("HARRIER_SPARK_SQL_LOG", &statements)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Killed once the scans have begun.
+    let started = Instant::now();
+    while !std::fs::read_to_string(&statements).unwrap_or_default().contains("LATERAL VIEW") {
+        assert!(started.elapsed().as_secs() < 120, "no scan within 120 s");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let killed = Command::new("tests/spark/local-cluster.sh")
+        .arg("kill-local")
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let killed_at = Instant::now();
+    let output = running.wait_with_output().unwrap();
+    let (waited, stderr) = (killed_at.elapsed(), String::from_utf8_lossy(&output.stderr));
+    eprintln!("the hunt ended {waited:?} after the server was killed: {}", stderr.trim());
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("harrier: error: ") && stderr.contains("query ") && stderr.contains("(SELECT "),
+        "{stderr}"
+    );
+    assert!(waited.as_secs() < 30, "the hunt ends within 30 s of the server's death: {waited:?}");
 }
 
 /// A Connect "server" that accepts connections and never answers, then dies after `life`:
