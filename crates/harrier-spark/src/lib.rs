@@ -243,7 +243,7 @@ impl Cluster {
     /// name in `fields` bound to the source's columns by `names` (NULL when it has none); only
     /// the rows `filter` (SQL over the core columns) takes, when given.
     ///
-    /// The view is cached on the cluster ([`CACHE_STORAGE`]) until this session ends: a hunt
+    /// The view is cached on the cluster (on its disks) until this session ends: a hunt
     /// reads it once per scan or aggregate, and reading the Parquet files each time costs
     /// several times more than reading the cache.
     pub fn bind(
@@ -280,12 +280,10 @@ impl Cluster {
         self.cached.push(view.to_owned());
         Ok(())
     }
-}
 
-impl Cluster {
     /// The events of `keys` (file, then its records) in `source`, among the rows `filter` takes:
     /// the whole events of the rows scans matched, read once (a query per
-    /// [`EVENTS_PER_FETCH`] events). `files_seen` shares one [`SourceFile`] per path.
+    /// 20,000 events). `files_seen` shares one [`SourceFile`] per path.
     pub fn events(
         &mut self,
         source: &Source,
