@@ -15,13 +15,19 @@ use std::process::Command;
 use std::time::Instant;
 
 fn connect_url() -> Option<String> {
-    match std::env::var("HARRIER_SPARK_CONNECT") {
+    server_url("HARRIER_SPARK_CONNECT", "sc://HOST:PORT to run the Spark differential tests")
+}
+
+/// The Connect URL the environment variable `variable` names; without it the test skips,
+/// saying how to set it (`how`), unless `HARRIER_REQUIRE_SPARK=1`.
+fn server_url(variable: &str, how: &str) -> Option<String> {
+    match std::env::var(variable) {
         Ok(url) if !url.is_empty() => Some(url),
         _ if std::env::var("HARRIER_REQUIRE_SPARK").as_deref() == Ok("1") => {
-            panic!("HARRIER_REQUIRE_SPARK=1 but HARRIER_SPARK_CONNECT names no Spark Connect server")
+            panic!("HARRIER_REQUIRE_SPARK=1 but {variable} names no Spark Connect server")
         }
         _ => {
-            eprintln!("SKIPPED: set HARRIER_SPARK_CONNECT=sc://HOST:PORT to run the Spark differential tests");
+            eprintln!("SKIPPED: set {variable}={how}");
             None
         }
     }
@@ -309,18 +315,10 @@ fn keywords_and_ipv6_run_on_spark_and_what_it_cannot_express_runs_locally() {
 /// heap of the driver), `HARRIER_SPARK_LOCAL_CONNECT`, from `tests/spark/local-cluster.sh
 /// start-local`; under `HARRIER_REQUIRE_SPARK=1` it must be there.
 fn local_connect_url() -> Option<String> {
-    match std::env::var("HARRIER_SPARK_LOCAL_CONNECT") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var("HARRIER_REQUIRE_SPARK").as_deref() == Ok("1") => {
-            panic!("HARRIER_REQUIRE_SPARK=1 but HARRIER_SPARK_LOCAL_CONNECT names no local-mode Connect server")
-        }
-        _ => {
-            eprintln!(
-                "SKIPPED: set HARRIER_SPARK_LOCAL_CONNECT (tests/spark/local-cluster.sh start-local) to hunt on a default server"
-            );
-            None
-        }
-    }
+    server_url(
+        "HARRIER_SPARK_LOCAL_CONNECT",
+        "sc://HOST:PORT (what tests/spark/local-cluster.sh start-local prints) to hunt on a default server",
+    )
 }
 
 /// On a server with Spark's default memory, every SigmaHQ rule (the Windows ones and the rest)
