@@ -135,6 +135,11 @@ pub fn convert(rule: &Rule, target: Target, profile: &Profile, options: &Options
 /// The suffix of a column holding another column lower-cased (see [`sql_condition`]).
 pub const LOWERED_SUFFIX: &str = "::lower";
 
+/// Text as a string literal of `dialect` (Spark's doubles backslashes, which it reads as escapes).
+pub fn sql_literal(text: &str, dialect: Dialect) -> String {
+    sql::Sql::new(dialect).string(text)
+}
+
 /// The column of an event's values as an array (see [`sql_condition`]).
 pub const VALUES_FIELD: &str = "::values";
 

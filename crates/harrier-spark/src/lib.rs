@@ -90,9 +90,9 @@ const CACHE_STORAGE: &str = "DISK_ONLY";
 /// Events fetched per query (their files and records are the query's filter).
 const EVENTS_PER_FETCH: usize = 20_000;
 
-/// Text as a Spark SQL string literal (which reads backslash escapes).
+/// Text as a Spark SQL string literal.
 fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'"))
+    harrier_convert::sql_literal(text, harrier_convert::Dialect::Spark)
 }
 
 /// A name quoted for Spark SQL.
