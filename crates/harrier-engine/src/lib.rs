@@ -19,4 +19,4 @@ mod routing;
 
 pub use compile::CompileError;
 pub use evaluate::{Engine, FieldNames};
-pub use routing::channels;
+pub use routing::{Key, channels, keys};

@@ -4,16 +4,19 @@
 use harrier_ir::{Expr, Test};
 use rustc_hash::FxHashMap;
 
-/// A constraint a rule puts on an event: its channel (lower-cased) and/or event id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct Key {
+/// A constraint a rule puts on an event: its channel (lower-cased) and/or event id, as the
+/// event's [`Event::channel`](harrier_event::Event::channel) (lower-cased by Rust's
+/// `to_lowercase`) and [`Event::event_id`](harrier_event::Event::event_id) give them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
     pub channel: Option<String>,
     pub event_id: Option<i64>,
 }
 
 /// The keys an event must meet one of for the expression to hold, or `None` when the
-/// expression does not restrict them.
-pub(crate) fn keys(expr: &Expr) -> Option<Vec<Key>> {
+/// expression does not restrict them. The engine tests a rule only on the events that meet
+/// one of its keys.
+pub fn keys(expr: &Expr) -> Option<Vec<Key>> {
     match expr {
         Expr::Pred(predicate) => {
             let Test::Matches { pattern, cased: false } = &predicate.test else {

@@ -16,7 +16,7 @@ mod decode;
 mod scan;
 
 pub use decode::{Fields, Match, matches, rows, tagged_rows};
-pub use scan::{Names, RuleCondition, identifiers, scan_sql};
+pub use scan::{Names, RouteKey, RuleCondition, identifiers, routed_rows, scan_sql};
 
 use arrow_array::RecordBatch;
 use harrier_event::{Event, SourceFile};
@@ -245,7 +245,7 @@ impl Cluster {
     ///
     /// The view is cached on the cluster (on its disks) until this session ends: a hunt
     /// reads it once per scan or aggregate, and reading the Parquet files each time costs
-    /// several times more than reading the cache.
+    /// several times more than reading the cache. Gives the source's columns.
     pub fn bind(
         &mut self,
         view: &str,
@@ -253,7 +253,7 @@ impl Cluster {
         fields: &BTreeSet<String>,
         names: Names,
         filter: Option<&str>,
-    ) -> Result<(), String> {
+    ) -> Result<Vec<String>, String> {
         let columns = self.columns(source)?;
         let missing: Vec<&str> = REQUIRED_COLUMNS
             .iter()
@@ -268,17 +268,36 @@ impl Cluster {
             ));
         }
         let select = scan::bound_columns(&columns, fields, names);
+        let filter = filter.map(|filter| format!(" WHERE {filter}")).unwrap_or_default();
+        self.cache(view, &format!("SELECT {} FROM {}{filter}", select.join(", "), source.relation()))?;
+        Ok(columns)
+    }
+
+    /// Caches the rows of the cached view `of` that `filter` takes, with their file, record and
+    /// `columns`, as the view `view`: scans of rules that can only match those rows and read
+    /// those columns read them alone.
+    pub fn cache_rows(&mut self, view: &str, of: &str, columns: &[String], filter: &str) -> Result<(), String> {
+        let select: Vec<String> = ["_source", "_record"]
+            .into_iter()
+            .chain(columns.iter().map(String::as_str).filter(|column| !["_source", "_record"].contains(column)))
+            .map(quoted)
+            .collect();
+        self.cache(view, &format!("SELECT {} FROM {} WHERE {filter}", select.join(", "), quoted(of)))
+    }
+
+    /// Defines `view` as the result of `select`, cached on the cluster until [`Cluster::release`]
+    /// or the end of the session.
+    fn cache(&mut self, view: &str, select: &str) -> Result<(), String> {
         self.execute(&format!("DROP VIEW IF EXISTS {}", quoted(view)))?;
-        self.execute(&format!(
-            "CACHE TABLE {} OPTIONS ('storageLevel' '{}') AS SELECT {} FROM {}{}",
-            quoted(view),
-            CACHE_STORAGE,
-            select.join(", "),
-            source.relation(),
-            filter.map(|filter| format!(" WHERE {filter}")).unwrap_or_default()
-        ))?;
+        self.execute(&format!("CACHE TABLE {} OPTIONS ('storageLevel' '{CACHE_STORAGE}') AS {select}", quoted(view)))?;
         self.cached.push(view.to_owned());
         Ok(())
+    }
+
+    /// Drops a view `bind` or `cache_rows` cached, and what the cluster keeps of it.
+    pub fn release(&mut self, view: &str) -> Result<(), String> {
+        self.cached.retain(|cached| cached != view);
+        self.execute(&format!("DROP VIEW IF EXISTS {}", quoted(view)))
     }
 
     /// The events of `keys` (file, then its records) in `source`, among the rows `filter` takes:

@@ -1,6 +1,6 @@
 //! The SQL of a hunt: the binding of fields to columns, and one scan testing many rules.
 
-use crate::{CORE_COLUMNS, quoted};
+use crate::{CORE_COLUMNS, literal, quoted};
 use harrier_convert::{LOWERED_SUFFIX, VALUES_FIELD};
 use std::collections::BTreeSet;
 
@@ -110,17 +110,40 @@ pub fn identifiers(sql: &str) -> BTreeSet<String> {
 }
 
 /// One scan of `view` testing every rule: a row per event and rule that matches it (its file
-/// and record, and `_rule`, the rule's number). (`explode` rather than a filter on the array
-/// of matches: Spark would evaluate every condition again in the filter.)
+/// and record, and `_rule`, the rule's number). The array of flags is exploded and its NULLs
+/// dropped after: a `filter` with a lambda would run the whole scan interpreted (Spark does not
+/// generate code for higher-order functions, nor for what they evaluate).
 pub fn scan_sql(view: &str, rules: &[RuleCondition]) -> String {
     let flags: Vec<String> =
         rules.iter().map(|rule| format!("IF(({}), {}, NULL)", rule.condition, rule.rule)).collect();
     format!(
         "SELECT _source, _record, _rule FROM {} \
-         LATERAL VIEW explode(filter(array({}), rule -> rule IS NOT NULL)) matched AS _rule",
+         LATERAL VIEW explode(array({})) matched AS _rule WHERE _rule IS NOT NULL",
         quoted(view),
         flags.join(", ")
     )
+}
+
+/// A routing key of the embedded engine: a channel (lower-cased by Rust) and an event id, either
+/// of which may be open.
+pub type RouteKey<'a> = (Option<&'a str>, Option<i64>);
+
+/// SQL over the core columns `_channel` and `_event_id` (what the embedded engine routes
+/// events by) taking every row that meets one of `keys`, or `None` when a key is open on both
+/// sides (every row meets it). Rows whose channel is not ASCII are always taken: Spark's
+/// `lower` and Rust's may differ on them, and a superset of the rows is never wrong.
+pub fn routed_rows(keys: &[RouteKey]) -> Option<String> {
+    let mut alternatives = vec![format!("NOT (coalesce(`_channel`, '') RLIKE {})", literal(r"^[\x00-\x7F]*$"))];
+    for key in keys {
+        let channel = key.0.map(|channel| format!("lower(coalesce(`_channel`, '')) = {}", literal(channel)));
+        let event_id = key.1.map(|id| format!("`_event_id` = {id}"));
+        match (channel, event_id) {
+            (None, None) => return None,
+            (Some(test), None) | (None, Some(test)) => alternatives.push(test),
+            (Some(channel), Some(event_id)) => alternatives.push(format!("({channel} AND {event_id})")),
+        }
+    }
+    Some(alternatives.join(" OR "))
 }
 
 #[cfg(test)]
@@ -168,9 +191,27 @@ mod tests {
         let sql = scan_sql("events", &rules);
         assert!(
             sql.contains(
-                "FROM `events` LATERAL VIEW explode(filter(array(IF((`a` = 'x'), 3, NULL), IF((`b` = 'y'), 9, NULL))"
+                "FROM `events` LATERAL VIEW explode(array(IF((`a` = 'x'), 3, NULL), IF((`b` = 'y'), 9, NULL))) \
+                 matched AS _rule WHERE _rule IS NOT NULL"
             ),
             "{sql}"
+        );
+    }
+
+    #[test]
+    fn routed_rows_take_each_key_and_every_channel_spark_may_lower_otherwise() {
+        let keys =
+            [(Some("security"), Some(4688)), (Some("microsoft-windows-sysmon/operational"), None), (None, Some(1))];
+        assert_eq!(
+            routed_rows(&keys).unwrap(),
+            "NOT (coalesce(`_channel`, '') RLIKE '^[\\\\x00-\\\\x7F]*$') \
+             OR (lower(coalesce(`_channel`, '')) = 'security' AND `_event_id` = 4688) \
+             OR lower(coalesce(`_channel`, '')) = 'microsoft-windows-sysmon/operational' OR `_event_id` = 1"
+        );
+        assert_eq!(
+            routed_rows(&[(Some("security"), None), (None, None)]),
+            None,
+            "a key open on both sides takes every row"
         );
     }
 }

@@ -182,9 +182,23 @@ fn hunt(
     let (mut events_in_table, mut scans) = (0, 0);
     if !spark_rules.is_empty() || !local_rules.is_empty() {
         let rules = spark_rules.iter().chain(&local_rules);
-        bind(&mut cluster, SIGMA_VIEW, &sigma_source, rules, Names::IgnoreCase, time_filter.as_deref())?;
+        let columns = bind(&mut cluster, SIGMA_VIEW, &sigma_source, rules, Names::IgnoreCase, time_filter.as_deref())?;
         events_in_table = count(&mut cluster, SIGMA_VIEW)?;
-        for chunk in scan_chunks(&spark_rules, engine.rules_per_scan) {
+        let routed = ROUTING_COLUMNS.iter().all(|needed| columns.iter().any(|column| column == needed));
+        let (families, rest) = if routed {
+            families(set, spark_rules.clone(), engine.rules_per_scan)
+        } else {
+            (Vec::new(), spark_rules.clone())
+        };
+        for family in &families {
+            cluster.cache_rows(FAMILY_VIEW, SIGMA_VIEW, &family.columns, &family.rows)?;
+            for chunk in scan_chunks(&family.rules, engine.rules_per_scan) {
+                merge(&mut verdicts, scan(&mut cluster, FAMILY_VIEW, chunk)?, false);
+                scans += 1;
+            }
+            cluster.release(FAMILY_VIEW)?;
+        }
+        for chunk in scan_chunks(&rest, engine.rules_per_scan) {
             merge(&mut verdicts, scan(&mut cluster, SIGMA_VIEW, chunk)?, false);
             scans += 1;
         }
@@ -265,7 +279,76 @@ fn scan_chunks(rules: &[RuleCondition], most: usize) -> Vec<&[RuleCondition]> {
     chunks
 }
 
-/// Defines a view over a source with the fields the queries name.
+/// The core columns the embedded engine's routing reads (see [`harrier_spark::routed_rows`]).
+const ROUTING_COLUMNS: [&str; 2] = ["_channel", "_event_id"];
+
+/// The view of a family's rows, cached while its scans run.
+const FAMILY_VIEW: &str = "harrier_sigma_family";
+
+/// Rules that can only match the same rows (by the embedded engine's routing: the
+/// process-creation rules, Sysmon 1 and Security 4688; then the rules of one channel), with
+/// those rows and the columns the rules read: their scans read that alone instead of every
+/// event whole.
+struct Family {
+    rows: String,
+    columns: Vec<String>,
+    rules: Vec<RuleCondition>,
+}
+
+/// The families of rules worth their own view (two scans or more: a view costs a pass over
+/// the events), and the other rules: rules grouped by their routing keys first, then the rest
+/// by their channels.
+fn families(set: &RuleSet, rules: Vec<RuleCondition>, most: usize) -> (Vec<Family>, Vec<RuleCondition>) {
+    let keys = |rule: &RuleCondition| harrier_engine::keys(&set.rule(rule.rule).condition);
+    let (mut families, rest) = group(rules, most, &keys);
+    // A rule some of whose keys name no channel is not one channel's.
+    let channels = |rule: &RuleCondition| -> Option<Vec<harrier_engine::Key>> {
+        let channel_only =
+            |key: harrier_engine::Key| key.channel.is_some().then_some(harrier_engine::Key { event_id: None, ..key });
+        keys(rule)?.into_iter().map(channel_only).collect()
+    };
+    let (by_channel, mut rest) = group(rest, most, &channels);
+    families.extend(by_channel);
+    rest.sort_by_key(|rule| rule.rule);
+    (families, rest)
+}
+
+/// Rules grouped by the routing keys `keys_of` gives them: the groups worth a view, and the
+/// rules of the others.
+fn group(
+    rules: Vec<RuleCondition>,
+    most: usize,
+    keys_of: &dyn Fn(&RuleCondition) -> Option<Vec<harrier_engine::Key>>,
+) -> (Vec<Family>, Vec<RuleCondition>) {
+    let mut by_keys: BTreeMap<Vec<harrier_engine::Key>, Vec<RuleCondition>> = BTreeMap::new();
+    let mut rest = Vec::new();
+    for rule in rules {
+        match keys_of(&rule) {
+            Some(mut keys) if !keys.is_empty() => {
+                keys.sort();
+                keys.dedup();
+                by_keys.entry(keys).or_default().push(rule);
+            }
+            _ => rest.push(rule),
+        }
+    }
+    let mut families = Vec::new();
+    for (keys, rules) in by_keys {
+        let keys: Vec<harrier_spark::RouteKey> =
+            keys.iter().map(|key| (key.channel.as_deref(), key.event_id)).collect();
+        match harrier_spark::routed_rows(&keys) {
+            Some(rows) if scan_chunks(&rules, most).len() > 1 => {
+                let columns: BTreeSet<String> =
+                    rules.iter().flat_map(|rule| harrier_spark::identifiers(&rule.condition)).collect();
+                families.push(Family { rows, columns: columns.into_iter().collect(), rules })
+            }
+            _ => rest.extend(rules),
+        }
+    }
+    (families, rest)
+}
+
+/// Defines a view over a source with the fields the queries name; gives the source's columns.
 fn bind<'a>(
     cluster: &mut Cluster,
     view: &str,
@@ -273,7 +356,7 @@ fn bind<'a>(
     conditions: impl Iterator<Item = &'a RuleCondition>,
     names: Names,
     filter: Option<&str>,
-) -> Result<(), String> {
+) -> Result<Vec<String>, String> {
     let mut fields = BTreeSet::new();
     for condition in conditions {
         fields.extend(harrier_spark::identifiers(&condition.condition));
