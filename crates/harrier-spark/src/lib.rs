@@ -39,8 +39,8 @@ pub struct Cluster {
     session: SparkSession,
     /// Queries run so far (each one a scan of its table or less).
     pub queries: usize,
-    /// The views `bind` cached, released when the session ends here.
-    cached: Vec<String>,
+    /// The views this session defined (and may have cached), dropped when it ends here.
+    views: Vec<String>,
     /// Where the server listens, to tell a dead server from a slow query.
     address: Vec<SocketAddr>,
     /// Longest a call may wait for its answer.
@@ -82,10 +82,19 @@ impl Source {
     }
 }
 
-/// Where a bound view's cache lives: on the executors' disks, read back through the page
+/// Where a cached view lives: on the executors' disks, read back through the page
 /// cache. In memory (Spark's default) a lake larger than a default driver's 1 GB heap runs a
 /// local-mode server out of memory; and scans decode cached columns either way.
 const CACHE_STORAGE: &str = "DISK_ONLY";
+
+/// Where the rows of a view [`Cluster::bind`] defines are read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Storage {
+    /// A copy cached on the cluster.
+    Cached,
+    /// The source, at each query.
+    Source,
+}
 
 /// Events fetched per query (their files and records are the query's filter).
 const EVENTS_PER_FETCH: usize = 20_000;
@@ -136,7 +145,7 @@ impl Cluster {
         let session = wait(&address, deadline, "connecting", move || {
             SparkSession::builder().remote(&remote).get_or_create().map_err(message)
         })?;
-        let mut cluster = Cluster { session, queries: 0, cached: Vec::new(), address, deadline, lost: false };
+        let mut cluster = Cluster { session, queries: 0, views: Vec::new(), address, deadline, lost: false };
         cluster.configure()?;
         Ok(cluster)
     }
@@ -225,10 +234,13 @@ impl Cluster {
         log_statement(sql);
         let statement = sql.to_owned();
         let what = format!("statement `{}`", sql.chars().take(80).collect::<String>());
+        let start = Instant::now();
         self.call(&what, move |session| {
             let frame = session.sql(&statement).map_err(message)?;
             frame.collect_record_batches().map(|_| ()).map_err(message)
-        })
+        })?;
+        log_duration(start);
+        Ok(())
     }
 
     /// The columns of a source.
@@ -241,11 +253,14 @@ impl Cluster {
 
     /// Defines the temporary view `view` over `source`: the core columns, and one column per
     /// name in `fields` bound to the source's columns by `names` (NULL when it has none); only
-    /// the rows `filter` (SQL over the core columns) takes, when given.
+    /// the rows `filter` (SQL over the core columns) takes, when given. Gives the source's
+    /// columns.
     ///
-    /// The view is cached on the cluster (on its disks) until this session ends: a hunt
-    /// reads it once per scan or aggregate, and reading the Parquet files each time costs
-    /// several times more than reading the cache. Gives the source's columns.
+    /// [`Storage::Cached`]: the view is cached on the cluster (on its disks) until this session
+    /// ends, for a hunt that reads all of it many times (reading the Parquet files each time
+    /// costs several times more than reading the cache). [`Storage::Source`]: each query reads
+    /// the source, Spark computing only the columns and rows it needs (for views of parts of
+    /// it, [`Cluster::cache_rows`]).
     pub fn bind(
         &mut self,
         view: &str,
@@ -253,6 +268,7 @@ impl Cluster {
         fields: &BTreeSet<String>,
         names: Names,
         filter: Option<&str>,
+        storage: Storage,
     ) -> Result<Vec<String>, String> {
         let columns = self.columns(source)?;
         let missing: Vec<&str> = REQUIRED_COLUMNS
@@ -269,34 +285,47 @@ impl Cluster {
         }
         let select = scan::bound_columns(&columns, fields, names);
         let filter = filter.map(|filter| format!(" WHERE {filter}")).unwrap_or_default();
-        self.cache(view, &format!("SELECT {} FROM {}{filter}", select.join(", "), source.relation()))?;
+        let select = format!("SELECT {} FROM {}{filter}", select.join(", "), source.relation());
+        match storage {
+            Storage::Cached => self.cache(view, &select)?,
+            Storage::Source => {
+                self.define(view, &format!("CREATE OR REPLACE TEMPORARY VIEW {} AS {select}", quoted(view)))?
+            }
+        }
         Ok(columns)
     }
 
-    /// Caches the rows of the cached view `of` that `filter` takes, with their file, record and
-    /// `columns`, as the view `view`: scans of rules that can only match those rows and read
-    /// those columns read them alone.
-    pub fn cache_rows(&mut self, view: &str, of: &str, columns: &[String], filter: &str) -> Result<(), String> {
+    /// Caches the rows of the view `of` that `filter` takes (all when `None`), with their file,
+    /// record and `columns`, as the view `view`: scans of rules that can only match those rows
+    /// and read those columns read them alone.
+    pub fn cache_rows(&mut self, view: &str, of: &str, columns: &[String], filter: Option<&str>) -> Result<(), String> {
         let select: Vec<String> = ["_source", "_record"]
             .into_iter()
             .chain(columns.iter().map(String::as_str).filter(|column| !["_source", "_record"].contains(column)))
             .map(quoted)
             .collect();
-        self.cache(view, &format!("SELECT {} FROM {} WHERE {filter}", select.join(", "), quoted(of)))
+        let filter = filter.map(|filter| format!(" WHERE {filter}")).unwrap_or_default();
+        self.cache(view, &format!("SELECT {} FROM {}{filter}", select.join(", "), quoted(of)))
     }
 
     /// Defines `view` as the result of `select`, cached on the cluster until [`Cluster::release`]
     /// or the end of the session.
     fn cache(&mut self, view: &str, select: &str) -> Result<(), String> {
         self.execute(&format!("DROP VIEW IF EXISTS {}", quoted(view)))?;
-        self.execute(&format!("CACHE TABLE {} OPTIONS ('storageLevel' '{CACHE_STORAGE}') AS {select}", quoted(view)))?;
-        self.cached.push(view.to_owned());
+        let cache = format!("CACHE TABLE {} OPTIONS ('storageLevel' '{CACHE_STORAGE}') AS {select}", quoted(view));
+        self.define(view, &cache)
+    }
+
+    /// Runs the statement defining `view`, which the end of the session drops.
+    fn define(&mut self, view: &str, statement: &str) -> Result<(), String> {
+        self.execute(statement)?;
+        self.views.push(view.to_owned());
         Ok(())
     }
 
-    /// Drops a view `bind` or `cache_rows` cached, and what the cluster keeps of it.
+    /// Drops a view `bind` or `cache_rows` defined, and what the cluster cached of it.
     pub fn release(&mut self, view: &str) -> Result<(), String> {
-        self.cached.retain(|cached| cached != view);
+        self.views.retain(|defined| defined != view);
         self.execute(&format!("DROP VIEW IF EXISTS {}", quoted(view)))
     }
 
@@ -361,7 +390,7 @@ impl Drop for Cluster {
     /// Frees what the session cached on the cluster (a server keeps an idle session a while),
     /// unless the session was lost.
     fn drop(&mut self) {
-        for view in std::mem::take(&mut self.cached) {
+        for view in std::mem::take(&mut self.views) {
             if !self.lost {
                 let _ = self.execute(&format!("DROP VIEW IF EXISTS {}", quoted(&view)));
             }

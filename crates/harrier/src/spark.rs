@@ -15,7 +15,7 @@ use crate::sink::Sink;
 use harrier_convert::{Dialect, Options, Profile, Target};
 use harrier_event::{Event, SourceFile, TimeWindow, Timestamp};
 use harrier_pipeline::Row;
-use harrier_spark::{Cluster, Names, RuleCondition, Source};
+use harrier_spark::{Cluster, Names, RuleCondition, Source, Storage};
 use harrier_spl::escu::Outcome;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -182,28 +182,26 @@ fn hunt(
     let (mut events_in_table, mut scans) = (0, 0);
     if !spark_rules.is_empty() || !local_rules.is_empty() {
         let rules = spark_rules.iter().chain(&local_rules);
-        let columns = bind(&mut cluster, SIGMA_VIEW, &sigma_source, rules, Names::IgnoreCase, time_filter.as_deref())?;
+        let storage = Storage::Source;
+        let columns =
+            bind(&mut cluster, SIGMA_VIEW, &sigma_source, rules, Names::IgnoreCase, time_filter.as_deref(), storage)?;
         events_in_table = count(&mut cluster, SIGMA_VIEW)?;
         let routed = ROUTING_COLUMNS.iter().all(|needed| columns.iter().any(|column| column == needed));
-        let (families, rest) = if routed {
-            families(set, spark_rules.clone(), engine.rules_per_scan)
-        } else {
-            (Vec::new(), spark_rules.clone())
-        };
-        for family in &families {
-            cluster.cache_rows(FAMILY_VIEW, SIGMA_VIEW, &family.columns, &family.rows)?;
-            for chunk in scan_chunks(&family.rules, engine.rules_per_scan) {
-                merge(&mut verdicts, scan(&mut cluster, FAMILY_VIEW, chunk)?, false);
-                scans += 1;
+        let families = families(set, spark_rules.clone(), engine.rules_per_scan, routed);
+        for family in families.iter().chain(&[Family::of(local_rules.clone(), None, true)]) {
+            let chunks = scan_chunks(&family.rules, engine.rules_per_scan);
+            // One scan reads the events once, as a view of them would.
+            let view = if chunks.len() > 1 { FAMILY_VIEW } else { SIGMA_VIEW };
+            if view == FAMILY_VIEW {
+                cluster.cache_rows(FAMILY_VIEW, SIGMA_VIEW, &family.columns, family.rows.as_deref())?;
             }
-            cluster.release(FAMILY_VIEW)?;
-        }
-        for chunk in scan_chunks(&rest, engine.rules_per_scan) {
-            merge(&mut verdicts, scan(&mut cluster, SIGMA_VIEW, chunk)?, false);
-            scans += 1;
-        }
-        if !local_rules.is_empty() {
-            merge(&mut verdicts, scan(&mut cluster, SIGMA_VIEW, &local_rules)?, true);
+            for chunk in chunks {
+                merge(&mut verdicts, scan(&mut cluster, view, chunk)?, family.candidates);
+                scans += usize::from(!family.candidates);
+            }
+            if view == FAMILY_VIEW {
+                cluster.release(FAMILY_VIEW)?;
+            }
         }
     }
     let events = fetch(&mut cluster, &sigma_source, time_filter.as_deref(), &verdicts, &mut files)?;
@@ -287,19 +285,30 @@ const FAMILY_VIEW: &str = "harrier_sigma_family";
 
 /// Rules that can only match the same rows (by the embedded engine's routing: the
 /// process-creation rules, Sysmon 1 and Security 4688; then the rules of one channel), with
-/// those rows and the columns the rules read: their scans read that alone instead of every
-/// event whole.
+/// those rows and the columns the rules read: their scans read a view of that alone, cached,
+/// instead of the source.
 struct Family {
-    rows: String,
+    /// Which rows (SQL over the core columns), or all.
+    rows: Option<String>,
     columns: Vec<String>,
     rules: Vec<RuleCondition>,
+    /// The rules' conditions take candidate rows, to check here.
+    candidates: bool,
 }
 
-/// The families of rules worth their own view (two scans or more: a view costs a pass over
-/// the events), and the other rules: rules grouped by their routing keys first, then the rest
-/// by their channels.
-fn families(set: &RuleSet, rules: Vec<RuleCondition>, most: usize) -> (Vec<Family>, Vec<RuleCondition>) {
-    let keys = |rule: &RuleCondition| harrier_engine::keys(&set.rule(rule.rule).condition);
+impl Family {
+    fn of(rules: Vec<RuleCondition>, rows: Option<String>, candidates: bool) -> Family {
+        let columns: BTreeSet<String> =
+            rules.iter().flat_map(|rule| harrier_spark::identifiers(&rule.condition)).collect();
+        Family { rows, columns: columns.into_iter().collect(), rules, candidates }
+    }
+}
+
+/// The rules in families: by their routing keys first (`routed`: the source has the columns
+/// the keys are tested on), then by their channels, when a family takes two scans or more (a
+/// view costs a pass over the events); the rules of no such family last, over all rows.
+fn families(set: &RuleSet, rules: Vec<RuleCondition>, most: usize, routed: bool) -> Vec<Family> {
+    let keys = |rule: &RuleCondition| harrier_engine::keys(&set.rule(rule.rule).condition).filter(|_| routed);
     let (mut families, rest) = group(rules, most, &keys);
     // A rule some of whose keys name no channel is not one channel's.
     let channels = |rule: &RuleCondition| -> Option<Vec<harrier_engine::Key>> {
@@ -310,7 +319,8 @@ fn families(set: &RuleSet, rules: Vec<RuleCondition>, most: usize) -> (Vec<Famil
     let (by_channel, mut rest) = group(rest, most, &channels);
     families.extend(by_channel);
     rest.sort_by_key(|rule| rule.rule);
-    (families, rest)
+    families.push(Family::of(rest, None, false));
+    families
 }
 
 /// Rules grouped by the routing keys `keys_of` gives them: the groups worth a view, and the
@@ -337,11 +347,7 @@ fn group(
         let keys: Vec<harrier_spark::RouteKey> =
             keys.iter().map(|key| (key.channel.as_deref(), key.event_id)).collect();
         match harrier_spark::routed_rows(&keys) {
-            Some(rows) if scan_chunks(&rules, most).len() > 1 => {
-                let columns: BTreeSet<String> =
-                    rules.iter().flat_map(|rule| harrier_spark::identifiers(&rule.condition)).collect();
-                families.push(Family { rows, columns: columns.into_iter().collect(), rules })
-            }
+            Some(rows) if scan_chunks(&rules, most).len() > 1 => families.push(Family::of(rules, Some(rows), false)),
             _ => rest.extend(rules),
         }
     }
@@ -356,6 +362,7 @@ fn bind<'a>(
     conditions: impl Iterator<Item = &'a RuleCondition>,
     names: Names,
     filter: Option<&str>,
+    storage: Storage,
 ) -> Result<Vec<String>, String> {
     let mut fields = BTreeSet::new();
     for condition in conditions {
@@ -363,7 +370,7 @@ fn bind<'a>(
     }
     fields.remove(SIGMA_VIEW);
     fields.remove(SPLUNK_VIEW);
-    cluster.bind(view, source, &fields, names, filter)
+    cluster.bind(view, source, &fields, names, filter, storage)
 }
 
 fn count(cluster: &mut Cluster, view: &str) -> Result<u64, String> {
@@ -465,7 +472,7 @@ fn spl(
     if queries.is_empty() && local.is_empty() {
         return Ok(SplRun { rows: results, on_spark, here });
     }
-    bind(cluster, SPLUNK_VIEW, source, queries.iter().chain(&local), Names::Exact, time_filter)?;
+    bind(cluster, SPLUNK_VIEW, source, queries.iter().chain(&local), Names::Exact, time_filter, Storage::Cached)?;
     for batch in queries.chunks(DETECTIONS_PER_QUERY) {
         for query in batch {
             results[query.rule] = Some(Vec::new());
