@@ -191,15 +191,16 @@ fn hunt(
         for family in families.iter().chain(&[Family::of(local_rules.clone(), None, true)]) {
             let chunks = scan_chunks(&family.rules, engine.rules_per_scan);
             // One scan reads the events once, as a view of them would.
-            let view = if chunks.len() > 1 { FAMILY_VIEW } else { SIGMA_VIEW };
-            if view == FAMILY_VIEW {
+            let cached = chunks.len() > 1;
+            if cached {
                 cluster.cache_rows(FAMILY_VIEW, SIGMA_VIEW, &family.columns, family.rows.as_deref())?;
             }
+            let view = if cached { FAMILY_VIEW } else { SIGMA_VIEW };
             for chunk in chunks {
                 merge(&mut verdicts, scan(&mut cluster, view, chunk)?, family.candidates);
                 scans += usize::from(!family.candidates);
             }
-            if view == FAMILY_VIEW {
+            if cached {
                 cluster.release(FAMILY_VIEW)?;
             }
         }
