@@ -105,27 +105,69 @@ struct LoadRun {
 }
 
 #[derive(Serialize)]
+struct HuntOverParse {
+    /// The parse-only pass the hunt is compared with.
+    inputs: &'static str,
+    ratio: f64,
+}
+
+#[derive(Serialize)]
 struct Report {
     threads: usize,
     measures: Vec<Measure>,
     rule_loading: Option<RuleLoading>,
-    /// Full hunt events per second over parse-only events per second.
-    hunt_over_parse: Option<f64>,
+    /// Full hunt events per second over parse-only events per second, for all the inputs and
+    /// (when they hold two formats) for each format.
+    hunt_over_parse: Vec<HuntOverParse>,
     /// Peak resident memory of the Harrier passes (rules included, baseline excluded).
     peak_memory_mib: f64,
     /// Harrier parse-only events per CPU-second over the baseline's.
     ratio_to_baseline: Option<f64>,
 }
 
+/// The inputs of one pass: all of them, or the files of one format when there are two.
+struct Part {
+    parse_name: &'static str,
+    hunt_name: &'static str,
+    inputs: Vec<Input>,
+}
+
+/// All the inputs, then (when the inputs hold EVTX files and others) the EVTX files alone and
+/// the others alone, which are read by different parsers and so measured apart.
+fn parts(paths: &[String]) -> Vec<Part> {
+    let all = Part {
+        parse_name: "harrier parse+normalize",
+        hunt_name: "harrier hunt (parse+normalize+match)",
+        inputs: paths.iter().map(|path| Input::from_arg(path)).collect(),
+    };
+    let (evtx, other): (Vec<PathBuf>, Vec<PathBuf>) = files(paths).into_iter().partition(|file| is_evtx(file));
+    if evtx.is_empty() || other.is_empty() {
+        return vec![all];
+    }
+    let of = |files: Vec<PathBuf>| files.into_iter().map(Input::Path).collect();
+    vec![
+        all,
+        Part { parse_name: EVTX_PARSE, hunt_name: "harrier hunt, EVTX only", inputs: of(evtx) },
+        Part {
+            parse_name: "harrier parse+normalize, JSON/XML only",
+            hunt_name: "harrier hunt, JSON/XML only",
+            inputs: of(other),
+        },
+    ]
+}
+
+const EVTX_PARSE: &str = "harrier parse+normalize, EVTX only";
+
 pub fn run(args: &BenchArgs, ui: &Ui) -> std::io::Result<ExitCode> {
     let mut out = args.output.open(ui)?;
-    let inputs: Vec<Input> = args.paths.iter().map(|path| Input::from_arg(path)).collect();
+    let parts = parts(&args.paths);
     // First, while this process is small: a child's peak memory counts its parent's at the fork.
     let (cold, cached) = if args.rules.is_empty() { (None, None) } else { load_runs(&args.rules, args.repeat)? };
-    let parse = best_of(args.repeat, || parse_only("harrier parse+normalize", &inputs));
-    let mut measures = vec![parse];
+    let parses: Vec<Measure> =
+        parts.iter().map(|part| best_of(args.repeat, || parse_only(part.parse_name, &part.inputs))).collect();
+    let mut measures = parses.clone();
     let mut ratio_to_baseline = None;
-    let (mut rule_loading, mut hunt_over_parse) = (None, None);
+    let (mut rule_loading, mut hunt_over_parse) = (None, Vec::new());
     if !args.rules.is_empty() {
         let memory_before = current_memory_kib();
         let started = Instant::now();
@@ -134,20 +176,32 @@ pub fn run(args: &BenchArgs, ui: &Ui) -> std::io::Result<ExitCode> {
         let (seconds, memory_mib) =
             (started.elapsed().as_secs_f64(), (current_memory_kib() - memory_before) as f64 / 1024.0);
         rule_loading = Some(RuleLoading { rules_run: set.rules_run(), seconds, memory_mib, cold, cached });
-        let hunt = best_of_fallible(args.repeat, || hunt_pass(&inputs, &set))?;
-        hunt_over_parse = Some(hunt.events_per_second / measures[0].events_per_second);
-        measures.push(hunt);
+        for (part, parse) in parts.iter().zip(&parses) {
+            let hunt = best_of_fallible(args.repeat, || hunt_pass(part.hunt_name, &part.inputs, &set))?;
+            hunt_over_parse.push(HuntOverParse {
+                inputs: part.parse_name,
+                ratio: hunt.events_per_second / parse.events_per_second,
+            });
+            measures.push(hunt);
+        }
     }
     // Before the baseline, which is not Harrier's.
     let peak_memory_mib = peak_memory_kib() as f64 / 1024.0;
     if args.baseline {
         // The same EVTX files through both, so that the ratio compares like with like.
-        let files = evtx_files(&args.paths);
-        let evtx_inputs: Vec<Input> = files.iter().map(|file| Input::Path(file.clone())).collect();
-        let harrier = best_of(args.repeat, || parse_only("harrier parse+normalize, EVTX only", &evtx_inputs));
+        let files: Vec<PathBuf> = files(&args.paths).into_iter().filter(|file| is_evtx(file)).collect();
+        let harrier = match parses.iter().find(|parse| parse.name == EVTX_PARSE) {
+            Some(measured) => measured.clone(),
+            None => {
+                let evtx_inputs: Vec<Input> = files.iter().map(|file| Input::Path(file.clone())).collect();
+                let harrier = best_of(args.repeat, || parse_only(EVTX_PARSE, &evtx_inputs));
+                measures.push(harrier.clone());
+                harrier
+            }
+        };
         let baseline = best_of(args.repeat, || evtx_crate_json(&files));
         ratio_to_baseline = Some(harrier.events_per_cpu_second / baseline.events_per_cpu_second);
-        measures.extend([harrier, baseline]);
+        measures.push(baseline);
     }
     let report = Report {
         threads: rayon::current_num_threads(),
@@ -190,9 +244,9 @@ fn parse_only(name: &'static str, inputs: &[Input]) -> Measure {
 
 /// A hunt as `harrier hunt` runs it (reading, normalizing, matching every rule), its hits
 /// counted rather than written.
-fn hunt_pass(inputs: &[Input], set: &RuleSet) -> std::io::Result<Measure> {
+fn hunt_pass(name: &'static str, inputs: &[Input], set: &RuleSet) -> std::io::Result<Measure> {
     let mut measured = Ok(());
-    let measure = timed("harrier hunt (parse+normalize+match)", || {
+    let measure = timed(name, || {
         let mut hits = 0u64;
         let mut count = |_: &harrier::Hit| {
             hits += 1;
@@ -277,16 +331,21 @@ fn evtx_crate_json(files: &[PathBuf]) -> Measure {
     })
 }
 
-fn evtx_files(paths: &[String]) -> Vec<PathBuf> {
+/// The files under `paths`, in the order the reader takes them.
+fn files(paths: &[String]) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = paths
         .iter()
         .flat_map(|path| walkdir::WalkDir::new(path).sort_by_file_name())
         .filter_map(Result::ok)
-        .filter(|entry| entry.file_type().is_file() && entry.path().extension().is_some_and(|ext| ext == "evtx"))
+        .filter(|entry| entry.file_type().is_file())
         .map(|entry| entry.into_path())
         .collect();
     files.dedup();
     files
+}
+
+fn is_evtx(file: &std::path::Path) -> bool {
+    file.extension().is_some_and(|ext| ext == "evtx")
 }
 
 fn print_table(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
@@ -325,8 +384,8 @@ fn print_table(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
             )?;
         }
     }
-    if let Some(ratio) = report.hunt_over_parse {
-        writeln!(out, "hunt / parse-only, events per second: {ratio:.2}")?;
+    for HuntOverParse { inputs, ratio } in &report.hunt_over_parse {
+        writeln!(out, "hunt / parse-only, events per second ({inputs}): {ratio:.2}")?;
     }
     writeln!(out, "peak memory: {:.1} MiB", report.peak_memory_mib)?;
     if let Some(ratio) = report.ratio_to_baseline {

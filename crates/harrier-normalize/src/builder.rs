@@ -18,34 +18,84 @@ const INTEGER_FIELDS: [&str; 5] =
 const INTERNED_LIMIT: usize = 50_000;
 
 thread_local! {
-    static INTERNED: RefCell<FxHashSet<Arc<str>>> = RefCell::new(FxHashSet::default());
+    static INTERNED: RefCell<Interner> = RefCell::new(Interner::default());
+}
+
+/// A thread's interned names: a set of every name, and before it a small direct-mapped table
+/// indexed by a few bytes of the name, which answers most lookups without hashing the name.
+struct Interner {
+    names: FxHashSet<Arc<str>>,
+    recent: Vec<Option<Arc<str>>>,
+}
+
+const RECENT_SLOTS: usize = 512;
+
+impl Default for Interner {
+    fn default() -> Interner {
+        Interner { names: FxHashSet::default(), recent: vec![None; RECENT_SLOTS] }
+    }
+}
+
+impl Interner {
+    fn slot(text: &str) -> usize {
+        let bytes = text.as_bytes();
+        let byte = |at: usize| bytes.get(at).map_or(0, |&b| b as usize);
+        (bytes.len().wrapping_mul(31)
+            ^ byte(0)
+            ^ (byte(bytes.len() / 2) << 3)
+            ^ (byte(bytes.len().wrapping_sub(1)) << 5))
+            % RECENT_SLOTS
+    }
+
+    fn intern(&mut self, text: &str) -> Arc<str> {
+        let slot = Interner::slot(text);
+        if let Some(recent) = &self.recent[slot]
+            && **recent == *text
+        {
+            return recent.clone();
+        }
+        let shared = match self.names.get(text) {
+            Some(shared) => shared.clone(),
+            None => {
+                if self.names.len() >= INTERNED_LIMIT {
+                    self.names.clear();
+                }
+                let shared: Arc<str> = Arc::from(text);
+                self.names.insert(shared.clone());
+                shared
+            }
+        };
+        self.recent[slot] = Some(shared.clone());
+        shared
+    }
 }
 
 fn intern(text: &str) -> Arc<str> {
-    INTERNED.with(|interned| {
-        let mut interned = interned.borrow_mut();
-        if let Some(shared) = interned.get(text) {
-            return shared.clone();
-        }
-        if interned.len() >= INTERNED_LIMIT {
-            interned.clear();
-        }
-        let shared: Arc<str> = Arc::from(text);
-        interned.insert(shared.clone());
-        shared
-    })
+    INTERNED.with(|interned| interned.borrow_mut().intern(text))
 }
 
 /// Builds one event's fields. It keeps the dotted path of the element being read, so that
 /// nested elements push fields without formatting strings.
-#[derive(Default)]
 pub(crate) struct FieldBuilder {
     fields: Vec<Field>,
     path: String,
     scratch: String,
 }
 
+/// Fields an EVTX record holds, System and EventData together, give or take: room for them
+/// from the start spares the copies of a growing vector.
+pub(crate) const TYPICAL_FIELDS: usize = 48;
+
 impl FieldBuilder {
+    /// A builder with room for `fields` fields.
+    pub(crate) fn with_capacity(fields: usize) -> FieldBuilder {
+        FieldBuilder {
+            fields: Vec::with_capacity(fields),
+            path: String::with_capacity(64),
+            scratch: String::with_capacity(64),
+        }
+    }
+
     /// Descends into a child element; returns the mark to [`FieldBuilder::leave`] with.
     pub(crate) fn enter(&mut self, segment: &str) -> usize {
         let mark = self.path.len();

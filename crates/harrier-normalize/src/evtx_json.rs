@@ -24,7 +24,7 @@ impl<'de> Visitor<'de> for Document<'_> {
         f.write_str("an evtx_dump JSON object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+        while let Some(key) = crate::key::next_key(&mut map)? {
             if key == "Event" {
                 map.next_value_seed(Sections(&mut *self.0))?;
             } else {
@@ -53,7 +53,7 @@ impl<'de> Visitor<'de> for Sections<'_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let builder = self.0;
-        while let Some(section) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+        while let Some(section) = crate::key::next_key(&mut map)? {
             if section == "#attributes" {
                 map.next_value::<IgnoredAny>()?;
                 continue;
@@ -91,7 +91,7 @@ impl<'de> Visitor<'de> for Container<'_, '_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let builder = self.builder;
-        while let Some(child) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+        while let Some(child) = crate::key::next_key(&mut map)? {
             if child == "#attributes" || is_namespace_declaration(&child) {
                 map.next_value::<IgnoredAny>()?;
                 continue;
@@ -135,7 +135,7 @@ impl<'de> Visitor<'de> for Element<'_, '_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let builder = self.builder;
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+        while let Some(key) = crate::key::next_key(&mut map)? {
             match &*key {
                 "#attributes" => map.next_value_seed(Attributes { builder: &mut *builder, element: self.name })?,
                 "#text" => {
@@ -184,7 +184,7 @@ impl<'de> Visitor<'de> for Attributes<'_, '_> {
         f.write_str("attributes")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(attribute) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+        while let Some(attribute) = crate::key::next_key(&mut map)? {
             let value = map.next_value_seed(AnyValue)?;
             self.builder.push_attribute(self.element, &attribute, value);
         }

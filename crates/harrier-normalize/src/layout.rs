@@ -128,7 +128,7 @@ impl Layout {
     }
 
     pub(crate) fn detect_entries(entries: &Entries) -> Layout {
-        Layout::detect_by(|key| entries.iter().find(|(name, _)| name == key).map(|(_, value)| value))
+        Layout::detect_by(|key| entries.iter().find(|(name, _)| same_text(name, key)).map(|(_, value)| value))
     }
 
     fn detect_by<'v>(get: impl Fn(&str) -> Option<&'v Json>) -> Layout {
@@ -157,7 +157,8 @@ impl Layout {
     }
 
     pub(crate) fn normalize(self, entries: Entries, provenance: Provenance) -> Event {
-        let mut builder = FieldBuilder::default();
+        // Each top-level key gives a field or more (System keys and EventData nest).
+        let mut builder = FieldBuilder::with_capacity(entries.len() + 16);
         match self {
             Layout::EvtxJson => push_evtx_json(&mut builder, entries),
             Layout::Ecs => push_mapped(&mut builder, &ECS, entries),
@@ -187,6 +188,12 @@ fn push_evtx_json(builder: &mut FieldBuilder, mut entries: Entries) {
         }
     }
     walk_mapped(builder, &NO_KEYS, &mut Vec::new(), "", entries);
+}
+
+/// `a == b`, with the length and first byte compared inline: keys are looked up among a
+/// layout's known keys many times an event, and most candidates differ at once.
+pub(crate) fn same_text(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.as_bytes().first() == b.as_bytes().first() && a == b
 }
 
 /// A key outside the known places of a layout, kept under its dotted path.
@@ -237,9 +244,9 @@ fn walk_mapped<'k, K: AsRef<str>>(
             joined = format!("{prefix}.{key}");
             &joined
         };
-        if let Some((_, section)) = keys.sections.iter().find(|(source, _)| *source == dotted) {
+        if let Some((_, section)) = keys.sections.iter().find(|(source, _)| same_text(source, dotted)) {
             in_section(builder, section, |b| push_section(b, section, value));
-        } else if let Some((_, canonical)) = keys.system.iter().find(|(source, _)| *source == dotted) {
+        } else if let Some((_, canonical)) = keys.system.iter().find(|(source, _)| same_text(source, dotted)) {
             // Two source keys can map to one name (Azure `Provider`/`EventSourceName`): the
             // first takes the name, a later one keeps its own.
             if seen_system.contains(canonical) {

@@ -10,6 +10,7 @@
 
 mod builder;
 mod evtx_json;
+mod key;
 mod layout;
 mod xml;
 
@@ -48,23 +49,22 @@ pub fn normalize(document: Json, provenance: Provenance) -> Result<Event, NotAnE
 /// since telling them apart needs all their keys.
 pub fn normalize_json(json: &[u8], provenance: Provenance) -> Result<Event, NotAnEvent> {
     if starts_with_event_key(json) {
-        let mut builder = builder::FieldBuilder::default();
-        let mut deserializer = serde_json::Deserializer::from_slice(json);
+        let mut builder = builder::FieldBuilder::with_capacity(builder::TYPICAL_FIELDS);
+        let mut deserializer = sonic_rs::Deserializer::from_slice(json);
         serde::de::DeserializeSeed::deserialize(evtx_json::Document(&mut builder), &mut deserializer)
             .and_then(|()| deserializer.end())
-            .map_err(|error| NotAnEvent(format!("not valid JSON: {error}")))?;
+            .map_err(not_valid_json)?;
         return Ok(builder.finish(provenance));
     }
     if !json.trim_ascii_start().starts_with(b"{") {
         // Not an object: the tree path says what it is instead.
-        let document: Json =
-            serde_json::from_slice(json).map_err(|error| NotAnEvent(format!("not valid JSON: {error}")))?;
+        let document: Json = serde_json::from_slice(json).map_err(not_valid_json)?;
         return normalize(document, provenance);
     }
-    let mut deserializer = serde_json::Deserializer::from_slice(json);
+    let mut deserializer = sonic_rs::Deserializer::from_slice(json);
     let entries = serde::Deserializer::deserialize_map(&mut deserializer, TopLevel)
         .and_then(|entries| deserializer.end().map(|()| entries))
-        .map_err(|error| NotAnEvent(format!("not valid JSON: {error}")))?;
+        .map_err(not_valid_json)?;
     Ok(Layout::detect_entries(&entries).normalize(entries, provenance))
 }
 
@@ -80,16 +80,47 @@ impl<'de> serde::de::Visitor<'de> for TopLevel {
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(32));
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+        let mut entries: layout::Entries = Vec::with_capacity(map.size_hint().unwrap_or(builder::TYPICAL_FIELDS));
+        let mut seen = KeySketch::default();
+        while let Some(key) = crate::key::next_key(&mut map)? {
             let value: Json = map.next_value()?;
             // A repeated key keeps its first place and its last value, as in a JSON map.
-            match entries.iter_mut().find(|(name, _): &&mut (std::borrow::Cow<str>, Json)| *name == key) {
+            // Keys are nearly always distinct: the sketch rules most of them out unscanned.
+            let earlier = if seen.may_hold(&key) {
+                entries.iter_mut().find(|(name, _)| layout::same_text(name, &key))
+            } else {
+                None
+            };
+            match earlier {
                 Some(earlier) => earlier.1 = value,
-                None => entries.push((key, value)),
+                None => {
+                    seen.add(&key);
+                    entries.push((key, value));
+                }
             }
         }
         Ok(entries)
+    }
+}
+
+/// A 64-bit Bloom filter of the keys read so far, from each key's length and end bytes: a key
+/// whose bit is clear was not seen, so only the rare key whose bit is set is looked for.
+#[derive(Default)]
+struct KeySketch(u64);
+
+impl KeySketch {
+    fn bit(key: &str) -> u64 {
+        let bytes = key.as_bytes();
+        let ends = bytes.first().map_or(0, |&b| b as usize) ^ bytes.last().map_or(0, |&b| (b as usize) << 2);
+        1 << ((bytes.len().wrapping_mul(7) ^ ends) % 64)
+    }
+
+    fn may_hold(&self, key: &str) -> bool {
+        self.0 & KeySketch::bit(key) != 0
+    }
+
+    fn add(&mut self, key: &str) {
+        self.0 |= KeySketch::bit(key);
     }
 }
 
@@ -101,6 +132,14 @@ fn starts_with_event_key(json: &[u8]) -> bool {
     };
     rest = after_brace.trim_ascii_start();
     rest.starts_with(b"\"Event\"")
+}
+
+/// The parser's message on one line: sonic-rs follows it with the text around the error, which
+/// would break the one-line diagnostics and is of no use without the line it came from.
+fn not_valid_json(error: impl std::fmt::Display) -> NotAnEvent {
+    let message = error.to_string();
+    let first_line = message.lines().next().unwrap_or_default().trim_end();
+    NotAnEvent(format!("not valid JSON: {first_line}"))
 }
 
 fn json_kind(value: &Json) -> &'static str {
@@ -180,6 +219,15 @@ mod tests {
             );
         }
         assert!(normalize_json(b"{\"EventID\": 1} x", provenance()).unwrap_err().0.starts_with("not valid JSON"));
+        for invalid_utf8 in
+            [&b"{\"x\": \"\xff\"}"[..], b"{\"\xff\": 1}", b"{\"Event\": {\"EventData\": {\"x\": \"\xc3\"}}}"]
+        {
+            let message = normalize_json(invalid_utf8, provenance()).unwrap_err().0;
+            assert!(message.starts_with("not valid JSON"), "{message}");
+        }
+        let deep = format!("{{\"x\": {}1{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        let message = normalize_json(deep.as_bytes(), provenance()).unwrap_err().0;
+        assert!(message.starts_with("not valid JSON") && !message.contains('\n'), "one line: {message}");
     }
 
     #[test]
