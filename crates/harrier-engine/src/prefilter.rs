@@ -5,6 +5,7 @@
 
 use crate::compile::FieldTable;
 use aho_corasick::AhoCorasick;
+use std::sync::OnceLock;
 use harrier_ir::{Expr, Predicate, Test, Token};
 use rustc_hash::FxHashMap;
 
@@ -111,10 +112,13 @@ fn head(mut literal: String) -> String {
     literal
 }
 
-/// One automaton over the witness literals of one place.
+/// One automaton over the witness literals of one place, built when an event first needs it:
+/// most hunts meet a few channels, and building the automata of all SigmaHQ was a fifth of
+/// loading the rules.
 pub(crate) struct Scanner {
     pub place: Place,
-    automaton: AhoCorasick,
+    patterns: Vec<String>,
+    automaton: OnceLock<AhoCorasick>,
     /// For each literal, the rules it witnesses.
     rules: Vec<Vec<u32>>,
 }
@@ -122,7 +126,10 @@ pub(crate) struct Scanner {
 impl Scanner {
     /// Calls `mark` for each rule whose witness occurs in `text` (lower-cased).
     pub(crate) fn scan(&self, text: &str, mark: &mut impl FnMut(u32)) {
-        for found in self.automaton.find_overlapping_iter(text) {
+        let automaton = self
+            .automaton
+            .get_or_init(|| AhoCorasick::new(&self.patterns).expect("literal patterns build an automaton"));
+        for found in automaton.find_overlapping_iter(text) {
             for &rule in &self.rules[found.pattern().as_usize()] {
                 mark(rule);
             }
@@ -160,8 +167,7 @@ impl Prefilter {
             .into_iter()
             .map(|(place, by_literal)| {
                 let (patterns, rules): (Vec<String>, Vec<Vec<u32>>) = by_literal.into_iter().unzip();
-                let automaton = AhoCorasick::new(&patterns).expect("literal patterns build an automaton");
-                Scanner { place, automaton, rules }
+                Scanner { place, patterns, automaton: OnceLock::new(), rules }
             })
             .collect();
         scanners.sort_by_key(|scanner| match scanner.place {
