@@ -5,9 +5,9 @@
 
 use crate::compile::FieldTable;
 use aho_corasick::AhoCorasick;
-use std::sync::OnceLock;
 use harrier_ir::{Expr, Predicate, Test, Token};
 use rustc_hash::FxHashMap;
+use std::sync::OnceLock;
 
 /// Where a witness literal must occur.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -8,7 +8,13 @@
 //! does not check out is not used: the rules are loaded from their files and the cache file
 //! is written anew. Writing goes to a temporary file renamed into place, so a reader never
 //! sees half a file; a cache that cannot be written costs time, never a rule.
+//!
+//! Hashing the files' bytes means reading them all; [`stamps`] records which key the files had
+//! under their current stamps, so that a later load of unchanged files reads none of them.
 
+mod stamps;
+
+use crate::files::RuleFiles;
 use harrier_sigma::{Entry, LoadOptions, RuleText};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -41,28 +47,50 @@ pub fn default_cache_dir() -> Option<PathBuf> {
         .or_else(|| from("HOME").map(|home| home.join(".cache").join("harrier")))
 }
 
-/// Loads the Sigma rules of `files`, through the cache in `dir` when there is one.
-pub(crate) fn load(dir: Option<&Path>, files: &[RuleText], options: &LoadOptions) -> (Vec<Entry>, CacheUse) {
+/// Loads the Sigma rules among the `listed` files, through the cache in `dir` when there is
+/// one; also returns the ESCU detections among them (told apart by their text).
+pub(crate) fn load(
+    dir: Option<&Path>,
+    listed: &[PathBuf],
+    options: &LoadOptions,
+) -> (Vec<Entry>, Vec<PathBuf>, CacheUse) {
     let Some(dir) = dir else {
-        return (harrier_sigma::load_texts(files, options), CacheUse::Off);
+        let files = RuleFiles::read(listed);
+        return (harrier_sigma::load_texts(&files.sigma, options), files.escu, CacheUse::Off);
     };
-    let key = key(files, options);
-    let path = dir.join(format!("sigma-{key:032x}.bin"));
-    if let Some(entries) = read(&path, key) {
-        return (entries, CacheUse::Hit);
+    // Stamped before the files are read: a file changed in between then has a stamp that
+    // differs from the one recorded, so the record is never used for it.
+    let stamped = stamps::key(listed, options);
+    if let Some((key, escu)) = stamped.and_then(|stamp_key| stamps::read(dir, stamp_key, listed))
+        && let Some(entries) = read(&cache_path(dir, key), key)
+    {
+        return (entries, escu, CacheUse::Hit);
     }
-    let entries = harrier_sigma::load_texts(files, options);
-    let _ = write(dir, &path, key, &entries);
-    (entries, CacheUse::Miss)
+    let files = RuleFiles::read(listed);
+    let key = key(&files.sigma, options);
+    let path = cache_path(dir, key);
+    let (entries, cache_use) = match read(&path, key) {
+        Some(entries) => (entries, CacheUse::Hit),
+        None => {
+            let entries = harrier_sigma::load_texts(&files.sigma, options);
+            let _ = write(dir, &path, key, &entries);
+            (entries, CacheUse::Miss)
+        }
+    };
+    if let Some(stamp_key) = stamped {
+        let _ = stamps::write(dir, stamp_key, key, listed, &files.escu);
+    }
+    (entries, files.escu, cache_use)
+}
+
+fn cache_path(dir: &Path, key: u128) -> PathBuf {
+    dir.join(format!("sigma-{key:032x}.bin"))
 }
 
 /// What the entries depend on: the Harrier build, the options, every file's name and bytes.
 fn key(files: &[RuleText], options: &LoadOptions) -> u128 {
     let mut hasher = Xxh3::new();
-    hasher.update(MAGIC);
-    hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
-    hasher.update(build_identity().as_bytes());
-    hasher.update(options_text(options).as_bytes());
+    hash_context(&mut hasher, options);
     for file in files {
         hasher.update(&(file.file.len() as u64).to_le_bytes());
         hasher.update(file.file.as_bytes());
@@ -75,6 +103,14 @@ fn key(files: &[RuleText], options: &LoadOptions) -> u128 {
         hasher.update(bytes);
     }
     hasher.digest128()
+}
+
+/// What any cached result depends on besides the rule files: the Harrier build and the options.
+fn hash_context(hasher: &mut Xxh3, options: &LoadOptions) {
+    hasher.update(MAGIC);
+    hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+    hasher.update(build_identity().as_bytes());
+    hasher.update(options_text(options).as_bytes());
 }
 
 /// The running program's size and modification time: a rebuilt Harrier whose version did
@@ -122,16 +158,16 @@ fn write(dir: &Path, path: &Path, key: u128, entries: &[Entry]) -> std::io::Resu
     temporary.write_all(&payload)?;
     temporary.as_file().sync_all()?;
     temporary.persist(path).map_err(|error| error.error)?;
-    prune(dir);
+    prune(dir, "sigma-");
     Ok(())
 }
 
-/// Removes all but the newest cache files.
-fn prune(dir: &Path) {
+/// Removes all but the newest cache files whose names start with `prefix`.
+fn prune(dir: &Path, prefix: &str) {
     let Ok(listing) = std::fs::read_dir(dir) else { return };
     let mut files: Vec<(std::time::SystemTime, PathBuf)> = listing
         .filter_map(Result::ok)
-        .filter(|entry| entry.file_name().to_string_lossy().starts_with("sigma-"))
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with(prefix))
         .filter_map(|entry| Some((entry.metadata().ok()?.modified().ok()?, entry.path())))
         .collect();
     files.sort_by_key(|(modified, _)| std::cmp::Reverse(*modified));

@@ -16,13 +16,13 @@ pub(crate) struct RuleFiles {
     pub escu: Vec<PathBuf>,
 }
 
-/// The rule files under the given paths (directories walked in sorted order), split into
-/// Sigma files and ESCU detections. A file given by name is taken whatever its extension.
-pub(crate) fn rule_files(paths: &[PathBuf]) -> RuleFiles {
-    let mut files = RuleFiles { sigma: Vec::new(), escu: Vec::new() };
+/// The rule files under the given paths, directories walked in sorted order, not yet read. A
+/// file given by name is taken whatever its extension.
+pub(crate) fn list_rule_files(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut files = Vec::new();
     for path in paths {
         if !path.is_dir() {
-            files.classify(path.clone());
+            files.push(path.clone());
             continue;
         }
         let walk = walkdir::WalkDir::new(path)
@@ -32,7 +32,7 @@ pub(crate) fn rule_files(paths: &[PathBuf]) -> RuleFiles {
         for entry in walk.filter_map(Result::ok) {
             let is_yaml = entry.path().extension().is_some_and(|ext| ext == "yml" || ext == "yaml");
             if entry.file_type().is_file() && is_yaml {
-                files.classify(entry.into_path());
+                files.push(entry.into_path());
             }
         }
     }
@@ -40,10 +40,15 @@ pub(crate) fn rule_files(paths: &[PathBuf]) -> RuleFiles {
 }
 
 impl RuleFiles {
-    fn classify(&mut self, path: PathBuf) {
-        let file = RuleText::read(&path);
-        let is_escu = file.text.as_deref().is_ok_and(harrier_spl::escu::is_detection);
-        if is_escu { self.escu.push(path) } else { self.sigma.push(file) }
+    /// Reads the listed files and tells them apart by language.
+    pub(crate) fn read(listed: &[PathBuf]) -> RuleFiles {
+        let mut files = RuleFiles { sigma: Vec::new(), escu: Vec::new() };
+        for path in listed {
+            let file = RuleText::read(path);
+            let is_escu = file.text.as_deref().is_ok_and(harrier_spl::escu::is_detection);
+            if is_escu { files.escu.push(path.clone()) } else { files.sigma.push(file) }
+        }
+        files
     }
 }
 

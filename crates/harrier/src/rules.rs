@@ -4,7 +4,7 @@
 use crate::Error;
 use crate::cache::{self, CacheUse};
 use crate::exclude::Exclusions;
-use crate::files::{self, RuleFiles};
+use crate::files;
 use crate::spl::SplSet;
 use harrier_correlate::Correlator;
 use harrier_engine::Engine;
@@ -278,10 +278,10 @@ impl RuleSetBuilder {
             Some(path) => Exclusions::load(path).map_err(Error::Options)?,
             None => Exclusions::none(),
         };
-        let RuleFiles { sigma, escu } = files::rule_files(&self.rules);
+        let listed = files::list_rule_files(&self.rules);
+        let (mut entries, escu, cache_use) = cache::load(self.cache_dir.as_deref(), &listed, &options);
         let library = files::spl_library(&self.rules, &self.macros, &self.lookups, !escu.is_empty());
         let select = |meta: &RuleMeta| self.selection.takes(meta);
-        let (mut entries, cache_use) = cache::load(self.cache_dir.as_deref(), &sigma, &options);
         let mut detections: Vec<_> = escu.iter().map(|file| harrier_spl::escu::load_file(file, &library)).collect();
         reject_duplicate_ids(&mut entries, &mut detections);
         let mut set = RuleSet::compile(entries, &select);

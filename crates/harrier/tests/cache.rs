@@ -26,14 +26,8 @@ fn cache_file(cache: &Path) -> PathBuf {
 
 #[test]
 fn cached_rules_equal_loaded_ones_and_a_changed_or_damaged_cache_is_not_used() {
-    let rules = tempfile::tempdir().unwrap();
+    let rules = example_rules();
     let cache = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(repository().join("examples/rules")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_file() {
-            std::fs::copy(&path, rules.path().join(path.file_name().unwrap())).unwrap();
-        }
-    }
     let fresh = RuleSet::builder().rules(rules.path()).build().unwrap();
     assert_eq!(fresh.cache_use(), CacheUse::Off);
 
@@ -66,4 +60,71 @@ fn cached_rules_equal_loaded_ones_and_a_changed_or_damaged_cache_is_not_used() {
         assert_eq!(outcomes(&reloaded), outcomes(&changed));
         assert_eq!(load(rules.path(), cache.path()).cache_use(), CacheUse::Hit, "rewritten");
     }
+}
+
+/// The rule files of `examples/rules`, copied into a new directory.
+fn example_rules() -> tempfile::TempDir {
+    let rules = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(repository().join("examples/rules")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, rules.path().join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    rules
+}
+
+fn stamp_records(cache: &Path) -> Vec<PathBuf> {
+    let files = std::fs::read_dir(cache).unwrap().map(|entry| entry.unwrap().path());
+    files.filter(|path| path.file_name().unwrap().to_string_lossy().starts_with("stamps-")).collect()
+}
+
+/// Rule files that have not changed for two seconds are looked up by their stamps (no file
+/// read); a rule rewritten with its old size and modification time is still seen changed.
+#[cfg(unix)]
+#[test]
+fn settled_rules_are_found_by_their_stamps_and_a_rewrite_that_keeps_size_and_time_is_seen() {
+    let settle = || std::thread::sleep(std::time::Duration::from_millis(2_100));
+    let rules = example_rules();
+    let cache = tempfile::tempdir().unwrap();
+    let fresh = RuleSet::builder().rules(rules.path()).build().unwrap();
+    assert_eq!(load(rules.path(), cache.path()).cache_use(), CacheUse::Miss);
+    assert!(stamp_records(cache.path()).is_empty(), "files just written have not settled");
+
+    settle();
+    assert_eq!(load(rules.path(), cache.path()).cache_use(), CacheUse::Hit);
+    assert_eq!(stamp_records(cache.path()).len(), 1, "settled files are stamped");
+    let stamped = load(rules.path(), cache.path());
+    assert_eq!(stamped.cache_use(), CacheUse::Hit);
+    assert_eq!(outcomes(&stamped), outcomes(&fresh));
+
+    // One letter of a title changes case: same size; the old modification time is put back.
+    let rule = rules.path().join("proc_creation_net_group_domain_admins.yml");
+    let modified = std::fs::metadata(&rule).unwrap().modified().unwrap();
+    let text = std::fs::read_to_string(&rule).unwrap();
+    let at = text.find("title: ").unwrap() + "title: ".len();
+    let flipped = text[at..].chars().next().unwrap().to_ascii_lowercase();
+    let changed = format!("{}{flipped}{}", &text[..at], &text[at + 1..]);
+    assert_eq!(changed.len(), text.len());
+    assert_ne!(changed, text);
+    std::fs::write(&rule, &changed).unwrap();
+    std::fs::File::options().write(true).open(&rule).unwrap().set_modified(modified).unwrap();
+    let rewritten = load(rules.path(), cache.path());
+    assert_eq!(rewritten.cache_use(), CacheUse::Miss);
+    let outcome = rewritten.outcomes().find(|outcome| outcome.file.ends_with("net_group_domain_admins.yml")).unwrap();
+    assert_eq!(outcome.title.unwrap().chars().next(), Some(flipped));
+
+    // Settled again: the new stamps give the new rules; a damaged record is not used.
+    settle();
+    load(rules.path(), cache.path());
+    let again = load(rules.path(), cache.path());
+    assert_eq!(outcomes(&again), outcomes(&rewritten));
+    for record in stamp_records(cache.path()) {
+        let mut bytes = std::fs::read(&record).unwrap();
+        bytes[20] ^= 1;
+        std::fs::write(&record, bytes).unwrap();
+    }
+    let after_damage = load(rules.path(), cache.path());
+    assert_eq!(after_damage.cache_use(), CacheUse::Hit, "the cache itself is intact");
+    assert_eq!(outcomes(&after_damage), outcomes(&rewritten));
 }
