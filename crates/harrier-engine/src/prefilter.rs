@@ -123,12 +123,23 @@ pub(crate) struct Scanner {
     rules: Vec<Vec<u32>>,
 }
 
+/// Keyword literals up to which the scanner of every value is a DFA.
+const KEYWORD_DFA_LIMIT: usize = 2_000;
+
 impl Scanner {
+    /// The scanner of every value (keyword searches) reads all the text of every event it
+    /// meets, several times what the field scanners read: it is a DFA, a third faster per byte
+    /// than the default NFA, when its literals are few enough for the DFA to stay small.
+    fn build(&self) -> AhoCorasick {
+        let keywords = self.place == Place::AnyValue && self.patterns.len() <= KEYWORD_DFA_LIMIT;
+        let kind = keywords.then_some(aho_corasick::AhoCorasickKind::DFA);
+        let builder = aho_corasick::AhoCorasickBuilder::new().kind(kind).build(&self.patterns);
+        builder.expect("literal patterns build an automaton")
+    }
+
     /// Calls `mark` for each rule whose witness occurs in `text` (lower-cased).
     pub(crate) fn scan(&self, text: &str, mark: &mut impl FnMut(u32)) {
-        let automaton = self
-            .automaton
-            .get_or_init(|| AhoCorasick::new(&self.patterns).expect("literal patterns build an automaton"));
+        let automaton = self.automaton.get_or_init(|| self.build());
         for found in automaton.find_overlapping_iter(text) {
             for &rule in &self.rules[found.pattern().as_usize()] {
                 mark(rule);
