@@ -32,8 +32,9 @@ pub enum FieldNames {
 struct Scratch {
     /// For each field slot, the index of the event field it names (`NONE` if absent).
     slots: Vec<u32>,
-    /// Lower-cased text of each event field, computed when first needed.
-    lowered: Vec<Option<Option<String>>>,
+    /// Lower-cased text of each event field, computed when first needed; kept from event to
+    /// event so that their buffers are reused.
+    lowered: Vec<Lowered>,
     candidates: Vec<u32>,
     name: String,
     /// `marks[rule] == generation` when the rule's witness was seen in the current event.
@@ -44,6 +45,15 @@ struct Scratch {
 }
 
 const NONE: u32 = u32::MAX;
+
+/// The lower-cased text of one event field, valid for the event of `generation`.
+#[derive(Default, Clone)]
+struct Lowered {
+    generation: u32,
+    /// Whether the field has a text (lists and nulls have none).
+    has_text: bool,
+    text: String,
+}
 
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
@@ -135,8 +145,9 @@ impl Engine {
     fn prepare(&self, event: &Event, scratch: &mut Scratch) {
         scratch.slots.clear();
         scratch.slots.resize(self.fields.len(), NONE);
-        scratch.lowered.clear();
-        scratch.lowered.resize(event.fields().len(), None);
+        if scratch.lowered.len() < event.fields().len() {
+            scratch.lowered.resize(event.fields().len(), Lowered::default());
+        }
         for (index, field) in event.fields().iter().enumerate() {
             let path = field.path.as_deref().filter(|_| self.fields.has_dotted);
             for name in std::iter::once(&*field.name).chain(path) {
@@ -175,6 +186,7 @@ impl View<'_, '_> {
         if scratch.generation == 0 {
             scratch.marks.iter_mut().for_each(|mark| *mark = 0);
             scratch.needed.iter_mut().for_each(|mark| *mark = 0);
+            scratch.lowered.iter_mut().for_each(|lowered| lowered.generation = 0);
             scratch.generation = 1;
         }
         if scratch.marks.len() < rules {
@@ -215,8 +227,8 @@ impl View<'_, '_> {
                         // Fill the cache, then read it beside the marks without copying the text.
                         self.lowered(index);
                         let Scratch { lowered, marks, .. } = &mut *self.scratch;
-                        if let Some(Some(text)) = &lowered[index] {
-                            scanner.scan(text, &mut |rule| marks[rule as usize] = generation);
+                        if lowered[index].has_text {
+                            scanner.scan(&lowered[index].text, &mut |rule| marks[rule as usize] = generation);
                         }
                     }
                 }
@@ -259,7 +271,7 @@ impl View<'_, '_> {
         let event = self.event;
         match &event.fields()[index].value {
             Value::List(items) => {
-                items.iter().any(|item| test_value(item, &lower(item, self.trim), matcher, self.trim))
+                items.iter().any(|item| test_value(item, lower(item, self.trim).as_deref(), matcher, self.trim))
             }
             value => {
                 let trim = self.trim;
@@ -269,20 +281,25 @@ impl View<'_, '_> {
         }
     }
 
-    fn lowered(&mut self, index: usize) -> &Option<String> {
-        let (event, trim) = (self.event, self.trim);
-        self.scratch.lowered[index].get_or_insert_with(|| lower(&event.fields()[index].value, trim))
+    fn lowered(&mut self, index: usize) -> Option<&str> {
+        let generation = self.scratch.generation;
+        let lowered = &mut self.scratch.lowered[index];
+        if lowered.generation != generation {
+            lowered.generation = generation;
+            lowered.has_text = lower_into(&self.event.fields()[index].value, self.trim, &mut lowered.text);
+        }
+        lowered.has_text.then_some(lowered.text.as_str())
     }
 
     fn field_ref(&mut self, left: usize, right: usize, mode: FieldRefMode) -> bool {
-        let Some(right_text) = self.lowered(right).clone() else {
+        let Some(right_text) = self.lowered(right).map(str::to_owned) else {
             return false;
         };
         let Some(left_text) = self.lowered(left) else {
             return false;
         };
         match mode {
-            FieldRefMode::Equals => *left_text == right_text,
+            FieldRefMode::Equals => left_text == right_text,
             FieldRefMode::Contains => left_text.contains(&right_text),
             FieldRefMode::StartsWith => left_text.starts_with(&right_text),
             FieldRefMode::EndsWith => left_text.ends_with(&right_text),
@@ -291,14 +308,31 @@ impl View<'_, '_> {
 }
 
 fn lower(value: &Value, trim: bool) -> Option<String> {
-    value.as_text().map(|text| if trim { text.trim().to_lowercase() } else { text.to_lowercase() })
+    let mut text = String::new();
+    lower_into(value, trim, &mut text).then_some(text)
+}
+
+/// Writes the lower-cased text of `value` into `into` (ASCII in place, without allocating once
+/// `into` has grown); false when the value has no text.
+fn lower_into(value: &Value, trim: bool, into: &mut String) -> bool {
+    into.clear();
+    let Some(text) = value.as_text() else { return false };
+    let text = if trim { text.trim() } else { &text };
+    if text.is_ascii() {
+        into.push_str(text);
+        into.make_ascii_lowercase();
+    } else {
+        // `to_lowercase` knows the contexts (a final sigma) that char by char would not.
+        into.push_str(&text.to_lowercase());
+    }
+    true
 }
 
 /// One scalar value against a matcher; `lowered` is its lower-cased text.
-fn test_value(value: &Value, lowered: &Option<String>, matcher: &Matcher, trim: bool) -> bool {
+fn test_value(value: &Value, lowered: Option<&str>, matcher: &Matcher, trim: bool) -> bool {
     let raw = || value.as_text().map(|text| if trim { std::borrow::Cow::Owned(text.trim().to_owned()) } else { text });
     match matcher {
-        Matcher::Text { text, cased: false } => lowered.as_deref().is_some_and(|lowered| text.is_match(lowered)),
+        Matcher::Text { text, cased: false } => lowered.is_some_and(|lowered| text.is_match(lowered)),
         Matcher::Text { text, cased: true } => raw().is_some_and(|raw| text.is_match(&raw)),
         Matcher::Regex(regex) => raw().is_some_and(|raw| regex.is_match(&raw)),
         Matcher::Cidr(network) => value
