@@ -15,10 +15,12 @@ use std::time::Instant;
 ///
 /// `harrier` reads, parses and normalizes every event, counting them (no output). With
 /// `--rules`, a full hunt is timed too (parse, normalize, match every rule; no output), with
-/// the time and memory loading the rules takes and the ratio hunt / parse-only. With
-/// `--baseline`, the EVTX files are then also rendered to JSON by the `evtx` crate alone, the
-/// way `evtx_dump -o jsonl` does, on the same threads, so the two can be compared on one
-/// machine. Peak memory is measured after the Harrier passes, before the baseline.
+/// the time and memory loading the rules takes and the ratio hunt / parse-only. When the
+/// inputs hold EVTX files and others (JSON, XML), each kind is also timed alone: different
+/// parsers read them. With `--baseline`, the EVTX files are then also rendered to JSON by
+/// the `evtx` crate alone, the way `evtx_dump -o jsonl` does, on the same threads, so the two
+/// can be compared on one machine. Peak memory is measured after the Harrier passes, before
+/// the baseline.
 ///
 /// Example: harrier bench logs/ --baseline -r sigma/rules
 #[derive(Args)]
