@@ -149,16 +149,21 @@ fn read(path: &Path, key: u128) -> Option<Vec<Entry>> {
 
 fn write(dir: &Path, path: &Path, key: u128, entries: &[Entry]) -> std::io::Result<()> {
     let payload = postcard::to_stdvec(entries).map_err(std::io::Error::other)?;
+    let (length, checksum) = ((payload.len() as u64).to_le_bytes(), xxh3_64(&payload).to_le_bytes());
+    replace_file(dir, path, &[MAGIC, &key.to_le_bytes(), &length, &checksum, &payload], "sigma-")
+}
+
+/// Writes `parts` to `path` in `dir` through a temporary file renamed into place (a reader
+/// never sees half a file), then prunes the older files whose names start with `prefix`.
+fn replace_file(dir: &Path, path: &Path, parts: &[&[u8]], prefix: &str) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut temporary = tempfile::NamedTempFile::new_in(dir)?;
-    temporary.write_all(MAGIC)?;
-    temporary.write_all(&key.to_le_bytes())?;
-    temporary.write_all(&(payload.len() as u64).to_le_bytes())?;
-    temporary.write_all(&xxh3_64(&payload).to_le_bytes())?;
-    temporary.write_all(&payload)?;
+    for part in parts {
+        temporary.write_all(part)?;
+    }
     temporary.as_file().sync_all()?;
     temporary.persist(path).map_err(|error| error.error)?;
-    prune(dir, "sigma-");
+    prune(dir, prefix);
     Ok(())
 }
 

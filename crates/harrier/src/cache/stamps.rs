@@ -9,9 +9,8 @@
 //! [`SETTLE`] before it is stamped is not trusted (a coarse file-system clock could give it
 //! its old stamp again): then no record is read or written, and the files' bytes decide.
 
-use super::{hash_context, prune};
+use super::{hash_context, replace_file};
 use harrier_sigma::LoadOptions;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 use xxhash_rust::xxh3::{Xxh3, xxh3_64};
@@ -106,12 +105,6 @@ pub(super) fn write(
             body.extend_from_slice(&(index as u32).to_le_bytes());
         }
     }
-    let checksum = xxh3_64(&body);
-    std::fs::create_dir_all(dir)?;
-    let mut temporary = tempfile::NamedTempFile::new_in(dir)?;
-    temporary.write_all(&body)?;
-    temporary.write_all(&checksum.to_le_bytes())?;
-    temporary.persist(record_path(dir, stamp_key)).map_err(|error| error.error)?;
-    prune(dir, "stamps-");
-    Ok(())
+    let checksum = xxh3_64(&body).to_le_bytes();
+    replace_file(dir, &record_path(dir, stamp_key), &[&body, &checksum], "stamps-")
 }
