@@ -17,6 +17,9 @@ mod xml;
 pub use layout::Layout;
 pub use xml::event_xml_to_json;
 
+mod elements;
+pub use elements::ElementFields;
+
 use harrier_event::{Event, Provenance};
 use serde_json::Value as Json;
 

@@ -1,11 +1,12 @@
 //! EVTX: the file is cut into its 64 KiB chunks by one thread; each chunk's records are
 //! rendered and normalized on any core.
 
+use crate::evtx_template::Templates;
 use crate::pipeline::{Outcome, Step};
 use crate::report::{Place, Problem};
 use evtx::err::EvtxError;
-use evtx::{EvtxChunkData, EvtxParser, ParserSettings};
-use harrier_event::{Provenance, SourceFile, Timestamp};
+use evtx::{EvtxChunkData, EvtxParser, EvtxRecord, ParserSettings};
+use harrier_event::{Event, Provenance, SourceFile, Timestamp};
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
 
@@ -125,6 +126,7 @@ impl ChunkWork {
                 return outcome;
             }
         };
+        let mut templates = Templates::default();
         for record in chunk.iter() {
             if let Ok(record) = &record
                 && self.cut_at.is_some_and(|cut| record.binxml_offset + u64::from(record.binxml_size) > cut)
@@ -133,31 +135,56 @@ impl ChunkWork {
                 outcome.problems.push(Problem::new(&path, place, "cut by the end of the file"));
                 continue;
             }
-            let result = record.and_then(|record| {
-                let record_id = record.event_record_id;
-                let header_time = Timestamp::from_unix_micros(record.timestamp.as_microsecond());
-                record.into_json_bytes().map(|rendered| (record_id, header_time, rendered.data))
-            });
-            match result {
-                Ok((record_id, header_time, json)) => {
-                    let place = Place::Record { chunk: Some(number), record: record_id };
-                    let provenance = Provenance { source: self.source.clone(), record_id, timestamp: None };
-                    match harrier_normalize::normalize_json(&json, provenance) {
-                        Ok(mut event) => {
-                            event.provenance.timestamp = event.provenance.timestamp.or(header_time);
-                            event.provenance.record_id = event_record_id(&event).unwrap_or(record_id);
-                            outcome.events.push(event);
-                        }
-                        Err(error) => outcome.problems.push(Problem::new(&path, place, error.to_string())),
-                    }
-                }
-                Err(error) => {
+            match record
+                .map_err(Unread::from)
+                .and_then(|record| normalize(record, &self.source, number, &mut templates))
+            {
+                Ok(event) => outcome.events.push(event),
+                Err(Unread::Record(place, message)) => outcome.problems.push(Problem::new(&path, place, message)),
+                Err(Unread::Evtx(error)) => {
                     outcome.problems.push(Problem::new(&path, record_place(&error, number), error_chain(&error)))
                 }
             }
         }
         outcome
     }
+}
+
+/// Why a record gave no event.
+enum Unread {
+    Evtx(EvtxError),
+    Record(Place, String),
+}
+
+impl From<EvtxError> for Unread {
+    fn from(error: EvtxError) -> Unread {
+        Unread::Evtx(error)
+    }
+}
+
+/// One record's event: read from its binary XML when its template allows, else through its
+/// JSON rendering.
+fn normalize(
+    record: EvtxRecord<'_>,
+    source: &Arc<SourceFile>,
+    chunk: u64,
+    templates: &mut Templates,
+) -> Result<Event, Unread> {
+    let record_id = record.event_record_id;
+    let header_time = Timestamp::from_unix_micros(record.timestamp.as_microsecond());
+    let provenance = Provenance { source: source.clone(), record_id, timestamp: None };
+    let mut event = match templates.read(&record) {
+        Some(fields) => fields.finish(provenance),
+        None => {
+            let json = record.into_json_bytes()?.data;
+            harrier_normalize::normalize_json(&json, provenance).map_err(|error| {
+                Unread::Record(Place::Record { chunk: Some(chunk), record: record_id }, error.to_string())
+            })?
+        }
+    };
+    event.provenance.timestamp = event.provenance.timestamp.or(header_time);
+    event.provenance.record_id = event_record_id(&event).unwrap_or(record_id);
+    Ok(event)
 }
 
 impl ChunkWork {

@@ -13,6 +13,7 @@
 
 mod detect;
 mod evtx_source;
+mod evtx_template;
 mod inputs;
 mod json_source;
 mod pipeline;

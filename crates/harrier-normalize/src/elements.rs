@@ -1,0 +1,43 @@
+//! Events built from XML elements given one at a time, for readers that walk an event's
+//! elements themselves (EVTX binary XML) instead of handing over a JSON document.
+
+use crate::builder::{FieldBuilder, TYPICAL_FIELDS};
+use harrier_event::{Event, Provenance, Value};
+
+/// One event's fields, pushed element by element with the names and canonical forms the
+/// JSON path gives the same elements: `Element_Attribute` for attributes, names without
+/// spaces, GUIDs braced and lower-cased, `TimeCreated` and integer fields canonical.
+pub struct ElementFields(FieldBuilder);
+
+impl Default for ElementFields {
+    fn default() -> ElementFields {
+        ElementFields(FieldBuilder::with_capacity(TYPICAL_FIELDS))
+    }
+}
+
+impl ElementFields {
+    /// Descends into a child element; returns the mark to [`ElementFields::leave`] with.
+    pub fn enter(&mut self, element: &str) -> usize {
+        self.0.enter(element)
+    }
+
+    pub fn leave(&mut self, mark: usize) {
+        self.0.leave(mark);
+    }
+
+    /// The text of `element`, the element last entered.
+    pub fn push_text(&mut self, element: &str, value: Value) {
+        self.0.push_here(element, value);
+    }
+
+    /// An attribute of `element`, the element last entered (namespace declarations are not
+    /// fields).
+    pub fn push_attribute(&mut self, element: &str, attribute: &str, value: Value) {
+        self.0.push_attribute(element, attribute, value);
+    }
+
+    /// The event, its timestamp taken from `TimeCreated` when `provenance` has none.
+    pub fn finish(self, provenance: Provenance) -> Event {
+        self.0.finish(provenance)
+    }
+}

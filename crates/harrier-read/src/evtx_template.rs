@@ -1,0 +1,600 @@
+//! EVTX records read from their binary XML straight into fields, with no JSON text between.
+//!
+//! A record is nearly always one instance of a template its chunk holds: the template is the
+//! XML (`Event`, `System`, `EventData`, ...) with numbered places for the instance's values.
+//! Each template is read once per chunk into a small tree of elements, whose attributes and
+//! texts are literal text or a value's number; a record then costs only its values.
+//!
+//! The fields are those the JSON path gives the same record: the tree is walked as
+//! `evtx_json` walks the `evtx` crate's JSON rendering, and every rendering rule the fields
+//! depend on is mirrored here (an empty value is left out of the attributes and makes an
+//! element `null`; an element whose dependency value is NULL is left out; `<Data Name="X">`
+//! in `EventData` becomes `X`; integers and booleans are JSON scalars, every other value its
+//! text). Shapes whose rendering has more rules (nested binary XML, arrays, mixed content,
+//! repeated names, unnamed `Data`, character references) are not compiled: their records take
+//! the JSON path, which stays the reference. A differential test over every shared EVTX record
+//! checks that both paths give the same events.
+
+use evtx::EvtxRecord;
+use evtx::binxml::value_variant::BinXmlValue;
+use harrier_event::Value;
+use harrier_normalize::ElementFields;
+use rustc_hash::FxHashMap;
+use std::rc::Rc;
+
+/// Binary XML values nest fragments in fragments no deeper than this in Windows' own logs
+/// (an event's `EventData` or `UserData` is one level down).
+const MAX_FRAGMENT_DEPTH: usize = 4;
+
+/// The templates of one chunk, compiled on first use; `None` for a template left to the JSON
+/// path.
+#[derive(Default)]
+pub(crate) struct Templates {
+    compiled: FxHashMap<u32, Option<Rc<Element>>>,
+}
+
+impl Templates {
+    /// The record's fields, or `None` when the record takes the JSON path.
+    pub(crate) fn read(&mut self, record: &EvtxRecord<'_>) -> Option<ElementFields> {
+        let event = self.instance(record, 0)?;
+        if event.root.key != "Event" {
+            return None;
+        }
+        let mut fields = ElementFields::default();
+        event.sections(&event.root, &mut fields, &mut |section, instance, fields| {
+            let mark = fields.enter("Event");
+            fields.enter(&section.key);
+            instance.sections(section, fields, &mut |child, instance, fields| {
+                let mark = fields.enter(&child.key);
+                if section.key == "UserData" {
+                    instance.sections(child, fields, &mut |field, instance, fields| {
+                        let mark = fields.enter(&field.key);
+                        instance.element(field, fields)?;
+                        fields.leave(mark);
+                        Some(())
+                    })?;
+                } else {
+                    instance.element(child, fields)?;
+                }
+                fields.leave(mark);
+                Some(())
+            })?;
+            fields.leave(mark);
+            Some(())
+        })?;
+        Some(fields)
+    }
+
+    /// The one template instance that `record`'s binary XML (or a fragment of it) holds.
+    fn instance<'a>(&mut self, record: &EvtxRecord<'a>, depth: usize) -> Option<Instance<'a>> {
+        let instances = record.template_instances().ok()?;
+        let [instance] = instances.as_slice() else {
+            return None;
+        };
+        let offset = instance.template_def_offset;
+        let root = self.compiled.entry(offset).or_insert_with(|| compile(record.chunk.data, offset).map(Rc::new));
+        let root = root.clone()?;
+        let slots = instance.values.iter().map(|value| self.slot(record, value, depth)).collect::<Option<_>>()?;
+        Some(Instance { root, slots })
+    }
+
+    fn slot<'a>(&mut self, record: &EvtxRecord<'a>, value: &BinXmlValue<'a>, depth: usize) -> Option<Slot<'a>> {
+        match value {
+            BinXmlValue::NullType => Some(Slot::Null),
+            // A fragment of no bytes is NULL, as the JSON rendering reads it.
+            BinXmlValue::BinXmlType([]) => Some(Slot::Null),
+            BinXmlValue::BinXmlType(fragment) if depth < MAX_FRAGMENT_DEPTH => {
+                // The fragment lies in the chunk: read it as a record of its own bytes.
+                let data = record.chunk.data.as_ptr_range();
+                let start = (fragment.as_ptr() as usize).checked_sub(data.start as usize)?;
+                if start + fragment.len() > record.chunk.data.len() {
+                    return None;
+                }
+                let mut nested = record.clone();
+                nested.binxml_offset = start as u64;
+                nested.binxml_size = u32::try_from(fragment.len()).ok()?;
+                self.instance(&nested, depth + 1).map(|instance| Slot::Fragment(Box::new(instance)))
+            }
+            scalar => Some(Slot::Value(scalar.clone())),
+        }
+    }
+}
+
+/// An element of a template, as its JSON rendering names it.
+#[derive(Debug)]
+struct Element {
+    /// The element's name, or for `<Data Name="X">` in `EventData`, `X`.
+    key: String,
+    /// The value whose NULL leaves the element out.
+    dependency: Option<u16>,
+    attributes: Vec<(String, Part)>,
+    content: Vec<Content>,
+    /// Whether a value among the content may be a fragment, whose element's name is known
+    /// only then.
+    splices: bool,
+    /// A `<Data Name="X">`, whose empty value renders as `""` rather than `null`.
+    named_data: bool,
+}
+
+/// An attribute's value.
+#[derive(Debug)]
+enum Part {
+    Literal(String),
+    Value(u16),
+}
+
+/// What an element holds: child elements, text, values (text, or fragments of elements).
+#[derive(Debug)]
+enum Content {
+    Element(Element),
+    Literal(String),
+    Value(u16),
+}
+
+/// One instance of a template with its values.
+struct Instance<'a> {
+    root: Rc<Element>,
+    slots: Vec<Slot<'a>>,
+}
+
+/// A value of an instance.
+enum Slot<'a> {
+    /// Leaves out the elements that depend on it; renders as nothing.
+    Null,
+    Value(BinXmlValue<'a>),
+    Fragment(Box<Instance<'a>>),
+}
+
+/// What is done with each child element of a container: the child, the instance whose
+/// values it reads, the fields.
+type EachChild<'f> = dyn FnMut(&Element, &Instance<'_>, &mut ElementFields) -> Option<()> + 'f;
+
+impl Instance<'_> {
+    /// Whether the element is rendered: a dependency past the values leaves nothing out.
+    fn keeps(&self, element: &Element) -> bool {
+        element.dependency.is_none_or(|index| !matches!(self.slots.get(usize::from(index)), Some(Slot::Null)))
+    }
+
+    /// Whether a value renders as nothing (as does a value past the instance's).
+    fn is_empty(&self, index: u16) -> bool {
+        match self.slots.get(usize::from(index)) {
+            None | Some(Slot::Null) => true,
+            Some(Slot::Value(value)) => is_empty(value),
+            Some(Slot::Fragment(_)) => false,
+        }
+    }
+
+    /// A value as its JSON rendering reads back, `Some(None)` when it renders as nothing;
+    /// `None` for a fragment or a shape left to the JSON path.
+    fn scalar(&self, index: u16) -> Option<Option<Value>> {
+        match self.slots.get(usize::from(index)) {
+            None | Some(Slot::Null) => Some(None),
+            Some(Slot::Value(value)) if is_empty(value) => Some(None),
+            Some(Slot::Value(value)) => convert(value).map(Some),
+            Some(Slot::Fragment(_)) => None,
+        }
+    }
+
+    fn part(&self, part: &Part) -> Option<Option<Value>> {
+        match part {
+            Part::Literal(text) => Some((!text.is_empty()).then(|| Value::Str(text.clone()))),
+            Part::Value(index) => self.scalar(*index),
+        }
+    }
+
+    /// The element's one text: `Some(None)` when it has none, `None` when it has two.
+    fn text(&self, element: &Element) -> Option<Option<Value>> {
+        let mut text = None;
+        for content in &element.content {
+            let value = match content {
+                Content::Element(_) => continue,
+                Content::Literal(literal) if literal.is_empty() => continue,
+                Content::Literal(literal) => Value::Str(literal.clone()),
+                Content::Value(index) => match self.slots.get(usize::from(*index)) {
+                    Some(Slot::Fragment(_)) => continue,
+                    _ => match self.scalar(*index)? {
+                        Some(value) => value,
+                        None => continue,
+                    },
+                },
+            };
+            if text.replace(value).is_some() {
+                return None;
+            }
+        }
+        Some(text)
+    }
+
+    /// Calls `each` on the element's rendered children, in order, each with the instance
+    /// whose values it reads (a fragment's own).
+    fn for_each_child(&self, element: &Element, fields: &mut ElementFields, each: &mut EachChild) -> Option<()> {
+        for content in &element.content {
+            match content {
+                Content::Element(child) if self.keeps(child) => each(child, self, fields)?,
+                Content::Value(index) => {
+                    if let Some(Slot::Fragment(instance)) = self.slots.get(usize::from(*index))
+                        && instance.keeps(&instance.root)
+                    {
+                        each(&instance.root, instance, fields)?;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Some(())
+    }
+
+    fn has_children(&self, element: &Element) -> bool {
+        element.content.iter().any(|content| match content {
+            Content::Element(child) => self.keeps(child),
+            Content::Value(index) => match self.slots.get(usize::from(*index)) {
+                Some(Slot::Fragment(instance)) => instance.keeps(&instance.root),
+                _ => false,
+            },
+            Content::Literal(_) => false,
+        })
+    }
+
+    /// Whether two children have one name: the rendering then numbers them. Only an element
+    /// with fragments needs a look: the template's own names were checked when compiled.
+    fn repeats_a_key(&self, element: &Element, fields: &mut ElementFields) -> Option<bool> {
+        if !element.splices {
+            return Some(false);
+        }
+        let mut keys: Vec<String> = Vec::new();
+        self.for_each_child(element, fields, &mut |child, _, _| {
+            keys.push(child.key.clone());
+            Some(())
+        })?;
+        Some(keys.iter().enumerate().any(|(at, key)| keys[..at].contains(key)))
+    }
+
+    /// An element whose children are sections or fields (`Event`, `System`, `EventData`, the
+    /// element `UserData` wraps): `each` is called on each child; its own attributes are not
+    /// fields; text in it is left to the JSON path.
+    fn sections(&self, element: &Element, fields: &mut ElementFields, each: &mut EachChild) -> Option<()> {
+        if self.text(element)?.is_some() || self.repeats_a_key(element, fields)? {
+            return None;
+        }
+        self.for_each_child(element, fields, each)
+    }
+
+    /// An element holding a value: its attributes and text, or `null` when it has neither.
+    fn element(&self, element: &Element, fields: &mut ElementFields) -> Option<()> {
+        let text = self.text(element)?;
+        let has_children = self.has_children(element);
+        if text.is_some() && has_children || self.repeats_a_key(element, fields)? {
+            return None;
+        }
+        let has_attributes = element.attributes.iter().any(|(_, part)| match part {
+            Part::Literal(text) => !text.is_empty(),
+            Part::Value(index) => !self.is_empty(*index),
+        });
+        if !has_attributes && !has_children {
+            let empty = || if element.named_data { Value::Str(String::new()) } else { Value::Null };
+            fields.push_text(&element.key, text.unwrap_or_else(empty));
+            return Some(());
+        }
+        for (name, part) in &element.attributes {
+            if let Some(value) = self.part(part)? {
+                fields.push_attribute(&element.key, name, value);
+            }
+        }
+        if let Some(text) = text {
+            fields.push_text(&element.key, text);
+        }
+        self.for_each_child(element, fields, &mut |child, instance, fields| {
+            let mark = fields.enter(&child.key);
+            instance.element(child, fields)?;
+            fields.leave(mark);
+            Some(())
+        })
+    }
+}
+
+/// A value that renders as nothing, as the JSON rendering decides it.
+fn is_empty(value: &BinXmlValue<'_>) -> bool {
+    match value {
+        BinXmlValue::NullType => true,
+        BinXmlValue::StringType(text) => text.is_empty(),
+        BinXmlValue::AnsiStringType(text) => text.is_empty(),
+        BinXmlValue::BinaryType(bytes) => bytes.is_empty(),
+        _ => false,
+    }
+}
+
+/// A value as its JSON rendering reads back: integers and booleans as such, every other
+/// scalar as its text; `None` for shapes left to the JSON path (arrays, handles).
+fn convert(value: &BinXmlValue<'_>) -> Option<Value> {
+    use BinXmlValue as V;
+    Some(match value {
+        V::StringType(text) => Value::Str(text.to_string().ok()?),
+        V::AnsiStringType(text) => Value::Str((*text).to_owned()),
+        V::Int8Type(v) => Value::Int(i64::from(*v)),
+        V::UInt8Type(v) => Value::Int(i64::from(*v)),
+        V::Int16Type(v) => Value::Int(i64::from(*v)),
+        V::UInt16Type(v) => Value::Int(i64::from(*v)),
+        V::Int32Type(v) => Value::Int(i64::from(*v)),
+        V::UInt32Type(v) => Value::Int(i64::from(*v)),
+        V::Int64Type(v) => Value::Int(*v),
+        V::UInt64Type(v) => i64::try_from(*v).map_or_else(|_| Value::Str(v.to_string()), Value::Int),
+        V::BoolType(v) => Value::Bool(*v),
+        V::Real32Type(_)
+        | V::Real64Type(_)
+        | V::BinaryType(_)
+        | V::GuidType(_)
+        | V::SizeTType(_)
+        | V::FileTimeType(_)
+        | V::SysTimeType(_)
+        | V::SidType(_)
+        | V::HexInt32Type(_)
+        | V::HexInt64Type(_) => Value::Str(value.to_string()),
+        _ => return None,
+    })
+}
+
+/// Binary XML tokens (MS-EVEN6 2.2.12); `MORE` marks an element with attributes, or an
+/// attribute or value that others follow.
+mod token {
+    pub const END_OF_STREAM: u8 = 0x00;
+    pub const OPEN_START_ELEMENT: u8 = 0x01;
+    pub const CLOSE_START_ELEMENT: u8 = 0x02;
+    pub const CLOSE_EMPTY_ELEMENT: u8 = 0x03;
+    pub const END_ELEMENT: u8 = 0x04;
+    pub const VALUE: u8 = 0x05;
+    pub const ATTRIBUTE: u8 = 0x06;
+    pub const NORMAL_SUBSTITUTION: u8 = 0x0d;
+    pub const OPTIONAL_SUBSTITUTION: u8 = 0x0e;
+    pub const FRAGMENT_HEADER: u8 = 0x0f;
+    pub const MORE: u8 = 0x40;
+    pub const STRING_TYPE: u8 = 0x01;
+}
+
+/// The header before a template's body: next template's offset, GUID, body size.
+const TEMPLATE_HEADER_BYTES: usize = 24;
+/// Elements nested deeper than this are left to the JSON path (events nest four or five).
+const MAX_DEPTH: usize = 16;
+
+/// The template defined at `offset` in the chunk, or `None` when it has a shape left to the
+/// JSON path (or does not parse: the JSON path then says why).
+fn compile(chunk: &[u8], offset: u32) -> Option<Element> {
+    let start = usize::try_from(offset).ok()?;
+    let mut header = Reader { chunk, at: start.checked_add(20)? };
+    let size = usize::try_from(header.u32()?).ok()?;
+    let body_start = start + TEMPLATE_HEADER_BYTES;
+    let mut reader = Reader { chunk: chunk.get(..body_start.checked_add(size)?)?, at: body_start };
+    if reader.u8()? != token::FRAGMENT_HEADER {
+        return None;
+    }
+    reader.skip(3)?;
+    let opening = reader.u8()?;
+    if opening & !token::MORE != token::OPEN_START_ELEMENT {
+        return None;
+    }
+    let root = reader.element(opening, 0)?;
+    (reader.u8()? == token::END_OF_STREAM).then_some(root)
+}
+
+struct Reader<'d> {
+    /// The chunk, up to the end of the template: names are read from anywhere in it.
+    chunk: &'d [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn bytes<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let bytes = self.chunk.get(self.at..self.at.checked_add(N)?)?.try_into().ok()?;
+        self.at += N;
+        Some(bytes)
+    }
+
+    fn u8(&mut self) -> Option<u8> {
+        self.bytes::<1>().map(|[byte]| byte)
+    }
+
+    fn u16(&mut self) -> Option<u16> {
+        self.bytes().map(u16::from_le_bytes)
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        self.bytes().map(u32::from_le_bytes)
+    }
+
+    fn skip(&mut self, count: usize) -> Option<()> {
+        self.at = self.at.checked_add(count).filter(|&at| at <= self.chunk.len())?;
+        Some(())
+    }
+
+    fn utf16(&mut self, units: usize) -> Option<String> {
+        let bytes = self.chunk.get(self.at..self.at.checked_add(units.checked_mul(2)?)?)?;
+        self.at += bytes.len();
+        let units = bytes.chunks_exact(2).map(|unit| u16::from_le_bytes([unit[0], unit[1]]));
+        char::decode_utf16(units).collect::<Result<String, _>>().ok()
+    }
+
+    /// A name: an offset in the chunk, the name itself right after when it is new there
+    /// (next name's offset, hash, length, UTF-16 text, NUL).
+    fn name(&mut self) -> Option<String> {
+        let offset = usize::try_from(self.u32()?).ok()?;
+        let mut name = Reader { chunk: self.chunk, at: offset.checked_add(6)? };
+        let units = usize::from(name.u16()?);
+        let text = name.utf16(units)?;
+        if offset == self.at {
+            self.at = name.at.checked_add(2)?;
+        }
+        Some(text)
+    }
+
+    /// An element, from its opening token on, up to its end.
+    fn element(&mut self, opening: u8, depth: usize) -> Option<Element> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let dependency = Some(self.u16()?).filter(|&id| id != 0xffff);
+        self.skip(4)?;
+        let name = self.name()?;
+        if opening & token::MORE != 0 {
+            self.skip(4)?;
+        }
+        let mut attributes: Vec<(String, Vec<Part>)> = Vec::new();
+        let closing = loop {
+            match self.u8()? {
+                token if token & !token::MORE == token::ATTRIBUTE => attributes.push((self.name()?, Vec::new())),
+                token::CLOSE_START_ELEMENT => break token::CLOSE_START_ELEMENT,
+                token::CLOSE_EMPTY_ELEMENT => break token::CLOSE_EMPTY_ELEMENT,
+                token => attributes.last_mut()?.1.push(self.part(token)?),
+            }
+        };
+        let mut content = Vec::new();
+        if closing == token::CLOSE_START_ELEMENT {
+            loop {
+                content.push(match self.u8()? {
+                    token::END_ELEMENT => break,
+                    token if token & !token::MORE == token::OPEN_START_ELEMENT => {
+                        Content::Element(self.element(token, depth + 1)?)
+                    }
+                    token => match self.part(token)? {
+                        Part::Literal(text) => Content::Literal(text),
+                        Part::Value(index) => Content::Value(index),
+                    },
+                });
+            }
+        }
+        Element::new(name, dependency, attributes, content)
+    }
+
+    /// A literal string or a substitution.
+    fn part(&mut self, token: u8) -> Option<Part> {
+        match token {
+            token::NORMAL_SUBSTITUTION | token::OPTIONAL_SUBSTITUTION => {
+                let index = self.u16()?;
+                self.skip(1)?;
+                Some(Part::Value(index))
+            }
+            token if token & !token::MORE == token::VALUE => {
+                if self.u8()? != token::STRING_TYPE {
+                    return None;
+                }
+                let units = usize::from(self.u16()?);
+                self.utf16(units).map(Part::Literal)
+            }
+            _ => None,
+        }
+    }
+}
+
+impl Element {
+    /// The element, when its rendering is one this reader mirrors: one part per attribute,
+    /// no two children of one name, `Data` only as `<Data Name="X">` in `EventData`.
+    fn new(
+        name: String,
+        dependency: Option<u16>,
+        attributes: Vec<(String, Vec<Part>)>,
+        mut content: Vec<Content>,
+    ) -> Option<Element> {
+        let attributes = attributes
+            .into_iter()
+            .map(|(name, mut parts)| match parts.len() {
+                0 => Some((name, Part::Literal(String::new()))),
+                1 => Some((name, parts.pop()?)),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()?;
+        if child_elements(&content).any(|child| child.key == "Data") {
+            if name != "EventData" {
+                return None;
+            }
+            for content in &mut content {
+                if let Content::Element(child) = content {
+                    child.name_data_by_its_name_attribute()?;
+                }
+            }
+        }
+        let mut keys: Vec<&str> = child_elements(&content).map(|child| child.key.as_str()).collect();
+        keys.sort_unstable();
+        if keys.windows(2).any(|pair| pair[0] == pair[1]) {
+            return None;
+        }
+        let splices = content.iter().any(|content| matches!(content, Content::Value(_)));
+        Some(Element { key: name, dependency, attributes, content, splices, named_data: false })
+    }
+
+    /// `<Data Name="X">value</Data>` renders as `"X": value`.
+    fn name_data_by_its_name_attribute(&mut self) -> Option<()> {
+        if self.key != "Data" {
+            return Some(());
+        }
+        let [(attribute, Part::Literal(name))] = self.attributes.as_slice() else {
+            return None;
+        };
+        let depends = self.dependency.is_some();
+        if attribute != "Name" || name.is_empty() || depends || child_elements(&self.content).next().is_some() {
+            return None;
+        }
+        self.key = name.clone();
+        self.attributes.clear();
+        self.named_data = true;
+        Some(())
+    }
+}
+
+fn child_elements(content: &[Content]) -> impl Iterator<Item = &Element> {
+    content.iter().filter_map(|content| match content {
+        Content::Element(child) => Some(child),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use evtx::{EvtxParser, ParserSettings};
+    use harrier_event::{Provenance, SourceFile};
+    use std::sync::Arc;
+
+    /// Every record of every shared EVTX file, read both ways: the binary reader's event must be
+    /// the JSON path's, and it must read most records (else it would be a path never taken).
+    #[test]
+    fn every_shared_evtx_record_reads_as_its_json_rendering() {
+        let Some(root) = harrier_testdata::shared("evtx") else { return };
+        let (mut direct, mut total, mut files) = (0, 0, 0);
+        for entry in walkdir::WalkDir::new(&root).sort_by_file_name() {
+            let path = entry.expect("the shared folder can be walked").into_path();
+            if path.extension().is_none_or(|extension| extension != "evtx") {
+                continue;
+            }
+            let Ok(mut parser) = EvtxParser::from_path(&path) else { continue };
+            files += 1;
+            let source = Arc::new(SourceFile { path: path.display().to_string() });
+            let settings = Arc::new(ParserSettings::new());
+            for chunk in parser.chunks() {
+                let Ok(mut data) = chunk else { continue };
+                let Ok(mut chunk) = data.parse(settings.clone()) else { continue };
+                let mut templates = Templates::default();
+                for record in chunk.iter().flatten() {
+                    let provenance = Provenance { source: source.clone(), record_id: 0, timestamp: None };
+                    let read = templates.read(&record).map(|fields| fields.finish(provenance.clone()));
+                    let record_id = record.event_record_id;
+                    let Ok(json) = record.into_json_bytes() else { continue };
+                    total += 1;
+                    let Some(read) = read else { continue };
+                    direct += 1;
+                    let rendered = harrier_normalize::normalize_json(&json.data, provenance)
+                        .expect("a record read from its binary XML also reads from its JSON");
+                    if read != rendered {
+                        let pairs = read.fields().iter().zip(rendered.fields());
+                        let first = pairs.clone().find(|(read, rendered)| read != rendered);
+                        let counts = (read.fields().len(), rendered.fields().len());
+                        panic!(
+                            "{} record {record_id}: {counts:?} fields; first that differs: {first:?}",
+                            path.display()
+                        );
+                    }
+                }
+            }
+        }
+        eprintln!("{direct} of {total} records in {files} EVTX files read from their binary XML");
+        assert!(files > 290 && total > 29_000, "{files} files, {total} records");
+        assert!(direct * 10 > total * 9, "only {direct} of {total} records read from their binary XML");
+    }
+}
