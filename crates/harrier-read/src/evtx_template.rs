@@ -67,36 +67,39 @@ impl Templates {
 
     /// The one template instance that `record`'s binary XML (or a fragment of it) holds.
     fn instance<'a>(&mut self, record: &EvtxRecord<'a>, depth: usize) -> Option<Instance<'a>> {
-        let instances = record.template_instances().ok()?;
-        let [instance] = instances.as_slice() else {
+        let mut instances = record.template_instances().ok()?;
+        let (Some(instance), None) = (instances.pop(), instances.pop()) else {
             return None;
         };
         let offset = instance.template_def_offset;
         let root = self.compiled.entry(offset).or_insert_with(|| compile(record.chunk.data, offset).map(Rc::new));
         let root = root.clone()?;
-        let slots = instance.values.iter().map(|value| self.slot(record, value, depth)).collect::<Option<_>>()?;
-        Some(Instance { root, slots })
+        let mut fragments = Vec::new();
+        for (index, value) in instance.values.iter().enumerate() {
+            if let BinXmlValue::BinXmlType(fragment) = value
+                && !fragment.is_empty()
+            {
+                fragments.push((index, self.fragment(record, fragment, depth)?));
+            }
+        }
+        Some(Instance { root, values: instance.values, fragments })
     }
 
-    fn slot<'a>(&mut self, record: &EvtxRecord<'a>, value: &BinXmlValue<'a>, depth: usize) -> Option<Slot<'a>> {
-        match value {
-            BinXmlValue::NullType => Some(Slot::Null),
-            // A fragment of no bytes is NULL, as the JSON rendering reads it.
-            BinXmlValue::BinXmlType([]) => Some(Slot::Null),
-            BinXmlValue::BinXmlType(fragment) if depth < MAX_FRAGMENT_DEPTH => {
-                // The fragment lies in the chunk: read it as a record of its own bytes.
-                let data = record.chunk.data.as_ptr_range();
-                let start = (fragment.as_ptr() as usize).checked_sub(data.start as usize)?;
-                if start + fragment.len() > record.chunk.data.len() {
-                    return None;
-                }
-                let mut nested = record.clone();
-                nested.binxml_offset = start as u64;
-                nested.binxml_size = u32::try_from(fragment.len()).ok()?;
-                self.instance(&nested, depth + 1).map(|instance| Slot::Fragment(Box::new(instance)))
-            }
-            scalar => Some(Slot::Value(scalar.clone())),
+    /// The instance a fragment (a value of binary XML) holds: the fragment lies in the chunk,
+    /// and is read as a record of its own bytes.
+    fn fragment<'a>(&mut self, record: &EvtxRecord<'a>, fragment: &[u8], depth: usize) -> Option<Instance<'a>> {
+        if depth >= MAX_FRAGMENT_DEPTH {
+            return None;
         }
+        let data = record.chunk.data.as_ptr_range();
+        let start = (fragment.as_ptr() as usize).checked_sub(data.start as usize)?;
+        if start + fragment.len() > record.chunk.data.len() {
+            return None;
+        }
+        let mut nested = record.clone();
+        nested.binxml_offset = start as u64;
+        nested.binxml_size = u32::try_from(fragment.len()).ok()?;
+        self.instance(&nested, depth + 1)
     }
 }
 
@@ -134,30 +137,44 @@ enum Content {
 /// One instance of a template with its values.
 struct Instance<'a> {
     root: Rc<Element>,
-    slots: Vec<Slot<'a>>,
+    values: Vec<BinXmlValue<'a>>,
+    /// The instances that the values of binary XML hold, by value number.
+    fragments: Vec<(usize, Instance<'a>)>,
 }
 
 /// A value of an instance.
-enum Slot<'a> {
-    /// Leaves out the elements that depend on it; renders as nothing.
+enum Slot<'s, 'a> {
+    /// Leaves out the elements that depend on it; renders as nothing. A fragment of no bytes
+    /// is NULL, as the JSON rendering reads it.
     Null,
-    Value(BinXmlValue<'a>),
-    Fragment(Box<Instance<'a>>),
+    Value(&'s BinXmlValue<'a>),
+    Fragment(&'s Instance<'a>),
 }
 
 /// What is done with each child element of a container: the child, the instance whose
 /// values it reads, the fields.
 type EachChild<'f> = dyn FnMut(&Element, &Instance<'_>, &mut ElementFields) -> Option<()> + 'f;
 
-impl Instance<'_> {
+impl<'a> Instance<'a> {
+    fn slot(&self, index: u16) -> Option<Slot<'_, 'a>> {
+        let index = usize::from(index);
+        Some(match self.values.get(index)? {
+            BinXmlValue::NullType | BinXmlValue::BinXmlType([]) => Slot::Null,
+            BinXmlValue::BinXmlType(_) => {
+                Slot::Fragment(self.fragments.iter().find(|(at, _)| *at == index).map(|(_, instance)| instance)?)
+            }
+            value => Slot::Value(value),
+        })
+    }
+
     /// Whether the element is rendered: a dependency past the values leaves nothing out.
     fn keeps(&self, element: &Element) -> bool {
-        element.dependency.is_none_or(|index| !matches!(self.slots.get(usize::from(index)), Some(Slot::Null)))
+        element.dependency.is_none_or(|index| !matches!(self.slot(index), Some(Slot::Null)))
     }
 
     /// Whether a value renders as nothing (as does a value past the instance's).
     fn is_empty(&self, index: u16) -> bool {
-        match self.slots.get(usize::from(index)) {
+        match self.slot(index) {
             None | Some(Slot::Null) => true,
             Some(Slot::Value(value)) => is_empty(value),
             Some(Slot::Fragment(_)) => false,
@@ -167,7 +184,7 @@ impl Instance<'_> {
     /// A value as its JSON rendering reads back, `Some(None)` when it renders as nothing;
     /// `None` for a fragment or a shape left to the JSON path.
     fn scalar(&self, index: u16) -> Option<Option<Value>> {
-        match self.slots.get(usize::from(index)) {
+        match self.slot(index) {
             None | Some(Slot::Null) => Some(None),
             Some(Slot::Value(value)) if is_empty(value) => Some(None),
             Some(Slot::Value(value)) => convert(value).map(Some),
@@ -190,7 +207,7 @@ impl Instance<'_> {
                 Content::Element(_) => continue,
                 Content::Literal(literal) if literal.is_empty() => continue,
                 Content::Literal(literal) => Value::Str(literal.clone()),
-                Content::Value(index) => match self.slots.get(usize::from(*index)) {
+                Content::Value(index) => match self.slot(*index) {
                     Some(Slot::Fragment(_)) => continue,
                     _ => match self.scalar(*index)? {
                         Some(value) => value,
@@ -212,7 +229,7 @@ impl Instance<'_> {
             match content {
                 Content::Element(child) if self.keeps(child) => each(child, self, fields)?,
                 Content::Value(index) => {
-                    if let Some(Slot::Fragment(instance)) = self.slots.get(usize::from(*index))
+                    if let Some(Slot::Fragment(instance)) = self.slot(*index)
                         && instance.keeps(&instance.root)
                     {
                         each(&instance.root, instance, fields)?;
@@ -227,7 +244,7 @@ impl Instance<'_> {
     fn has_children(&self, element: &Element) -> bool {
         element.content.iter().any(|content| match content {
             Content::Element(child) => self.keeps(child),
-            Content::Value(index) => match self.slots.get(usize::from(*index)) {
+            Content::Value(index) => match self.slot(*index) {
                 Some(Slot::Fragment(instance)) => instance.keeps(&instance.root),
                 _ => false,
             },
@@ -326,9 +343,9 @@ fn convert(value: &BinXmlValue<'_>) -> Option<Value> {
         | V::SizeTType(_)
         | V::FileTimeType(_)
         | V::SysTimeType(_)
-        | V::SidType(_)
-        | V::HexInt32Type(_)
-        | V::HexInt64Type(_) => Value::Str(value.to_string()),
+        | V::SidType(_) => Value::Str(value.to_string()),
+        V::HexInt32Type(v) => Value::Str(format!("{v:#x}")),
+        V::HexInt64Type(v) => Value::Str(format!("{v:#x}")),
         _ => return None,
     })
 }

@@ -6,6 +6,8 @@
 //! - telling formats apart by content, not by extension ([`Format`]: EVTX, JSON, gzip);
 //! - cutting each file into units of work (EVTX chunks, batches of JSON lines or documents),
 //!   parsing them in parallel with rayon and handing results back in input order ([`read`]);
+//! - reading EVTX records from their binary XML templates into fields, the `evtx` crate's JSON
+//!   rendering kept for the shapes that reader leaves to it;
 //! - accounting: what was read, skipped and why ([`Summary`], [`Problem`]).
 //!
 //! Normalizing each parsed document into an [`Event`](harrier_event::Event) is delegated to
