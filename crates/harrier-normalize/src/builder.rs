@@ -119,8 +119,43 @@ impl FieldBuilder {
 
     /// An XML attribute of the current element: `Element_Attribute` at `path.Attribute`.
     pub(crate) fn push_attribute(&mut self, element: &str, attribute: &str, value: Value) {
+        if let Some((name, path)) = self.attribute_name(element, attribute) {
+            self.push_named(name, path, value);
+        }
+    }
+
+    pub(crate) fn push(&mut self, name: &str, path: Option<&str>, value: Value) {
+        let (name, path) = self.field_name(name, path);
+        self.push_named(name, path, value);
+    }
+
+    /// The interned name and path of a field `name` at `path`, as [`FieldBuilder::push`]
+    /// gives them.
+    pub(crate) fn field_name(&mut self, name: &str, path: Option<&str>) -> (Arc<str>, Option<Arc<str>>) {
+        self.scratch_name(name);
+        let path = path.filter(|path| !path.eq(&self.scratch)).map(intern);
+        (intern(&self.scratch), path)
+    }
+
+    /// A field under a name and path from [`FieldBuilder::field_name`].
+    pub(crate) fn push_named(&mut self, name: Arc<str>, path: Option<Arc<str>>, value: Value) {
+        let value = match value {
+            Value::Str(text) => Value::Str(canonical_guid(&text).unwrap_or(text)),
+            other => other,
+        };
+        self.fields.push(Field { name, path, value });
+    }
+
+    /// The dotted path of the element being read.
+    pub(crate) fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The name an attribute of the current element gets: `Element_Attribute` at
+    /// `path.Attribute`; `None` for a namespace declaration, which is no field.
+    pub(crate) fn attribute_name(&mut self, element: &str, attribute: &str) -> Option<(Arc<str>, Option<Arc<str>>)> {
         if is_namespace_declaration(attribute) {
-            return;
+            return None;
         }
         let mut name = std::mem::take(&mut self.scratch);
         name.clear();
@@ -128,19 +163,11 @@ impl FieldBuilder {
         name.push('_');
         push_without_spaces(&mut name, attribute);
         let mark = self.enter(attribute);
-        self.push_here(&name, value);
+        let path = std::mem::take(&mut self.path);
+        let field_name = self.field_name(&name, Some(&path));
+        self.path = path;
         self.leave(mark);
-        self.scratch = name;
-    }
-
-    pub(crate) fn push(&mut self, name: &str, path: Option<&str>, value: Value) {
-        self.scratch_name(name);
-        let path = path.filter(|path| !path.eq(&self.scratch)).map(intern);
-        let value = match value {
-            Value::Str(text) => Value::Str(canonical_guid(&text).unwrap_or(text)),
-            other => other,
-        };
-        self.fields.push(Field { name: intern(&self.scratch), path, value });
+        Some(field_name)
     }
 
     fn scratch_name(&mut self, name: &str) {

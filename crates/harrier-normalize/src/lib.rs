@@ -18,7 +18,7 @@ pub use layout::Layout;
 pub use xml::event_xml_to_json;
 
 mod elements;
-pub use elements::ElementFields;
+pub use elements::{ElementFields, FieldName};
 
 use harrier_event::{Event, Provenance};
 use serde_json::Value as Json;

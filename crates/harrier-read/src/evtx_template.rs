@@ -16,10 +16,11 @@
 //! checks that both paths give the same events.
 
 use evtx::EvtxRecord;
-use evtx::binxml::value_variant::BinXmlValue;
+use evtx::binxml::value_variant::{BinXmlValue, FileTime, SysTime};
 use harrier_event::Value;
-use harrier_normalize::ElementFields;
+use harrier_normalize::{ElementFields, FieldName};
 use rustc_hash::FxHashMap;
+use std::cell::{Ref, RefCell};
 use std::rc::Rc;
 
 /// Binary XML values nest fragments in fragments no deeper than this in Windows' own logs
@@ -36,7 +37,9 @@ pub(crate) struct Templates {
 impl Templates {
     /// The record's fields, or `None` when the record takes the JSON path.
     pub(crate) fn read(&mut self, record: &EvtxRecord<'_>) -> Option<ElementFields> {
-        let event = self.instance(record, 0)?;
+        let start = usize::try_from(record.binxml_offset).ok()?;
+        let end = start.checked_add(usize::try_from(record.binxml_size).ok()?)?;
+        let event = self.instance(record.chunk.data, start, end, 0)?;
         if event.root.key != "Event" {
             return None;
         }
@@ -65,41 +68,47 @@ impl Templates {
         Some(fields)
     }
 
-    /// The one template instance that `record`'s binary XML (or a fragment of it) holds.
-    fn instance<'a>(&mut self, record: &EvtxRecord<'a>, depth: usize) -> Option<Instance<'a>> {
-        let mut instances = record.template_instances().ok()?;
-        let (Some(instance), None) = (instances.pop(), instances.pop()) else {
+    /// The one template instance that the binary XML in `chunk[at..end]` holds (a record's,
+    /// or a fragment's): a fragment header, then the instance (its template's id and offset,
+    /// the template itself when it is defined there, the value descriptors, the values).
+    fn instance<'a>(&mut self, chunk: &'a [u8], at: usize, end: usize, depth: usize) -> Option<Instance<'a>> {
+        let mut reader = Reader { chunk: chunk.get(..end)?, at };
+        if reader.u8()? == token::FRAGMENT_HEADER {
+            reader.skip(3)?;
+        } else {
+            reader.at -= 1;
+        }
+        if reader.u8()? != token::TEMPLATE_INSTANCE {
             return None;
-        };
-        let offset = instance.template_def_offset;
-        let root = self.compiled.entry(offset).or_insert_with(|| compile(record.chunk.data, offset).map(Rc::new));
-        let root = root.clone()?;
+        }
+        reader.skip(5)?;
+        let offset = reader.u32()?;
+        if usize::try_from(offset).ok()? == reader.at {
+            reader.skip(TEMPLATE_HEADER_BYTES - 4)?;
+            let size = usize::try_from(reader.u32()?).ok()?;
+            reader.skip(size)?;
+        }
+        let count = usize::try_from(reader.u32()?).ok()?;
+        let descriptors = reader.take(count.checked_mul(4)?)?;
+        let mut values = Vec::with_capacity(count);
         let mut fragments = Vec::new();
-        for (index, value) in instance.values.iter().enumerate() {
-            if let BinXmlValue::BinXmlType(fragment) = value
-                && !fragment.is_empty()
-            {
-                fragments.push((index, self.fragment(record, fragment, depth)?));
+        for descriptor in descriptors.chunks_exact(4) {
+            let size = usize::from(u16::from_le_bytes([descriptor[0], descriptor[1]]));
+            let start = reader.at;
+            let value = RawValue::new(descriptor[2], reader.take(size)?)?;
+            if value.kind == kind::BIN_XML && size > 0 {
+                if depth >= MAX_FRAGMENT_DEPTH {
+                    return None;
+                }
+                fragments.push((values.len(), self.instance(chunk, start, start + size, depth + 1)?));
             }
+            values.push(value);
         }
-        Some(Instance { root, values: instance.values, fragments })
-    }
-
-    /// The instance a fragment (a value of binary XML) holds: the fragment lies in the chunk,
-    /// and is read as a record of its own bytes.
-    fn fragment<'a>(&mut self, record: &EvtxRecord<'a>, fragment: &[u8], depth: usize) -> Option<Instance<'a>> {
-        if depth >= MAX_FRAGMENT_DEPTH {
+        if reader.u8().is_some_and(|token| token != token::END_OF_STREAM) {
             return None;
         }
-        let data = record.chunk.data.as_ptr_range();
-        let start = (fragment.as_ptr() as usize).checked_sub(data.start as usize)?;
-        if start + fragment.len() > record.chunk.data.len() {
-            return None;
-        }
-        let mut nested = record.clone();
-        nested.binxml_offset = start as u64;
-        nested.binxml_size = u32::try_from(fragment.len()).ok()?;
-        self.instance(&nested, depth + 1)
+        let root = self.compiled.entry(offset).or_insert_with(|| compile(chunk, offset).map(Rc::new));
+        Some(Instance { root: root.clone()?, values, fragments })
     }
 }
 
@@ -117,6 +126,36 @@ struct Element {
     splices: bool,
     /// A `<Data Name="X">`, whose empty value renders as `""` rather than `null`.
     named_data: bool,
+    /// The field names of its text and attributes where it was last read.
+    names: RefCell<Option<Names>>,
+}
+
+/// An element's field names under one parent path.
+#[derive(Debug)]
+struct Names {
+    parent: String,
+    text: FieldName,
+    /// By attribute; `None` for a namespace declaration.
+    attributes: Vec<Option<FieldName>>,
+}
+
+impl Element {
+    /// What an element that holds nothing gives: `""` for a named `Data`, else null.
+    fn empty_value(&self) -> Value {
+        if self.named_data { Value::Str(String::new()) } else { Value::Null }
+    }
+
+    /// Its field names under the current path: those of the last time when the path is the
+    /// same (nearly always: a template's elements sit where the template does).
+    fn names(&self, fields: &mut ElementFields) -> Ref<'_, Names> {
+        let known = self.names.borrow().as_ref().is_some_and(|names| names.parent == fields.path());
+        if !known {
+            let attributes = self.attributes.iter().map(|(name, _)| fields.attribute_name(&self.key, name)).collect();
+            let text = fields.text_name(&self.key);
+            *self.names.borrow_mut() = Some(Names { parent: fields.path().to_owned(), text, attributes });
+        }
+        Ref::map(self.names.borrow(), |names| names.as_ref().expect("just set"))
+    }
 }
 
 /// An attribute's value.
@@ -137,7 +176,7 @@ enum Content {
 /// One instance of a template with its values.
 struct Instance<'a> {
     root: Rc<Element>,
-    values: Vec<BinXmlValue<'a>>,
+    values: Vec<RawValue<'a>>,
     /// The instances that the values of binary XML hold, by value number.
     fragments: Vec<(usize, Instance<'a>)>,
 }
@@ -147,7 +186,7 @@ enum Slot<'s, 'a> {
     /// Leaves out the elements that depend on it; renders as nothing. A fragment of no bytes
     /// is NULL, as the JSON rendering reads it.
     Null,
-    Value(&'s BinXmlValue<'a>),
+    Value(&'s RawValue<'a>),
     Fragment(&'s Instance<'a>),
 }
 
@@ -158,12 +197,14 @@ type EachChild<'f> = dyn FnMut(&Element, &Instance<'_>, &mut ElementFields) -> O
 impl<'a> Instance<'a> {
     fn slot(&self, index: u16) -> Option<Slot<'_, 'a>> {
         let index = usize::from(index);
-        Some(match self.values.get(index)? {
-            BinXmlValue::NullType | BinXmlValue::BinXmlType([]) => Slot::Null,
-            BinXmlValue::BinXmlType(_) => {
+        let value = self.values.get(index)?;
+        Some(match value.kind {
+            kind::NULL => Slot::Null,
+            kind::BIN_XML if value.bytes.is_empty() => Slot::Null,
+            kind::BIN_XML => {
                 Slot::Fragment(self.fragments.iter().find(|(at, _)| *at == index).map(|(_, instance)| instance)?)
             }
-            value => Slot::Value(value),
+            _ => Slot::Value(value),
         })
     }
 
@@ -176,7 +217,7 @@ impl<'a> Instance<'a> {
     fn is_empty(&self, index: u16) -> bool {
         match self.slot(index) {
             None | Some(Slot::Null) => true,
-            Some(Slot::Value(value)) => is_empty(value),
+            Some(Slot::Value(value)) => value.is_empty(),
             Some(Slot::Fragment(_)) => false,
         }
     }
@@ -186,8 +227,8 @@ impl<'a> Instance<'a> {
     fn scalar(&self, index: u16) -> Option<Option<Value>> {
         match self.slot(index) {
             None | Some(Slot::Null) => Some(None),
-            Some(Slot::Value(value)) if is_empty(value) => Some(None),
-            Some(Slot::Value(value)) => convert(value).map(Some),
+            Some(Slot::Value(value)) if value.is_empty() => Some(None),
+            Some(Slot::Value(value)) => value.convert().map(Some),
             Some(Slot::Fragment(_)) => None,
         }
     }
@@ -276,8 +317,23 @@ impl<'a> Instance<'a> {
         self.for_each_child(element, fields, each)
     }
 
+    /// The commonest element, `<X>%n</X>` with a scalar value: the field, or `None` for any
+    /// other element.
+    fn leaf(&self, element: &Element, fields: &mut ElementFields) -> Option<()> {
+        let ([], [Content::Value(index)]) = (element.attributes.as_slice(), element.content.as_slice()) else {
+            return None;
+        };
+        let value = self.scalar(*index)?.unwrap_or_else(|| element.empty_value());
+        let names = element.names(fields);
+        fields.push_named(&names.text, value);
+        Some(())
+    }
+
     /// An element holding a value: its attributes and text, or `null` when it has neither.
     fn element(&self, element: &Element, fields: &mut ElementFields) -> Option<()> {
+        if let Some(()) = self.leaf(element, fields) {
+            return Some(());
+        }
         let text = self.text(element)?;
         let has_children = self.has_children(element);
         if text.is_some() && has_children || self.repeats_a_key(element, fields)? {
@@ -287,19 +343,22 @@ impl<'a> Instance<'a> {
             Part::Literal(text) => !text.is_empty(),
             Part::Value(index) => !self.is_empty(*index),
         });
+        let names = element.names(fields);
         if !has_attributes && !has_children {
-            let empty = || if element.named_data { Value::Str(String::new()) } else { Value::Null };
-            fields.push_text(&element.key, text.unwrap_or_else(empty));
+            fields.push_named(&names.text, text.unwrap_or_else(|| element.empty_value()));
             return Some(());
         }
-        for (name, part) in &element.attributes {
-            if let Some(value) = self.part(part)? {
-                fields.push_attribute(&element.key, name, value);
+        for ((_, part), name) in element.attributes.iter().zip(&names.attributes) {
+            if let Some(name) = name
+                && let Some(value) = self.part(part)?
+            {
+                fields.push_named(name, value);
             }
         }
         if let Some(text) = text {
-            fields.push_text(&element.key, text);
+            fields.push_named(&names.text, text);
         }
+        drop(names);
         self.for_each_child(element, fields, &mut |child, instance, fields| {
             let mark = fields.enter(&child.key);
             instance.element(child, fields)?;
@@ -309,45 +368,138 @@ impl<'a> Instance<'a> {
     }
 }
 
-/// A value that renders as nothing, as the JSON rendering decides it.
-fn is_empty(value: &BinXmlValue<'_>) -> bool {
-    match value {
-        BinXmlValue::NullType => true,
-        BinXmlValue::StringType(text) => text.is_empty(),
-        BinXmlValue::AnsiStringType(text) => text.is_empty(),
-        BinXmlValue::BinaryType(bytes) => bytes.is_empty(),
-        _ => false,
+/// Value types (MS-EVEN6 2.2.13): the scalars this reader converts, and binary XML.
+mod kind {
+    pub const NULL: u8 = 0x00;
+    pub const STRING: u8 = 0x01;
+    pub const INT8: u8 = 0x03;
+    pub const UINT8: u8 = 0x04;
+    pub const INT16: u8 = 0x05;
+    pub const UINT16: u8 = 0x06;
+    pub const INT32: u8 = 0x07;
+    pub const UINT32: u8 = 0x08;
+    pub const INT64: u8 = 0x09;
+    pub const UINT64: u8 = 0x0a;
+    pub const REAL32: u8 = 0x0b;
+    pub const REAL64: u8 = 0x0c;
+    pub const BOOL: u8 = 0x0d;
+    pub const BINARY: u8 = 0x0e;
+    pub const GUID: u8 = 0x0f;
+    pub const SIZE_T: u8 = 0x10;
+    pub const FILETIME: u8 = 0x11;
+    pub const SYSTIME: u8 = 0x12;
+    pub const SID: u8 = 0x13;
+    pub const HEX_INT32: u8 = 0x14;
+    pub const HEX_INT64: u8 = 0x15;
+    pub const BIN_XML: u8 = 0x21;
+}
+
+/// A value's type and bytes, converted when an element reads it.
+struct RawValue<'a> {
+    kind: u8,
+    bytes: &'a [u8],
+}
+
+impl<'a> RawValue<'a> {
+    /// `None` for a type left to the JSON path (ANSI strings, arrays, handles) or a size that
+    /// is not its type's.
+    fn new(kind: u8, bytes: &'a [u8]) -> Option<RawValue<'a>> {
+        let fits = match kind {
+            kind::NULL | kind::BINARY | kind::BIN_XML => true,
+            kind::STRING => bytes.len().is_multiple_of(2),
+            kind::INT8 | kind::UINT8 => bytes.len() == 1,
+            kind::INT16 | kind::UINT16 => bytes.len() == 2,
+            kind::INT32 | kind::UINT32 | kind::REAL32 | kind::BOOL | kind::HEX_INT32 => bytes.len() == 4,
+            kind::INT64 | kind::UINT64 | kind::REAL64 | kind::FILETIME | kind::HEX_INT64 => bytes.len() == 8,
+            kind::SIZE_T => bytes.len() == 4 || bytes.len() == 8,
+            kind::GUID | kind::SYSTIME => bytes.len() == 16,
+            kind::SID => bytes.len() >= 8 && bytes.len() == 8 + 4 * usize::from(bytes[1]),
+            _ => false,
+        };
+        fits.then_some(RawValue { kind, bytes })
+    }
+
+    /// Whether the value renders as nothing: NULL, an empty string (up to its first NUL) or
+    /// binary.
+    fn is_empty(&self) -> bool {
+        match self.kind {
+            kind::NULL => true,
+            kind::STRING => self.bytes.len() < 2 || self.bytes[..2] == [0, 0],
+            kind::BINARY => self.bytes.is_empty(),
+            _ => false,
+        }
+    }
+
+    /// The value as its JSON rendering reads back: integers and booleans as such, every other
+    /// scalar as its text. `None` for a string that is not valid UTF-16.
+    fn convert(&self) -> Option<Value> {
+        let bytes = self.bytes;
+        let int = |value: i64| Some(Value::Int(value));
+        let text = |value: BinXmlValue<'_>| Some(Value::Str(value.to_string()));
+        match self.kind {
+            kind::STRING => utf16_until_nul(bytes).map(Value::Str),
+            kind::INT8 => int(i64::from(bytes[0] as i8)),
+            kind::UINT8 => int(i64::from(bytes[0])),
+            kind::INT16 => int(i64::from(i16::from_le_bytes(array(bytes)))),
+            kind::UINT16 => int(i64::from(u16::from_le_bytes(array(bytes)))),
+            kind::INT32 => int(i64::from(i32::from_le_bytes(array(bytes)))),
+            kind::UINT32 => int(i64::from(u32::from_le_bytes(array(bytes)))),
+            kind::INT64 => int(i64::from_le_bytes(array(bytes))),
+            kind::UINT64 => {
+                let value = u64::from_le_bytes(array(bytes));
+                Some(i64::try_from(value).map_or_else(|_| Value::Str(value.to_string()), Value::Int))
+            }
+            // Windows writes bit masks into some booleans: any other value stays an integer.
+            kind::BOOL => match i32::from_le_bytes(array(bytes)) {
+                0 => Some(Value::Bool(false)),
+                1 => Some(Value::Bool(true)),
+                other => int(i64::from(other)),
+            },
+            kind::HEX_INT32 => Some(Value::Str(format!("{:#x}", u32::from_le_bytes(array(bytes))))),
+            kind::HEX_INT64 => Some(Value::Str(format!("{:#x}", u64::from_le_bytes(array(bytes))))),
+            kind::SIZE_T if bytes.len() == 4 => Some(Value::Str(format!("{:#x}", u32::from_le_bytes(array(bytes))))),
+            kind::SIZE_T => Some(Value::Str(format!("{:#x}", u64::from_le_bytes(array(bytes))))),
+            kind::REAL32 => text(BinXmlValue::Real32Type(f32::from_le_bytes(array(bytes)))),
+            kind::REAL64 => text(BinXmlValue::Real64Type(f64::from_le_bytes(array(bytes)))),
+            kind::BINARY => text(BinXmlValue::BinaryType(bytes)),
+            kind::GUID => text(BinXmlValue::GuidType(array(bytes))),
+            kind::FILETIME => text(BinXmlValue::FileTimeType(FileTime(u64::from_le_bytes(array(bytes))))),
+            kind::SYSTIME => text(BinXmlValue::SysTimeType(SysTime::from_bytes(&array(bytes)))),
+            kind::SID => Some(Value::Str(sid_text(bytes))),
+            _ => None,
+        }
     }
 }
 
-/// A value as its JSON rendering reads back: integers and booleans as such, every other
-/// scalar as its text; `None` for shapes left to the JSON path (arrays, handles).
-fn convert(value: &BinXmlValue<'_>) -> Option<Value> {
-    use BinXmlValue as V;
-    Some(match value {
-        V::StringType(text) => Value::Str(text.to_string().ok()?),
-        V::AnsiStringType(text) => Value::Str((*text).to_owned()),
-        V::Int8Type(v) => Value::Int(i64::from(*v)),
-        V::UInt8Type(v) => Value::Int(i64::from(*v)),
-        V::Int16Type(v) => Value::Int(i64::from(*v)),
-        V::UInt16Type(v) => Value::Int(i64::from(*v)),
-        V::Int32Type(v) => Value::Int(i64::from(*v)),
-        V::UInt32Type(v) => Value::Int(i64::from(*v)),
-        V::Int64Type(v) => Value::Int(*v),
-        V::UInt64Type(v) => i64::try_from(*v).map_or_else(|_| Value::Str(v.to_string()), Value::Int),
-        V::BoolType(v) => Value::Bool(*v),
-        V::Real32Type(_)
-        | V::Real64Type(_)
-        | V::BinaryType(_)
-        | V::GuidType(_)
-        | V::SizeTType(_)
-        | V::FileTimeType(_)
-        | V::SysTimeType(_)
-        | V::SidType(_) => Value::Str(value.to_string()),
-        V::HexInt32Type(v) => Value::Str(format!("{v:#x}")),
-        V::HexInt64Type(v) => Value::Str(format!("{v:#x}")),
-        _ => return None,
-    })
+/// The first `N` bytes; the sizes were checked when the value was read.
+fn array<const N: usize>(bytes: &[u8]) -> [u8; N] {
+    let mut array = [0; N];
+    array.copy_from_slice(&bytes[..N]);
+    array
+}
+
+/// UTF-16LE text up to its first NUL, as the JSON rendering reads a string value.
+fn utf16_until_nul(bytes: &[u8]) -> Option<String> {
+    let units = bytes.len() / 2;
+    let length = bytes.chunks_exact(2).position(|unit| unit == [0, 0]).unwrap_or(units);
+    let bytes = &bytes[..length * 2];
+    // Most values are ASCII: one byte per unit, no surrogates to pair.
+    if bytes.chunks_exact(2).all(|unit| unit[0] < 0x80 && unit[1] == 0) {
+        return String::from_utf8(bytes.iter().step_by(2).copied().collect()).ok();
+    }
+    let units = bytes.chunks_exact(2).map(|unit| u16::from_le_bytes([unit[0], unit[1]]));
+    char::decode_utf16(units).collect::<Result<String, _>>().ok()
+}
+
+/// `S-1-5-21-...`: revision, the 48-bit authority (big-endian), then the sub-authorities.
+fn sid_text(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let authority = u64::from_be_bytes(array(&[[0, 0].as_slice(), &bytes[2..8]].concat()));
+    let mut text = format!("S-{}-{authority}", bytes[0]);
+    for sub in bytes[8..].chunks_exact(4) {
+        let _ = write!(text, "-{}", u32::from_le_bytes(array(sub)));
+    }
+    text
 }
 
 /// Binary XML tokens (MS-EVEN6 2.2.12); `MORE` marks an element with attributes, or an
@@ -360,6 +512,7 @@ mod token {
     pub const END_ELEMENT: u8 = 0x04;
     pub const VALUE: u8 = 0x05;
     pub const ATTRIBUTE: u8 = 0x06;
+    pub const TEMPLATE_INSTANCE: u8 = 0x0c;
     pub const NORMAL_SUBSTITUTION: u8 = 0x0d;
     pub const OPTIONAL_SUBSTITUTION: u8 = 0x0e;
     pub const FRAGMENT_HEADER: u8 = 0x0f;
@@ -398,7 +551,7 @@ struct Reader<'d> {
     at: usize,
 }
 
-impl Reader<'_> {
+impl<'d> Reader<'d> {
     fn bytes<const N: usize>(&mut self) -> Option<[u8; N]> {
         let bytes = self.chunk.get(self.at..self.at.checked_add(N)?)?.try_into().ok()?;
         self.at += N;
@@ -415,6 +568,12 @@ impl Reader<'_> {
 
     fn u32(&mut self) -> Option<u32> {
         self.bytes().map(u32::from_le_bytes)
+    }
+
+    fn take(&mut self, count: usize) -> Option<&'d [u8]> {
+        let bytes = self.chunk.get(self.at..self.at.checked_add(count)?)?;
+        self.at += count;
+        Some(bytes)
     }
 
     fn skip(&mut self, count: usize) -> Option<()> {
@@ -533,7 +692,15 @@ impl Element {
             return None;
         }
         let splices = content.iter().any(|content| matches!(content, Content::Value(_)));
-        Some(Element { key: name, dependency, attributes, content, splices, named_data: false })
+        Some(Element {
+            key: name,
+            dependency,
+            attributes,
+            content,
+            splices,
+            named_data: false,
+            names: RefCell::new(None),
+        })
     }
 
     /// `<Data Name="X">value</Data>` renders as `"X": value`.
