@@ -15,12 +15,12 @@
 //! the JSON path, which stays the reference. A differential test over every shared EVTX record
 //! checks that both paths give the same events.
 
-use evtx::EvtxRecord;
 use evtx::binxml::value_variant::{BinXmlValue, FileTime, SysTime};
 use harrier_event::Value;
 use harrier_normalize::{ElementFields, FieldName};
 use rustc_hash::FxHashMap;
 use std::cell::{Ref, RefCell};
+use std::ops::Range;
 use std::rc::Rc;
 
 /// Binary XML values nest fragments in fragments no deeper than this in Windows' own logs
@@ -35,11 +35,10 @@ pub(crate) struct Templates {
 }
 
 impl Templates {
-    /// The record's fields, or `None` when the record takes the JSON path.
-    pub(crate) fn read(&mut self, record: &EvtxRecord<'_>) -> Option<ElementFields> {
-        let start = usize::try_from(record.binxml_offset).ok()?;
-        let end = start.checked_add(usize::try_from(record.binxml_size).ok()?)?;
-        let event = self.instance(record.chunk.data, start, end, 0)?;
+    /// The fields of the record whose binary XML is `chunk[binxml]`, or `None` when the
+    /// record takes the JSON path.
+    pub(crate) fn read(&mut self, chunk: &[u8], binxml: Range<usize>) -> Option<ElementFields> {
+        let event = self.instance(chunk, binxml.start, binxml.end, 0)?;
         if event.root.key != "Event" {
             return None;
         }
@@ -732,6 +731,7 @@ fn child_elements(content: &[Content]) -> impl Iterator<Item = &Element> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::evtx_source::binxml;
     use evtx::{EvtxParser, ParserSettings};
     use harrier_event::{Provenance, SourceFile};
     use std::sync::Arc;
@@ -757,7 +757,9 @@ mod tests {
                 let mut templates = Templates::default();
                 for record in chunk.iter().flatten() {
                     let provenance = Provenance { source: source.clone(), record_id: 0, timestamp: None };
-                    let read = templates.read(&record).map(|fields| fields.finish(provenance.clone()));
+                    let read = templates
+                        .read(record.chunk.data, binxml(&record))
+                        .map(|fields| fields.finish(provenance.clone()));
                     let record_id = record.event_record_id;
                     let Ok(json) = record.into_json_bytes() else { continue };
                     total += 1;
