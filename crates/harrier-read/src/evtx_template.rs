@@ -27,11 +27,24 @@ use std::rc::Rc;
 /// (an event's `EventData` or `UserData` is one level down).
 const MAX_FRAGMENT_DEPTH: usize = 4;
 
+/// The bytes of template definitions one chunk may have compiled: a crafted chunk could point
+/// thousands of instances at as many offsets in one large definition. Windows' chunks hold
+/// some tens of kilobytes of templates; past this the JSON path (with the `evtx` crate's own
+/// budget) takes the chunk's other templates.
+const TEMPLATE_BYTES_PER_CHUNK: usize = 1 << 20;
+
 /// The templates of one chunk, compiled on first use; `None` for a template left to the JSON
 /// path.
-#[derive(Default)]
 pub(crate) struct Templates {
     compiled: FxHashMap<u32, Option<Rc<Element>>>,
+    /// What is left of [`TEMPLATE_BYTES_PER_CHUNK`].
+    budget: usize,
+}
+
+impl Default for Templates {
+    fn default() -> Templates {
+        Templates { compiled: FxHashMap::default(), budget: TEMPLATE_BYTES_PER_CHUNK }
+    }
 }
 
 impl Templates {
@@ -106,7 +119,8 @@ impl Templates {
         if reader.u8().is_some_and(|token| token != token::END_OF_STREAM) {
             return None;
         }
-        let root = self.compiled.entry(offset).or_insert_with(|| compile(chunk, offset).map(Rc::new));
+        let budget = &mut self.budget;
+        let root = self.compiled.entry(offset).or_insert_with(|| compile(chunk, offset, budget).map(Rc::new));
         Some(Instance { root: root.clone()?, values, fragments })
     }
 }
@@ -526,10 +540,11 @@ const MAX_DEPTH: usize = 16;
 
 /// The template defined at `offset` in the chunk, or `None` when it has a shape left to the
 /// JSON path (or does not parse: the JSON path then says why).
-fn compile(chunk: &[u8], offset: u32) -> Option<Element> {
+fn compile(chunk: &[u8], offset: u32, budget: &mut usize) -> Option<Element> {
     let start = usize::try_from(offset).ok()?;
     let mut header = Reader { chunk, at: start.checked_add(20)? };
     let size = usize::try_from(header.u32()?).ok()?;
+    *budget = budget.checked_sub(size)?;
     let body_start = start + TEMPLATE_HEADER_BYTES;
     let mut reader = Reader { chunk: chunk.get(..body_start.checked_add(size)?)?, at: body_start };
     if reader.u8()? != token::FRAGMENT_HEADER {
