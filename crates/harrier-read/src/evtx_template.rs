@@ -1,19 +1,21 @@
 //! EVTX records read from their binary XML straight into fields, with no JSON text between.
 //!
 //! A record is nearly always one instance of a template its chunk holds: the template is the
-//! XML (`Event`, `System`, `EventData`, ...) with numbered places for the instance's values.
-//! Each template is read once per chunk into a small tree of elements, whose attributes and
-//! texts are literal text or a value's number; a record then costs only its values.
+//! XML (`Event`, `System`, ...) with numbered places for the instance's values, and the
+//! `EventData` or `UserData` is one of those values, a fragment of binary XML holding an
+//! instance of another template. Each template is read once per chunk into a small tree of
+//! elements whose attributes and texts are literal text or a value's number; the instance's
+//! values are read from its bytes; a record then costs its values and its fields.
 //!
 //! The fields are those the JSON path gives the same record: the tree is walked as
-//! `evtx_json` walks the `evtx` crate's JSON rendering, and every rendering rule the fields
-//! depend on is mirrored here (an empty value is left out of the attributes and makes an
-//! element `null`; an element whose dependency value is NULL is left out; `<Data Name="X">`
-//! in `EventData` becomes `X`; integers and booleans are JSON scalars, every other value its
-//! text). Shapes whose rendering has more rules (nested binary XML, arrays, mixed content,
-//! repeated names, unnamed `Data`, character references) are not compiled: their records take
-//! the JSON path, which stays the reference. A differential test over every shared EVTX record
-//! checks that both paths give the same events.
+//! `harrier-normalize` walks the `evtx` crate's JSON rendering, and every rendering rule the
+//! fields depend on is mirrored here (an empty value is left out of the attributes and makes
+//! an element `null`, or `""` for a named `Data`; an element whose dependency value is NULL is
+//! left out; `<Data Name="X">` in `EventData` becomes `X`; integers and booleans are typed,
+//! every other value is its text). Shapes whose rendering has more rules (arrays, ANSI
+//! strings, unnamed `Data`, repeated names, text beside elements, character references) are
+//! not read here: their records take the JSON path, which stays the reference. Tests read every
+//! shared EVTX record both ways and require the same events.
 
 use evtx::binxml::value_variant::{BinXmlValue, FileTime, SysTime};
 use harrier_event::Value;
