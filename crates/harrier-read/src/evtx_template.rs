@@ -477,7 +477,7 @@ impl<'a> RawValue<'a> {
             kind::REAL32 => text(BinXmlValue::Real32Type(f32::from_le_bytes(array(bytes)))),
             kind::REAL64 => text(BinXmlValue::Real64Type(f64::from_le_bytes(array(bytes)))),
             kind::BINARY => text(BinXmlValue::BinaryType(bytes)),
-            kind::GUID => text(BinXmlValue::GuidType(array(bytes))),
+            kind::GUID => Some(Value::Str(guid_text(&array(bytes)))),
             kind::FILETIME => text(BinXmlValue::FileTimeType(FileTime(u64::from_le_bytes(array(bytes))))),
             kind::SYSTIME => text(BinXmlValue::SysTimeType(SysTime::from_bytes(&array(bytes)))),
             kind::SID => Some(Value::Str(sid_text(bytes))),
@@ -504,6 +504,23 @@ fn utf16_until_nul(bytes: &[u8]) -> Option<String> {
     }
     let units = bytes.chunks_exact(2).map(|unit| u16::from_le_bytes([unit[0], unit[1]]));
     char::decode_utf16(units).collect::<Result<String, _>>().ok()
+}
+
+/// `{5770385f-c22a-43e0-bf4c-06f5698ffbd9}`: the first three groups are little-endian.
+fn guid_text(bytes: &[u8; 16]) -> String {
+    const ORDER: [usize; 16] = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(38);
+    text.push('{');
+    for (at, &index) in ORDER.iter().enumerate() {
+        if matches!(at, 4 | 6 | 8 | 10) {
+            text.push('-');
+        }
+        text.push(char::from(DIGITS[usize::from(bytes[index] >> 4)]));
+        text.push(char::from(DIGITS[usize::from(bytes[index] & 0x0f)]));
+    }
+    text.push('}');
+    text
 }
 
 /// `S-1-5-21-...`: revision, the 48-bit authority (big-endian), then the sub-authorities.
