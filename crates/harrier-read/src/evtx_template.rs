@@ -58,26 +58,22 @@ impl Templates {
             return None;
         }
         let mut fields = ElementFields::default();
-        event.sections(&event.root, &mut fields, &mut |section, instance, fields| {
+        event.each_child(&event.root, &mut fields, &mut |section, instance, fields| {
             let mark = fields.enter("Event");
             fields.enter(&section.key);
-            instance.sections(section, fields, &mut |child, instance, fields| {
-                let mark = fields.enter(&child.key);
-                if section.key == "UserData" {
-                    instance.sections(child, fields, &mut |field, instance, fields| {
-                        let mark = fields.enter(&field.key);
-                        instance.element(field, fields)?;
-                        fields.leave(mark);
-                        Some(())
-                    })?;
-                } else {
-                    instance.element(child, fields)?;
-                }
-                fields.leave(mark);
-                Some(())
-            })?;
+            let read = if section.key == "UserData" {
+                // UserData wraps one more element, whose children are the fields.
+                instance.each_child(section, fields, &mut |inner, instance, fields| {
+                    let mark = fields.enter(&inner.key);
+                    instance.children_as_fields(inner, fields)?;
+                    fields.leave(mark);
+                    Some(())
+                })
+            } else {
+                instance.children_as_fields(section, fields)
+            };
             fields.leave(mark);
-            Some(())
+            read
         })?;
         Some(fields)
     }
@@ -95,7 +91,7 @@ impl Templates {
         if reader.u8()? != token::TEMPLATE_INSTANCE {
             return None;
         }
-        reader.skip(5)?;
+        reader.skip(5)?; // a byte of unknown use, the template's id
         let offset = reader.u32()?;
         if usize::try_from(offset).ok()? == reader.at {
             reader.skip(TEMPLATE_HEADER_BYTES - 4)?;
@@ -322,14 +318,19 @@ impl<'a> Instance<'a> {
         Some(keys.iter().enumerate().any(|(at, key)| keys[..at].contains(key)))
     }
 
-    /// An element whose children are sections or fields (`Event`, `System`, `EventData`, the
-    /// element `UserData` wraps): `each` is called on each child; its own attributes are not
-    /// fields; text in it is left to the JSON path.
-    fn sections(&self, element: &Element, fields: &mut ElementFields, each: &mut EachChild) -> Option<()> {
+    /// Calls `each` on the children of an element whose children are sections or fields
+    /// (`Event`, `System`, `EventData`, the element `UserData` wraps): its own attributes are
+    /// not fields, and text in it is left to the JSON path.
+    fn each_child(&self, element: &Element, fields: &mut ElementFields, each: &mut EachChild) -> Option<()> {
         if self.text(element)?.is_some() || self.repeats_a_key(element, fields)? {
             return None;
         }
         self.for_each_child(element, fields, each)
+    }
+
+    /// The children of a section, each a field (or fields, with its attributes) of its own name.
+    fn children_as_fields(&self, section: &Element, fields: &mut ElementFields) -> Option<()> {
+        self.each_child(section, fields, &mut child_fields)
     }
 
     /// The commonest element, `<X>%n</X>` with a scalar value: the field, or `None` for any
@@ -374,13 +375,16 @@ impl<'a> Instance<'a> {
             fields.push_named(&names.text, text);
         }
         drop(names);
-        self.for_each_child(element, fields, &mut |child, instance, fields| {
-            let mark = fields.enter(&child.key);
-            instance.element(child, fields)?;
-            fields.leave(mark);
-            Some(())
-        })
+        self.for_each_child(element, fields, &mut child_fields)
     }
+}
+
+/// A child element's fields, under its name.
+fn child_fields(child: &Element, instance: &Instance<'_>, fields: &mut ElementFields) -> Option<()> {
+    let mark = fields.enter(&child.key);
+    instance.element(child, fields)?;
+    fields.leave(mark);
+    Some(())
 }
 
 /// Value types (MS-EVEN6 2.2.13): the scalars this reader converts, and binary XML.
