@@ -336,6 +336,6 @@ mod tests {
             }
         }
         eprintln!("{whole} of {chunks} chunks read in one walk");
-        assert!(chunks > 500 && whole * 10 > chunks * 8, "only {whole} of {chunks} chunks read in one walk");
+        assert!(chunks > 500 && whole * 10 > chunks * 9, "only {whole} of {chunks} chunks read in one walk");
     }
 }
