@@ -38,6 +38,14 @@ pub(crate) fn produce<R: Read + Seek>(mut reader: R, source: &Arc<SourceFile>, s
             return;
         }
     };
+    let reader = match WithoutEmptyTail::new(reader) {
+        Ok(reader) => reader,
+        Err(error) => {
+            let message = format!("read error: {error}");
+            send(Step::Problem(Problem::new(&source.path, Place::File, message)));
+            return;
+        }
+    };
     let mut parser = match EvtxParser::from_read_seek(reader) {
         Ok(parser) => parser,
         Err(error) => {
@@ -96,6 +104,65 @@ fn truncated_tail<R: Read + Seek>(reader: &mut R) -> std::io::Result<Option<(u64
     };
     reader.seek(SeekFrom::Start(0))?;
     Ok(tail)
+}
+
+/// The file as the `evtx` crate is given it: without the empty chunks at its end. Windows
+/// preallocates log files, and the crate reads every chunk the file holds and checks it byte by
+/// byte for zeros before it skips it (a third of the chunk slots of the shared samples are
+/// empty); this checks them a word at a time. The crate skips an empty chunk wherever it is,
+/// so leaving those at the end out changes nothing it yields. A file that ends inside a chunk
+/// is left whole.
+struct WithoutEmptyTail<R> {
+    inner: R,
+    length: u64,
+    position: u64,
+}
+
+impl<R: Read + Seek> WithoutEmptyTail<R> {
+    fn new(mut inner: R) -> std::io::Result<WithoutEmptyTail<R>> {
+        let mut length = inner.seek(SeekFrom::End(0))?;
+        let whole_chunks = length > FILE_HEADER_BYTES && (length - FILE_HEADER_BYTES) % CHUNK_BYTES == 0;
+        let mut chunk = vec![0; CHUNK_BYTES as usize];
+        while whole_chunks && length > FILE_HEADER_BYTES {
+            inner.seek(SeekFrom::Start(length - CHUNK_BYTES))?;
+            inner.read_exact(&mut chunk)?;
+            if !is_zero(&chunk) {
+                break;
+            }
+            length -= CHUNK_BYTES;
+        }
+        inner.seek(SeekFrom::Start(0))?;
+        Ok(WithoutEmptyTail { inner, length, position: 0 })
+    }
+}
+
+/// Whether all bytes are zero, in blocks whose OR the compiler vectorizes.
+fn is_zero(bytes: &[u8]) -> bool {
+    bytes.chunks(4096).all(|block| block.iter().fold(0, |any, &byte| any | byte) == 0)
+}
+
+impl<R: Read> Read for WithoutEmptyTail<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let left = usize::try_from(self.length.saturating_sub(self.position)).unwrap_or(usize::MAX);
+        let wanted = buffer.len().min(left);
+        let read = self.inner.read(&mut buffer[..wanted])?;
+        self.position += read as u64;
+        Ok(read)
+    }
+}
+
+impl<R: Seek> Seek for WithoutEmptyTail<R> {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        let target = match to {
+            SeekFrom::Start(offset) => Some(offset),
+            SeekFrom::End(offset) => self.length.checked_add_signed(offset),
+            SeekFrom::Current(offset) => self.position.checked_add_signed(offset),
+        };
+        let target =
+            target.ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek out of range"))?;
+        self.position = self.inner.seek(SeekFrom::Start(target))?;
+        Ok(self.position)
+    }
 }
 
 /// Reads what a cut chunk still holds: padded to its full size, its records up to the cut
