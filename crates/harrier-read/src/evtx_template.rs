@@ -340,20 +340,19 @@ impl<'a> Instance<'a> {
     /// The unnamed `Data` of an `EventData`: each one's value (`""` when empty), one value
     /// alone, several as a list.
     fn positional_data(&self, element: &Element, fields: &mut ElementFields) -> Option<()> {
-        if let Some(items) = self.string_array(element) {
-            let mut items = items?;
-            let value = if items.len() == 1 { items.pop()? } else { Value::List(items) };
-            let names = element.names(fields);
-            fields.push_named(&names.text, value);
-            return Some(());
-        }
-        let mut values = Vec::with_capacity(element.content.len());
-        for data in child_elements(&element.content) {
-            if self.has_children(data) {
-                return None;
+        let mut values = match self.string_array(element) {
+            Some(items) => items?,
+            None => {
+                let mut values = Vec::with_capacity(element.content.len());
+                for data in child_elements(&element.content) {
+                    if self.has_children(data) {
+                        return None;
+                    }
+                    values.push(self.text(data)?.unwrap_or_else(|| Value::Str(String::new())));
+                }
+                values
             }
-            values.push(self.text(data)?.unwrap_or_else(|| Value::Str(String::new())));
-        }
+        };
         let value = if values.len() == 1 { values.pop()? } else { Value::List(values) };
         let names = element.names(fields);
         fields.push_named(&names.text, value);
