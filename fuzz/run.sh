@@ -4,8 +4,10 @@
 # The corpus is seeded from the repository's examples and from ../shared (never committed).
 #   fuzz/run.sh ../shared 10      # seconds per target
 set -euo pipefail
-cd "$(dirname "$0")"
-shared=$(realpath "${1:-../../shared}")
+# `../shared` is read from where the script is called (the repository's root in `.ci/run`).
+here=$(dirname "$0")
+shared=$(realpath "${1:-$here/../../shared}")
+cd "$here"
 seconds=${2:-10}
 corpus=corpus
 
