@@ -121,7 +121,7 @@ struct WithoutEmptyTail<R> {
 impl<R: Read + Seek> WithoutEmptyTail<R> {
     fn new(mut inner: R) -> std::io::Result<WithoutEmptyTail<R>> {
         let mut length = inner.seek(SeekFrom::End(0))?;
-        let whole_chunks = length > FILE_HEADER_BYTES && (length - FILE_HEADER_BYTES) % CHUNK_BYTES == 0;
+        let whole_chunks = length > FILE_HEADER_BYTES && (length - FILE_HEADER_BYTES).is_multiple_of(CHUNK_BYTES);
         let mut chunk = vec![0; CHUNK_BYTES as usize];
         while whole_chunks && length > FILE_HEADER_BYTES {
             inner.seek(SeekFrom::Start(length - CHUNK_BYTES))?;
