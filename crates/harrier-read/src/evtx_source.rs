@@ -1,5 +1,6 @@
-//! EVTX: the file is cut into its 64 KiB chunks by one thread; each chunk's records are
-//! rendered and normalized on any core.
+//! EVTX: the file is cut into its 64 KiB chunks by one thread; each chunk's records are read
+//! from their binary XML (or, for the shapes that reader leaves, rendered to JSON) and
+//! normalized on any core.
 
 use crate::evtx_template::Templates;
 use crate::pipeline::{Outcome, Step};
