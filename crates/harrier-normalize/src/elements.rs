@@ -26,17 +26,6 @@ impl ElementFields {
         self.0.leave(mark);
     }
 
-    /// The text of `element`, the element last entered.
-    pub fn push_text(&mut self, element: &str, value: Value) {
-        self.0.push_here(element, value);
-    }
-
-    /// An attribute of `element`, the element last entered (namespace declarations are not
-    /// fields).
-    pub fn push_attribute(&mut self, element: &str, attribute: &str, value: Value) {
-        self.0.push_attribute(element, attribute, value);
-    }
-
     /// The dotted path of the element last entered.
     pub fn path(&self) -> &str {
         self.0.path()
