@@ -31,16 +31,9 @@ pub(crate) struct ChunkWork {
 /// Sends the chunks of one EVTX file in record order (the order Windows reads a log that has
 /// wrapped around), and a problem for each chunk that cannot be read.
 pub(crate) fn produce<R: Read + Seek>(mut reader: R, source: &Arc<SourceFile>, send: &mut dyn FnMut(Step)) {
-    let tail = match truncated_tail(&mut reader) {
-        Ok(tail) => tail,
-        Err(error) => {
-            let message = format!("read error: {error}");
-            send(Step::Problem(Problem::new(&source.path, Place::File, message)));
-            return;
-        }
-    };
-    let reader = match WithoutEmptyTail::new(reader) {
-        Ok(reader) => reader,
+    let prepared = truncated_tail(&mut reader).and_then(|tail| Ok((tail, WithoutEmptyTail::new(reader)?)));
+    let (tail, reader) = match prepared {
+        Ok(prepared) => prepared,
         Err(error) => {
             let message = format!("read error: {error}");
             send(Step::Problem(Problem::new(&source.path, Place::File, message)));
