@@ -289,7 +289,7 @@ fn a_filter_adds_its_condition_to_the_rules_it_names_before_routing() {
     let mut hits = Vec::new();
     engine.matches(&event(&security[..3]), &mut hits);
     assert!(hits.is_empty(), "undecided");
-    assert!(rule.undecided.is_some());
+    assert!(rule.plain.is_some());
 }
 
 #[test]

@@ -41,8 +41,10 @@ pub use pattern::{Pattern, Token};
 pub struct Rule {
     pub meta: RuleMeta,
     pub condition: Expr,
-    /// When an event cannot be decided: the condition tests a field the event's source cannot
-    /// carry, and is neither certainly true nor certainly false. `None` for rules that test
-    /// none.
-    pub undecided: Option<Expr>,
+    /// On the sources whose events may not carry a field the rule tests: the condition as plain
+    /// Sigma reads it (such a field absent, its tests false). An event it matches and
+    /// `condition` does not is one the rule cannot decide: what plain Sigma hits is never
+    /// certainly false, so it is undecided unless certainly true. `None` for rules that test no
+    /// such field.
+    pub plain: Option<Expr>,
 }

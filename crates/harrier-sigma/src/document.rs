@@ -158,11 +158,11 @@ fn finish(pending: Vec<Pending>, options: &LoadOptions) -> Vec<Entry> {
                     }
                 }
                 match options.logsources.route(&meta.logsource, condition.clone(), options.unknown_fields) {
-                    Routed::Active { condition, undecided } => {
-                        Outcome::Active(Rule { meta: (**meta).clone(), condition, undecided })
+                    Routed::Active { condition, plain } => {
+                        Outcome::Active(Rule { meta: (**meta).clone(), condition, plain })
                     }
                     Routed::Inactive(reason) => {
-                        Outcome::Inactive { rule: Rule { meta: (**meta).clone(), condition, undecided: None }, reason }
+                        Outcome::Inactive { rule: Rule { meta: (**meta).clone(), condition, plain: None }, reason }
                     }
                 }
             }

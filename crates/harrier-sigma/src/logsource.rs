@@ -42,8 +42,9 @@ pub struct Source {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Routed {
     /// The rule's condition, restricted to its logsource's events; and, when a source cannot
-    /// carry a field it tests, when an event cannot be decided.
-    Active { condition: Expr, undecided: Option<Expr> },
+    /// carry a field it tests, the condition as plain Sigma reads it on such sources (see
+    /// [`harrier_ir::Rule::plain`]).
+    Active { condition: Expr, plain: Option<Expr> },
     /// The rule cannot match these logs; why.
     Inactive(String),
 }
@@ -81,15 +82,15 @@ impl LogsourceMap {
             },
             None => None,
         };
-        let mut undecided = Vec::new();
+        let mut plain = Vec::new();
         let by_category = match &logsource.category {
             Some(category) => match self.categories.get(&category.to_ascii_lowercase()) {
                 Some(sources) => {
                     let mut branches = Vec::new();
                     for source in sources {
-                        let (branch, branch_undecided) = source.restrict(&detection, unknown);
+                        let (branch, branch_plain) = source.restrict(&detection, unknown);
                         branches.push(branch);
-                        undecided.extend(branch_undecided);
+                        plain.extend(branch_plain);
                     }
                     Expr::or(branches)
                 }
@@ -105,15 +106,15 @@ impl LogsourceMap {
         let by_service = service_channels
             .map(|channels| Expr::or(channels.iter().map(|channel| equals("Channel", channel)).collect()));
         let within = |expr: Expr| Expr::and(by_service.clone().into_iter().chain([expr]).collect());
-        let undecided = (!undecided.is_empty()).then(|| within(Expr::or(undecided)));
-        Routed::Active { condition: within(by_category), undecided }
+        let plain = (!plain.is_empty()).then(|| within(Expr::or(plain)));
+        Routed::Active { condition: within(by_category), plain }
     }
 }
 
 impl Source {
     /// The detection on this source's events (fields renamed to its own); when it tests a
-    /// field the source may not carry, the detection where it is certainly true, and where it
-    /// is undecided.
+    /// field the source may not carry, the detection where it is certainly true, and as plain
+    /// Sigma reads it.
     fn restrict(&self, detection: &Expr, unknown: bool) -> (Expr, Option<Expr>) {
         let channel = self.channel.as_deref().map(|channel| equals("Channel", channel));
         let event_ids = (!self.event_ids.is_empty())
@@ -128,7 +129,7 @@ impl Source {
         if !unknown || !self.uncarried.touches(&detection) {
             return (guarded(detection), None);
         }
-        (guarded(self.uncarried.certainly(&detection, true)), Some(guarded(self.uncarried.undecided(&detection))))
+        (guarded(self.uncarried.certainly(&detection, true)), Some(guarded(detection)))
     }
 }
 
@@ -190,7 +191,7 @@ mod tests {
         ));
         assert_eq!(
             map.route(&LogSource::default(), detection(), true),
-            Routed::Active { condition: detection(), undecided: None }
+            Routed::Active { condition: detection(), plain: None }
         );
     }
 

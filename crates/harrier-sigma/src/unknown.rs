@@ -10,9 +10,13 @@
 //! where its condition is true.
 //!
 //! Two-valued engines run it unchanged: a condition `C` becomes `T(C)`, "C is certainly true",
-//! built from the predicates and a guard per field saying when the event can carry it; and
-//! `U(C) = C and not T(C) and not F(C)` says when plain Sigma would hit an event this cannot
-//! decide, so that those held-back hits are counted rather than dropped silently.
+//! built from the predicates and a guard per field saying when the event can carry it. The
+//! hits this holds back are counted rather than dropped silently: an event plain Sigma hits
+//! (`C`, the field taken as absent) that is neither certainly true nor certainly false. Plain
+//! Sigma's reading is one way of filling in the unknown tests, and Kleene's logic is sound
+//! (`F(C)`, "certainly false", is false whichever way they are filled in), so what `C` hits is
+//! never certainly false: the undecided events are `C and not T(C)`, and the rule keeps `C`
+//! beside `T(C)` rather than a third expression.
 
 use harrier_ir::{CompareOp, Expr, FieldRefMode, Predicate, Test};
 use serde::Deserialize;
@@ -106,14 +110,6 @@ impl Uncarried {
             Expr::Const(value) => Expr::Const(*value == truth),
         }
     }
-
-    /// `U(C)`: the events plain Sigma would hit (an uncarried field taken as absent) where the
-    /// condition is neither certainly true nor certainly false: the hits unknown fields hold
-    /// back. (An event plain Sigma would not hit either is no hit lost, and not counted.)
-    pub fn undecided(&self, condition: &Expr) -> Expr {
-        let certainly_true = Expr::not(self.certainly(condition, true));
-        Expr::and(vec![condition.clone(), certainly_true, Expr::not(self.certainly(condition, false))])
-    }
 }
 
 #[cfg(test)]
@@ -142,7 +138,9 @@ mod tests {
         )
     }
 
-    /// (true, false, undecided) of a condition on an event.
+    /// (certainly true, certainly false, undecided) of a condition on an event, undecided as
+    /// the hunt counts it: plain Sigma hits and it is not certainly true. Checks on the way
+    /// that what plain Sigma hits is never certainly false, which that count relies on.
     fn truth(uncarried: &Uncarried, condition: &Expr, event: &Event) -> (bool, bool, bool) {
         let holds = |expr: &Expr| {
             let (engine, errors) = harrier_engine::Engine::new([expr]);
@@ -151,11 +149,13 @@ mod tests {
             engine.matches(event, &mut hits);
             !hits.is_empty()
         };
-        (
+        let (certainly_true, certainly_false, plain) = (
             holds(&uncarried.certainly(condition, true)),
             holds(&uncarried.certainly(condition, false)),
-            holds(&uncarried.undecided(condition)),
-        )
+            holds(condition),
+        );
+        assert!(!(plain && certainly_false), "plain Sigma hits what is certainly false: {condition:?}");
+        (certainly_true, certainly_false, plain && !certainly_true)
     }
 
     #[test]

@@ -298,10 +298,7 @@ impl<'r> Hunt<'r> {
                 if !matched.is_empty() || !rows.is_empty() {
                     return true;
                 }
-                undecided.clear();
-                if set.may_be_undecided(event) {
-                    set.undecided_engine().matches(event, &mut undecided);
-                }
+                set.undecided(event, &matched, &mut undecided);
                 !undecided.is_empty()
             }
         };
@@ -324,11 +321,8 @@ impl<'r> Hunt<'r> {
                 }
             }
             matches(at, event, &mut matched, &mut found.rows);
-            if set.may_be_undecided(event) {
-                undecided.clear();
-                set.undecided_engine().matches(event, &mut undecided);
-                found.undecided.extend(undecided.iter().map(|&index| set.undecided_rules[index]));
-            }
+            set.undecided(event, &matched, &mut undecided);
+            found.undecided.extend_from_slice(&undecided);
             for &rule in &matched {
                 if !set.exclusions.is_empty()
                     && let Some(exclusion) = set.exclusions.excluding(set.rule(rule).meta.id.as_deref(), event)

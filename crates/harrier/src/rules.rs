@@ -353,12 +353,13 @@ pub struct RuleSet {
     /// Engine rules whose own hits are not reported (every correlation naming them says
     /// `generate: false`).
     pub(crate) suppressed: Vec<bool>,
-    /// When each rule that tests a field its source may not carry cannot decide an event,
-    /// compiled when an event that needs it first comes (see [`RuleSet::undecided_engine`]);
-    /// the engine rule of each, and the channels they are routed to (`None`: any).
-    undecided: OnceLock<Engine>,
-    pub(crate) undecided_rules: Vec<usize>,
-    undecided_channels: Option<Vec<String>>,
+    /// The plain Sigma conditions of the rules that test a field their source may not carry
+    /// (see [`harrier_ir::Rule::plain`]), compiled when an event that needs them first comes
+    /// (see [`RuleSet::undecided`]); the engine rule of each, and the channels they are routed
+    /// to (`None`: any).
+    plain: OnceLock<Engine>,
+    plain_rules: Vec<usize>,
+    plain_channels: Option<Vec<String>>,
     trim_values: bool,
     /// Why the correlations could not be set up, if they could not.
     correlation_error: Option<String>,
@@ -414,11 +415,10 @@ impl RuleSet {
         };
         let suppressed = (0..active.len()).map(|rule| correlator.suppresses(rule)).collect();
         let rule_of = |index: usize| entries[active[index]].rule().expect("active rules loaded");
-        let undecided_rules: Vec<usize> =
-            (0..active.len()).filter(|&index| rule_of(index).undecided.is_some()).collect();
-        let undecided_channels = undecided_rules
+        let plain_rules: Vec<usize> = (0..active.len()).filter(|&index| rule_of(index).plain.is_some()).collect();
+        let plain_channels = plain_rules
             .iter()
-            .filter_map(|&index| rule_of(index).undecided.as_ref())
+            .filter_map(|&index| rule_of(index).plain.as_ref())
             .map(harrier_engine::channels)
             .collect::<Option<Vec<Vec<String>>>>()
             .map(|channels| channels.concat());
@@ -430,9 +430,9 @@ impl RuleSet {
             engine,
             correlator,
             suppressed,
-            undecided: OnceLock::new(),
-            undecided_rules,
-            undecided_channels,
+            plain: OnceLock::new(),
+            plain_rules,
+            plain_channels,
             trim_values: false,
             correlation_error,
             spl: SplSet::default(),
@@ -579,21 +579,34 @@ impl RuleSet {
         self.entries[self.active[engine_rule]].rule().expect("active rules loaded")
     }
 
-    /// Whether some rule may be unable to decide the event: it is in a channel an undecided
+    /// The rules that cannot decide the event (engine numbers, into `undecided`), given the
+    /// rules that hit it (`matched`): those plain Sigma hits that did not hit.
+    pub(crate) fn undecided(&self, event: &harrier_event::Event, matched: &[usize], undecided: &mut Vec<usize>) {
+        undecided.clear();
+        if !self.may_be_undecided(event) {
+            return;
+        }
+        self.plain_engine().matches(event, undecided);
+        undecided.retain_mut(|index| {
+            *index = self.plain_rules[*index];
+            !matched.contains(index)
+        });
+    }
+
+    /// Whether some rule may be unable to decide the event: it is in a channel a plain
     /// condition is routed to.
-    pub(crate) fn may_be_undecided(&self, event: &harrier_event::Event) -> bool {
-        !self.undecided_rules.is_empty()
-            && self.undecided_channels.as_ref().is_none_or(|channels| {
+    fn may_be_undecided(&self, event: &harrier_event::Event) -> bool {
+        !self.plain_rules.is_empty()
+            && self.plain_channels.as_ref().is_none_or(|channels| {
                 event.channel().is_some_and(|channel| channels.iter().any(|c| c.eq_ignore_ascii_case(channel)))
             })
     }
 
-    /// The engine of the undecided conditions, compiled on first use: most hunts have no
-    /// event of a source that cannot carry what rules test (Security 4688 for Sysmon rules),
-    /// and it is a third of what compiling SigmaHQ costs.
-    pub(crate) fn undecided_engine(&self) -> &Engine {
-        self.undecided.get_or_init(|| {
-            let conditions = self.undecided_rules.iter().filter_map(|&index| self.rule(index).undecided.as_ref());
+    /// The engine of the plain conditions, compiled on first use: most hunts have no event of
+    /// a source that cannot carry what rules test (Security 4688 for Sysmon rules).
+    fn plain_engine(&self) -> &Engine {
+        self.plain.get_or_init(|| {
+            let conditions = self.plain_rules.iter().filter_map(|&index| self.rule(index).plain.as_ref());
             let (mut engine, _) = Engine::new(conditions);
             engine.set_trim_values(self.trim_values);
             engine
