@@ -4,9 +4,10 @@
 //! made of all three, and the next load with the same key reads it back instead.
 //!
 //! A cache file is `MAGIC`, the 16-byte key, the payload's length and XXH3 checksum, then the
-//! payload (the entries, `postcard`-encoded). A file whose key, length, checksum or encoding
-//! does not check out is not used: the rules are loaded from their files and the cache file
-//! is written anew. Writing goes to a temporary file renamed into place, so a reader never
+//! payload: each entry `postcard`-encoded after its length (4 bytes), so that reading it back
+//! holds one entry's bytes at a time rather than the whole file beside the rules it becomes.
+//! A file whose key, length, checksum or encoding does not check out is not used: the rules
+//! are loaded from their files and the cache file is written anew. Writing goes to a temporary file renamed into place, so a reader never
 //! sees half a file; a cache that cannot be written costs time, never a rule.
 //!
 //! Hashing the files' bytes means reading them all; [`stamps`] records which key the files had
@@ -16,11 +17,11 @@ mod stamps;
 
 use crate::files::RuleFiles;
 use harrier_sigma::{Entry, LoadOptions, RuleText};
-use std::io::Write;
+use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 
-const MAGIC: &[u8; 16] = b"harrier-sigma:1\n";
+const MAGIC: &[u8; 16] = b"harrier-sigma:2\n";
 const HEADER_BYTES: usize = MAGIC.len() + 16 + 8 + 8;
 /// Cache files kept in the directory: the newest ones, so that a few rule sets used in turn
 /// all stay cached, and the directory stays small whatever happens.
@@ -131,24 +132,60 @@ fn options_text(options: &LoadOptions) -> String {
 }
 
 fn read(path: &Path, key: u128) -> Option<Vec<Entry>> {
-    let bytes = std::fs::read(path).ok()?;
-    let header = bytes.get(..HEADER_BYTES)?;
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut header = [0; HEADER_BYTES];
+    file.read_exact(&mut header).ok()?;
     let (magic, rest) = header.split_at(MAGIC.len());
     let (stored_key, rest) = rest.split_at(16);
     let (length, checksum) = rest.split_at(8);
-    let payload = &bytes[HEADER_BYTES..];
+    let length = u64::from_le_bytes(length.try_into().ok()?);
     let intact = magic == MAGIC
         && stored_key == key.to_le_bytes()
-        && u64::from_le_bytes(length.try_into().ok()?) == payload.len() as u64
-        && u64::from_le_bytes(checksum.try_into().ok()?) == xxh3_64(payload);
+        && file.metadata().ok()?.len() == HEADER_BYTES as u64 + length
+        && u64::from_le_bytes(checksum.try_into().ok()?) == payload_checksum(&mut file).ok()?;
     if !intact {
         return None;
     }
-    postcard::from_bytes(payload).ok()
+    file.seek(SeekFrom::Start(HEADER_BYTES as u64)).ok()?;
+    read_entries(BufReader::new(file), length)
+}
+
+/// The XXH3 checksum of what is left of the file, read a block at a time.
+fn payload_checksum(file: &mut std::fs::File) -> std::io::Result<u64> {
+    let mut hasher = Xxh3::new();
+    let mut block = vec![0; 1 << 16];
+    loop {
+        match file.read(&mut block)? {
+            0 => return Ok(hasher.digest()),
+            read => hasher.update(&block[..read]),
+        }
+    }
+}
+
+/// The entries of a checked payload of `length` bytes, each read into one reused buffer and
+/// decoded.
+fn read_entries(mut payload: impl Read, length: u64) -> Option<Vec<Entry>> {
+    let (mut entries, mut bytes, mut left) = (Vec::new(), Vec::new(), length);
+    while left > 0 {
+        let mut size = [0; 4];
+        payload.read_exact(&mut size).ok()?;
+        let size = u32::from_le_bytes(size);
+        left = left.checked_sub(4 + u64::from(size))?;
+        bytes.resize(size as usize, 0);
+        payload.read_exact(&mut bytes).ok()?;
+        entries.push(postcard::from_bytes(&bytes).ok()?);
+    }
+    Some(entries)
 }
 
 fn write(dir: &Path, path: &Path, key: u128, entries: &[Entry]) -> std::io::Result<()> {
-    let payload = postcard::to_stdvec(entries).map_err(std::io::Error::other)?;
+    let mut payload = Vec::new();
+    for entry in entries {
+        let encoded = postcard::to_stdvec(entry).map_err(std::io::Error::other)?;
+        let size = u32::try_from(encoded.len()).map_err(std::io::Error::other)?;
+        payload.extend_from_slice(&size.to_le_bytes());
+        payload.extend_from_slice(&encoded);
+    }
     let (length, checksum) = ((payload.len() as u64).to_le_bytes(), xxh3_64(&payload).to_le_bytes());
     replace_file(dir, path, &[MAGIC, &key.to_le_bytes(), &length, &checksum, &payload], "sigma-")
 }
