@@ -82,18 +82,37 @@ pub(crate) enum TextMatcher {
     Exact(String),
     Prefix(String),
     Suffix(String),
-    Contains(Box<memmem::Finder<'static>>),
+    Contains(Box<LazyFinder>),
     /// `*` between literals: the literals in order, the first and last anchored.
     Glob(Box<Glob>),
     /// A pattern with `?`.
     Wildcard(Arc<LazyRegex>),
 }
 
+/// A substring searcher built when a rule first tests a value with it: a searcher takes
+/// some 300 bytes, SigmaHQ has some 50,000 `contains` values, and a hunt reaches few of them.
+pub(crate) struct LazyFinder {
+    needle: Box<str>,
+    finder: OnceLock<Box<memmem::Finder<'static>>>,
+}
+
+impl LazyFinder {
+    fn new(needle: String) -> LazyFinder {
+        LazyFinder { needle: needle.into_boxed_str(), finder: OnceLock::new() }
+    }
+
+    /// Where the needle first occurs in `text`.
+    fn find(&self, text: &[u8]) -> Option<usize> {
+        let finder = self.finder.get_or_init(|| Box::new(memmem::Finder::new(self.needle.as_bytes()).into_owned()));
+        finder.find(text)
+    }
+}
+
 /// A wildcard pattern without `?`: `head*middle*...*tail`. Taking each middle literal at its
 /// leftmost place after the one before is exact for `*` alone, and needs no regex.
 pub(crate) struct Glob {
     head: String,
-    middles: Vec<memmem::Finder<'static>>,
+    middles: Vec<LazyFinder>,
     tail: String,
 }
 
@@ -110,11 +129,7 @@ impl Glob {
         let head = literal(tokens.first()).unwrap_or_default();
         let tail = literal(tokens.last()).unwrap_or_default();
         let inner = &tokens[usize::from(!head.is_empty())..tokens.len() - usize::from(!tail.is_empty())];
-        let middles = inner
-            .iter()
-            .filter_map(|token| literal(Some(token)))
-            .map(|text| memmem::Finder::new(text.as_bytes()).into_owned())
-            .collect();
+        let middles = inner.iter().filter_map(|token| literal(Some(token))).map(LazyFinder::new).collect();
         Some(Glob { head, middles, tail })
     }
 
@@ -124,7 +139,7 @@ impl Glob {
         let Some(mut rest) = rest.strip_suffix(self.tail.as_str()).map(str::as_bytes) else { return false };
         for finder in &self.middles {
             match finder.find(rest) {
-                Some(at) => rest = &rest[at + finder.needle().len()..],
+                Some(at) => rest = &rest[at + finder.needle.len()..],
                 None => return false,
             }
         }
@@ -289,7 +304,7 @@ fn text_matcher(pattern: &Pattern, cased: bool, regexes: &mut Regexes) -> Result
         [Token::Literal(text), Token::AnyRun] => TextMatcher::Prefix(fold(text)),
         [Token::AnyRun, Token::Literal(text)] => TextMatcher::Suffix(fold(text)),
         [Token::AnyRun, Token::Literal(text), Token::AnyRun] => {
-            TextMatcher::Contains(Box::new(memmem::Finder::new(fold(text).as_bytes()).into_owned()))
+            TextMatcher::Contains(Box::new(LazyFinder::new(fold(text))))
         }
         tokens => {
             if let Some(glob) = Glob::new(tokens, fold) {
