@@ -308,6 +308,13 @@ impl RuleSetBuilder {
     }
 }
 
+/// The names once each, ignoring case (each event's channel is looked up among them).
+fn distinct_ignoring_case(mut names: Vec<String>) -> Vec<String> {
+    names.sort_by_key(|name| name.to_ascii_lowercase());
+    names.dedup_by(|name, kept| name.eq_ignore_ascii_case(kept));
+    names
+}
+
 /// A later document with an id an earlier one has (in the order files are read: sorted paths)
 /// does not load, and says which document has the id: rule ids must be unique (a correlation
 /// naming an id must know which rule it means), and a copy of a rule must not run twice.
@@ -421,7 +428,7 @@ impl RuleSet {
             .filter_map(|&index| rule_of(index).plain.as_ref())
             .map(harrier_engine::channels)
             .collect::<Option<Vec<Vec<String>>>>()
-            .map(|channels| channels.concat());
+            .map(|channels| distinct_ignoring_case(channels.concat()));
         RuleSet {
             entries,
             selected,
