@@ -7,8 +7,9 @@
 //! payload: each entry `postcard`-encoded after its length (4 bytes), so that reading it back
 //! holds one entry's bytes at a time rather than the whole file beside the rules it becomes.
 //! A file whose key, length, checksum or encoding does not check out is not used: the rules
-//! are loaded from their files and the cache file is written anew. Writing goes to a temporary file renamed into place, so a reader never
-//! sees half a file; a cache that cannot be written costs time, never a rule.
+//! are loaded from their files and the cache file is written anew. Writing goes to a
+//! temporary file renamed into place, so a reader never sees half a file; a cache that
+//! cannot be written costs time, never a rule.
 //!
 //! Hashing the files' bytes means reading them all; [`stamps`] records which key the files had
 //! under their current stamps, so that a later load of unchanged files reads none of them.
