@@ -51,8 +51,9 @@ impl FieldTable {
 }
 
 pub(crate) enum Node {
-    And(Vec<Node>),
-    Or(Vec<Node>),
+    // Boxed slices, not vectors: no spare capacity, and a smaller node.
+    And(Box<[Node]>),
+    Or(Box<[Node]>),
     Not(Box<Node>),
     Const(bool),
     Test { target: Target, matcher: Matcher },
@@ -79,9 +80,9 @@ pub(crate) enum Matcher {
 /// A string pattern in the cheapest form that tests it.
 pub(crate) enum TextMatcher {
     Any,
-    Exact(String),
-    Prefix(String),
-    Suffix(String),
+    Exact(Box<str>),
+    Prefix(Box<str>),
+    Suffix(Box<str>),
     Contains(Box<LazyFinder>),
     /// `*` between literals: the literals in order, the first and last anchored.
     Glob(Box<Glob>),
@@ -232,9 +233,9 @@ impl TextMatcher {
     pub(crate) fn is_match(&self, text: &str) -> bool {
         match self {
             TextMatcher::Any => true,
-            TextMatcher::Exact(expected) => text == expected,
-            TextMatcher::Prefix(prefix) => text.starts_with(prefix.as_str()),
-            TextMatcher::Suffix(suffix) => text.ends_with(suffix.as_str()),
+            TextMatcher::Exact(expected) => text == &**expected,
+            TextMatcher::Prefix(prefix) => text.starts_with(&**prefix),
+            TextMatcher::Suffix(suffix) => text.ends_with(&**suffix),
             TextMatcher::Contains(finder) => finder.find(text.as_bytes()).is_some(),
             TextMatcher::Glob(glob) => glob.is_match(text),
             TextMatcher::Wildcard(regex) => regex.is_match(text),
@@ -298,11 +299,11 @@ fn text_matcher(pattern: &Pattern, cased: bool, regexes: &mut Regexes) -> Result
         if cased { text.to_owned() } else { text.to_lowercase() }
     };
     Ok(match pattern.tokens() {
-        [] => TextMatcher::Exact(String::new()),
+        [] => TextMatcher::Exact("".into()),
         [Token::AnyRun] => TextMatcher::Any,
-        [Token::Literal(text)] => TextMatcher::Exact(fold(text)),
-        [Token::Literal(text), Token::AnyRun] => TextMatcher::Prefix(fold(text)),
-        [Token::AnyRun, Token::Literal(text)] => TextMatcher::Suffix(fold(text)),
+        [Token::Literal(text)] => TextMatcher::Exact(fold(text).into()),
+        [Token::Literal(text), Token::AnyRun] => TextMatcher::Prefix(fold(text).into()),
+        [Token::AnyRun, Token::Literal(text)] => TextMatcher::Suffix(fold(text).into()),
         [Token::AnyRun, Token::Literal(text), Token::AnyRun] => {
             TextMatcher::Contains(Box::new(LazyFinder::new(fold(text))))
         }

@@ -1,11 +1,12 @@
 //! Evaluating events against compiled rules.
 
 use crate::compile::{self, CompileError, Compiler, FieldTable, Matcher, Node, Target};
-use crate::prefilter::{Place, Prefilter};
+use crate::prefilter::{Place, Prefilter, PrefilterBuilder};
 use crate::routing::{self, Routes};
 use chrono::{Datelike, Timelike};
 use harrier_event::{Event, Timestamp, Value};
 use harrier_ir::{Expr, FieldRefMode};
+use std::borrow::Borrow;
 use std::cell::RefCell;
 
 /// Compiled rules, ready to test events on any thread.
@@ -62,22 +63,25 @@ thread_local! {
 impl Engine {
     /// Compiles rule conditions (index = rule number). Rules that cannot compile are
     /// returned with why, and never match.
-    pub fn new<'a>(conditions: impl IntoIterator<Item = &'a Expr>) -> (Engine, Vec<(usize, CompileError)>) {
+    pub fn new(conditions: impl IntoIterator<Item = impl Borrow<Expr>>) -> (Engine, Vec<(usize, CompileError)>) {
         Engine::with_names(conditions, FieldNames::IgnoreCase)
     }
 
-    /// Compiles rule conditions whose field names are matched as [`FieldNames`] says.
-    pub fn with_names<'a>(
-        conditions: impl IntoIterator<Item = &'a Expr>,
+    /// Compiles rule conditions whose field names are matched as [`FieldNames`] says. Each
+    /// condition is compiled, routed and given its witnesses in one pass, so that a caller
+    /// may make them one at a time (decode them, say) and drop each when it is compiled.
+    pub fn with_names(
+        conditions: impl IntoIterator<Item = impl Borrow<Expr>>,
         names: FieldNames,
     ) -> (Engine, Vec<(usize, CompileError)>) {
-        let conditions: Vec<&Expr> = conditions.into_iter().collect();
         let mut compiler = Compiler::default();
         compiler.fields.exact_names = names == FieldNames::Exact;
         let mut routes = Routes::default();
+        let mut prefilter = PrefilterBuilder::default();
         let mut rules = Vec::new();
         let mut errors = Vec::new();
-        for (index, condition) in conditions.iter().copied().enumerate() {
+        for (index, condition) in conditions.into_iter().enumerate() {
+            let condition = condition.borrow();
             match compile::compile(condition, &mut compiler) {
                 Ok(node) => {
                     if !matches!(node, Node::Const(false)) {
@@ -90,10 +94,10 @@ impl Engine {
                     rules.push(None);
                 }
             }
+            prefilter.add(condition, &compiler.fields);
         }
-        let fields = compiler.fields;
-        let prefilter = Prefilter::build(conditions, &fields);
-        (Engine { rules, fields, routes, prefilter, use_prefilter: true, trim_values: false }, errors)
+        let prefilter = prefilter.finish();
+        (Engine { rules, fields: compiler.fields, routes, prefilter, use_prefilter: true, trim_values: false }, errors)
     }
 
     /// Ignore white space around values when matching (`--trim-values`); Sigma compares

@@ -157,23 +157,33 @@ pub(crate) struct Prefilter {
     scanners_of: Vec<Vec<u32>>,
 }
 
-impl Prefilter {
-    pub(crate) fn build<'a>(conditions: impl IntoIterator<Item = &'a Expr>, fields: &FieldTable) -> Prefilter {
-        let mut literals: FxHashMap<Place, FxHashMap<String, Vec<u32>>> = FxHashMap::default();
-        let mut gated = Vec::new();
-        for (rule, condition) in conditions.into_iter().enumerate() {
-            let Witness::AnyOf(alternatives) = witness(condition, fields) else {
-                gated.push(false);
-                continue;
-            };
-            gated.push(true);
-            for (place, literal) in alternatives {
-                let rules = literals.entry(place).or_default().entry(literal).or_default();
-                if rules.last() != Some(&(rule as u32)) {
-                    rules.push(rule as u32);
-                }
+/// The witnesses of rules added one at a time, in rule order (so that a rule's condition need
+/// not be kept once it is compiled).
+#[derive(Default)]
+pub(crate) struct PrefilterBuilder {
+    literals: FxHashMap<Place, FxHashMap<String, Vec<u32>>>,
+    gated: Vec<bool>,
+}
+
+impl PrefilterBuilder {
+    /// Adds the next rule, whose condition's fields are in `fields`.
+    pub(crate) fn add(&mut self, condition: &Expr, fields: &FieldTable) {
+        let rule = self.gated.len() as u32;
+        let Witness::AnyOf(alternatives) = witness(condition, fields) else {
+            self.gated.push(false);
+            return;
+        };
+        self.gated.push(true);
+        for (place, literal) in alternatives {
+            let rules = self.literals.entry(place).or_default().entry(literal).or_default();
+            if rules.last() != Some(&rule) {
+                rules.push(rule);
             }
         }
+    }
+
+    pub(crate) fn finish(self) -> Prefilter {
+        let PrefilterBuilder { literals, gated } = self;
         let mut scanners: Vec<Scanner> = literals
             .into_iter()
             .map(|(place, by_literal)| {
@@ -196,7 +206,9 @@ impl Prefilter {
         }
         Prefilter { scanners, gated, scanners_of }
     }
+}
 
+impl Prefilter {
     pub(crate) fn is_gated(&self, rule: u32) -> bool {
         self.gated[rule as usize]
     }

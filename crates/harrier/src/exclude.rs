@@ -27,7 +27,11 @@ pub(crate) struct Exclusions {
 
 impl Exclusions {
     pub fn none() -> Exclusions {
-        Exclusions { names: Vec::new(), by_rule: HashMap::new(), engine: Engine::new(std::iter::empty()).0 }
+        Exclusions {
+            names: Vec::new(),
+            by_rule: HashMap::new(),
+            engine: Engine::new(std::iter::empty::<&harrier_ir::Expr>()).0,
+        }
     }
 
     pub fn load(path: &Path) -> Result<Exclusions, String> {
