@@ -36,15 +36,25 @@ pub use expr::{CompareOp, Expr, FieldRefMode, Predicate, Test, TimePart};
 pub use meta::{Annotation, Level, LogSource, RuleMeta, SourcePlace, Status, attack_ids};
 pub use pattern::{Pattern, Token};
 
-/// A detection rule: metadata and the condition an event must satisfy.
+/// A detection rule: metadata and the condition an event must satisfy. The conditions are
+/// [`Expr`] trees unless a holder keeps them in another form (a rule set keeps them encoded,
+/// a tenth of the size, until a conversion asks for them).
 #[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
-pub struct Rule {
+pub struct Rule<C = Expr> {
     pub meta: RuleMeta,
-    pub condition: Expr,
+    pub condition: C,
     /// On the sources whose events may not carry a field the rule tests: the condition as plain
     /// Sigma reads it (such a field absent, its tests false). An event it matches and
     /// `condition` does not is one the rule cannot decide: what plain Sigma hits is never
     /// certainly false, so it is undecided unless certainly true. `None` for rules that test no
     /// such field.
-    pub plain: Option<Expr>,
+    pub plain: Option<C>,
+}
+
+impl<C> Rule<C> {
+    /// The same rule with both conditions turned into another form, or the first error.
+    pub fn map_conditions<D, E>(self, mut convert: impl FnMut(C) -> Result<D, E>) -> Result<Rule<D>, E> {
+        let plain = self.plain.map(&mut convert).transpose()?;
+        Ok(Rule { meta: self.meta, condition: convert(self.condition)?, plain })
+    }
 }

@@ -29,23 +29,25 @@ impl Default for LoadOptions {
     }
 }
 
-/// One YAML document of a rule file and what became of it.
+/// One YAML document of a rule file and what became of it (its rule's conditions as
+/// [`Expr`](harrier_ir::Expr) trees, unless a holder keeps them in another form: see
+/// [`Rule`]).
 #[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
-pub struct Entry {
+pub struct Entry<C = harrier_ir::Expr> {
     pub place: SourcePlace,
     pub id: Option<String>,
     pub title: Option<String>,
-    pub outcome: Outcome,
+    pub outcome: Outcome<C>,
     /// What the rule runs with that the user should know (undefined placeholders, ...).
     pub warnings: Vec<String>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
-pub enum Outcome {
+pub enum Outcome<C = harrier_ir::Expr> {
     /// Loaded and able to match these logs.
-    Active(Rule),
+    Active(Rule<C>),
     /// Loaded, but its logsource is not in these logs (a Linux rule on Windows events).
-    Inactive { rule: Rule, reason: String },
+    Inactive { rule: Rule<C>, reason: String },
     /// A meta filter, added to the conditions of this many rules.
     Filter { applied_to: usize },
     /// A correlation over rules loaded in the same run.
@@ -54,8 +56,8 @@ pub enum Outcome {
     Failed(String),
 }
 
-impl Entry {
-    pub fn rule(&self) -> Option<&Rule> {
+impl<C> Entry<C> {
+    pub fn rule(&self) -> Option<&Rule<C>> {
         match &self.outcome {
             Outcome::Active(rule) | Outcome::Inactive { rule, .. } => Some(rule),
             Outcome::Filter { .. } | Outcome::Correlation(_) | Outcome::Failed(_) => None,
@@ -68,10 +70,34 @@ impl Entry {
             _ => None,
         }
     }
+
+    /// The same entry with its rule's conditions turned into another form; a rule whose
+    /// conditions cannot be is failed, with why.
+    pub fn map_conditions<D, E: fmt::Display>(self, convert: impl FnMut(C) -> Result<D, E>) -> Entry<D> {
+        let outcome = self.outcome.map_conditions(convert);
+        Entry { place: self.place, id: self.id, title: self.title, outcome, warnings: self.warnings }
+    }
+}
+
+impl<C> Outcome<C> {
+    /// The same outcome with its rule's conditions turned into another form; a rule whose
+    /// conditions cannot be is failed, with why.
+    pub fn map_conditions<D, E: fmt::Display>(self, convert: impl FnMut(C) -> Result<D, E>) -> Outcome<D> {
+        let failed = |error: E| Outcome::Failed(format!("its conditions cannot be kept: {error}"));
+        match self {
+            Outcome::Active(rule) => rule.map_conditions(convert).map_or_else(failed, Outcome::Active),
+            Outcome::Inactive { rule, reason } => {
+                rule.map_conditions(convert).map_or_else(failed, |rule| Outcome::Inactive { rule, reason })
+            }
+            Outcome::Filter { applied_to } => Outcome::Filter { applied_to },
+            Outcome::Correlation(correlation) => Outcome::Correlation(correlation),
+            Outcome::Failed(reason) => Outcome::Failed(reason),
+        }
+    }
 }
 
 /// `file:line: rule <id>: message`, for a rule that failed.
-impl fmt::Display for Entry {
+impl<C> fmt::Display for Entry<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.place)?;
         if let Some(id) = &self.id {
@@ -110,6 +136,16 @@ impl RuleText {
 
 /// Loads the rules of files already read, in their order.
 pub fn load_texts(files: &[RuleText], options: &LoadOptions) -> Vec<Entry> {
+    load_texts_kept(files, options, as_trees)
+}
+
+/// [`load_texts`], each rule's conditions turned into the form they are kept in (encoded,
+/// say) as soon as the rule is routed, so that the trees of all rules are never held at once.
+pub fn load_texts_kept<C, E: fmt::Display>(
+    files: &[RuleText],
+    options: &LoadOptions,
+    keep: impl FnMut(Expr) -> Result<C, E>,
+) -> Vec<Entry<C>> {
     let mut pending = Vec::new();
     for file in files {
         match &file.text {
@@ -117,7 +153,7 @@ pub fn load_texts(files: &[RuleText], options: &LoadOptions) -> Vec<Entry> {
             Err(error) => pending.push(failed(&file.file, 1, error.clone())),
         }
     }
-    finish(pending, options)
+    finish(pending, options, keep)
 }
 
 /// A document read, before filters and routing, which need every document.
@@ -137,7 +173,11 @@ enum Kind {
 }
 
 /// Applies the filters to the rules they name, then routes each rule to its logsource.
-fn finish(pending: Vec<Pending>, options: &LoadOptions) -> Vec<Entry> {
+fn finish<C, E: fmt::Display>(
+    pending: Vec<Pending>,
+    options: &LoadOptions,
+    mut keep: impl FnMut(Expr) -> Result<C, E>,
+) -> Vec<Entry<C>> {
     let filters: Vec<&Filter> = pending
         .iter()
         .filter_map(|item| match &item.kind {
@@ -148,33 +188,36 @@ fn finish(pending: Vec<Pending>, options: &LoadOptions) -> Vec<Entry> {
     let mut applied = vec![0; filters.len()];
     let mut outcomes = Vec::with_capacity(pending.len());
     for item in &pending {
-        outcomes.push(match &item.kind {
-            Kind::Detection { meta, detection } => {
-                let mut condition = detection.clone();
-                for (index, filter) in filters.iter().enumerate() {
-                    if filter.applies_to(meta) {
-                        condition = Expr::and(vec![condition, filter.condition.clone()]);
-                        applied[index] += 1;
+        outcomes.push(
+            match &item.kind {
+                Kind::Detection { meta, detection } => {
+                    let mut condition = detection.clone();
+                    for (index, filter) in filters.iter().enumerate() {
+                        if filter.applies_to(meta) {
+                            condition = Expr::and(vec![condition, filter.condition.clone()]);
+                            applied[index] += 1;
+                        }
+                    }
+                    match options.logsources.route(&meta.logsource, condition.clone(), options.unknown_fields) {
+                        Routed::Active { condition, plain } => {
+                            Outcome::Active(Rule { meta: (**meta).clone(), condition, plain })
+                        }
+                        Routed::Inactive(reason) => {
+                            Outcome::Inactive { rule: Rule { meta: (**meta).clone(), condition, plain: None }, reason }
+                        }
                     }
                 }
-                match options.logsources.route(&meta.logsource, condition.clone(), options.unknown_fields) {
-                    Routed::Active { condition, plain } => {
-                        Outcome::Active(Rule { meta: (**meta).clone(), condition, plain })
-                    }
-                    Routed::Inactive(reason) => {
-                        Outcome::Inactive { rule: Rule { meta: (**meta).clone(), condition, plain: None }, reason }
-                    }
-                }
+                Kind::Filter(_) => Outcome::Filter { applied_to: 0 },
+                Kind::Correlation(correlation) => match unknown_reference(correlation, &pending) {
+                    Some(missing) => Outcome::Failed(format!(
+                        "the correlation names `{missing}`, which no loaded rule has as id or name"
+                    )),
+                    None => Outcome::Correlation(correlation.clone()),
+                },
+                Kind::Failed(reason) => Outcome::Failed(reason.clone()),
             }
-            Kind::Filter(_) => Outcome::Filter { applied_to: 0 },
-            Kind::Correlation(correlation) => match unknown_reference(correlation, &pending) {
-                Some(missing) => Outcome::Failed(format!(
-                    "the correlation names `{missing}`, which no loaded rule has as id or name"
-                )),
-                None => Outcome::Correlation(correlation.clone()),
-            },
-            Kind::Failed(reason) => Outcome::Failed(reason.clone()),
-        });
+            .map_conditions(&mut keep),
+        );
     }
     let mut filter_counts = applied.into_iter();
     pending
@@ -240,7 +283,12 @@ fn failed(file: &str, line: usize, reason: String) -> Pending {
 pub fn load_text(text: &str, file: &str, options: &LoadOptions) -> Vec<Entry> {
     let mut pending = Vec::new();
     read_documents(text, file, options, &mut pending);
-    finish(pending, options)
+    finish(pending, options, as_trees)
+}
+
+/// Conditions kept as they are loaded.
+fn as_trees(condition: Expr) -> Result<Expr, std::convert::Infallible> {
+    Ok(condition)
 }
 
 fn read_documents(text: &str, file: &str, options: &LoadOptions, entries: &mut Vec<Pending>) {

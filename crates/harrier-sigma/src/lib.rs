@@ -20,5 +20,5 @@ mod modifiers;
 mod strings;
 pub mod unknown;
 
-pub use document::{Entry, LoadOptions, Outcome, RuleText, load, load_text, load_texts};
+pub use document::{Entry, LoadOptions, Outcome, RuleText, load, load_text, load_texts, load_texts_kept};
 pub use logsource::LogsourceMap;

@@ -6,6 +6,7 @@
 //! A cache file is `MAGIC`, the 16-byte key, the payload's length and XXH3 checksum, then the
 //! payload: each entry `postcard`-encoded after its length (4 bytes), so that reading it back
 //! holds one entry's bytes at a time rather than the whole file beside the rules it becomes.
+//! The entries' conditions stay encoded (see [`crate::packed`]): reading copies their bytes.
 //! A file whose key, length, checksum or encoding does not check out is not used: the rules
 //! are loaded from their files and the cache file is written anew. Writing goes to a
 //! temporary file renamed into place, so a reader never sees half a file; a cache that
@@ -17,12 +18,13 @@
 mod stamps;
 
 use crate::files::RuleFiles;
-use harrier_sigma::{Entry, LoadOptions, RuleText};
+use crate::packed::{PackedEntry, load_packed};
+use harrier_sigma::{LoadOptions, RuleText};
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 
-const MAGIC: &[u8; 16] = b"harrier-sigma:2\n";
+const MAGIC: &[u8; 16] = b"harrier-sigma:3\n";
 const HEADER_BYTES: usize = MAGIC.len() + 16 + 8 + 8;
 /// Cache files kept in the directory: the newest ones, so that a few rule sets used in turn
 /// all stay cached, and the directory stays small whatever happens.
@@ -55,10 +57,10 @@ pub(crate) fn load(
     dir: Option<&Path>,
     listed: &[PathBuf],
     options: &LoadOptions,
-) -> (Vec<Entry>, Vec<PathBuf>, CacheUse) {
+) -> (Vec<PackedEntry>, Vec<PathBuf>, CacheUse) {
     let Some(dir) = dir else {
         let files = RuleFiles::read(listed);
-        return (harrier_sigma::load_texts(&files.sigma, options), files.escu, CacheUse::Off);
+        return (load_packed(&files.sigma, options), files.escu, CacheUse::Off);
     };
     // Stamped before the files are read: a file changed in between then has a stamp that
     // differs from the one recorded, so the record is never used for it.
@@ -74,7 +76,7 @@ pub(crate) fn load(
     let (entries, cache_use) = match read(&path, key) {
         Some(entries) => (entries, CacheUse::Hit),
         None => {
-            let entries = harrier_sigma::load_texts(&files.sigma, options);
+            let entries = load_packed(&files.sigma, options);
             let _ = write(dir, &path, key, &entries);
             (entries, CacheUse::Miss)
         }
@@ -132,7 +134,7 @@ fn options_text(options: &LoadOptions) -> String {
     format!("{:?}\n{placeholders:?}\n{}", options.logsources, options.unknown_fields)
 }
 
-fn read(path: &Path, key: u128) -> Option<Vec<Entry>> {
+fn read(path: &Path, key: u128) -> Option<Vec<PackedEntry>> {
     let mut file = std::fs::File::open(path).ok()?;
     let mut header = [0; HEADER_BYTES];
     file.read_exact(&mut header).ok()?;
@@ -165,7 +167,7 @@ fn payload_checksum(file: &mut std::fs::File) -> std::io::Result<u64> {
 
 /// The entries of a checked payload of `length` bytes, each read into one reused buffer and
 /// decoded.
-fn read_entries(mut payload: impl Read, length: u64) -> Option<Vec<Entry>> {
+fn read_entries(mut payload: impl Read, length: u64) -> Option<Vec<PackedEntry>> {
     let (mut entries, mut bytes, mut left) = (Vec::new(), Vec::new(), length);
     while left > 0 {
         let mut size = [0; 4];
@@ -179,7 +181,7 @@ fn read_entries(mut payload: impl Read, length: u64) -> Option<Vec<Entry>> {
     Some(entries)
 }
 
-fn write(dir: &Path, path: &Path, key: u128, entries: &[Entry]) -> std::io::Result<()> {
+fn write(dir: &Path, path: &Path, key: u128, entries: &[PackedEntry]) -> std::io::Result<()> {
     let mut payload = Vec::new();
     for entry in entries {
         let encoded = postcard::to_stdvec(entry).map_err(std::io::Error::other)?;

@@ -1,5 +1,6 @@
 //! The documents of a rule set as queries for other engines (`harrier-convert` over the IR).
 
+use crate::packed::unpack_rule;
 use crate::rules::RuleSet;
 use harrier_convert::{Conversion, Options, Profile, Target};
 use harrier_ir::{Correlation, Rule};
@@ -26,17 +27,18 @@ impl RuleSet {
         };
         match &entry.outcome {
             Outcome::Active(rule) => {
-                harrier_convert::convert(rule, target, profile, options).map_err(|error| error.feature)
+                harrier_convert::convert(&unpack_rule(rule)?, target, profile, options).map_err(|error| error.feature)
             }
             // A rule for other logs than Windows (Linux, cloud, proxy): its detection with its
             // own field names, and no logsource condition (the Windows mappings know none).
             Outcome::Inactive { rule, .. } => {
                 let native = Profile::load(NATIVE_PROFILE).expect("a built-in profile");
-                harrier_convert::convert(rule, target, &native, options).map_err(|error| error.feature)
+                harrier_convert::convert(&unpack_rule(rule)?, target, &native, options).map_err(|error| error.feature)
             }
             Outcome::Filter { .. } => Err("a meta filter (converted into the rules it applies to)".into()),
             Outcome::Correlation(correlation) => {
-                let rules = self.correlated_rules(correlation);
+                let rules = self.correlated_rules(correlation)?;
+                let rules: Vec<(&str, &Rule)> = rules.iter().map(|(name, rule)| (*name, rule)).collect();
                 harrier_convert::convert_correlation(correlation, &rules, target, profile, options)
                     .map_err(|error| error.feature)
             }
@@ -44,8 +46,9 @@ impl RuleSet {
         }
     }
 
-    /// The loaded rules a correlation names (by id or name), each with the name used.
-    fn correlated_rules<'a>(&'a self, correlation: &'a Correlation) -> Vec<(&'a str, &'a Rule)> {
+    /// The loaded rules a correlation names (by id or name), each with the name used, their
+    /// conditions decoded.
+    fn correlated_rules<'a>(&'a self, correlation: &'a Correlation) -> Result<Vec<(&'a str, Rule)>, String> {
         correlation
             .rules
             .iter()
@@ -59,7 +62,7 @@ impl RuleSet {
                     }
                     _ => None,
                 })?;
-                Some((reference.as_str(), rule))
+                Some(unpack_rule(rule).map(|rule| (reference.as_str(), rule)))
             })
             .collect()
     }

@@ -111,7 +111,7 @@ pub(crate) fn placeholders(path: &Path) -> Result<HashMap<String, Vec<String>>, 
 
 /// An `attack.` tag that names no ATT&CK technique, tactic, group or software is a warning
 /// on its rule (a typo, or a newer ATT&CK than Harrier carries).
-pub(crate) fn warn_unknown_attack_tags(entries: &mut [Entry]) {
+pub(crate) fn warn_unknown_attack_tags<C>(entries: &mut [Entry<C>]) {
     let attack = harrier_attack::Attack::get();
     for entry in entries {
         let unknown: Vec<String> = entry

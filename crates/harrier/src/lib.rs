@@ -40,6 +40,7 @@ mod filter;
 mod hunt;
 #[cfg(feature = "lake")]
 mod lake;
+mod packed;
 mod results;
 mod rules;
 mod sink;

@@ -5,11 +5,12 @@ use crate::Error;
 use crate::cache::{self, CacheUse};
 use crate::exclude::Exclusions;
 use crate::files;
+use crate::packed::{Packed, PackedEntry, compile_engine};
 use crate::spl::SplSet;
 use harrier_correlate::Correlator;
 use harrier_engine::Engine;
 use harrier_ir::{Correlation, Level, Rule, RuleMeta, Status};
-use harrier_sigma::{Entry, LoadOptions, Outcome};
+use harrier_sigma::{LoadOptions, Outcome};
 use harrier_spl::escu::{Library, Outcome as SplOutcome};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -318,7 +319,7 @@ fn distinct_ignoring_case(mut names: Vec<String>) -> Vec<String> {
 /// A later document with an id an earlier one has (in the order files are read: sorted paths)
 /// does not load, and says which document has the id: rule ids must be unique (a correlation
 /// naming an id must know which rule it means), and a copy of a rule must not run twice.
-fn reject_duplicate_ids(entries: &mut [Entry], detections: &mut [harrier_spl::escu::Detection]) {
+fn reject_duplicate_ids(entries: &mut [PackedEntry], detections: &mut [harrier_spl::escu::Detection]) {
     let mut first: HashMap<String, String> = HashMap::new();
     let mut check = |id: Option<&str>, place: String| -> Option<String> {
         let id = id?;
@@ -347,7 +348,7 @@ fn reject_duplicate_ids(entries: &mut [Entry], detections: &mut [harrier_spl::es
 /// Rules of both languages, loaded and compiled once; reusable by any number of hunts, on any
 /// number of threads at once.
 pub struct RuleSet {
-    pub(crate) entries: Vec<Entry>,
+    pub(crate) entries: Vec<PackedEntry>,
     /// Whether the selection takes each entry.
     selected: Vec<bool>,
     /// Why an entry that loaded cannot run after all (its regex, say), by entry index.
@@ -395,7 +396,7 @@ impl RuleSet {
     }
 
     /// Compiles the active, selected Sigma entries and their correlations.
-    fn compile(mut entries: Vec<Entry>, select: &dyn Fn(&RuleMeta) -> bool) -> RuleSet {
+    fn compile(mut entries: Vec<PackedEntry>, select: &dyn Fn(&RuleMeta) -> bool) -> RuleSet {
         files::warn_unknown_attack_tags(&mut entries);
         let selected: Vec<bool> =
             entries.iter().map(|entry| entry.rule().is_some_and(|rule| select(&rule.meta))).collect();
@@ -405,14 +406,13 @@ impl RuleSet {
             .filter(|(index, entry)| matches!(entry.outcome, Outcome::Active(_)) && selected[*index])
             .map(|(index, _)| index)
             .collect();
-        let (engine, errors) =
-            Engine::new(active.iter().map(|&index| &entries[index].rule().expect("active rules loaded").condition));
-        let compile_errors =
-            errors.into_iter().map(|(position, error)| (active[position], error.to_string())).collect();
+        let rule_at = |index: usize| entries[index].rule().expect("active rules loaded");
+        let (engine, compile_errors) = compile_engine(active.iter().map(|&index| &rule_at(index).condition));
+        let compile_errors = compile_errors.into_iter().map(|(position, error)| (active[position], error)).collect();
         let correlations: Vec<Correlation> = entries.iter().filter_map(|entry| entry.correlation().cloned()).collect();
         let resolve = |reference: &str| {
             active.iter().position(|&index| {
-                let meta = &entries[index].rule().expect("active rules loaded").meta;
+                let meta = &rule_at(index).meta;
                 meta.id.as_deref() == Some(reference) || meta.name.as_deref() == Some(reference)
             })
         };
@@ -421,12 +421,13 @@ impl RuleSet {
             Err(error) => (Correlator::new(Vec::new(), &resolve).expect("no correlations"), Some(error)),
         };
         let suppressed = (0..active.len()).map(|rule| correlator.suppresses(rule)).collect();
-        let rule_of = |index: usize| entries[active[index]].rule().expect("active rules loaded");
-        let plain_rules: Vec<usize> = (0..active.len()).filter(|&index| rule_of(index).plain.is_some()).collect();
+        let plain_rules: Vec<usize> =
+            (0..active.len()).filter(|&index| rule_at(active[index]).plain.is_some()).collect();
+        // A plain condition that does not decode has no channels: it is routed to all.
         let plain_channels = plain_rules
             .iter()
-            .filter_map(|&index| rule_of(index).plain.as_ref())
-            .map(harrier_engine::channels)
+            .filter_map(|&index| rule_at(active[index]).plain.as_ref())
+            .map(|plain| harrier_engine::channels(&plain.unpack().ok()?))
             .collect::<Option<Vec<Vec<String>>>>()
             .map(|channels| distinct_ignoring_case(channels.concat()));
         RuleSet {
@@ -581,8 +582,8 @@ impl RuleSet {
         }
     }
 
-    /// The Sigma rule behind an engine number.
-    pub(crate) fn rule(&self, engine_rule: usize) -> &Rule {
+    /// The Sigma rule behind an engine number, its conditions encoded.
+    pub(crate) fn rule(&self, engine_rule: usize) -> &Rule<Packed> {
         self.entries[self.active[engine_rule]].rule().expect("active rules loaded")
     }
 
@@ -614,7 +615,7 @@ impl RuleSet {
     fn plain_engine(&self) -> &Engine {
         self.plain.get_or_init(|| {
             let conditions = self.plain_rules.iter().filter_map(|&index| self.rule(index).plain.as_ref());
-            let (mut engine, _) = Engine::new(conditions);
+            let (mut engine, _) = compile_engine(conditions);
             engine.set_trim_values(self.trim_values);
             engine
         })

@@ -9,6 +9,7 @@
 
 use crate::Error;
 use crate::hunt::{Hunt, Matcher, Progress, Run, SplRow};
+use crate::packed::unpack_rule;
 use crate::results::Summary;
 use crate::rules::RuleSet;
 use crate::sink::Sink;
@@ -168,10 +169,13 @@ fn hunt(
     let profile = Profile::load("sysmon").map_err(|why| format!("the sysmon mapping: {why}"))?;
     let sigma_plans: Vec<(usize, Plan)> = (0..set.active.len())
         .filter(|&rule| !set.failed_to_compile(rule))
-        .map(|rule| {
-            let converted = harrier_convert::sql_condition(set.rule(rule), Dialect::Spark, &profile, true);
-            let candidates = || harrier_convert::sql_candidates(set.rule(rule), Dialect::Spark, &profile);
-            (rule, plan(converted.map_err(|why| why.feature), candidates, engine.fallback))
+        .map(|rule| match unpack_rule(set.rule(rule)) {
+            Ok(unpacked) => {
+                let converted = harrier_convert::sql_condition(&unpacked, Dialect::Spark, &profile, true);
+                let candidates = || harrier_convert::sql_candidates(&unpacked, Dialect::Spark, &profile);
+                (rule, plan(converted.map_err(|why| why.feature), candidates, engine.fallback))
+            }
+            Err(why) => (rule, Plan::Skipped(why)),
         })
         .collect();
     let name = |rule: usize| {
@@ -309,7 +313,10 @@ impl Family {
 /// the keys are tested on), then by their channels, when a family takes two scans or more (a
 /// view costs a pass over the events); the rules of no such family last, over all rows.
 fn families(set: &RuleSet, rules: Vec<RuleCondition>, most: usize, routed: bool) -> Vec<Family> {
-    let keys = |rule: &RuleCondition| harrier_engine::keys(&set.rule(rule.rule).condition).filter(|_| routed);
+    let keys = |rule: &RuleCondition| {
+        let condition = set.rule(rule.rule).condition.unpack().ok()?;
+        harrier_engine::keys(&condition).filter(|_| routed)
+    };
     let (mut families, rest) = group(rules, most, &keys);
     // A rule some of whose keys name no channel is not one channel's.
     let channels = |rule: &RuleCondition| -> Option<Vec<harrier_engine::Key>> {
