@@ -13,6 +13,8 @@ import json
 import os
 import shutil
 import subprocess
+import sys
+import textwrap
 import time
 import warnings
 
@@ -91,6 +93,46 @@ def test_a_native_hunt_on_spark_gives_the_embedded_results(spark, lake, rule_pat
         f"{native.summary['events']} events: {native.hits.num_rows} hits, {native.rows.num_rows} rows, "
         f"{native.correlations.num_rows} correlations, as embedded"
     )
+
+
+# A classic session (a driver in this Python's process, as `pyspark` scripts and Databricks
+# notebooks have): run in a process of its own, since a process holds one kind of session.
+CLASSIC_HUNT = textwrap.dedent(
+    """
+    import sys, warnings
+    import pyarrow.feather
+    import harrier, harrier.spark
+    from pyspark.sql import SparkSession
+
+    lake, out, rules = sys.argv[1], sys.argv[2], sys.argv[3:]
+    warnings.simplefilter("ignore", harrier.HarrierWarning)
+    spark = SparkSession.builder.master("local[2]").appName("harrier-classic").getOrCreate()
+    assert type(spark).__module__ == "pyspark.sql.session", "a classic session, not Spark Connect"
+    native = harrier.spark.hunt(spark, lake, rules)
+    pyarrow.feather.write_feather(native.hits, out + "/hits.arrow")
+    pyarrow.feather.write_feather(native.rows, out + "/rows.arrow")
+    spark.stop()
+    """
+)
+
+
+def test_a_classic_session_hunts_on_the_executors_with_the_embedded_results(lake, rule_paths, tmp_path):
+    from pyarrow import feather
+
+    rules = [rule_paths[0], rule_paths[-1]]  # SigmaHQ's main folder and ESCU
+    embedded = quietly(lambda: harrier.hunt(DATA, rules))
+    environment = dict(os.environ, PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable)
+    command = [sys.executable, "-c", CLASSIC_HUNT, str(lake), str(tmp_path), *rules]
+    run = timed(
+        "native hunt on a classic session",
+        lambda: subprocess.run(command, env=environment, capture_output=True, text=True, timeout=600),
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    hits, rows = feather.read_table(tmp_path / "hits.arrow"), feather.read_table(tmp_path / "rows.arrow")
+    assert embedded.hits.num_rows > 1000 and embedded.rows.num_rows > 10
+    assert sorted_hits(hits).equals(sorted_hits(embedded.hits)), "every hit, every column"
+    assert rows.equals(embedded.rows), "every SPL row, in order"
+    print(f"classic session: {hits.num_rows} hits and {rows.num_rows} SPL rows, as embedded")
 
 
 def test_correlations_over_the_examples_are_the_embedded_ones(spark, tmp_path):
