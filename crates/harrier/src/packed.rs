@@ -1,7 +1,7 @@
 //! Rule conditions kept encoded. A rule set compiles its conditions into the engine once;
 //! after that only conversions, the Spark path and the undecided-event check read them. As
 //! `Expr` trees SigmaHQ's conditions take some 18 MB (a `String` per field name and value, a
-//! `Vec` per node list), encoded some 3 MB, and decoding one is quick.
+//! `Vec` per node list), encoded some 4 MB, and decoding one is quick.
 
 use harrier_engine::Engine;
 use harrier_ir::{Expr, Rule};
