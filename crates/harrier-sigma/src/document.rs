@@ -70,13 +70,6 @@ impl<C> Entry<C> {
             _ => None,
         }
     }
-
-    /// The same entry with its rule's conditions turned into another form; a rule whose
-    /// conditions cannot be is failed, with why.
-    pub fn map_conditions<D, E: fmt::Display>(self, convert: impl FnMut(C) -> Result<D, E>) -> Entry<D> {
-        let outcome = self.outcome.map_conditions(convert);
-        Entry { place: self.place, id: self.id, title: self.title, outcome, warnings: self.warnings }
-    }
 }
 
 impl<C> Outcome<C> {
