@@ -121,7 +121,10 @@ def test_a_classic_session_hunts_on_the_executors_with_the_embedded_results(lake
 
     rules = [rule_paths[0], rule_paths[-1]]  # SigmaHQ's main folder and ESCU
     embedded = quietly(lambda: harrier.hunt(DATA, rules))
-    environment = dict(os.environ, PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable)
+    # Without what this process's Connect session left in the environment for pyspark.
+    connect_mode = ("SPARK_CONNECT_MODE_ENABLED", "SPARK_REMOTE", "SPARK_LOCAL_REMOTE")
+    environment = {name: value for name, value in os.environ.items() if name not in connect_mode}
+    environment.update(PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable)
     command = [sys.executable, "-c", CLASSIC_HUNT, str(lake), str(tmp_path), *rules]
     run = timed(
         "native hunt on a classic session",
