@@ -38,7 +38,7 @@ pub use pattern::{Pattern, Token};
 
 /// A detection rule: metadata and the condition an event must satisfy. The conditions are
 /// [`Expr`] trees unless a holder keeps them in another form (a rule set keeps them encoded,
-/// a tenth of the size, until a conversion asks for them).
+/// about a fifth of the size, until a conversion asks for them).
 #[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
 pub struct Rule<C = Expr> {
     pub meta: RuleMeta,

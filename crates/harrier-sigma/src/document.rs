@@ -181,36 +181,34 @@ fn finish<C, E: fmt::Display>(
     let mut applied = vec![0; filters.len()];
     let mut outcomes = Vec::with_capacity(pending.len());
     for item in &pending {
-        outcomes.push(
-            match &item.kind {
-                Kind::Detection { meta, detection } => {
-                    let mut condition = detection.clone();
-                    for (index, filter) in filters.iter().enumerate() {
-                        if filter.applies_to(meta) {
-                            condition = Expr::and(vec![condition, filter.condition.clone()]);
-                            applied[index] += 1;
-                        }
-                    }
-                    match options.logsources.route(&meta.logsource, condition.clone(), options.unknown_fields) {
-                        Routed::Active { condition, plain } => {
-                            Outcome::Active(Rule { meta: (**meta).clone(), condition, plain })
-                        }
-                        Routed::Inactive(reason) => {
-                            Outcome::Inactive { rule: Rule { meta: (**meta).clone(), condition, plain: None }, reason }
-                        }
+        let outcome = match &item.kind {
+            Kind::Detection { meta, detection } => {
+                let mut condition = detection.clone();
+                for (index, filter) in filters.iter().enumerate() {
+                    if filter.applies_to(meta) {
+                        condition = Expr::and(vec![condition, filter.condition.clone()]);
+                        applied[index] += 1;
                     }
                 }
-                Kind::Filter(_) => Outcome::Filter { applied_to: 0 },
-                Kind::Correlation(correlation) => match unknown_reference(correlation, &pending) {
-                    Some(missing) => Outcome::Failed(format!(
-                        "the correlation names `{missing}`, which no loaded rule has as id or name"
-                    )),
-                    None => Outcome::Correlation(correlation.clone()),
-                },
-                Kind::Failed(reason) => Outcome::Failed(reason.clone()),
+                match options.logsources.route(&meta.logsource, condition.clone(), options.unknown_fields) {
+                    Routed::Active { condition, plain } => {
+                        Outcome::Active(Rule { meta: (**meta).clone(), condition, plain })
+                    }
+                    Routed::Inactive(reason) => {
+                        Outcome::Inactive { rule: Rule { meta: (**meta).clone(), condition, plain: None }, reason }
+                    }
+                }
             }
-            .map_conditions(&mut keep),
-        );
+            Kind::Filter(_) => Outcome::Filter { applied_to: 0 },
+            Kind::Correlation(correlation) => match unknown_reference(correlation, &pending) {
+                Some(missing) => Outcome::Failed(format!(
+                    "the correlation names `{missing}`, which no loaded rule has as id or name"
+                )),
+                None => Outcome::Correlation(correlation.clone()),
+            },
+            Kind::Failed(reason) => Outcome::Failed(reason.clone()),
+        };
+        outcomes.push(outcome.map_conditions(&mut keep));
     }
     let mut filter_counts = applied.into_iter();
     pending
