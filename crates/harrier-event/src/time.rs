@@ -1,4 +1,4 @@
-use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, SecondsFormat, Timelike, Utc};
 use std::fmt;
 
 /// A time window: from `since` to `until`, both inclusive; either end may be open.
@@ -35,6 +35,9 @@ impl Timestamp {
     /// offset, which is taken as UTC (Sysmon `UtcTime`, NXLog).
     pub fn parse(text: &str) -> Option<Timestamp> {
         let text = text.trim();
+        if let Some(time) = parse_plain_utc(text.as_bytes()) {
+            return Some(time);
+        }
         let instant = match DateTime::parse_from_rfc3339(text) {
             Ok(t) => t.with_timezone(&Utc),
             Err(_) => {
@@ -74,8 +77,73 @@ impl Timestamp {
     /// The EVTX `SystemTime` form, `2025-11-27T07:40:10.165324Z`, used for every layout so
     /// that the same event exported two ways has the same text.
     pub fn to_canonical_string(&self) -> String {
-        self.0.to_rfc3339_opts(SecondsFormat::Micros, true)
+        match self.canonical_bytes() {
+            Some(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            None => self.0.to_rfc3339_opts(SecondsFormat::Micros, true),
+        }
     }
+
+    /// Whether `text` is this instant's canonical text, without allocating.
+    pub fn is_canonical_text(&self, text: &str) -> bool {
+        match self.canonical_bytes() {
+            Some(bytes) => text.as_bytes() == bytes,
+            None => text == self.to_canonical_string(),
+        }
+    }
+
+    /// The canonical text written digit by digit (every event carries one, and the general
+    /// formatter costs more than the rest of a field): `None` for years past four digits.
+    fn canonical_bytes(&self) -> Option<[u8; CANONICAL_LENGTH]> {
+        let time = self.0.naive_utc();
+        let year = u32::try_from(time.year()).ok().filter(|&year| year <= 9999)?;
+        let mut bytes = *b"0000-00-00T00:00:00.000000Z";
+        put_digits(&mut bytes[0..4], year);
+        put_digits(&mut bytes[5..7], time.month());
+        put_digits(&mut bytes[8..10], time.day());
+        put_digits(&mut bytes[11..13], time.hour());
+        put_digits(&mut bytes[14..16], time.minute());
+        put_digits(&mut bytes[17..19], time.second());
+        put_digits(&mut bytes[20..26], time.nanosecond() / 1_000);
+        Some(bytes)
+    }
+}
+
+const CANONICAL_LENGTH: usize = 27;
+
+/// Writes `value`'s last decimal digits into `into`, zero-padded.
+fn put_digits(into: &mut [u8], mut value: u32) {
+    for digit in into.iter_mut().rev() {
+        *digit = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+}
+
+/// The commonest forms, `2025-11-27T07:40:10.1653240Z` and `2025-11-27 07:40:10.165`, read
+/// without the general parsers: the same instant they give, or `None` for anything else (a
+/// time they may still read, or reject).
+fn parse_plain_utc(text: &[u8]) -> Option<Timestamp> {
+    let (date_time, fraction) = text.split_at_checked(19)?;
+    let number = |range: std::ops::Range<usize>| -> Option<u32> {
+        let digits = date_time.get(range)?;
+        digits.iter().try_fold(0, |value, &byte| byte.is_ascii_digit().then(|| value * 10 + u32::from(byte - b'0')))
+    };
+    let separators = [(4, b'-'), (7, b'-'), (13, b':'), (16, b':')];
+    if !separators.iter().all(|&(at, byte)| date_time[at] == byte) || !matches!(date_time[10], b'T' | b' ') {
+        return None;
+    }
+    let fraction = fraction.strip_suffix(b"Z").unwrap_or(fraction);
+    let nanos = match fraction {
+        [] => 0,
+        [b'.', digits @ ..] if (1..=9).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit) => {
+            let value = digits.iter().fold(0, |value, &byte| value * 10 + u32::from(byte - b'0'));
+            value * 10u32.pow(9 - digits.len() as u32)
+        }
+        _ => return None,
+    };
+    let date = NaiveDate::from_ymd_opt(i32::try_from(number(0..4)?).ok()?, number(5..7)?, number(8..10)?)?;
+    // A leap second (`:60`) is left to the general parsers, which have their own rule for it.
+    let time = date.and_hms_nano_opt(number(11..13)?, number(14..16)?, number(17..19)?, nanos)?;
+    Timestamp::from_unix_micros(time.and_utc().timestamp_micros())
 }
 
 impl fmt::Display for Timestamp {
@@ -106,6 +174,42 @@ mod tests {
             assert_eq!(Timestamp::parse(text), Some(evtx), "{text}");
         }
         assert_eq!(evtx.to_canonical_string(), "2019-05-18T20:36:46.254000Z");
+    }
+
+    /// The hand-written reader and writer give what the general parser and formatter give.
+    #[test]
+    fn the_plain_forms_read_and_write_as_the_general_parsers_do() {
+        let general = |text: &str| {
+            let instant = DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).ok().or_else(|| {
+                NaiveDateTime::parse_from_str(text.trim_end_matches('Z'), "%Y-%m-%d %H:%M:%S%.f")
+                    .ok()
+                    .map(|t| t.and_utc())
+            })?;
+            Timestamp::from_unix_micros(instant.timestamp_micros())
+        };
+        for text in [
+            "2019-05-18T20:36:46.254000Z",
+            "2019-05-18T20:36:46.2540004Z",
+            "2019-05-18T20:36:46.123456789Z",
+            "2019-05-18T20:36:46Z",
+            "2019-05-18 20:36:46.254",
+            "2019-05-18 20:36:46",
+            "1601-01-01T00:00:00.0000000Z",
+            "1969-12-31T23:59:59.9999999Z",
+            "9999-12-31T23:59:59.9999999Z",
+            "2024-02-29T12:00:00.5Z",
+        ] {
+            let fast = parse_plain_utc(text.as_bytes());
+            assert!(fast.is_some(), "{text} takes the fast path");
+            assert_eq!(fast, general(text), "{text}");
+            let time = fast.unwrap();
+            assert_eq!(time.to_canonical_string(), time.0.to_rfc3339_opts(SecondsFormat::Micros, true));
+            assert!(time.is_canonical_text(&time.to_canonical_string()));
+        }
+        for text in ["2023-02-29T00:00:00Z", "2019-05-18T20:36:60Z", "2019-05-18T20:36:46.Z", "2019-05-18t20:36:46Z"] {
+            assert_eq!(parse_plain_utc(text.as_bytes()), None, "{text} is left to the general parsers");
+        }
+        assert_eq!(Timestamp::parse("2019-05-18T20:36:46+02:00"), general("2019-05-18T20:36:46+02:00"));
     }
 
     #[test]

@@ -236,7 +236,9 @@ impl FieldBuilder {
         if let Some(field) = time_field
             && let Some(time) = field.value.as_str().and_then(Timestamp::parse)
         {
-            field.value = Value::Str(time.to_canonical_string());
+            if !field.value.as_str().is_some_and(|text| time.is_canonical_text(text)) {
+                field.value = Value::Str(time.to_canonical_string());
+            }
             provenance.timestamp.get_or_insert(time);
         }
         Event::new(provenance, self.fields)
@@ -265,8 +267,8 @@ fn canonical_guid(text: &str) -> Option<String> {
         8 | 13 | 18 | 23 => byte == b'-',
         _ => byte.is_ascii_hexdigit(),
     });
-    let canonical = is_guid.then(|| format!("{{{}}}", bare.to_ascii_lowercase()))?;
-    (canonical != text).then_some(canonical)
+    let is_canonical = bare.len() < text.len() && !bare.bytes().any(|byte| byte.is_ascii_uppercase());
+    (is_guid && !is_canonical).then(|| format!("{{{}}}", bare.to_ascii_lowercase()))
 }
 
 pub(crate) fn is_namespace_declaration(attribute: &str) -> bool {
