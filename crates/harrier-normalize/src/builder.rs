@@ -80,6 +80,9 @@ pub(crate) struct FieldBuilder {
     fields: Vec<Field>,
     path: String,
     scratch: String,
+    /// The path set aside while a `System` field is pushed at its canonical path (kept, with
+    /// its buffer, from field to field).
+    set_aside: String,
 }
 
 /// Fields an EVTX record holds, System and EventData together, give or take: room for them
@@ -93,6 +96,7 @@ impl FieldBuilder {
             fields: Vec::with_capacity(fields),
             path: String::with_capacity(64),
             scratch: String::with_capacity(64),
+            set_aside: String::with_capacity(64),
         }
     }
 
@@ -177,7 +181,8 @@ impl FieldBuilder {
 
     /// A field under a canonical `System` name, with its canonical EVTX path.
     pub(crate) fn push_system(&mut self, canonical: &str, value: Json) {
-        let saved = std::mem::take(&mut self.path);
+        std::mem::swap(&mut self.path, &mut self.set_aside);
+        self.path.clear();
         let (element, attribute) = canonical.split_once('_').unwrap_or((canonical, ""));
         let mark = self.enter("Event.System");
         self.enter(element);
@@ -187,7 +192,7 @@ impl FieldBuilder {
             self.push_attribute(element, attribute, Value::from(value));
         }
         self.leave(mark);
-        self.path = saved;
+        std::mem::swap(&mut self.path, &mut self.set_aside);
     }
 
     /// One XML element rendered as JSON (`{"#attributes": {..}, "#text": ..}` or children)
