@@ -323,7 +323,8 @@ fn local_connect_url() -> Option<String> {
 
 /// On a server with Spark's default memory, every SigmaHQ rule (the Windows ones and the rest)
 /// over the whole shared lake: every rule runs (keyword searches and IPv6 `cidr` too), the
-/// hits are the embedded ones. Then the server is killed in the middle of a hunt: the hunt
+/// hits are the embedded ones, and the server compiles every scan (no plan falls back to
+/// interpreted execution). Then the server is killed in the middle of a hunt: the hunt
 /// fails within 30 s, naming the query it was waiting for. (The server is gone afterwards:
 /// one test does both.)
 #[test]
@@ -334,8 +335,13 @@ fn sigmahq_hunts_on_a_default_server_give_the_embedded_hits_and_its_death_ends_t
     let lakes = [("native", "--table")];
     let what = "SigmaHQ rules, default local-mode server";
     let hunt = Hunt { url: &url, logs: &logs, rules: &rules, lakes: &lakes, spark_options: &[], what };
+    let fallbacks_before = codegen_fallbacks(&url);
     let hunts = hunt.both_ways();
     assert!(not_run(&hunts.stderr).is_empty(), "every rule runs on Spark: {}", hunts.stderr);
+    if let (Some(before), Some(after)) = (fallbacks_before, codegen_fallbacks(&url)) {
+        eprintln!("plans the server ran without generated code during the hunt: {}", after - before);
+        assert_eq!(after, before, "a scan outgrew Spark's code generation (\"Whole-stage codegen disabled\")");
+    }
     let (expected, found) = (hits(&hunts.embedded), hits(&hunts.on_spark));
     report(
         "Windows SigmaHQ hits",
@@ -379,6 +385,30 @@ fn sigmahq_hunts_on_a_default_server_give_the_embedded_hits_and_its_death_ends_t
         "{stderr}"
     );
     assert!(waited.as_secs() < 30, "the hunt ends within 30 s of the server's death: {waited:?}");
+}
+
+/// How many plans the Connect server at `url` ran interpreted because their generated code
+/// did not compile (the JVM's 64 KB per method), from its log, when it is one that
+/// `tests/spark/local-cluster.sh` started (its logs are in `target/spark-local/logs`);
+/// under `HARRIER_REQUIRE_SPARK=1` the log must be there.
+fn codegen_fallbacks(url: &str) -> Option<usize> {
+    let port = url.rsplit(':').next().unwrap_or_default();
+    let logs = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/spark-local/logs"));
+    let log = std::fs::read_dir(logs).into_iter().flatten().flatten().find(|entry| {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        name.contains(&format!("harrier-{port}-")) && name.ends_with(".out")
+    });
+    let Some(log) = log else {
+        assert!(
+            std::env::var("HARRIER_REQUIRE_SPARK").as_deref() != Ok("1"),
+            "no log of the server at {url} in {}",
+            logs.display()
+        );
+        eprintln!("SKIPPED: code generation not checked (no log of the server at {url} in {})", logs.display());
+        return None;
+    };
+    let text = std::fs::read_to_string(log.path()).expect("the server's log reads");
+    Some(text.matches("Whole-stage codegen disabled").count())
 }
 
 /// A Connect "server" that accepts connections and never answers, then dies after `life`:

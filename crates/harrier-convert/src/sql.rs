@@ -3,7 +3,7 @@
 //! `ESCAPE '\'`; `NOT` guarded with `COALESCE` so an absent (NULL) field makes it true.
 
 use crate::{Dialect, Unsupported, inline_flags, number, operator, render_pattern, unsupported};
-use harrier_ir::{Expr, FieldRefMode, Pattern, Predicate, Test};
+use harrier_ir::{Expr, FieldRefMode, Pattern, Predicate, Test, Token};
 
 /// The field holding an event's data model datasets, one per line (harrier-cim's name).
 const DATAMODEL_FIELD: &str = "_datamodel";
@@ -46,7 +46,10 @@ impl Sql {
         };
         Ok(match condition {
             Expr::And(items) => join(items, " AND ")?,
-            Expr::Or(items) if self.values => self.or_with_keywords(items, relaxed)?,
+            Expr::Or(items) if self.values => match factored(items) {
+                Some(factored) => self.tree(&factored, relaxed)?,
+                None => self.or_with_keywords(items, relaxed)?,
+            },
             Expr::Or(items) => join(items, " OR ")?,
             Expr::Not(item) => format!("NOT COALESCE(({}), FALSE)", self.tree(item, relaxed.map(|value| !value))?),
             Expr::Pred(predicate) => match (self.predicate(predicate), relaxed) {
@@ -59,10 +62,14 @@ impl Sql {
     }
 
     /// An OR whose keyword searches on the same values are one `exists` (one pass over the
-    /// event's values rather than one per keyword).
+    /// event's values rather than one per keyword), and whose many literal tests of one kind
+    /// on one lower-cased column are one test against the list of literals (see
+    /// [`GROUPED_LITERALS`], [`GROUPED_PATTERNS`]).
     fn or_with_keywords(&self, items: &[Expr], relaxed: Option<bool>) -> Result<String, Unsupported> {
         let mut parts: Vec<String> = Vec::new();
         let mut keywords: Vec<(String, Vec<String>)> = Vec::new();
+        let mut literals: Vec<((&str, Shape), Vec<String>)> = Vec::new();
+        let groups = self.literal_groups(items);
         for item in items {
             match item {
                 Expr::Pred(Predicate { field: None, test, .. }) => {
@@ -72,13 +79,76 @@ impl Sql {
                         None => keywords.push((values, vec![format!("({inner})")])),
                     }
                 }
-                _ => parts.push(format!("({})", self.tree(item, relaxed)?)),
+                _ => match self.grouped_literal(item).filter(|(key, _)| groups.contains(key)) {
+                    Some((key, literal)) => match literals.iter_mut().find(|(group, _)| *group == key) {
+                        Some((_, group)) => group.push(literal),
+                        None => literals.push((key, vec![literal])),
+                    },
+                    None => parts.push(format!("({})", self.tree(item, relaxed)?)),
+                },
             }
         }
         for (values, tests) in keywords {
             parts.push(format!("({})", exists(&values, &balanced(&tests, " OR "))));
         }
+        for ((field, shape), group) in literals {
+            parts.push(format!("({})", self.any_literal(field, shape, &group)));
+        }
         Ok(balanced(&parts, " OR "))
+    }
+
+    /// The (field, kind) pairs of which `items` hold enough tests to test them as one
+    /// ([`GROUPED_LITERALS`], [`GROUPED_PATTERNS`]).
+    fn literal_groups<'e>(&self, items: &'e [Expr]) -> Vec<(&'e str, Shape)> {
+        let mut counts: Vec<((&str, Shape), usize)> = Vec::new();
+        for (key, _) in items.iter().filter_map(|item| self.grouped_literal(item)) {
+            match counts.iter_mut().find(|(counted, _)| *counted == key) {
+                Some((_, count)) => *count += 1,
+                None => counts.push((key, 1)),
+            }
+        }
+        let enough =
+            |(_, shape): &(&str, Shape)| if *shape == Shape::Equal { GROUPED_LITERALS } else { GROUPED_PATTERNS };
+        counts.into_iter().filter(|(key, count)| *count >= enough(key)).map(|(key, _)| key).collect()
+    }
+
+    /// A case-insensitive test of a field against one literal (equal, prefix, suffix or
+    /// contained), on lower-cased columns: its field, kind and lower-cased literal.
+    fn grouped_literal<'e>(&self, item: &'e Expr) -> Option<((&'e str, Shape), String)> {
+        let Expr::Pred(Predicate { field: Some(field), test: Test::Matches { pattern, cased: false }, .. }) = item
+        else {
+            return None;
+        };
+        if !self.lowered || field == DATAMODEL_FIELD {
+            return None;
+        }
+        let (shape, literal) = match pattern.tokens() {
+            [Token::Literal(text)] => (Shape::Equal, text),
+            [Token::AnyRun, Token::Literal(text), Token::AnyRun] => (Shape::Contains, text),
+            [Token::Literal(text), Token::AnyRun] => (Shape::StartsWith, text),
+            [Token::AnyRun, Token::Literal(text)] => (Shape::EndsWith, text),
+            _ => return None,
+        };
+        Some(((field.as_str(), shape), literal.to_lowercase()))
+    }
+
+    /// Whether the lower-cased `field` holds one of the literals as `shape` says: `IN` for
+    /// equality (a hash set in Spark), else one regex of the literals as alternatives (Spark
+    /// unrolls `exists` over an array of literals into as large a method).
+    fn any_literal(&self, field: &str, shape: Shape, literals: &[String]) -> String {
+        let column = self.identifier(&format!("{field}{}", crate::LOWERED_SUFFIX));
+        if shape == Shape::Equal {
+            let list = literals.iter().map(|literal| self.string(literal)).collect::<Vec<_>>();
+            return format!("{column} IN ({})", list.join(", "));
+        }
+        let alternatives = literals.iter().map(|literal| regex::escape(literal)).collect::<Vec<_>>().join("|");
+        // `\z`, not `$`, which also matches before a final line break.
+        let (start, end) = match shape {
+            Shape::StartsWith => ("^", ""),
+            Shape::EndsWith => ("", "\\z"),
+            _ => ("", ""),
+        };
+        format!("{column} RLIKE {}", self.string(&format!("{start}(?:{alternatives}){end}")))
     }
 
     fn boolean(&self, value: bool) -> &'static str {
@@ -275,6 +345,11 @@ impl Sql {
                 .map(|step| [base.clone(), vec![(u16::from(first) + step).to_string()]].concat().join("."))
                 .collect()
         };
+        if self.dialect == Dialect::Spark && prefixes.len() > 1 {
+            // One test rather than up to 128: Spark compiles each into the scan's one method.
+            let alternatives: Vec<String> = prefixes.iter().map(|prefix| regex::escape(prefix)).collect();
+            return Ok(format!("{column} RLIKE {}", self.string(&format!("^(?:{})\\.", alternatives.join("|")))));
+        }
         let tests: Vec<String> = prefixes
             .iter()
             .map(|prefix| {
@@ -284,6 +359,59 @@ impl Sql {
             .collect();
         Ok(tests.join(" OR "))
     }
+}
+
+/// Equality tests of one column from which an OR tests them as one `IN`: Spark compiles an OR
+/// of hundreds of tests (SigmaHQ's lists of driver hashes) into one Java method, past the
+/// JVM's 64 KB, and then runs its whole scan without generated code; `IN` is a hash set.
+const GROUPED_LITERALS: usize = 16;
+
+/// Contains, prefix or suffix tests of one column from which an OR tests them as one regular
+/// expression (SigmaHQ's emoji command lines: nearly a thousand). Fewer stay apart: Spark's
+/// own substring tests are faster than a regex of alternatives.
+const GROUPED_PATTERNS: usize = 64;
+
+/// `(a AND b) OR (a AND c)` as `a AND (b OR c)` (true in three-valued logic too), when every
+/// item of an OR is an AND sharing conjuncts: the 4688 reading of a process-creation rule
+/// repeats its guard in each alternative, which would keep the literals apart.
+fn factored(items: &[Expr]) -> Option<Expr> {
+    let conjuncts = |item: &Expr| match item {
+        Expr::And(parts) => Some(parts.clone()),
+        _ => None,
+    };
+    let all: Vec<Vec<Expr>> = items.iter().map(conjuncts).collect::<Option<_>>()?;
+    let (first, others) = all.split_first()?;
+    // Checking a part against every alternative costs their size: a bound keeps it linear.
+    if first.len() > MAX_FACTORED_PARTS {
+        return None;
+    }
+    let common: Vec<Expr> =
+        first.iter().filter(|part| others.iter().all(|other| other.contains(part))).cloned().collect();
+    if common.is_empty() {
+        return None;
+    }
+    let mut rests = Vec::with_capacity(all.len());
+    for parts in all {
+        let rest: Vec<Expr> = parts.into_iter().filter(|part| !common.contains(part)).collect();
+        match rest.len() {
+            // An alternative that is the common part alone makes the OR of the rests true.
+            0 => return Some(Expr::And(common)),
+            1 => rests.extend(rest),
+            _ => rests.push(Expr::And(rest)),
+        }
+    }
+    Some(Expr::And(common.into_iter().chain([Expr::Or(rests)]).collect()))
+}
+
+const MAX_FACTORED_PARTS: usize = 64;
+
+/// How a grouped literal is tested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Equal,
+    Contains,
+    StartsWith,
+    EndsWith,
 }
 
 /// The lambda variable of a keyword search: one value of the event.
@@ -310,4 +438,75 @@ fn glob(pattern: &Pattern) -> String {
     render_pattern(pattern, "*", "?", &|text| {
         text.chars().map(|c| if matches!(c, '*' | '?' | '[') { format!("[{c}]") } else { c.to_string() }).collect()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spark() -> Sql {
+        Sql { dialect: Dialect::Spark, lowered: true, values: true }
+    }
+
+    fn matches(field: &str, tokens: Vec<Token>) -> Expr {
+        let test = Test::Matches { pattern: Pattern::from_tokens(tokens), cased: false };
+        Expr::Pred(Predicate { field: Some(field.into()), test })
+    }
+
+    fn contains(field: &str, text: &str) -> Expr {
+        matches(field, vec![Token::AnyRun, Token::Literal(text.into()), Token::AnyRun])
+    }
+
+    #[test]
+    fn many_literals_on_one_column_are_one_test_and_a_few_stay_apart() {
+        let many: Vec<Expr> = (0..GROUPED_PATTERNS).map(|n| contains("CommandLine", &format!("A.{n}"))).collect();
+        let sql = spark().expr(&Expr::Or(many)).unwrap();
+        assert!(sql.starts_with("(`CommandLine::lower` RLIKE '(?:a\\\\.0|a\\\\.1|"), "{sql}");
+        assert_eq!(sql.matches("RLIKE").count(), 1, "{sql}");
+        assert!(!sql.contains(" LIKE "), "{sql}");
+
+        let ends: Vec<Expr> = (0..GROUPED_PATTERNS)
+            .map(|n| matches("Image", vec![Token::AnyRun, Token::Literal(format!("\\{n}.exe"))]))
+            .collect();
+        assert!(spark().expr(&Expr::Or(ends)).unwrap().ends_with(")\\\\z')"));
+
+        let equal: Vec<Expr> =
+            (0..GROUPED_LITERALS).map(|n| matches("Hashes", vec![Token::Literal(format!("X{n}"))])).collect();
+        assert!(spark().expr(&Expr::Or(equal)).unwrap().starts_with("(`Hashes::lower` IN ('x0', 'x1', "));
+
+        let few: Vec<Expr> = (0..GROUPED_PATTERNS - 1).map(|n| contains("CommandLine", &n.to_string())).collect();
+        let sql = spark().expr(&Expr::Or(few)).unwrap();
+        assert_eq!(sql.matches(" LIKE ").count(), GROUPED_PATTERNS - 1, "{sql}");
+    }
+
+    #[test]
+    fn a_guard_every_alternative_repeats_is_factored_out_once() {
+        let guard = Expr::Pred(Predicate { field: Some("Version".into()), test: Test::Exists(true) });
+        let alternatives: Vec<Expr> = (0..GROUPED_PATTERNS)
+            .map(|n| Expr::And(vec![guard.clone(), contains("CommandLine", &n.to_string())]))
+            .collect();
+        let sql = spark().expr(&Expr::Or(alternatives)).unwrap();
+        assert_eq!(sql.matches("IS NOT NULL").count(), 1, "{sql}");
+        assert_eq!(sql.matches("RLIKE").count(), 1, "{sql}");
+        assert_eq!(
+            factored(&[Expr::And(vec![guard.clone()]), Expr::And(vec![guard.clone(), contains("a", "b")])]),
+            Some(Expr::And(vec![guard])),
+            "an alternative that is the guard alone leaves the guard"
+        );
+    }
+
+    #[test]
+    fn a_network_with_spare_bits_is_one_prefix_regex_in_spark() {
+        let network = Expr::Pred(Predicate {
+            field: Some("DestinationIp".into()),
+            test: Test::Cidr("172.16.0.0/12".parse().unwrap()),
+        });
+        let sql = spark().expr(&network).unwrap();
+        assert_eq!(
+            sql,
+            "`DestinationIp` RLIKE '^(?:172\\\\.16|172\\\\.17|172\\\\.18|172\\\\.19|172\\\\.20|172\\\\.21|172\\\\.22|172\\\\.23|172\\\\.24|172\\\\.25|172\\\\.26|172\\\\.27|172\\\\.28|172\\\\.29|172\\\\.30|172\\\\.31)\\\\.'"
+        );
+        let sqlite = Sql::new(Dialect::Sqlite).expr(&network).unwrap();
+        assert_eq!(sqlite.matches(" LIKE ").count(), 16, "{sqlite}");
+    }
 }
