@@ -48,7 +48,7 @@ impl Sql {
             Expr::And(items) => join(items, " AND ")?,
             Expr::Or(items) if self.values => match factored(items) {
                 Some(factored) => self.tree(&factored, relaxed)?,
-                None => self.or_with_keywords(items, relaxed)?,
+                None => self.or_grouped(items, relaxed)?,
             },
             Expr::Or(items) => join(items, " OR ")?,
             Expr::Not(item) => format!("NOT COALESCE(({}), FALSE)", self.tree(item, relaxed.map(|value| !value))?),
@@ -65,12 +65,14 @@ impl Sql {
     /// event's values rather than one per keyword), and whose many literal tests of one kind
     /// on one lower-cased column are one test against the list of literals (see
     /// [`GROUPED_LITERALS`], [`GROUPED_PATTERNS`]).
-    fn or_with_keywords(&self, items: &[Expr], relaxed: Option<bool>) -> Result<String, Unsupported> {
+    fn or_grouped(&self, items: &[Expr], relaxed: Option<bool>) -> Result<String, Unsupported> {
         let mut parts: Vec<String> = Vec::new();
         let mut keywords: Vec<(String, Vec<String>)> = Vec::new();
         let mut literals: Vec<((&str, Shape), Vec<String>)> = Vec::new();
-        let groups = self.literal_groups(items);
-        for item in items {
+        let literal_of: Vec<Option<((&str, Shape), String)>> =
+            items.iter().map(|item| self.grouped_literal(item)).collect();
+        let groups = literal_groups(&literal_of);
+        for (item, literal) in items.iter().zip(literal_of) {
             match item {
                 Expr::Pred(Predicate { field: None, test, .. }) => {
                     let (values, inner) = self.keyword_test(test)?;
@@ -79,7 +81,7 @@ impl Sql {
                         None => keywords.push((values, vec![format!("({inner})")])),
                     }
                 }
-                _ => match self.grouped_literal(item).filter(|(key, _)| groups.contains(key)) {
+                _ => match literal.filter(|(key, _)| groups.contains(key)) {
                     Some((key, literal)) => match literals.iter_mut().find(|(group, _)| *group == key) {
                         Some((_, group)) => group.push(literal),
                         None => literals.push((key, vec![literal])),
@@ -95,21 +97,6 @@ impl Sql {
             parts.push(format!("({})", self.any_literal(field, shape, &group)));
         }
         Ok(balanced(&parts, " OR "))
-    }
-
-    /// The (field, kind) pairs of which `items` hold enough tests to test them as one
-    /// ([`GROUPED_LITERALS`], [`GROUPED_PATTERNS`]).
-    fn literal_groups<'e>(&self, items: &'e [Expr]) -> Vec<(&'e str, Shape)> {
-        let mut counts: Vec<((&str, Shape), usize)> = Vec::new();
-        for (key, _) in items.iter().filter_map(|item| self.grouped_literal(item)) {
-            match counts.iter_mut().find(|(counted, _)| *counted == key) {
-                Some((_, count)) => *count += 1,
-                None => counts.push((key, 1)),
-            }
-        }
-        let enough =
-            |(_, shape): &(&str, Shape)| if *shape == Shape::Equal { GROUPED_LITERALS } else { GROUPED_PATTERNS };
-        counts.into_iter().filter(|(key, count)| *count >= enough(key)).map(|(key, _)| key).collect()
     }
 
     /// A case-insensitive test of a field against one literal (equal, prefix, suffix or
@@ -370,6 +357,20 @@ const GROUPED_LITERALS: usize = 16;
 /// expression (SigmaHQ's emoji command lines: nearly a thousand). Fewer stay apart: Spark's
 /// own substring tests are faster than a regex of alternatives.
 const GROUPED_PATTERNS: usize = 64;
+
+/// The (field, kind) pairs of which an OR holds enough literal tests to test them as one
+/// ([`GROUPED_LITERALS`], [`GROUPED_PATTERNS`]).
+fn literal_groups<'e>(literals: &[Option<((&'e str, Shape), String)>]) -> Vec<(&'e str, Shape)> {
+    let mut counts: Vec<((&str, Shape), usize)> = Vec::new();
+    for (key, _) in literals.iter().flatten() {
+        match counts.iter_mut().find(|(counted, _)| counted == key) {
+            Some((_, count)) => *count += 1,
+            None => counts.push((*key, 1)),
+        }
+    }
+    let enough = |(_, shape): &(&str, Shape)| if *shape == Shape::Equal { GROUPED_LITERALS } else { GROUPED_PATTERNS };
+    counts.into_iter().filter(|(key, count)| *count >= enough(key)).map(|(key, _)| key).collect()
+}
 
 /// `(a AND b) OR (a AND c)` as `a AND (b OR c)` (true in three-valued logic too), when every
 /// item of an OR is an AND sharing conjuncts: the 4688 reading of a process-creation rule

@@ -15,7 +15,7 @@ mod time;
 mod value;
 
 pub use event::{Event, Field, FieldsMap, Provenance, SourceFile};
-pub use time::{TimeWindow, Timestamp};
+pub use time::{TimeWindow, Timestamp, filetime_text};
 pub use value::Value;
 
 /// Canonical names of the `System` fields, shared by the normalizers and the readers of events.

@@ -95,20 +95,40 @@ impl Timestamp {
     /// formatter costs more than the rest of a field): `None` for years past four digits.
     fn canonical_bytes(&self) -> Option<[u8; CANONICAL_LENGTH]> {
         let time = self.0.naive_utc();
-        let year = u32::try_from(time.year()).ok().filter(|&year| year <= 9999)?;
-        let mut bytes = *b"0000-00-00T00:00:00.000000Z";
-        put_digits(&mut bytes[0..4], year);
-        put_digits(&mut bytes[5..7], time.month());
-        put_digits(&mut bytes[8..10], time.day());
-        put_digits(&mut bytes[11..13], time.hour());
-        put_digits(&mut bytes[14..16], time.minute());
-        put_digits(&mut bytes[17..19], time.second());
-        put_digits(&mut bytes[20..26], time.nanosecond() / 1_000);
-        Some(bytes)
+        utc_text(&time, time.nanosecond() / 1_000)
     }
 }
 
 const CANONICAL_LENGTH: usize = 27;
+
+/// A FILETIME (100 ns ticks since 1601) as EVTX renders it, `2025-11-27T07:40:10.1653240Z`
+/// (the `evtx` crate's JSON, which the EVTX reader's fields must equal): `None` past the year
+/// 9999, which that rendering writes its own way.
+pub fn filetime_text(ticks: u64) -> Option<String> {
+    const TICKS_PER_SECOND: u64 = 10_000_000;
+    const SECONDS_FROM_1601_TO_1970: i64 = 11_644_473_600;
+    let seconds = i64::try_from(ticks / TICKS_PER_SECOND).ok()? - SECONDS_FROM_1601_TO_1970;
+    let time = DateTime::from_timestamp(seconds, 0)?.naive_utc();
+    let bytes: [u8; 28] = utc_text(&time, (ticks % TICKS_PER_SECOND) as u32)?;
+    String::from_utf8(bytes.to_vec()).ok()
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.fffZ` with as many fraction digits as `N` leaves room for, `fraction`
+/// in them; `None` for years past four digits.
+fn utc_text<const N: usize>(time: &NaiveDateTime, fraction: u32) -> Option<[u8; N]> {
+    let year = u32::try_from(time.year()).ok().filter(|&year| year <= 9999)?;
+    let mut bytes = [b'0'; N];
+    for (at, separator) in [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':'), (19, b'.'), (N - 1, b'Z')] {
+        bytes[at] = separator;
+    }
+    let fields = [(0..4, year), (5..7, time.month()), (8..10, time.day()), (11..13, time.hour())];
+    for (range, value) in
+        fields.into_iter().chain([(14..16, time.minute()), (17..19, time.second()), (20..N - 1, fraction)])
+    {
+        put_digits(&mut bytes[range], value);
+    }
+    Some(bytes)
+}
 
 /// Writes `value`'s last decimal digits into `into`, zero-padded.
 fn put_digits(into: &mut [u8], mut value: u32) {

@@ -18,7 +18,6 @@
 //! are not read here: their records take the JSON path, which stays the reference. Tests read every
 //! shared EVTX record both ways and require the same events.
 
-use chrono::{Datelike, Timelike};
 use evtx::binxml::value_variant::{BinXmlValue, FileTime, SysTime};
 use harrier_event::Value;
 use harrier_normalize::{ElementFields, FieldName};
@@ -545,7 +544,9 @@ impl<'a> RawValue<'a> {
             kind::GUID => Some(Value::Str(guid_text(&array(bytes)))),
             kind::FILETIME => {
                 let ticks = u64::from_le_bytes(array(bytes));
-                filetime_text(ticks).map(Value::Str).or_else(|| text(BinXmlValue::FileTimeType(FileTime(ticks))))
+                harrier_event::filetime_text(ticks)
+                    .map(Value::Str)
+                    .or_else(|| text(BinXmlValue::FileTimeType(FileTime(ticks))))
             }
             kind::SYSTIME => text(BinXmlValue::SysTimeType(SysTime::from_bytes(&array(bytes)))),
             kind::SID => Some(Value::Str(sid_text(bytes))),
@@ -572,29 +573,6 @@ fn utf16_until_nul(bytes: &[u8]) -> Option<String> {
     }
     let units = bytes.chunks_exact(2).map(|unit| u16::from_le_bytes([unit[0], unit[1]]));
     char::decode_utf16(units).collect::<Result<String, _>>().ok()
-}
-
-/// A FILETIME (100 ns ticks since 1601) as the JSON rendering writes it,
-/// `2025-11-27T07:40:10.1653240Z`, digit by digit: every record's `TimeCreated` is one, and the
-/// general formatter costs more than the rest of a field. `None` past year 9999, which the
-/// rendering writes its own way.
-fn filetime_text(ticks: u64) -> Option<String> {
-    const TICKS_PER_SECOND: u64 = 10_000_000;
-    const SECONDS_FROM_1601_TO_1970: i64 = 11_644_473_600;
-    let seconds = i64::try_from(ticks / TICKS_PER_SECOND).ok()? - SECONDS_FROM_1601_TO_1970;
-    let time = chrono::DateTime::from_timestamp(seconds, 0)?.naive_utc();
-    let year = u32::try_from(time.year()).ok().filter(|&year| year <= 9999)?;
-    let mut text = *b"0000-00-00T00:00:00.0000000Z";
-    let fields = [(0..4, year), (5..7, time.month()), (8..10, time.day())];
-    let clock = [(11..13, time.hour()), (14..16, time.minute()), (17..19, time.second())];
-    let fraction = (20..27, (ticks % TICKS_PER_SECOND) as u32);
-    for (range, mut value) in fields.into_iter().chain(clock).chain([fraction]) {
-        for digit in text[range].iter_mut().rev() {
-            *digit = b'0' + (value % 10) as u8;
-            value /= 10;
-        }
-    }
-    String::from_utf8(text.to_vec()).ok()
 }
 
 /// `{5770385f-c22a-43e0-bf4c-06f5698ffbd9}`: the first three groups are little-endian.
@@ -909,8 +887,8 @@ mod tests {
     use harrier_event::{Provenance, SourceFile};
     use std::sync::Arc;
 
-    /// The hand-written FILETIME text is the `evtx` crate's, from 1601 to the year 9999 (and
-    /// past it the crate's own text is used).
+    /// `harrier_event::filetime_text` is the `evtx` crate's text, from 1601 to the year 9999
+    /// (and past it the crate's own text is used).
     #[test]
     fn filetimes_read_as_the_json_rendering_writes_them() {
         let last_of_9999 = 2_650_467_743_999_999_999;
@@ -922,10 +900,10 @@ mod tests {
         }
         for ticks in samples {
             let rendered = BinXmlValue::FileTimeType(FileTime(ticks)).to_string();
-            assert_eq!(filetime_text(ticks).as_deref(), Some(rendered.as_str()), "{ticks}");
+            assert_eq!(harrier_event::filetime_text(ticks).as_deref(), Some(rendered.as_str()), "{ticks}");
         }
-        assert_eq!(filetime_text(last_of_9999 + 1), None);
-        assert_eq!(filetime_text(u64::MAX), None);
+        assert_eq!(harrier_event::filetime_text(last_of_9999 + 1), None);
+        assert_eq!(harrier_event::filetime_text(u64::MAX), None);
     }
 
     /// Every record of every shared EVTX file, read both ways: the binary reader's event must be
