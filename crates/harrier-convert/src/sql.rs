@@ -69,7 +69,7 @@ impl Sql {
         let mut parts: Vec<String> = Vec::new();
         let mut keywords: Vec<(String, Vec<String>)> = Vec::new();
         let mut literals: Vec<((&str, Shape), Vec<String>)> = Vec::new();
-        let literal_of: Vec<Option<((&str, Shape), String)>> =
+        let literal_of: Vec<Option<((&str, Shape), &str)>> =
             items.iter().map(|item| self.grouped_literal(item)).collect();
         let groups = literal_groups(&literal_of);
         for (item, literal) in items.iter().zip(literal_of) {
@@ -83,8 +83,8 @@ impl Sql {
                 }
                 _ => match literal.filter(|(key, _)| groups.contains(key)) {
                     Some((key, literal)) => match literals.iter_mut().find(|(group, _)| *group == key) {
-                        Some((_, group)) => group.push(literal),
-                        None => literals.push((key, vec![literal])),
+                        Some((_, group)) => group.push(literal.to_lowercase()),
+                        None => literals.push((key, vec![literal.to_lowercase()])),
                     },
                     None => parts.push(format!("({})", self.tree(item, relaxed)?)),
                 },
@@ -94,14 +94,14 @@ impl Sql {
             parts.push(format!("({})", exists(&values, &balanced(&tests, " OR "))));
         }
         for ((field, shape), group) in literals {
-            parts.push(format!("({})", self.any_literal(field, shape, &group)));
+            parts.push(format!("({})", self.any_literal(field, shape, &group)?));
         }
         Ok(balanced(&parts, " OR "))
     }
 
     /// A case-insensitive test of a field against one literal (equal, prefix, suffix or
-    /// contained), on lower-cased columns: its field, kind and lower-cased literal.
-    fn grouped_literal<'e>(&self, item: &'e Expr) -> Option<((&'e str, Shape), String)> {
+    /// contained), on lower-cased columns: its field, kind and literal.
+    fn grouped_literal<'e>(&self, item: &'e Expr) -> Option<((&'e str, Shape), &'e str)> {
         let Expr::Pred(Predicate { field: Some(field), test: Test::Matches { pattern, cased: false }, .. }) = item
         else {
             return None;
@@ -116,26 +116,30 @@ impl Sql {
             [Token::AnyRun, Token::Literal(text)] => (Shape::EndsWith, text),
             _ => return None,
         };
-        Some(((field.as_str(), shape), literal.to_lowercase()))
+        Some(((field.as_str(), shape), literal.as_str()))
     }
 
     /// Whether the lower-cased `field` holds one of the literals as `shape` says: `IN` for
     /// equality (a hash set in Spark), else one regex of the literals as alternatives (Spark
     /// unrolls `exists` over an array of literals into as large a method).
-    fn any_literal(&self, field: &str, shape: Shape, literals: &[String]) -> String {
-        let column = self.identifier(&format!("{field}{}", crate::LOWERED_SUFFIX));
+    fn any_literal(&self, field: &str, shape: Shape, literals: &[String]) -> Result<String, Unsupported> {
+        let column = self.lowered_column(field);
         if shape == Shape::Equal {
             let list = literals.iter().map(|literal| self.string(literal)).collect::<Vec<_>>();
-            return format!("{column} IN ({})", list.join(", "));
+            return Ok(format!("{column} IN ({})", list.join(", ")));
         }
-        let alternatives = literals.iter().map(|literal| regex::escape(literal)).collect::<Vec<_>>().join("|");
         // `\z`, not `$`, which also matches before a final line break.
         let (start, end) = match shape {
             Shape::StartsWith => ("^", ""),
             Shape::EndsWith => ("", "\\z"),
             _ => ("", ""),
         };
-        format!("{column} RLIKE {}", self.string(&format!("{start}(?:{alternatives}){end}")))
+        self.regex(&column, &format!("{start}{}{end}", alternation(literals)), false, false, false)
+    }
+
+    /// The column holding `field` lower-cased (see [`crate::sql_condition`]).
+    fn lowered_column(&self, field: &str) -> String {
+        self.identifier(&format!("{field}{}", crate::LOWERED_SUFFIX))
     }
 
     fn boolean(&self, value: bool) -> &'static str {
@@ -193,7 +197,7 @@ impl Sql {
         {
             return Ok(self.member(&column, dataset));
         }
-        let lowered = || self.identifier(&format!("{field}{}", crate::LOWERED_SUFFIX));
+        let lowered = || self.lowered_column(field);
         self.test(&column, &lowered, &predicate.test)
     }
 
@@ -334,8 +338,7 @@ impl Sql {
         };
         if self.dialect == Dialect::Spark && prefixes.len() > 1 {
             // One test rather than up to 128: Spark compiles each into the scan's one method.
-            let alternatives: Vec<String> = prefixes.iter().map(|prefix| regex::escape(prefix)).collect();
-            return Ok(format!("{column} RLIKE {}", self.string(&format!("^(?:{})\\.", alternatives.join("|")))));
+            return self.regex(column, &format!("^{}\\.", alternation(&prefixes)), false, false, false);
         }
         let tests: Vec<String> = prefixes
             .iter()
@@ -360,7 +363,7 @@ const GROUPED_PATTERNS: usize = 64;
 
 /// The (field, kind) pairs of which an OR holds enough literal tests to test them as one
 /// ([`GROUPED_LITERALS`], [`GROUPED_PATTERNS`]).
-fn literal_groups<'e>(literals: &[Option<((&'e str, Shape), String)>]) -> Vec<(&'e str, Shape)> {
+fn literal_groups<'e>(literals: &[Option<((&'e str, Shape), &'e str)>]) -> Vec<(&'e str, Shape)> {
     let mut counts: Vec<((&str, Shape), usize)> = Vec::new();
     for (key, _) in literals.iter().flatten() {
         match counts.iter_mut().find(|(counted, _)| counted == key) {
@@ -376,32 +379,40 @@ fn literal_groups<'e>(literals: &[Option<((&'e str, Shape), String)>]) -> Vec<(&
 /// item of an OR is an AND sharing conjuncts: the 4688 reading of a process-creation rule
 /// repeats its guard in each alternative, which would keep the literals apart.
 fn factored(items: &[Expr]) -> Option<Expr> {
-    let conjuncts = |item: &Expr| match item {
-        Expr::And(parts) => Some(parts.clone()),
-        _ => None,
-    };
-    let all: Vec<Vec<Expr>> = items.iter().map(conjuncts).collect::<Option<_>>()?;
+    let all: Vec<&[Expr]> = items
+        .iter()
+        .map(|item| match item {
+            Expr::And(parts) => Some(parts.as_slice()),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
     let (first, others) = all.split_first()?;
     // Checking a part against every alternative costs their size: a bound keeps it linear.
     if first.len() > MAX_FACTORED_PARTS {
         return None;
     }
-    let common: Vec<Expr> =
-        first.iter().filter(|part| others.iter().all(|other| other.contains(part))).cloned().collect();
+    let common: Vec<&Expr> = first.iter().filter(|part| others.iter().all(|other| other.contains(part))).collect();
     if common.is_empty() {
         return None;
     }
+    let is_common = |part: &&Expr| common.contains(part);
     let mut rests = Vec::with_capacity(all.len());
     for parts in all {
-        let rest: Vec<Expr> = parts.into_iter().filter(|part| !common.contains(part)).collect();
+        let rest: Vec<Expr> = parts.iter().filter(|part| !is_common(part)).cloned().collect();
         match rest.len() {
             // An alternative that is the common part alone makes the OR of the rests true.
-            0 => return Some(Expr::And(common)),
+            0 => return Some(Expr::And(common.into_iter().cloned().collect())),
             1 => rests.extend(rest),
             _ => rests.push(Expr::And(rest)),
         }
     }
-    Some(Expr::And(common.into_iter().chain([Expr::Or(rests)]).collect()))
+    Some(Expr::And(common.into_iter().cloned().chain([Expr::Or(rests)]).collect()))
+}
+
+/// `(?:a|b|...)`: the literals as alternatives of a regular expression, each taken literally.
+fn alternation(literals: &[String]) -> String {
+    let escaped: Vec<String> = literals.iter().map(|literal| regex::escape(literal)).collect();
+    format!("(?:{})", escaped.join("|"))
 }
 
 const MAX_FACTORED_PARTS: usize = 64;
