@@ -143,10 +143,7 @@ fn put_digits(into: &mut [u8], mut value: u32) {
 /// time they may still read, or reject).
 fn parse_plain_utc(text: &[u8]) -> Option<Timestamp> {
     let (date_time, fraction) = text.split_at_checked(19)?;
-    let number = |range: std::ops::Range<usize>| -> Option<u32> {
-        let digits = date_time.get(range)?;
-        digits.iter().try_fold(0, |value, &byte| byte.is_ascii_digit().then(|| value * 10 + u32::from(byte - b'0')))
-    };
+    let number = |range: std::ops::Range<usize>| decimal(&date_time[range]);
     let separators = [(4, b'-'), (7, b'-'), (13, b':'), (16, b':')];
     if !separators.iter().all(|&(at, byte)| date_time[at] == byte) || !matches!(date_time[10], b'T' | b' ') {
         return None;
@@ -154,16 +151,18 @@ fn parse_plain_utc(text: &[u8]) -> Option<Timestamp> {
     let fraction = fraction.strip_suffix(b"Z").unwrap_or(fraction);
     let nanos = match fraction {
         [] => 0,
-        [b'.', digits @ ..] if (1..=9).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit) => {
-            let value = digits.iter().fold(0, |value, &byte| value * 10 + u32::from(byte - b'0'));
-            value * 10u32.pow(9 - digits.len() as u32)
-        }
+        [b'.', digits @ ..] if (1..=9).contains(&digits.len()) => decimal(digits)? * 10u32.pow(9 - digits.len() as u32),
         _ => return None,
     };
     let date = NaiveDate::from_ymd_opt(i32::try_from(number(0..4)?).ok()?, number(5..7)?, number(8..10)?)?;
     // A leap second (`:60`) is left to the general parsers, which have their own rule for it.
     let time = date.and_hms_nano_opt(number(11..13)?, number(14..16)?, number(17..19)?, nanos)?;
     Timestamp::from_unix_micros(time.and_utc().timestamp_micros())
+}
+
+/// The value of ASCII decimal digits (at most nine); `None` if any byte is not one.
+fn decimal(digits: &[u8]) -> Option<u32> {
+    digits.iter().try_fold(0, |value, &byte| byte.is_ascii_digit().then(|| value * 10 + u32::from(byte - b'0')))
 }
 
 impl fmt::Display for Timestamp {

@@ -239,9 +239,10 @@ impl FieldBuilder {
         }
         let time_field = self.fields.iter_mut().find(|field| field.name.eq_ignore_ascii_case(names::TIME_CREATED));
         if let Some(field) = time_field
-            && let Some(time) = field.value.as_str().and_then(Timestamp::parse)
+            && let Some(text) = field.value.as_str()
+            && let Some(time) = Timestamp::parse(text)
         {
-            if !field.value.as_str().is_some_and(|text| time.is_canonical_text(text)) {
+            if !time.is_canonical_text(text) {
                 field.value = Value::Str(time.to_canonical_string());
             }
             provenance.timestamp.get_or_insert(time);
