@@ -82,10 +82,12 @@ impl Engine {
         let mut errors = Vec::new();
         for (index, condition) in conditions.into_iter().enumerate() {
             let condition = condition.borrow();
+            let keys = routing::keys(condition);
+            prefilter.add(condition, &compiler.fields, keys.as_deref());
             match compile::compile(condition, &mut compiler) {
                 Ok(node) => {
                     if !matches!(node, Node::Const(false)) {
-                        routes.add(index as u32, routing::keys(condition));
+                        routes.add(index as u32, keys);
                     }
                     rules.push(Some(node));
                 }
@@ -94,7 +96,6 @@ impl Engine {
                     rules.push(None);
                 }
             }
-            prefilter.add(condition, &compiler.fields);
         }
         let prefilter = prefilter.finish();
         (Engine { rules, fields: compiler.fields, routes, prefilter, use_prefilter: true, trim_values: false }, errors)
@@ -216,7 +217,7 @@ impl View<'_, '_> {
             }
             let indices = match scanner.place {
                 Place::Slot(slot) => self.field_index(slot).map_or(0..0, |index| index..index + 1),
-                Place::AnyValue => 0..self.event.fields().len(),
+                Place::AnyValue(_) => 0..self.event.fields().len(),
             };
             for index in indices {
                 match &self.event.fields()[index].value {

@@ -49,3 +49,55 @@ fn hits_are_the_same_with_and_without_the_prefilter() {
     let (events, hits) = compared;
     assert!(events > 9_000 && hits > 1_000, "{events} events, {hits} hits");
 }
+
+/// Keyword rules are scanned per route, at most 64 literals to a scanner, behind a SIMD search
+/// for where the first of them starts: every keyword is still found wherever it is, after
+/// another, overlapping another, at either end of a value, with more than 64 keywords on a
+/// route.
+#[test]
+fn every_keyword_is_found_whatever_the_number_of_keyword_rules() {
+    let keywords: Vec<String> =
+        (0..150).map(|n| format!("kw{n:03}")).chain(["abcdef".into(), "cdefgh".into()]).collect();
+    let conditions: Vec<harrier_ir::Expr> = keywords
+        .iter()
+        .enumerate()
+        .map(|(n, keyword)| {
+            let service = if n % 3 == 0 { "" } else { "\n    service: security" };
+            let yaml = format!(
+                "title: k{n}\nlogsource:\n    product: windows{service}\ndetection:\n    keywords:\n        - '{keyword}'\n    condition: keywords"
+            );
+            match &harrier_sigma::load_text(&yaml, "k.yml", &LoadOptions::default())[0].outcome {
+                Outcome::Active(rule) => rule.condition.clone(),
+                other => panic!("{other:?}"),
+            }
+        })
+        .collect();
+    let (filtered, errors) = Engine::new(&conditions);
+    assert!(errors.is_empty());
+    let (mut exhaustive, _) = Engine::new(&conditions);
+    exhaustive.set_prefilter(false);
+    let event = |text: String| {
+        let field = |name: &str, value: &str| harrier_event::Field {
+            name: name.into(),
+            path: None,
+            value: harrier_event::Value::Str(value.into()),
+        };
+        let source = std::sync::Arc::new(harrier_event::SourceFile { path: "k".into() });
+        let provenance = harrier_event::Provenance { source, record_id: 1, timestamp: None };
+        harrier_event::Event::new(provenance, vec![field("Channel", "Security"), field("Message", &text)])
+    };
+    let hits = |text: String| {
+        let (mut with, mut without) = (Vec::new(), Vec::new());
+        filtered.matches(&event(text.clone()), &mut with);
+        exhaustive.matches(&event(text), &mut without);
+        assert_eq!(with, without);
+        with
+    };
+    for (n, keyword) in keywords.iter().enumerate().take(150) {
+        assert_eq!(hits(format!("C:\\Windows\\{}", keyword.to_uppercase())), [n], "{keyword} at the end");
+        assert_eq!(hits(format!("{keyword} first")), [n], "{keyword} at the start");
+        assert_eq!(hits(format!("kw{:03} then {keyword}", (n + 1) % 150)).len(), 2, "{keyword} after another");
+    }
+    assert_eq!(hits("xxabcdefghxx".into()), [150, 151], "overlapping keywords");
+    assert!(hits("kw15 kw1 w001 nothing here".into()).is_empty());
+}
