@@ -8,9 +8,13 @@ use harrier_event::{Event, Timestamp, Value};
 use harrier_ir::{Expr, FieldRefMode};
 use std::borrow::Borrow;
 use std::cell::RefCell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Compiled rules, ready to test events on any thread.
 pub struct Engine {
+    /// Tells this engine's entries in a thread's [`Scratch::known_names`] from another's.
+    id: u64,
     rules: Vec<Option<Node>>,
     fields: FieldTable,
     routes: Routes,
@@ -43,9 +47,35 @@ struct Scratch {
     /// `needed[scanner] == generation` when a rule the event is routed to has a witness there.
     needed: Vec<u32>,
     generation: u32,
+    /// The slots of names met lately, each engine's apart (see [`Engine::slot_of`]).
+    known_names: Vec<KnownName>,
 }
 
 const NONE: u32 = u32::MAX;
+
+/// One entry of [`Scratch::known_names`]: a name and the slot it fills in one engine.
+#[derive(Default, Clone)]
+struct KnownName {
+    engine: u64,
+    name: Option<Arc<str>>,
+    slot: u32,
+}
+
+/// Entries of [`Scratch::known_names`]: several times the distinct names of a log.
+const KNOWN_NAMES: usize = 4096;
+
+/// The entry of [`Scratch::known_names`] for a name and an engine (the engines a hunt runs on
+/// each event keep apart).
+fn known_name_entry(name: &str, engine: u64) -> usize {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = rustc_hash::FxHasher::default();
+    engine.hash(&mut hasher);
+    name.hash(&mut hasher);
+    (hasher.finish() >> (64 - KNOWN_NAMES.trailing_zeros())) as usize
+}
+
+/// The next [`Engine::id`].
+static ENGINES: AtomicU64 = AtomicU64::new(0);
 
 /// The lower-cased text of one event field, valid for the event of `generation`.
 #[derive(Default, Clone)]
@@ -98,7 +128,10 @@ impl Engine {
             }
         }
         let prefilter = prefilter.finish();
-        (Engine { rules, fields: compiler.fields, routes, prefilter, use_prefilter: true, trim_values: false }, errors)
+        let id = ENGINES.fetch_add(1, Ordering::Relaxed);
+        let engine =
+            Engine { id, rules, fields: compiler.fields, routes, prefilter, use_prefilter: true, trim_values: false };
+        (engine, errors)
     }
 
     /// Ignore white space around values when matching (`--trim-values`); Sigma compares
@@ -153,25 +186,45 @@ impl Engine {
         if scratch.lowered.len() < event.fields().len() {
             scratch.lowered.resize(event.fields().len(), Lowered::default());
         }
+        if scratch.known_names.is_empty() {
+            scratch.known_names.resize(KNOWN_NAMES, KnownName::default());
+        }
         for (index, field) in event.fields().iter().enumerate() {
-            let path = field.path.as_deref().filter(|_| self.fields.has_dotted);
-            for name in std::iter::once(&*field.name).chain(path) {
-                scratch.name.clear();
-                if self.fields.exact_names {
-                    scratch.name.push_str(name);
-                } else if name.is_ascii() {
-                    scratch.name.push_str(name);
-                    scratch.name.make_ascii_lowercase();
-                } else {
-                    scratch.name.extend(name.chars().flat_map(char::to_lowercase));
-                }
-                if let Some(slot) = self.fields.get(&scratch.name)
-                    && scratch.slots[slot as usize] == NONE
-                {
+            let path = field.path.as_ref().filter(|_| self.fields.has_dotted);
+            for name in std::iter::once(&field.name).chain(path) {
+                let slot = self.slot_of(name, scratch);
+                if slot != NONE && scratch.slots[slot as usize] == NONE {
                     scratch.slots[slot as usize] = index as u32;
                 }
             }
         }
+    }
+
+    /// The slot a field name fills (`NONE` if no rule names it). Names repeat from event to
+    /// event, and readers share one `Arc` for each on a thread, so the slot is remembered:
+    /// lower-casing each of forty names an event and looking it up in the engine's table cost
+    /// twice as much (6 % of a SigmaHQ hunt against 3 %).
+    fn slot_of(&self, name: &Arc<str>, scratch: &mut Scratch) -> u32 {
+        let at = known_name_entry(name, self.id);
+        let known = &scratch.known_names[at];
+        if known.engine == self.id
+            && known.name.as_ref().is_some_and(|known| Arc::ptr_eq(known, name) || **known == **name)
+        {
+            return known.slot;
+        }
+        let key = &mut scratch.name;
+        key.clear();
+        if self.fields.exact_names {
+            key.push_str(name);
+        } else if name.is_ascii() {
+            key.push_str(name);
+            key.make_ascii_lowercase();
+        } else {
+            key.extend(name.chars().flat_map(char::to_lowercase));
+        }
+        let slot = self.fields.get(key).unwrap_or(NONE);
+        scratch.known_names[at] = KnownName { engine: self.id, name: Some(name.clone()), slot };
+        slot
     }
 }
 

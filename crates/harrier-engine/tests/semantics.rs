@@ -307,3 +307,19 @@ fn fields_answer_to_their_dotted_paths_too() {
         assert_eq!(hits, [0], "{rule}");
     }
 }
+
+/// Engines remember the slots of field names per thread, each engine apart: two engines whose
+/// rules name different fields, run in turn on one thread, each find their own.
+#[test]
+fn engines_in_turn_on_one_thread_each_find_their_own_fields() {
+    let image = engine("sel:\n    Image: 'a.exe'\ncondition: sel").unwrap();
+    let command_line = engine("sel:\n    CommandLine: 'b'\ncondition: sel").unwrap();
+    let event = event(&[("Image", text("a.exe")), ("CommandLine", text("b"))]);
+    for _ in 0..3 {
+        for engine in [&image, &command_line] {
+            let mut hits = Vec::new();
+            engine.matches(&event, &mut hits);
+            assert_eq!(hits, [0]);
+        }
+    }
+}
