@@ -130,6 +130,9 @@ struct Automaton {
     /// Finds where the first match starts, if any, faster than `every_match` reads the text
     /// (SIMD, many bytes at a time): keyword scanners only.
     first_match: Option<packed::Searcher>,
+    /// The length of the shortest literal: shorter texts (most numbers, flags, short names)
+    /// hold none.
+    shortest: usize,
 }
 
 /// Literals of one keyword scanner at most: SIMD searchers (Teddy) take up to 64.
@@ -149,12 +152,16 @@ impl Scanner {
         let every_match = builder.expect("literal patterns build an automaton");
         let first_match =
             keywords.then(|| packed::Config::new().only_teddy(true).builder().extend(&self.patterns).build()).flatten();
-        Automaton { every_match, first_match }
+        let shortest = self.patterns.iter().map(String::len).min().unwrap_or(0);
+        Automaton { every_match, first_match, shortest }
     }
 
     /// Calls `mark` for each rule whose witness occurs in `text` (lower-cased).
     pub(crate) fn scan(&self, text: &str, mark: &mut impl FnMut(u32)) {
         let automaton = self.automaton.get_or_init(|| self.build());
+        if text.len() < automaton.shortest {
+            return;
+        }
         let start = match &automaton.first_match {
             Some(first_match) => match first_match.find(text) {
                 Some(found) => found.start(),
