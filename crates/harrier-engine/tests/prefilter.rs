@@ -96,6 +96,7 @@ fn every_keyword_is_found_whatever_the_number_of_keyword_rules() {
     for (n, keyword) in keywords.iter().enumerate().take(150) {
         assert_eq!(hits(format!("C:\\Windows\\{}", keyword.to_uppercase())), [n], "{keyword} at the end");
         assert_eq!(hits(format!("{keyword} first")), [n], "{keyword} at the start");
+        assert_eq!(hits(keyword.clone()), [n], "{keyword} alone");
         assert_eq!(hits(format!("kw{:03} then {keyword}", (n + 1) % 150)).len(), 2, "{keyword} after another");
     }
     assert_eq!(hits("xxabcdefghxx".into()), [150, 151], "overlapping keywords");
