@@ -20,7 +20,9 @@ use std::sync::mpsc::{SyncSender, sync_channel};
 /// How to cut the work.
 #[derive(Debug, Clone)]
 pub struct ReadOptions {
-    /// Bytes of JSON text per unit of work.
+    /// Bytes of JSON text per unit of work: small enough (256 KiB by default) for a batch's
+    /// events to be still in the cache when they are matched (1 MiB made a JSON hunt 9 %
+    /// slower).
     pub json_batch_bytes: usize,
     /// The largest JSON line, document or XML event kept: a longer one is skipped (and named)
     /// while it is read, so that memory stays bounded whatever the input.
@@ -50,7 +52,7 @@ impl ReadOptions {
     pub fn on(pool: Option<Arc<rayon::ThreadPool>>) -> ReadOptions {
         let threads = pool.as_ref().map_or_else(rayon::current_num_threads, |pool| pool.current_num_threads());
         ReadOptions {
-            json_batch_bytes: 1 << 20,
+            json_batch_bytes: 1 << 18,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             window: 8 * threads,
             stop: None,
