@@ -84,6 +84,7 @@ fn predicate_witness(predicate: &Predicate, fields: &FieldTable) -> Witness {
             Some(slot) => Place::Slot(slot),
             None => return Witness::Unknown,
         },
+        // The group is the rule's, set by `PrefilterBuilder::add`.
         None => Place::AnyValue(0),
     };
     let longest = pattern
@@ -142,9 +143,9 @@ impl Scanner {
     /// A keyword scanner reads all the text of every event it meets, several times what the
     /// field scanners read, and nearly always finds nothing: a SIMD searcher finds where its
     /// first literal starts, if any, and its DFA (a third faster per byte than the default
-    /// NFA) reads on from there. The automaton's own prefilter would not do: with a few
-    /// literals holding bytes rare in English text but common in logs (`:` of `lsadump::`,
-    /// frequent in `c:\windows`) it takes a byte prefilter that stops every few bytes.
+    /// NFA) reads on from there. Left to itself, the automaton of the twenty keywords a
+    /// Sysmon or Security event meets searched no faster than byte by byte (grouping the
+    /// keywords without this search gained nothing).
     fn build(&self) -> Automaton {
         let keywords = matches!(self.place, Place::AnyValue(_));
         let kind = keywords.then_some(aho_corasick::AhoCorasickKind::DFA);
@@ -226,7 +227,7 @@ impl PrefilterBuilder {
     /// Keyword rules are grouped by the channels they are routed to, each group scanned apart
     /// (in scanners of [`KEYWORDS_PER_SCANNER`] literals at most): an event is then scanned
     /// for the keywords of the rules it meets only. SigmaHQ's keywords all together are over
-    /// a hundred; those of the rules that apply to every Windows event, twenty.
+    /// a hundred; those a Sysmon or Security event meets, twenty.
     fn keyword_group(&mut self, routes: Option<&[Key]>) -> u32 {
         let channels = routes.map(|keys| {
             let mut channels: Vec<Option<String>> = keys.iter().map(|key| key.channel.clone()).collect();
@@ -264,11 +265,11 @@ fn scanners(place: Place, by_literal: FxHashMap<String, Vec<u32>>) -> Vec<Scanne
     let (patterns, rules): (Vec<String>, Vec<Vec<u32>>) = by_literal.into_iter().unzip();
     let per_scanner = match place {
         Place::AnyValue(_) => KEYWORDS_PER_SCANNER,
-        Place::Slot(_) => patterns.len(),
+        Place::Slot(_) => patterns.len().max(1),
     };
     patterns
-        .chunks(per_scanner.max(1))
-        .zip(rules.chunks(per_scanner.max(1)))
+        .chunks(per_scanner)
+        .zip(rules.chunks(per_scanner))
         .map(|(patterns, rules)| Scanner {
             place,
             patterns: patterns.to_vec(),
