@@ -4,11 +4,13 @@ The shared logs are ingested to a lake with the release command line; a hunt of 
 Spark must give what ``harrier.hunt`` gives over the log files: every hit with every column,
 every SPL row, every correlation. Needs ``../shared`` (as ``test_harrier.py``) and a Spark
 Connect server: ``HARRIER_SPARK_CONNECT`` (what ``tests/spark/local-cluster.sh start``
-prints; its workers run the Python that has ``harrier``). Without a server the tests that
-need one skip, saying so, unless ``HARRIER_REQUIRE_SPARK=1`` (set in ``.ci/run``).
+prints; its workers run the Python that has ``harrier``); the classic session's test needs
+``pyspark`` itself. Without a server (or ``pyspark``) the tests that need one skip, saying
+so, unless ``HARRIER_REQUIRE_SPARK=1`` (set in ``.ci/run``).
 """
 
 import collections
+import importlib.util
 import json
 import os
 import shutil
@@ -118,6 +120,9 @@ CLASSIC_HUNT = textwrap.dedent(
 
 def test_a_classic_session_hunts_on_the_executors_with_the_embedded_results(lake, rule_paths, tmp_path):
     from pyarrow import feather
+
+    has_pyspark = importlib.util.find_spec("pyspark") is not None
+    need(has_pyspark, "pyspark not installed: no classic Spark session to hunt on", "HARRIER_REQUIRE_SPARK")
 
     rules = [rule_paths[0], rule_paths[-1]]  # SigmaHQ's main folder and ESCU
     embedded = quietly(lambda: harrier.hunt(DATA, rules))
