@@ -8,6 +8,7 @@ use harrier_event::{Event, Timestamp, Value};
 use harrier_ir::{Expr, FieldRefMode};
 use std::borrow::Borrow;
 use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -40,15 +41,19 @@ struct Scratch {
     /// Lower-cased text of each event field, computed when first needed; kept from event to
     /// event so that their buffers are reused.
     lowered: Vec<Lowered>,
-    candidates: Vec<u32>,
+    /// The rules to evaluate on the current event, in rule order.
+    to_run: Vec<u32>,
+    /// The gated rules whose witness the current event holds, as found.
+    witnessed: Vec<u32>,
     name: String,
     /// `marks[rule] == generation` when the rule's witness was seen in the current event.
     marks: Vec<u32>,
-    /// `needed[scanner] == generation` when a rule the event is routed to has a witness there.
-    needed: Vec<u32>,
     generation: u32,
     /// The slots of names met lately, each engine's apart (see [`Engine::slot_of`]).
     known_names: Vec<KnownName>,
+    /// The plans of channels and event ids met lately, each engine's apart (see
+    /// [`Engine::plan_of`]).
+    known_plans: Vec<Option<KnownPlan>>,
 }
 
 const NONE: u32 = u32::MAX;
@@ -64,14 +69,43 @@ struct KnownName {
 /// Entries of [`Scratch::known_names`]: several times the distinct names of a log.
 const KNOWN_NAMES: usize = 4096;
 
-/// The entry of [`Scratch::known_names`] for a name and an engine (the engines a hunt runs on
-/// each event keep apart).
-fn known_name_entry(name: &str, engine: u64) -> usize {
-    use std::hash::{Hash, Hasher};
+/// One entry of [`Scratch::known_plans`]: the plan of a channel and event id in one engine.
+struct KnownPlan {
+    engine: u64,
+    channel: Box<str>,
+    event_id: Option<i64>,
+    plan: Rc<Plan>,
+}
+
+/// Entries of [`Scratch::known_plans`]: several times the channels and event ids of a log,
+/// few enough that a log of made-up event ids cannot make them take much memory.
+const KNOWN_PLANS: usize = 512;
+
+/// What an event of one channel and event id needs, worked out once: SigmaHQ routes some 125
+/// rules to a Sysmon or Security event and nearly all are gated, so gathering them, their
+/// scanners and their marks event by event cost more than their evaluation.
+struct Plan {
+    /// The rules routed to the event that run whatever the prefilter finds, in rule order.
+    ungated: Vec<u32>,
+    /// The scanners holding a witness of a gated rule routed to the event, in order.
+    scanners: Vec<u32>,
+    /// Bit `rule` is set when the gated rule is routed to the event: a scanner also holds
+    /// the witnesses of rules of other channels.
+    gated: Vec<u64>,
+}
+
+impl Plan {
+    fn routes_gated(&self, rule: u32) -> bool {
+        self.gated[rule as usize / 64] >> (rule % 64) & 1 == 1
+    }
+}
+
+/// The entry of a table of `entries` (a power of two) for a key.
+fn entry_of(key: impl std::hash::Hash, entries: usize) -> usize {
+    use std::hash::Hasher;
     let mut hasher = rustc_hash::FxHasher::default();
-    engine.hash(&mut hasher);
-    name.hash(&mut hasher);
-    (hasher.finish() >> (64 - KNOWN_NAMES.trailing_zeros())) as usize
+    key.hash(&mut hasher);
+    (hasher.finish() >> (64 - entries.trailing_zeros())) as usize
 }
 
 /// The next [`Engine::id`].
@@ -155,27 +189,66 @@ impl Engine {
         SCRATCH.with(|scratch| {
             let scratch = &mut *scratch.borrow_mut();
             self.prepare(event, scratch);
-            let channel = event.channel().unwrap_or("").to_lowercase();
-            let mut candidates = std::mem::take(&mut scratch.candidates);
-            self.routes.candidates(&channel, event.event_id(), &mut candidates);
+            let mut to_run = std::mem::take(&mut scratch.to_run);
             let mut view = View { event, scratch, trim: self.trim_values };
-            let generation = view.next_generation(self.rules.len(), self.prefilter.scanners.len());
+            let generation = view.next_generation(self.rules.len());
             if self.use_prefilter {
-                view.scan_witnesses(&self.prefilter, &candidates, generation);
+                let plan = self.plan_of(event, view.scratch);
+                view.scan_witnesses(&self.prefilter, &plan, generation);
+                let witnessed = &mut view.scratch.witnessed;
+                witnessed.sort_unstable();
+                merge_sorted(&plan.ungated, witnessed, &mut to_run);
+            } else {
+                let channel = event.channel().unwrap_or("").to_lowercase();
+                self.routes.candidates(&channel, event.event_id(), &mut to_run);
             }
-            for &rule in &candidates {
-                let witnessed = !self.use_prefilter
-                    || !self.prefilter.is_gated(rule)
-                    || view.scratch.marks[rule as usize] == generation;
-                if witnessed
-                    && let Some(node) = &self.rules[rule as usize]
+            for &rule in &to_run {
+                if let Some(node) = &self.rules[rule as usize]
                     && view.eval(node)
                 {
                     hits.push(rule as usize);
                 }
             }
-            view.scratch.candidates = candidates;
+            view.scratch.to_run = to_run;
         });
+    }
+
+    /// The plan of the event's channel and event id, remembered per thread.
+    fn plan_of(&self, event: &Event, scratch: &mut Scratch) -> Rc<Plan> {
+        let (channel, event_id) = (event.channel().unwrap_or(""), event.event_id());
+        if scratch.known_plans.is_empty() {
+            scratch.known_plans.resize_with(KNOWN_PLANS, || None);
+        }
+        let at = entry_of((self.id, channel, event_id), KNOWN_PLANS);
+        if let Some(known) = &scratch.known_plans[at]
+            && known.engine == self.id
+            && known.event_id == event_id
+            && *known.channel == *channel
+        {
+            return known.plan.clone();
+        }
+        let plan = Rc::new(self.plan(channel, event_id));
+        let known = KnownPlan { engine: self.id, channel: channel.into(), event_id, plan: plan.clone() };
+        scratch.known_plans[at] = Some(known);
+        plan
+    }
+
+    fn plan(&self, channel: &str, event_id: Option<i64>) -> Plan {
+        let mut candidates = Vec::new();
+        self.routes.candidates(&channel.to_lowercase(), event_id, &mut candidates);
+        let mut plan =
+            Plan { ungated: Vec::new(), scanners: Vec::new(), gated: vec![0; self.rules.len().div_ceil(64)] };
+        for rule in candidates {
+            if self.prefilter.is_gated(rule) {
+                plan.gated[rule as usize / 64] |= 1 << (rule % 64);
+                plan.scanners.extend_from_slice(self.prefilter.scanners_of(rule));
+            } else {
+                plan.ungated.push(rule);
+            }
+        }
+        plan.scanners.sort_unstable();
+        plan.scanners.dedup();
+        plan
     }
 
     /// Resolves the event's fields to slots (first occurrence of a name wins, as in
@@ -205,7 +278,7 @@ impl Engine {
     /// lower-casing each of forty names an event and looking it up in the engine's table cost
     /// twice as much (6 % of a SigmaHQ hunt against 3 %).
     fn slot_of(&self, name: &Arc<str>, scratch: &mut Scratch) -> u32 {
-        let at = known_name_entry(name, self.id);
+        let at = entry_of((self.id, &**name), KNOWN_NAMES);
         let known = &scratch.known_names[at];
         if known.engine == self.id
             && known.name.as_ref().is_some_and(|known| Arc::ptr_eq(known, name) || **known == **name)
@@ -235,60 +308,57 @@ struct View<'e, 's> {
 }
 
 impl View<'_, '_> {
-    /// A new mark for this event, in buffers large enough for `rules` and `scanners`.
-    fn next_generation(&mut self, rules: usize, scanners: usize) -> u32 {
+    /// A new mark for this event, in buffers large enough for `rules`.
+    fn next_generation(&mut self, rules: usize) -> u32 {
         let scratch = &mut *self.scratch;
         scratch.generation = scratch.generation.wrapping_add(1);
         // Marks of other engines on this thread are from older generations, so the buffers
         // are shared as they are; only a wrapped generation needs a clean slate.
         if scratch.generation == 0 {
             scratch.marks.iter_mut().for_each(|mark| *mark = 0);
-            scratch.needed.iter_mut().for_each(|mark| *mark = 0);
             scratch.lowered.iter_mut().for_each(|lowered| lowered.generation = 0);
             scratch.generation = 1;
         }
         if scratch.marks.len() < rules {
             scratch.marks.resize(rules, 0);
         }
-        if scratch.needed.len() < scanners {
-            scratch.needed.resize(scanners, 0);
-        }
         scratch.generation
     }
 
-    /// Runs the automata the candidate rules need over the event's fields, and marks the
-    /// rules whose witness occurs.
-    fn scan_witnesses(&mut self, prefilter: &Prefilter, candidates: &[u32], generation: u32) {
-        for &rule in candidates {
-            for &scanner in prefilter.scanners_of(rule) {
-                self.scratch.needed[scanner as usize] = generation;
-            }
-        }
-        for (index, scanner) in prefilter.scanners.iter().enumerate() {
-            if self.scratch.needed[index] != generation {
-                continue;
-            }
+    /// Runs the plan's scanners over the event's fields, and gathers the rules routed to the
+    /// event whose witness occurs in [`Scratch::witnessed`].
+    fn scan_witnesses(&mut self, prefilter: &Prefilter, plan: &Plan, generation: u32) {
+        self.scratch.witnessed.clear();
+        for &scanner in &plan.scanners {
+            let scanner = &prefilter.scanners[scanner as usize];
             let indices = match scanner.place {
                 Place::Slot(slot) => self.field_index(slot).map_or(0..0, |index| index..index + 1),
                 Place::AnyValue(_) => 0..self.event.fields().len(),
             };
             for index in indices {
-                match &self.event.fields()[index].value {
-                    Value::List(items) => {
-                        for item in items {
-                            if let Some(text) = lower(item, self.trim) {
-                                scanner.scan(&text, &mut |rule| self.scratch.marks[rule as usize] = generation);
-                            }
-                        }
-                    }
+                // Fill the cache (scalars), then read it beside the marks without copying it.
+                let items = match &self.event.fields()[index].value {
+                    Value::List(items) => Some(items),
                     _ => {
-                        // Fill the cache, then read it beside the marks without copying the text.
                         self.lowered(index);
-                        let Scratch { lowered, marks, .. } = &mut *self.scratch;
-                        if lowered[index].has_text {
-                            scanner.scan(&lowered[index].text, &mut |rule| marks[rule as usize] = generation);
+                        None
+                    }
+                };
+                let Scratch { lowered, marks, witnessed, .. } = &mut *self.scratch;
+                let mut mark = |rule: u32| {
+                    if plan.routes_gated(rule) && marks[rule as usize] != generation {
+                        marks[rule as usize] = generation;
+                        witnessed.push(rule);
+                    }
+                };
+                match items {
+                    Some(items) => {
+                        for text in items.iter().filter_map(|item| lower(item, self.trim)) {
+                            scanner.scan(&text, &mut mark);
                         }
                     }
+                    None if lowered[index].has_text => scanner.scan(&lowered[index].text, &mut mark),
+                    None => {}
                 }
             }
         }
@@ -363,6 +433,22 @@ impl View<'_, '_> {
             FieldRefMode::EndsWith => left_text.ends_with(&right_text),
         }
     }
+}
+
+/// Merges two sorted lists without common items into `into`.
+fn merge_sorted(left: &[u32], right: &[u32], into: &mut Vec<u32>) {
+    into.clear();
+    let (mut left, mut right) = (left.iter().peekable(), right.iter().peekable());
+    while let (Some(&&a), Some(&&b)) = (left.peek(), right.peek()) {
+        if a < b {
+            into.push(a);
+            left.next();
+        } else {
+            into.push(b);
+            right.next();
+        }
+    }
+    into.extend(left.chain(right));
 }
 
 fn lower(value: &Value, trim: bool) -> Option<String> {

@@ -323,3 +323,40 @@ fn engines_in_turn_on_one_thread_each_find_their_own_fields() {
         }
     }
 }
+
+/// Engines remember per thread which rules and scanners each channel and event id needs, each
+/// engine apart and in a bounded table: two engines routing rules to hundreds of event ids
+/// (more than the table holds), run in turn on one thread, each find their own hits.
+#[test]
+fn engines_in_turn_on_one_thread_each_route_their_own_event_ids() {
+    let routed = |event_ids: &mut dyn Iterator<Item = i64>| {
+        let conditions: Vec<_> = event_ids
+            .map(|id| {
+                let yaml = format!(
+                    "title: t\ndetection:\n    sel:\n        EventID: {id}\n        Image|endswith: '\\x{id}.exe'\n    condition: sel\n"
+                );
+                match &harrier_sigma::load_text(&yaml, "test.yml", &LoadOptions::default())[0].outcome {
+                    Outcome::Active(rule) => rule.condition.clone(),
+                    other => panic!("{other:?}"),
+                }
+            })
+            .collect();
+        let (engine, errors) = Engine::new(&conditions);
+        assert!(errors.is_empty(), "{errors:?}");
+        engine
+    };
+    let every_id = routed(&mut (1..=700));
+    let even_ids = routed(&mut (1..=350).map(|half| half * 2));
+    for round in 0..2 {
+        for id in 1..=700 {
+            let image = if round == 0 { format!("C:\\x{id}.exe") } else { format!("C:\\x{}.exe", id + 1) };
+            let event = event(&[("EventID", Value::Int(id)), ("Image", text(&image))]);
+            let (mut every, mut even) = (Vec::new(), Vec::new());
+            every_id.matches(&event, &mut every);
+            even_ids.matches(&event, &mut even);
+            let hit = round == 0;
+            assert_eq!(every, if hit { vec![id as usize - 1] } else { vec![] }, "event id {id}");
+            assert_eq!(even, if hit && id % 2 == 0 { vec![id as usize / 2 - 1] } else { vec![] }, "event id {id}");
+        }
+    }
+}
