@@ -336,8 +336,12 @@ impl View<'_, '_> {
                 Place::AnyValue(_) => 0..self.event.fields().len(),
             };
             for index in indices {
+                let value = &self.event.fields()[index].value;
+                if !scanner.may_hold(value) {
+                    continue;
+                }
                 // Fill the cache (scalars), then read it beside the marks without copying it.
-                let items = match &self.event.fields()[index].value {
+                let items = match value {
                     Value::List(items) => Some(items),
                     _ => {
                         self.lowered(index);
@@ -460,8 +464,16 @@ fn lower(value: &Value, trim: bool) -> Option<String> {
 /// `into` has grown); false when the value has no text.
 fn lower_into(value: &Value, trim: bool, into: &mut String) -> bool {
     into.clear();
-    let Some(text) = value.as_text() else { return false };
-    let text = if trim { text.trim() } else { &text };
+    let text = match value {
+        Value::Str(text) if trim => text.trim(),
+        Value::Str(text) => text,
+        // Numbers and booleans, written without a text of their own (`NaN` has capitals).
+        other => {
+            let has_text = other.write_text(into);
+            into.make_ascii_lowercase();
+            return has_text;
+        }
+    };
     if text.is_ascii() {
         into.push_str(text);
         into.make_ascii_lowercase();

@@ -6,6 +6,7 @@
 use crate::compile::FieldTable;
 use crate::routing::Key;
 use aho_corasick::{AhoCorasick, packed};
+use harrier_event::Value;
 use harrier_ir::{Expr, Predicate, Test, Token};
 use rustc_hash::FxHashMap;
 use std::sync::OnceLock;
@@ -124,6 +125,9 @@ pub(crate) struct Scanner {
     automaton: OnceLock<Automaton>,
     /// For each literal, the rules it witnesses.
     rules: Vec<Vec<u32>>,
+    /// The length of the shortest literal: shorter texts (most numbers, flags, short names)
+    /// hold none.
+    shortest: usize,
 }
 
 struct Automaton {
@@ -131,9 +135,6 @@ struct Automaton {
     /// Finds where the first match starts, if any, faster than `every_match` reads the text
     /// (SIMD, many bytes at a time): keyword scanners only.
     first_match: Option<packed::Searcher>,
-    /// The length of the shortest literal: shorter texts (most numbers, flags, short names)
-    /// hold none.
-    shortest: usize,
 }
 
 /// Literals of one keyword scanner at most: SIMD searchers (Teddy) take up to 64.
@@ -153,16 +154,26 @@ impl Scanner {
         let every_match = builder.expect("literal patterns build an automaton");
         let first_match =
             keywords.then(|| packed::Config::new().only_teddy(true).builder().extend(&self.patterns).build()).flatten();
-        let shortest = self.patterns.iter().map(String::len).min().unwrap_or(0);
-        Automaton { every_match, first_match, shortest }
+        Automaton { every_match, first_match }
+    }
+
+    /// Whether the lower-cased text of a value may be long enough to hold a literal, told
+    /// before it is lower-cased: lower-casing makes a text at most half as long again (`İ`,
+    /// two bytes, is `i̇`, three), and an integer has 20 characters at most.
+    pub(crate) fn may_hold(&self, value: &Value) -> bool {
+        match value {
+            Value::Str(text) => text.len() + text.len() / 2 >= self.shortest,
+            Value::Int(_) => self.shortest <= 20,
+            _ => true,
+        }
     }
 
     /// Calls `mark` for each rule whose witness occurs in `text` (lower-cased).
     pub(crate) fn scan(&self, text: &str, mark: &mut impl FnMut(u32)) {
-        let automaton = self.automaton.get_or_init(|| self.build());
-        if text.len() < automaton.shortest {
+        if text.len() < self.shortest {
             return;
         }
+        let automaton = self.automaton.get_or_init(|| self.build());
         let start = match &automaton.first_match {
             Some(first_match) => match first_match.find(text) {
                 Some(found) => found.start(),
@@ -275,6 +286,7 @@ fn scanners(place: Place, by_literal: FxHashMap<String, Vec<u32>>) -> Vec<Scanne
             patterns: patterns.to_vec(),
             automaton: OnceLock::new(),
             rules: rules.to_vec(),
+            shortest: patterns.iter().map(String::len).min().unwrap_or(0),
         })
         .collect()
 }

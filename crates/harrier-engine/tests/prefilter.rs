@@ -102,3 +102,40 @@ fn every_keyword_is_found_whatever_the_number_of_keyword_rules() {
     assert_eq!(hits("xxabcdefghxx".into()), [150, 151], "overlapping keywords");
     assert!(hits("kw15 kw1 w001 nothing here".into()).is_empty());
 }
+
+/// Values too short to hold a literal are not lower-cased nor scanned; the length is told
+/// before lower-casing, which can lengthen a text (`İ`, two bytes, is `i̇`, three): a value
+/// shorter than a literal it holds once lower-cased is still found, and so are integers.
+#[test]
+fn values_that_lower_casing_lengthens_and_integers_are_scanned() {
+    let rules = ["keywords:\n        - 'İx'", "keywords:\n        - 4688", "sel:\n        Image|contains: 'İx'"];
+    let conditions: Vec<harrier_ir::Expr> = rules
+        .iter()
+        .map(|detection| {
+            let yaml = format!(
+                "title: t\ndetection:\n    {detection}\n    condition: {}",
+                detection.split(':').next().unwrap()
+            );
+            match &harrier_sigma::load_text(&yaml, "t.yml", &LoadOptions::default())[0].outcome {
+                Outcome::Active(rule) => rule.condition.clone(),
+                other => panic!("{other:?}"),
+            }
+        })
+        .collect();
+    let (engine, errors) = Engine::new(&conditions);
+    assert!(errors.is_empty(), "{errors:?}");
+    let event = |value: harrier_event::Value| {
+        let field = harrier_event::Field { name: "Image".into(), path: None, value };
+        let source = std::sync::Arc::new(harrier_event::SourceFile { path: "t".into() });
+        let provenance = harrier_event::Provenance { source, record_id: 1, timestamp: None };
+        harrier_event::Event::new(provenance, vec![field])
+    };
+    let hits = |value: harrier_event::Value| {
+        let mut hits = Vec::new();
+        engine.matches(&event(value), &mut hits);
+        hits
+    };
+    assert_eq!(hits(harrier_event::Value::Str("İX".into())), [0, 2]);
+    assert_eq!(hits(harrier_event::Value::Int(4688)), [1]);
+    assert!(hits(harrier_event::Value::Int(468)).is_empty());
+}

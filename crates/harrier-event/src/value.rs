@@ -22,11 +22,29 @@ impl Value {
     pub fn as_text(&self) -> Option<Cow<'_, str>> {
         match self {
             Value::Str(s) => Some(Cow::Borrowed(s)),
-            Value::Int(i) => Some(Cow::Owned(i.to_string())),
-            Value::Float(f) => Some(Cow::Owned(f.to_string())),
             Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
             Value::Null | Value::List(_) => None,
+            Value::Int(_) | Value::Float(_) => {
+                let mut text = String::new();
+                self.write_text(&mut text);
+                Some(Cow::Owned(text))
+            }
         }
+    }
+
+    /// Appends the text [`Value::as_text`] gives to `into`, without allocating once `into`
+    /// has grown; false (and nothing appended) for null and lists.
+    pub fn write_text(&self, into: &mut String) -> bool {
+        use std::fmt::Write;
+        // Writing to a `String` cannot fail.
+        match self {
+            Value::Str(s) => into.push_str(s),
+            Value::Int(i) => write!(into, "{i}").expect("a String takes any text"),
+            Value::Float(f) => write!(into, "{f}").expect("a String takes any text"),
+            Value::Bool(b) => into.push_str(if *b { "true" } else { "false" }),
+            Value::Null | Value::List(_) => return false,
+        }
+        true
     }
 
     pub fn as_str(&self) -> Option<&str> {
