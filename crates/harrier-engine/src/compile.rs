@@ -155,6 +155,8 @@ impl Glob {
 pub(crate) struct LazyRegex {
     builder: RegexBuilder,
     built: OnceLock<Option<Regex>>,
+    /// Literals one of which every match holds (see [`crate::required`]).
+    literals: Option<Vec<String>>,
 }
 
 /// The estimated size (see [`estimated_size`]) past which a pattern is built at once: a
@@ -176,7 +178,7 @@ impl LazyRegex {
         if estimated_size(&hir) > LAZY_SIZE_LIMIT {
             let _ = built.set(Some(builder.build().map_err(|error| error.to_string())?));
         }
-        Ok(LazyRegex { builder, built })
+        Ok(LazyRegex { builder, built, literals: crate::required::literals(&hir) })
     }
 
     pub(crate) fn is_match(&self, text: &str) -> bool {
@@ -221,6 +223,13 @@ struct RegexFlags {
 pub(crate) struct Regexes(FxHashMap<(String, RegexFlags), Arc<LazyRegex>>);
 
 impl Regexes {
+    /// The literals one of which every match of a regex test holds, if the test compiled.
+    pub(crate) fn literals(&self, test: &Test) -> Option<&[String]> {
+        let Test::Regex { pattern, ignore_case, multi_line, dot_all } = test else { return None };
+        let flags = RegexFlags { ignore_case: *ignore_case, multi_line: *multi_line, dot_all: *dot_all };
+        self.0.get(&(pattern.clone(), flags))?.literals.as_deref()
+    }
+
     fn get(&mut self, pattern: &str, flags: RegexFlags) -> Result<Arc<LazyRegex>, String> {
         match self.0.entry((pattern.to_owned(), flags)) {
             Entry::Occupied(shared) => Ok(shared.get().clone()),
@@ -247,7 +256,7 @@ impl TextMatcher {
 #[derive(Default)]
 pub(crate) struct Compiler {
     pub(crate) fields: FieldTable,
-    regexes: Regexes,
+    pub(crate) regexes: Regexes,
 }
 
 pub(crate) fn compile(expr: &Expr, compiler: &mut Compiler) -> Result<Node, CompileError> {

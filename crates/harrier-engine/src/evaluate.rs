@@ -147,8 +147,10 @@ impl Engine {
         for (index, condition) in conditions.into_iter().enumerate() {
             let condition = condition.borrow();
             let keys = routing::keys(condition);
-            prefilter.add(condition, &compiler.fields, keys.as_deref());
-            match compile::compile(condition, &mut compiler) {
+            // Compiled first, so that the witnesses find the rule's fields and regexes.
+            let compiled = compile::compile(condition, &mut compiler);
+            prefilter.add(condition, &compiler, keys.as_deref());
+            match compiled {
                 Ok(node) => {
                     if !matches!(node, Node::Const(false)) {
                         routes.add(index as u32, keys);

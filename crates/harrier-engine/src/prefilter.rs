@@ -3,7 +3,7 @@
 //! one Aho-Corasick automaton, each event's fields are scanned once, and only the rules whose
 //! witness was seen (plus those without one) are evaluated.
 
-use crate::compile::FieldTable;
+use crate::compile::Compiler;
 use crate::routing::Key;
 use aho_corasick::{AhoCorasick, packed};
 use harrier_event::Value;
@@ -30,13 +30,13 @@ enum Witness {
     AnyOf(Vec<(Place, String)>),
 }
 
-fn witness(expr: &Expr, fields: &FieldTable) -> Witness {
+fn witness(expr: &Expr, compiler: &Compiler) -> Witness {
     match expr {
-        Expr::Pred(predicate) => predicate_witness(predicate, fields),
+        Expr::Pred(predicate) => predicate_witness(predicate, compiler),
         Expr::Or(items) => {
             let mut all = Vec::new();
             for item in items {
-                match witness(item, fields) {
+                match witness(item, compiler) {
                     Witness::AnyOf(found) => all.extend(found),
                     _ => return Witness::Unknown,
                 }
@@ -47,7 +47,7 @@ fn witness(expr: &Expr, fields: &FieldTable) -> Witness {
             let mut best: Option<Vec<(Place, String)>> = None;
             let mut all_routing = true;
             for item in items {
-                match witness(item, fields) {
+                match witness(item, compiler) {
                     Witness::AnyOf(found) => {
                         all_routing = false;
                         if best.as_ref().is_none_or(|best| strength(&found) > strength(best)) {
@@ -75,32 +75,50 @@ fn strength(alternatives: &[(Place, String)]) -> (usize, std::cmp::Reverse<usize
     (shortest, std::cmp::Reverse(alternatives.len()))
 }
 
-fn predicate_witness(predicate: &Predicate, fields: &FieldTable) -> Witness {
-    let Test::Matches { pattern, .. } = &predicate.test else { return Witness::Unknown };
+fn predicate_witness(predicate: &Predicate, compiler: &Compiler) -> Witness {
+    let literals: Vec<String> = match &predicate.test {
+        Test::Matches { pattern, .. } => longest_literal(pattern).into_iter().collect(),
+        regex @ Test::Regex { .. } => match compiler.regexes.literals(regex) {
+            Some(literals) if literals.iter().all(|literal| literal.len() >= MIN_REGEX_WITNESS_BYTES) => {
+                literals.to_vec()
+            }
+            _ => return Witness::Unknown,
+        },
+        _ => return Witness::Unknown,
+    };
     let place = match predicate.field.as_deref() {
         Some(field) if field.eq_ignore_ascii_case("Channel") || field.eq_ignore_ascii_case("EventID") => {
             return Witness::Routing;
         }
-        Some(field) => match fields.get(&field.to_lowercase()) {
+        Some(field) => match compiler.fields.get(&field.to_lowercase()) {
             Some(slot) => Place::Slot(slot),
             None => return Witness::Unknown,
         },
         // The group is the rule's, set by `PrefilterBuilder::add`.
         None => Place::AnyValue(0),
     };
-    let longest = pattern
+    if literals.is_empty() {
+        return Witness::Unknown;
+    }
+    Witness::AnyOf(literals.into_iter().map(|literal| (place, head(literal))).collect())
+}
+
+/// The longest literal of a string pattern, lower-cased (a cased test's text holds it too).
+fn longest_literal(pattern: &harrier_ir::Pattern) -> Option<String> {
+    pattern
         .tokens()
         .iter()
         .filter_map(|token| match token {
             Token::Literal(text) => Some(text.to_lowercase()),
             _ => None,
         })
-        .max_by_key(String::len);
-    match longest {
-        Some(literal) if !literal.is_empty() => Witness::AnyOf(vec![(place, head(literal))]),
-        _ => Witness::Unknown,
-    }
+        .max_by_key(String::len)
+        .filter(|literal| !literal.is_empty())
 }
+
+/// Shortest regex literal worth a witness: shorter ones (`iex`'s `(`, a drive's `c:`) occur
+/// in most values, and the rule is cheaper evaluated than scanned for.
+const MIN_REGEX_WITNESS_BYTES: usize = 3;
 
 /// Longest witness kept: any part of a literal a match must contain is a witness too, and
 /// past a few dozen bytes a literal is as selective as it gets, while the automaton's
@@ -210,11 +228,11 @@ pub(crate) struct PrefilterBuilder {
 }
 
 impl PrefilterBuilder {
-    /// Adds the next rule, whose condition's fields are in `fields` and which is routed by
+    /// Adds the next rule, whose condition is compiled by `compiler` and which is routed by
     /// `routes` (see [`crate::routing::keys`]).
-    pub(crate) fn add(&mut self, condition: &Expr, fields: &FieldTable, routes: Option<&[Key]>) {
+    pub(crate) fn add(&mut self, condition: &Expr, compiler: &Compiler, routes: Option<&[Key]>) {
         let rule = self.gated.len() as u32;
-        let Witness::AnyOf(mut alternatives) = witness(condition, fields) else {
+        let Witness::AnyOf(mut alternatives) = witness(condition, compiler) else {
             self.gated.push(false);
             return;
         };

@@ -139,3 +139,49 @@ fn values_that_lower_casing_lengthens_and_integers_are_scanned() {
     assert_eq!(hits(harrier_event::Value::Int(4688)), [1]);
     assert!(hits(harrier_event::Value::Int(468)).is_empty());
 }
+
+/// Regex rules are witnessed by the literals every match holds (lower-cased, as values are
+/// scanned): cased or not, the hits are those of the rules evaluated on every event.
+#[test]
+fn regex_rules_are_witnessed_without_losing_a_match() {
+    let rules = [
+        "CommandLine|re: '.*cmd.{0,5}(?:/c|/r).+POWERSHELL'",
+        "CommandLine|re|i: 'invoke-(?:expression|webrequest)'",
+        "CommandLine|re: '\\bIEX\\b'",
+    ];
+    let conditions: Vec<harrier_ir::Expr> = rules
+        .iter()
+        .map(|detection| {
+            let yaml = format!("title: t\ndetection:\n    sel:\n        {detection}\n    condition: sel");
+            match &harrier_sigma::load_text(&yaml, "t.yml", &LoadOptions::default())[0].outcome {
+                Outcome::Active(rule) => rule.condition.clone(),
+                other => panic!("{other:?}"),
+            }
+        })
+        .collect();
+    let (filtered, errors) = Engine::new(&conditions);
+    assert!(errors.is_empty(), "{errors:?}");
+    let (mut exhaustive, _) = Engine::new(&conditions);
+    exhaustive.set_prefilter(false);
+    let hits = |command_line: &str| {
+        let field = harrier_event::Field {
+            name: "CommandLine".into(),
+            path: None,
+            value: harrier_event::Value::Str(command_line.into()),
+        };
+        let source = std::sync::Arc::new(harrier_event::SourceFile { path: "t".into() });
+        let provenance = harrier_event::Provenance { source, record_id: 1, timestamp: None };
+        let event = harrier_event::Event::new(provenance, vec![field]);
+        let (mut with, mut without) = (Vec::new(), Vec::new());
+        filtered.matches(&event, &mut with);
+        exhaustive.matches(&event, &mut without);
+        assert_eq!(with, without, "{command_line}");
+        with
+    };
+    assert_eq!(hits("cmd.exe /c start POWERSHELL -nop"), [0]);
+    assert!(hits("cmd.exe /c start powershell -nop").is_empty(), "the regex is cased");
+    assert_eq!(hits("powershell Invoke-WebRequest http://x"), [1]);
+    assert_eq!(hits("powershell INVOKE-EXPRESSION $x"), [1]);
+    assert_eq!(hits("powershell IEX (New-Object Net.WebClient)"), [2]);
+    assert!(hits("powershell iex (x); IEXPLORE").is_empty());
+}
