@@ -190,19 +190,27 @@ impl Engine {
     pub fn matches(&self, event: &Event, hits: &mut Vec<usize>) {
         SCRATCH.with(|scratch| {
             let scratch = &mut *scratch.borrow_mut();
+            let plan = self.use_prefilter.then(|| self.plan_of(event, scratch));
+            // An event no rule is routed to (most of a channel the rules do not read) needs
+            // no more: its fields are not even looked up.
+            if plan.as_ref().is_some_and(|plan| plan.ungated.is_empty() && plan.scanners.is_empty()) {
+                return;
+            }
             self.prepare(event, scratch);
             let mut to_run = std::mem::take(&mut scratch.to_run);
             let mut view = View { event, scratch, trim: self.trim_values };
             let generation = view.next_generation(self.rules.len());
-            if self.use_prefilter {
-                let plan = self.plan_of(event, view.scratch);
-                view.scan_witnesses(&self.prefilter, &plan, generation);
-                let witnessed = &mut view.scratch.witnessed;
-                witnessed.sort_unstable();
-                merge_sorted(&plan.ungated, witnessed, &mut to_run);
-            } else {
-                let channel = event.channel().unwrap_or("").to_lowercase();
-                self.routes.candidates(&channel, event.event_id(), &mut to_run);
+            match &plan {
+                Some(plan) => {
+                    view.scan_witnesses(&self.prefilter, plan, generation);
+                    let witnessed = &mut view.scratch.witnessed;
+                    witnessed.sort_unstable();
+                    merge_sorted(&plan.ungated, witnessed, &mut to_run);
+                }
+                None => {
+                    let channel = event.channel().unwrap_or("").to_lowercase();
+                    self.routes.candidates(&channel, event.event_id(), &mut to_run);
+                }
             }
             for &rule in &to_run {
                 if let Some(node) = &self.rules[rule as usize]
