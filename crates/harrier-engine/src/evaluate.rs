@@ -69,6 +69,11 @@ struct KnownName {
 /// Entries of [`Scratch::known_names`]: several times the distinct names of a log.
 const KNOWN_NAMES: usize = 4096;
 
+/// Longest name or channel remembered in [`Scratch::known_names`] and
+/// [`Scratch::known_plans`]: a longer one (crafted, up to a record's size) is worked out
+/// again each time rather than kept, so that the tables take little memory whatever the input.
+const MAX_REMEMBERED_BYTES: usize = 256;
+
 /// One entry of [`Scratch::known_plans`]: the plan of a channel and event id in one engine.
 struct KnownPlan {
     engine: u64,
@@ -238,8 +243,10 @@ impl Engine {
             return known.plan.clone();
         }
         let plan = Rc::new(self.plan(channel, event_id));
-        let known = KnownPlan { engine: self.id, channel: channel.into(), event_id, plan: plan.clone() };
-        scratch.known_plans[at] = Some(known);
+        if channel.len() <= MAX_REMEMBERED_BYTES {
+            let known = KnownPlan { engine: self.id, channel: channel.into(), event_id, plan: plan.clone() };
+            scratch.known_plans[at] = Some(known);
+        }
         plan
     }
 
@@ -306,7 +313,9 @@ impl Engine {
             key.extend(name.chars().flat_map(char::to_lowercase));
         }
         let slot = self.fields.get(key).unwrap_or(NONE);
-        scratch.known_names[at] = KnownName { engine: self.id, name: Some(name.clone()), slot };
+        if name.len() <= MAX_REMEMBERED_BYTES {
+            scratch.known_names[at] = KnownName { engine: self.id, name: Some(name.clone()), slot };
+        }
         slot
     }
 }

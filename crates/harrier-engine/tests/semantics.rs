@@ -360,3 +360,17 @@ fn engines_in_turn_on_one_thread_each_route_their_own_event_ids() {
         }
     }
 }
+
+/// Names and channels too long to be remembered per thread (crafted logs) are looked up
+/// again at each event, with the same result.
+#[test]
+fn a_field_name_too_long_to_remember_is_found_at_every_event() {
+    let name = "F".repeat(300);
+    let engine = engine(&format!("sel:\n    {name}: 'a'\ncondition: sel")).unwrap();
+    let channel = "C".repeat(300);
+    for value in ["a", "b", "a"] {
+        let mut hits = Vec::new();
+        engine.matches(&event(&[("Channel", text(&channel)), (name.as_str(), text(value))]), &mut hits);
+        assert_eq!(hits.is_empty(), value != "a", "{value}");
+    }
+}

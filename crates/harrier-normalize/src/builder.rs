@@ -17,6 +17,10 @@ const INTEGER_FIELDS: [&str; 5] =
 /// the input (logs with generated field names).
 const INTERNED_LIMIT: usize = 50_000;
 
+/// Longest name interned: a longer one (a generated or crafted key) is not kept, so that the
+/// names a thread keeps take some megabytes at most, whatever the input.
+const MAX_INTERNED_BYTES: usize = 256;
+
 thread_local! {
     static INTERNED: RefCell<Interner> = RefCell::new(Interner::default());
 }
@@ -48,6 +52,9 @@ impl Interner {
     }
 
     fn intern(&mut self, text: &str) -> Arc<str> {
+        if text.len() > MAX_INTERNED_BYTES {
+            return Arc::from(text);
+        }
         let slot = Interner::slot(text);
         if let Some(recent) = &self.recent[slot]
             && **recent == *text
@@ -283,7 +290,18 @@ pub(crate) fn is_namespace_declaration(attribute: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::canonical_guid;
+    use super::{Interner, MAX_INTERNED_BYTES, canonical_guid};
+    use std::sync::Arc;
+
+    #[test]
+    fn names_are_shared_but_long_ones_are_not_kept() {
+        let mut interner = Interner::default();
+        assert!(Arc::ptr_eq(&interner.intern("Image"), &interner.intern("Image")));
+        let long = "k".repeat(MAX_INTERNED_BYTES + 1);
+        assert_eq!(&*interner.intern(&long), long);
+        assert_eq!(interner.names.len(), 1, "only `Image` is kept");
+        assert!(interner.recent.iter().flatten().all(|kept| kept.len() <= MAX_INTERNED_BYTES));
+    }
 
     #[test]
     fn guids_get_braces_and_lower_case_and_nothing_else_changes() {
