@@ -116,8 +116,8 @@ fn longest_literal(pattern: &harrier_ir::Pattern) -> Option<String> {
         .filter(|literal| !literal.is_empty())
 }
 
-/// Shortest regex literal worth a witness: shorter ones (`iex`'s `(`, a drive's `c:`) occur
-/// in most values, and the rule is cheaper evaluated than scanned for.
+/// Shortest regex literal worth a witness: shorter ones (`/c`, a drive's `c:`) occur in most
+/// values, and the rule is cheaper evaluated than scanned for.
 const MIN_REGEX_WITNESS_BYTES: usize = 3;
 
 /// Longest witness kept: any part of a literal a match must contain is a witness too, and

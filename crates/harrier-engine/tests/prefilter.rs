@@ -2,8 +2,42 @@
 //! every SigmaHQ Windows rule and the attack samples.
 
 use harrier_engine::Engine;
+use harrier_event::{Event, Field, Provenance, SourceFile, Value};
 use harrier_read::{Input, ReadOptions};
 use harrier_sigma::{LoadOptions, Outcome};
+use std::sync::Arc;
+
+/// The condition of one rule's YAML.
+fn condition(yaml: &str) -> harrier_ir::Expr {
+    match &harrier_sigma::load_text(yaml, "t.yml", &LoadOptions::default())[0].outcome {
+        Outcome::Active(rule) => rule.condition.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Engines with and without the prefilter over the same conditions.
+fn with_and_without_prefilter(conditions: &[harrier_ir::Expr]) -> (Engine, Engine) {
+    let (filtered, errors) = Engine::new(conditions);
+    assert!(errors.is_empty(), "{errors:?}");
+    let (mut exhaustive, _) = Engine::new(conditions);
+    exhaustive.set_prefilter(false);
+    (filtered, exhaustive)
+}
+
+fn event(fields: &[(&str, Value)]) -> Event {
+    let provenance = Provenance { source: Arc::new(SourceFile { path: "t".into() }), record_id: 1, timestamp: None };
+    let fields = fields.iter().map(|(name, value)| Field { name: (*name).into(), path: None, value: value.clone() });
+    Event::new(provenance, fields.collect())
+}
+
+/// The hits of both engines, which must be the same.
+fn same_hits(engines: &(Engine, Engine), event: &Event) -> Vec<usize> {
+    let (mut with, mut without) = (Vec::new(), Vec::new());
+    engines.0.matches(event, &mut with);
+    engines.1.matches(event, &mut without);
+    assert_eq!(with, without, "{:?}", event.fields());
+    with
+}
 
 #[test]
 fn hits_are_the_same_with_and_without_the_prefilter() {
@@ -63,35 +97,14 @@ fn every_keyword_is_found_whatever_the_number_of_keyword_rules() {
         .enumerate()
         .map(|(n, keyword)| {
             let service = if n % 3 == 0 { "" } else { "\n    service: security" };
-            let yaml = format!(
+            condition(&format!(
                 "title: k{n}\nlogsource:\n    product: windows{service}\ndetection:\n    keywords:\n        - '{keyword}'\n    condition: keywords"
-            );
-            match &harrier_sigma::load_text(&yaml, "k.yml", &LoadOptions::default())[0].outcome {
-                Outcome::Active(rule) => rule.condition.clone(),
-                other => panic!("{other:?}"),
-            }
+            ))
         })
         .collect();
-    let (filtered, errors) = Engine::new(&conditions);
-    assert!(errors.is_empty());
-    let (mut exhaustive, _) = Engine::new(&conditions);
-    exhaustive.set_prefilter(false);
-    let event = |text: String| {
-        let field = |name: &str, value: &str| harrier_event::Field {
-            name: name.into(),
-            path: None,
-            value: harrier_event::Value::Str(value.into()),
-        };
-        let source = std::sync::Arc::new(harrier_event::SourceFile { path: "k".into() });
-        let provenance = harrier_event::Provenance { source, record_id: 1, timestamp: None };
-        harrier_event::Event::new(provenance, vec![field("Channel", "Security"), field("Message", &text)])
-    };
+    let engines = with_and_without_prefilter(&conditions);
     let hits = |text: String| {
-        let (mut with, mut without) = (Vec::new(), Vec::new());
-        filtered.matches(&event(text.clone()), &mut with);
-        exhaustive.matches(&event(text), &mut without);
-        assert_eq!(with, without);
-        with
+        same_hits(&engines, &event(&[("Channel", Value::Str("Security".into())), ("Message", Value::Str(text))]))
     };
     for (n, keyword) in keywords.iter().enumerate().take(150) {
         assert_eq!(hits(format!("C:\\Windows\\{}", keyword.to_uppercase())), [n], "{keyword} at the end");
@@ -112,32 +125,15 @@ fn values_that_lower_casing_lengthens_and_integers_are_scanned() {
     let conditions: Vec<harrier_ir::Expr> = rules
         .iter()
         .map(|detection| {
-            let yaml = format!(
-                "title: t\ndetection:\n    {detection}\n    condition: {}",
-                detection.split(':').next().unwrap()
-            );
-            match &harrier_sigma::load_text(&yaml, "t.yml", &LoadOptions::default())[0].outcome {
-                Outcome::Active(rule) => rule.condition.clone(),
-                other => panic!("{other:?}"),
-            }
+            let selection = detection.split(':').next().unwrap();
+            condition(&format!("title: t\ndetection:\n    {detection}\n    condition: {selection}"))
         })
         .collect();
-    let (engine, errors) = Engine::new(&conditions);
-    assert!(errors.is_empty(), "{errors:?}");
-    let event = |value: harrier_event::Value| {
-        let field = harrier_event::Field { name: "Image".into(), path: None, value };
-        let source = std::sync::Arc::new(harrier_event::SourceFile { path: "t".into() });
-        let provenance = harrier_event::Provenance { source, record_id: 1, timestamp: None };
-        harrier_event::Event::new(provenance, vec![field])
-    };
-    let hits = |value: harrier_event::Value| {
-        let mut hits = Vec::new();
-        engine.matches(&event(value), &mut hits);
-        hits
-    };
-    assert_eq!(hits(harrier_event::Value::Str("İX".into())), [0, 2]);
-    assert_eq!(hits(harrier_event::Value::Int(4688)), [1]);
-    assert!(hits(harrier_event::Value::Int(468)).is_empty());
+    let engines = with_and_without_prefilter(&conditions);
+    let hits = |value: Value| same_hits(&engines, &event(&[("Image", value)]));
+    assert_eq!(hits(Value::Str("İX".into())), [0, 2]);
+    assert_eq!(hits(Value::Int(4688)), [1]);
+    assert!(hits(Value::Int(468)).is_empty());
 }
 
 /// Regex rules are witnessed by the literals every match holds (lower-cased, as values are
@@ -151,33 +147,10 @@ fn regex_rules_are_witnessed_without_losing_a_match() {
     ];
     let conditions: Vec<harrier_ir::Expr> = rules
         .iter()
-        .map(|detection| {
-            let yaml = format!("title: t\ndetection:\n    sel:\n        {detection}\n    condition: sel");
-            match &harrier_sigma::load_text(&yaml, "t.yml", &LoadOptions::default())[0].outcome {
-                Outcome::Active(rule) => rule.condition.clone(),
-                other => panic!("{other:?}"),
-            }
-        })
+        .map(|detection| condition(&format!("title: t\ndetection:\n    sel:\n        {detection}\n    condition: sel")))
         .collect();
-    let (filtered, errors) = Engine::new(&conditions);
-    assert!(errors.is_empty(), "{errors:?}");
-    let (mut exhaustive, _) = Engine::new(&conditions);
-    exhaustive.set_prefilter(false);
-    let hits = |command_line: &str| {
-        let field = harrier_event::Field {
-            name: "CommandLine".into(),
-            path: None,
-            value: harrier_event::Value::Str(command_line.into()),
-        };
-        let source = std::sync::Arc::new(harrier_event::SourceFile { path: "t".into() });
-        let provenance = harrier_event::Provenance { source, record_id: 1, timestamp: None };
-        let event = harrier_event::Event::new(provenance, vec![field]);
-        let (mut with, mut without) = (Vec::new(), Vec::new());
-        filtered.matches(&event, &mut with);
-        exhaustive.matches(&event, &mut without);
-        assert_eq!(with, without, "{command_line}");
-        with
-    };
+    let engines = with_and_without_prefilter(&conditions);
+    let hits = |command_line: &str| same_hits(&engines, &event(&[("CommandLine", Value::Str(command_line.into()))]));
     assert_eq!(hits("cmd.exe /c start POWERSHELL -nop"), [0]);
     assert!(hits("cmd.exe /c start powershell -nop").is_empty(), "the regex is cased");
     assert_eq!(hits("powershell Invoke-WebRequest http://x"), [1]);

@@ -17,16 +17,19 @@ fn text(value: &str) -> Value {
     Value::Str(value.into())
 }
 
-/// Compiles a rule from its `detection` block (no logsource, so no routing).
-fn engine(detection: &str) -> Result<Engine, String> {
+/// The condition of a rule from its `detection` block (no logsource, so no routing).
+fn condition(detection: &str) -> Result<harrier_ir::Expr, String> {
     let yaml =
         format!("title: t\ndetection:\n{}", detection.lines().map(|line| format!("    {line}\n")).collect::<String>());
-    let entries = harrier_sigma::load_text(&yaml, "test.yml", &LoadOptions::default());
-    let rule = match &entries[0].outcome {
-        Outcome::Active(rule) => rule.clone(),
-        other => return Err(format!("{other:?}")),
-    };
-    let (engine, errors) = Engine::new([&rule.condition]);
+    match &harrier_sigma::load_text(&yaml, "test.yml", &LoadOptions::default())[0].outcome {
+        Outcome::Active(rule) => Ok(rule.condition.clone()),
+        other => Err(format!("{other:?}")),
+    }
+}
+
+/// Compiles a rule from its `detection` block.
+fn engine(detection: &str) -> Result<Engine, String> {
+    let (engine, errors) = Engine::new([condition(detection)?]);
     match errors.first() {
         Some((_, error)) => Err(error.to_string()),
         None => Ok(engine),
@@ -332,13 +335,8 @@ fn engines_in_turn_on_one_thread_each_route_their_own_event_ids() {
     let routed = |event_ids: &mut dyn Iterator<Item = i64>| {
         let conditions: Vec<_> = event_ids
             .map(|id| {
-                let yaml = format!(
-                    "title: t\ndetection:\n    sel:\n        EventID: {id}\n        Image|endswith: '\\x{id}.exe'\n    condition: sel\n"
-                );
-                match &harrier_sigma::load_text(&yaml, "test.yml", &LoadOptions::default())[0].outcome {
-                    Outcome::Active(rule) => rule.condition.clone(),
-                    other => panic!("{other:?}"),
-                }
+                condition(&format!("sel:\n    EventID: {id}\n    Image|endswith: '\\x{id}.exe'\ncondition: sel"))
+                    .unwrap()
             })
             .collect();
         let (engine, errors) = Engine::new(&conditions);
