@@ -24,7 +24,8 @@ pub(crate) fn literals(hir: &Hir) -> Option<Vec<String>> {
 struct Known {
     /// It matches exactly one of these texts (lower-cased), when it is a finite set.
     exact: Option<Vec<String>>,
-    /// Every match contains one of these texts.
+    /// Every match contains one of these texts, when more is known than `exact` says (whose
+    /// texts a match also contains: callers weigh both with [`best`]).
     required: Option<Vec<String>>,
 }
 
@@ -50,7 +51,7 @@ fn analyze(hir: &Hir) -> Known {
 }
 
 fn exact(texts: Vec<String>) -> Known {
-    Known { required: Some(texts.clone()), exact: Some(texts) }
+    Known { exact: Some(texts), required: None }
 }
 
 /// Adjacent parts of known texts join into longer texts; any part's literals are required.
