@@ -34,9 +34,15 @@ pub(crate) struct JsonWork {
     pieces: Vec<Piece>,
 }
 
+/// Room a batch is given beyond its size for the record that takes it past it.
+const BATCH_SLACK: usize = 16 << 10;
+
 impl JsonWork {
-    fn new(source: &Arc<SourceFile>) -> JsonWork {
-        JsonWork { source: source.clone(), text: Vec::new(), pieces: Vec::new() }
+    /// An empty batch with room for `limits.batch_bytes`: a batch that grew by doubling would
+    /// copy its bytes once more on the reading thread.
+    fn new(source: &Arc<SourceFile>, limits: Limits) -> JsonWork {
+        let text = Vec::with_capacity(limits.batch_bytes + BATCH_SLACK);
+        JsonWork { source: source.clone(), text, pieces: Vec::new() }
     }
 
     pub(crate) fn source(&self) -> Arc<SourceFile> {
@@ -104,7 +110,7 @@ impl Batcher<'_> {
     }
 
     fn flush(&mut self) {
-        let full = std::mem::replace(&mut self.current, JsonWork::new(self.source));
+        let full = std::mem::replace(&mut self.current, JsonWork::new(self.source, self.limits));
         let bytes = full.text.len() as u64;
         if !full.pieces.is_empty() {
             (self.send)(Step::Work(Work::Json(full)));
@@ -182,7 +188,7 @@ fn skip_line(reader: &mut impl BufRead) -> std::io::Result<()> {
 /// newlines, so a broken line costs only itself; anything else is split into top-level
 /// values, and a broken document costs only itself unless its braces never balance.
 pub(crate) fn produce(mut reader: impl BufRead, source: &Arc<SourceFile>, limits: Limits, send: &mut dyn FnMut(Step)) {
-    let mut batcher = Batcher { source, limits, current: JsonWork::new(source), send };
+    let mut batcher = Batcher { source, limits, current: JsonWork::new(source, limits), send };
     let mut first_line = Vec::new();
     let result = match read_line(&mut reader, &mut first_line, limits.max_record) {
         Ok(Line::Read) if is_one_document(&first_line) => read_lines(first_line, reader, &mut batcher),
@@ -437,7 +443,7 @@ fn string_byte(in_string: &mut bool, escaped: &mut bool, byte: u8) -> bool {
 /// is turned into evtx_dump's JSON shape and normalized like JSON; its record id is the line
 /// it starts on.
 pub(crate) fn produce_xml(reader: impl BufRead, source: &Arc<SourceFile>, limits: Limits, send: &mut dyn FnMut(Step)) {
-    let mut batcher = Batcher { source, limits, current: JsonWork::new(source), send };
+    let mut batcher = Batcher { source, limits, current: JsonWork::new(source, limits), send };
     let mut events = XmlEvents { buffer: Vec::new(), line: 1, skipping: None };
     if let Err(error) = events.read(reader, &mut batcher) {
         batcher.problem(events.line, format!("read error: {error}"));
