@@ -39,7 +39,9 @@ impl Value {
         // Writing to a `String` cannot fail.
         match self {
             Value::Str(s) => into.push_str(s),
-            Value::Int(i) => write!(into, "{i}").expect("a String takes any text"),
+            // Matching writes integers by the million (scanned fields): `itoa` is several
+            // times faster than the formatting machinery.
+            Value::Int(i) => into.push_str(itoa::Buffer::new().format(*i)),
             Value::Float(f) => write!(into, "{f}").expect("a String takes any text"),
             Value::Bool(b) => into.push_str(if *b { "true" } else { "false" }),
             Value::Null | Value::List(_) => return false,
