@@ -146,6 +146,10 @@ pub(crate) struct Scanner {
     /// The length of the shortest literal: shorter texts (most numbers, flags, short names)
     /// hold none.
     shortest: usize,
+    /// Whether some literal could occur in an integer's text (digits and `-` only): a
+    /// keyword scanner meets a dozen integers an event (`EventID`, `ProcessId`), and its
+    /// words never occur in them.
+    in_integers: bool,
 }
 
 struct Automaton {
@@ -175,13 +179,13 @@ impl Scanner {
         Automaton { every_match, first_match }
     }
 
-    /// Whether the lower-cased text of a value may be long enough to hold a literal, told
-    /// before it is lower-cased: lower-casing makes a text at most half as long again (`İ`,
-    /// two bytes, is `i̇`, three), and an integer has 20 characters at most.
+    /// Whether the lower-cased text of a value may hold a literal, told before it is
+    /// lower-cased: lower-casing makes a text at most half as long again (`İ`, two bytes, is
+    /// `i̇`, three), and an integer's text holds digits and `-` only.
     pub(crate) fn may_hold(&self, value: &Value) -> bool {
         match value {
             Value::Str(text) => text.len() + text.len() / 2 >= self.shortest,
-            Value::Int(_) => self.shortest <= 20,
+            Value::Int(_) => self.in_integers,
             _ => true,
         }
     }
@@ -305,6 +309,7 @@ fn scanners(place: Place, by_literal: FxHashMap<String, Vec<u32>>) -> Vec<Scanne
             automaton: OnceLock::new(),
             rules: rules.to_vec(),
             shortest: patterns.iter().map(String::len).min().unwrap_or(0),
+            in_integers: patterns.iter().any(|pattern| pattern.bytes().all(|b| b.is_ascii_digit() || b == b'-')),
         })
         .collect()
 }

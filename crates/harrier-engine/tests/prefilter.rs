@@ -121,7 +121,12 @@ fn every_keyword_is_found_whatever_the_number_of_keyword_rules() {
 /// shorter than a literal it holds once lower-cased is still found, and so are integers.
 #[test]
 fn values_that_lower_casing_lengthens_and_integers_are_scanned() {
-    let rules = ["keywords:\n        - 'İx'", "keywords:\n        - 4688", "sel:\n        Image|contains: 'İx'"];
+    let rules = [
+        "keywords:\n        - 'İx'",
+        "keywords:\n        - 4688",
+        "sel:\n        Image|contains: 'İx'",
+        "sel:\n        Image|contains: '-12'",
+    ];
     let conditions: Vec<harrier_ir::Expr> = rules
         .iter()
         .map(|detection| {
@@ -134,6 +139,7 @@ fn values_that_lower_casing_lengthens_and_integers_are_scanned() {
     assert_eq!(hits(Value::Str("İX".into())), [0, 2]);
     assert_eq!(hits(Value::Int(4688)), [1]);
     assert!(hits(Value::Int(468)).is_empty());
+    assert_eq!(hits(Value::Int(-123)), [3], "a literal of digits and `-` is looked for in integers");
 }
 
 /// Regex rules are witnessed by the literals every match holds (lower-cased, as values are
