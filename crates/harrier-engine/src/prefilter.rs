@@ -190,6 +190,11 @@ impl Scanner {
         }
     }
 
+    /// Whether a literal could occur in an integer's text (see [`Scanner::may_hold`]).
+    pub(crate) fn in_integers(&self) -> bool {
+        self.in_integers
+    }
+
     /// Calls `mark` for each rule whose witness occurs in `text` (lower-cased).
     pub(crate) fn scan(&self, text: &str, mark: &mut impl FnMut(u32)) {
         if text.len() < self.shortest {

@@ -164,3 +164,19 @@ fn regex_rules_are_witnessed_without_losing_a_match() {
     assert_eq!(hits("powershell IEX (New-Object Net.WebClient)"), [2]);
     assert!(hits("powershell iex (x); IEXPLORE").is_empty());
 }
+
+/// Keywords are looked for in every value of each event at once: a list's items and a value
+/// past others are found, and what one event held is not found in the next.
+#[test]
+fn keywords_are_found_in_every_value_of_each_event() {
+    let engines = with_and_without_prefilter(&[condition(
+        "title: t\ndetection:\n    keywords:\n        - 'mimikatz'\n    condition: keywords",
+    )]);
+    let list = |items: &[&str]| Value::List(items.iter().map(|item| Value::Str((*item).into())).collect());
+    let with_keyword = event(&[("Image", Value::Int(4)), ("CommandLine", list(&["x", "run MimiKatz"]))]);
+    let without = event(&[("Image", Value::Str("a.exe".into())), ("CommandLine", list(&["mimi", "katz"]))]);
+    for _ in 0..2 {
+        assert!(same_hits(&engines, &without).is_empty());
+        assert_eq!(same_hits(&engines, &with_keyword), [0]);
+    }
+}
