@@ -134,7 +134,27 @@ impl Sql {
             Shape::EndsWith => ("", "\\z"),
             _ => ("", ""),
         };
-        self.regex(&column, &format!("{start}{}{end}", alternation(literals)), false, false, false)
+        let regex = self.regex(&column, &format!("{start}{}{end}", alternation(literals)), false, false, false)?;
+        if self.dialect != Dialect::Spark {
+            return Ok(regex);
+        }
+        // Java's matcher tries every alternative at every place of the value: a test that
+        // holds wherever one of the literals occurs, and costs little, goes first.
+        if literals.iter().all(|literal| !literal.is_ascii()) {
+            // Each literal holds a character past ASCII (SigmaHQ's emoji lists), which few
+            // values do.
+            return Ok(format!("{column} RLIKE {} AND {regex}", self.string("[^\\x00-\\x7F]")));
+        }
+        Ok(match covering_substrings(literals) {
+            Some(cover) => {
+                let tests: Vec<String> = cover
+                    .into_iter()
+                    .map(|text| format!("{column} LIKE {}", self.like(&Pattern::literal(text).contained())))
+                    .collect();
+                format!("({}) AND {regex}", tests.join(" OR "))
+            }
+            None => regex,
+        })
     }
 
     /// The column holding `field` lower-cased (see [`crate::sql_condition`]).
@@ -238,7 +258,11 @@ impl Sql {
                 _ => format!("{column} LIKE {}", self.like(pattern)),
             },
             Test::Regex { pattern, ignore_case, multi_line, dot_all } => {
-                self.regex(column, pattern, *ignore_case, *multi_line, *dot_all)?
+                let regex = self.regex(column, pattern, *ignore_case, *multi_line, *dot_all)?;
+                match self.regex_guard(lowered, pattern, *ignore_case, *multi_line, *dot_all) {
+                    Some(guard) => format!("({guard}) AND {regex}"),
+                    None => regex,
+                }
             }
             Test::Cidr(network) => self.cidr(column, network)?,
             Test::Compare { op, value } => {
@@ -271,6 +295,41 @@ impl Sql {
                 format!("{column} {operator} {}", self.string(pattern))
             }
         })
+    }
+
+    /// On lower-cased columns in Spark: a test that holds wherever the regular expression
+    /// matches, and costs far less (substring searches of the literals one of which every match
+    /// holds, see [`harrier_ir::required`]). Java's matcher backtracks: SigmaHQ's `.+` and
+    /// `.*` patterns over script blocks cost it more than all other tests of a scan together.
+    /// Only ASCII literals are used, which Java lower-cases as Rust does.
+    fn regex_guard(
+        &self,
+        lowered: &dyn Fn() -> String,
+        pattern: &str,
+        ignore_case: bool,
+        multi_line: bool,
+        dot_all: bool,
+    ) -> Option<String> {
+        if !self.lowered || self.dialect != Dialect::Spark {
+            return None;
+        }
+        let hir = regex_syntax::ParserBuilder::new()
+            .case_insensitive(ignore_case)
+            .multi_line(multi_line)
+            .dot_matches_new_line(dot_all)
+            .build()
+            .parse(pattern)
+            .ok()?;
+        let literals = harrier_ir::required::literals(&hir)?;
+        if !literals.iter().all(|literal| literal.is_ascii()) {
+            return None;
+        }
+        let column = lowered();
+        let tests: Vec<String> = literals
+            .into_iter()
+            .map(|literal| format!("{column} LIKE {}", self.like(&Pattern::literal(literal).contained())))
+            .collect();
+        Some(tests.join(" OR "))
     }
 
     /// A value among a multivalue column's lines (the data model datasets of an event).
@@ -415,6 +474,44 @@ fn alternation(literals: &[String]) -> String {
     format!("(?:{})", escaped.join("|"))
 }
 
+/// Most substrings [`covering_substrings`] gives: a guard of more tests saves little.
+const MAX_COVERING_SUBSTRINGS: usize = 8;
+
+/// Shortest and longest substring [`covering_substrings`] tries (in characters): a shorter one
+/// occurs in too many values to save anything.
+const COVERING_LENGTHS: std::ops::RangeInclusive<usize> = 4..=12;
+
+/// A few texts, one of which each literal contains (`.ps1` for a list of PowerShell script
+/// names), chosen greedily: the substring of the first literal not yet covered that the most
+/// others contain, the longer on a tie. `None` when that takes more than
+/// [`MAX_COVERING_SUBSTRINGS`].
+fn covering_substrings(literals: &[String]) -> Option<Vec<String>> {
+    let mut left: Vec<&str> = literals.iter().map(String::as_str).collect();
+    let mut cover = Vec::new();
+    while let Some(first) = left.first() {
+        if cover.len() == MAX_COVERING_SUBSTRINGS {
+            return None;
+        }
+        let best = substrings(first)
+            .max_by_key(|text| (left.iter().filter(|literal| literal.contains(text)).count(), text.len()))
+            .unwrap_or(first)
+            .to_owned();
+        left.retain(|literal| !literal.contains(&best));
+        cover.push(best);
+    }
+    Some(cover)
+}
+
+/// The substrings of `text` of [`COVERING_LENGTHS`] characters.
+fn substrings(text: &str) -> impl Iterator<Item = &str> {
+    let bounds: Vec<usize> = text.char_indices().map(|(at, _)| at).chain([text.len()]).collect();
+    let spans: Vec<(usize, usize)> = (0..bounds.len())
+        .flat_map(|start| COVERING_LENGTHS.map(move |length| (start, start + length)))
+        .filter(|(_, end)| *end < bounds.len())
+        .collect();
+    spans.into_iter().map(move |(start, end)| &text[bounds[start]..bounds[end]])
+}
+
 const MAX_FACTORED_PARTS: usize = 64;
 
 /// How a grouped literal is tested.
@@ -489,6 +586,51 @@ mod tests {
         let few: Vec<Expr> = (0..GROUPED_PATTERNS - 1).map(|n| contains("CommandLine", &n.to_string())).collect();
         let sql = spark().expr(&Expr::Or(few)).unwrap();
         assert_eq!(sql.matches(" LIKE ").count(), GROUPED_PATTERNS - 1, "{sql}");
+    }
+
+    #[test]
+    fn long_literal_lists_are_tested_after_what_their_literals_share() {
+        let scripts: Vec<Expr> =
+            (0..GROUPED_PATTERNS).map(|n| contains("ContextInfo", &format!("Invoke-Tool{n}.ps1"))).collect();
+        let sql = spark().expr(&Expr::Or(scripts)).unwrap();
+        assert!(sql.starts_with("((`ContextInfo::lower` LIKE '%"), "{sql}");
+        assert_eq!(sql.matches(" LIKE ").count(), 1, "one substring covers them all: {sql}");
+        assert!(sql.contains(") AND `ContextInfo::lower` RLIKE '(?:invoke\\\\-tool0\\\\.ps1|"), "{sql}");
+
+        let emoji: Vec<Expr> = ["😀", "🦆", "☺️"]
+            .iter()
+            .cycle()
+            .take(GROUPED_PATTERNS)
+            .enumerate()
+            .map(|(n, text)| contains("CommandLine", &format!("{text}{n}")))
+            .collect();
+        let sql = spark().expr(&Expr::Or(emoji)).unwrap();
+        assert!(
+            sql.starts_with("(`CommandLine::lower` RLIKE '[^\\\\x00-\\\\x7F]' AND `CommandLine::lower` RLIKE '(?:"),
+            "{sql}"
+        );
+
+        let unrelated: Vec<String> = (0..=MAX_COVERING_SUBSTRINGS).map(|n| format!("{}", n * 1111)).collect();
+        assert_eq!(covering_substrings(&unrelated), None);
+        let short = vec!["ab".to_owned(), "xyz.dll".to_owned(), "q.dll".to_owned()];
+        assert_eq!(covering_substrings(&short), Some(vec!["ab".to_owned(), ".dll".to_owned()]));
+    }
+
+    #[test]
+    fn a_regex_is_tested_after_the_literals_every_match_holds() {
+        let regex = |pattern: &str| {
+            let test = Test::Regex { pattern: pattern.into(), ignore_case: false, multi_line: false, dot_all: false };
+            spark().expr(&Expr::Pred(Predicate { field: Some("Payload".into()), test })).unwrap()
+        };
+        assert_eq!(
+            regex("cmd.{0,5}(?:/c|/r).+Clipboard]::"),
+            "(`Payload::lower` LIKE '%clipboard]::%' ESCAPE '\\\\') AND `Payload` RLIKE 'cmd.{0,5}(?:/c|/r).+Clipboard]::'"
+        );
+        assert_eq!(regex("^[0-9]+$"), "`Payload` RLIKE '^[0-9]+$'", "no literal every match holds");
+        assert_eq!(regex("Straße.+x"), "`Payload` RLIKE 'Straße.+x'", "Java may lower-case past ASCII otherwise");
+        let sqlite = Sql { dialect: Dialect::Sqlite, lowered: true, values: false };
+        let test = Test::Regex { pattern: "cmd.+clip".into(), ignore_case: false, multi_line: false, dot_all: false };
+        assert!(!sqlite.expr(&Expr::Pred(Predicate { field: Some("a".into()), test })).unwrap().contains("LIKE"));
     }
 
     #[test]

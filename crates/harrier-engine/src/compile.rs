@@ -155,7 +155,7 @@ impl Glob {
 pub(crate) struct LazyRegex {
     builder: RegexBuilder,
     built: OnceLock<Option<Regex>>,
-    /// Literals one of which every match holds (see [`crate::required`]).
+    /// Literals one of which every match holds (see [`harrier_ir::required`]).
     literals: Option<Vec<String>>,
 }
 
@@ -178,7 +178,7 @@ impl LazyRegex {
         if estimated_size(&hir) > LAZY_SIZE_LIMIT {
             let _ = built.set(Some(builder.build().map_err(|error| error.to_string())?));
         }
-        Ok(LazyRegex { builder, built, literals: crate::required::literals(&hir) })
+        Ok(LazyRegex { builder, built, literals: harrier_ir::required::literals(&hir) })
     }
 
     pub(crate) fn is_match(&self, text: &str) -> bool {

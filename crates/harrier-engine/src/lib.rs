@@ -17,7 +17,6 @@
 mod compile;
 mod evaluate;
 mod prefilter;
-mod required;
 mod routing;
 
 pub use compile::CompileError;

@@ -20,6 +20,7 @@ mod expr;
 mod meta;
 mod pattern;
 pub mod pipeline;
+pub mod required;
 
 /// Deepest nesting (parentheses, `not`, function calls, subsearches) a rule's condition or an
 /// SPL expression may have: far past any real rule (SigmaHQ and ESCU nest a few levels), and

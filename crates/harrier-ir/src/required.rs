@@ -1,7 +1,8 @@
 //! What every match of a regular expression contains: literals, one of which occurs in any
-//! text the expression matches, lower-cased as the prefilter reads values. SigmaHQ's
-//! `|re` rules (Invoke-Obfuscation and the like) test every process creation or script block
-//! otherwise; with these they are witnessed like the other rules.
+//! text the expression matches, lower-cased. SigmaHQ's `|re` rules (Invoke-Obfuscation and
+//! the like) test every process creation or script block otherwise: the engine's prefilter
+//! witnesses them by these literals, and the Spark SQL of a rule tests them before the
+//! regular expression (a substring search costs a fraction of Java's backtracking matcher).
 
 use regex_syntax::hir::{Class, Hir, HirKind};
 
@@ -15,7 +16,7 @@ const MAX_CLASS_CHARS: usize = 4;
 
 /// The literals one of which every match of `hir` contains, lower-cased, or `None` when no
 /// such set is known (a match may be empty, or made of wide classes only).
-pub(crate) fn literals(hir: &Hir) -> Option<Vec<String>> {
+pub fn literals(hir: &Hir) -> Option<Vec<String>> {
     let known = analyze(hir);
     best([known.exact, known.required])
 }
