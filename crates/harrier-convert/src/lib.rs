@@ -140,15 +140,18 @@ pub fn sql_literal(text: &str, dialect: Dialect) -> String {
     sql::Sql::new(dialect).string(text)
 }
 
-/// The column of an event's values as an array (see [`sql_condition`]).
-pub const VALUES_FIELD: &str = "::values";
+/// The column of an event as a JSON object's text, as `harrier ingest` writes it (serde_json:
+/// only `"`, `\` and control characters escaped), which keyword searches read (see
+/// [`sql_condition`]).
+pub const EVENT_FIELD: &str = "::event";
 
 /// A routed rule's condition as a SQL boolean expression, for engines that test many rules in
 /// one scan (harrier-spark flags each rule). With `lowered`, a case-insensitive test reads
 /// the column `<field>::lower` (the field lower-cased once per row, which the engine's table
 /// must provide) with `LIKE` and a lower-cased pattern, rather than lower-casing the field
 /// for every test. In Spark SQL, a keyword search (a test on any value) reads the column
-/// [`VALUES_FIELD`]: every value of the event as text, a list's items one by one.
+/// [`EVENT_FIELD`]: it tests every value of the event, a list's items one by one, and with
+/// `lowered` first searches `::event::lower` for a literal the test needs.
 pub fn sql_condition(rule: &Rule, dialect: Dialect, profile: &Profile, lowered: bool) -> Result<String, Unsupported> {
     let values = dialect == Dialect::Spark;
     sql::Sql { dialect, lowered, values }.expr(&prepared(rule, profile).0)

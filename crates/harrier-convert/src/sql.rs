@@ -17,7 +17,7 @@ pub(crate) struct Sql {
     pub(crate) dialect: Dialect,
     /// Case-insensitive tests on lower-cased columns (see [`crate::sql_condition`]).
     pub(crate) lowered: bool,
-    /// Keyword searches over the column [`crate::VALUES_FIELD`] (see [`crate::sql_condition`]).
+    /// Keyword searches over the column [`crate::EVENT_FIELD`] (see [`crate::sql_condition`]).
     pub(crate) values: bool,
 }
 
@@ -67,7 +67,7 @@ impl Sql {
     /// [`GROUPED_LITERALS`], [`GROUPED_PATTERNS`]).
     fn or_grouped(&self, items: &[Expr], relaxed: Option<bool>) -> Result<String, Unsupported> {
         let mut parts: Vec<String> = Vec::new();
-        let mut keywords: Vec<(String, Vec<String>)> = Vec::new();
+        let mut keywords: Vec<(String, Vec<String>, Option<Vec<String>>)> = Vec::new();
         let mut literals: Vec<((&str, Shape), Vec<String>)> = Vec::new();
         let literal_of: Vec<Option<((&str, Shape), &str)>> =
             items.iter().map(|item| self.grouped_literal(item)).collect();
@@ -76,9 +76,13 @@ impl Sql {
             match item {
                 Expr::Pred(Predicate { field: None, test, .. }) => {
                     let (values, inner) = self.keyword_test(test)?;
-                    match keywords.iter_mut().find(|(column, _)| *column == values) {
-                        Some((_, tests)) => tests.push(format!("({inner})")),
-                        None => keywords.push((values, vec![format!("({inner})")])),
+                    let guard = self.keyword_guard(test);
+                    match keywords.iter_mut().find(|(column, ..)| *column == values) {
+                        Some((_, tests, texts)) => {
+                            tests.push(format!("({inner})"));
+                            *texts = texts.take().zip(guard).map(|(texts, more)| [texts, more].concat());
+                        }
+                        None => keywords.push((values, vec![format!("({inner})")], guard)),
                     }
                 }
                 _ => match literal.filter(|(key, _)| groups.contains(key)) {
@@ -90,8 +94,8 @@ impl Sql {
                 },
             }
         }
-        for (values, tests) in keywords {
-            parts.push(format!("({})", exists(&values, &balanced(&tests, " OR "))));
+        for (values, tests, guard) in keywords {
+            parts.push(format!("({})", self.keyword_search(&values, &tests, guard)));
         }
         for ((field, shape), group) in literals {
             parts.push(format!("({})", self.any_literal(field, shape, &group)?));
@@ -145,14 +149,8 @@ impl Sql {
             // values do.
             return Ok(format!("{column} RLIKE {} AND {regex}", self.string("[^\\x00-\\x7F]")));
         }
-        Ok(match covering_substrings(literals) {
-            Some(cover) => {
-                let tests: Vec<String> = cover
-                    .into_iter()
-                    .map(|text| format!("{column} LIKE {}", self.like(&Pattern::literal(text).contained())))
-                    .collect();
-                format!("({}) AND {regex}", tests.join(" OR "))
-            }
+        Ok(match covering_substrings(literals, SHORTEST_COVERING_SUBSTRING) {
+            Some(cover) => format!("({}) AND {regex}", self.any_contained(&column, cover)),
             None => regex,
         })
     }
@@ -222,10 +220,10 @@ impl Sql {
     }
 
     /// A keyword search: the test on any of the event's values, which only a table with the
-    /// column [`crate::VALUES_FIELD`] (the values as an array) has.
+    /// column [`crate::EVENT_FIELD`] (the event as a JSON object's text) has.
     fn keyword(&self, test: &Test) -> Result<String, Unsupported> {
         let (values, inner) = self.keyword_test(test)?;
-        Ok(exists(&values, &inner))
+        Ok(self.keyword_search(&values, &[inner], self.keyword_guard(test)))
     }
 
     /// The array a keyword search reads (the values, or with `self.lowered` the values
@@ -234,13 +232,68 @@ impl Sql {
         if !self.values {
             return unsupported("keyword search (no field): a SQL table has no \"any column\"");
         }
-        let values = crate::VALUES_FIELD;
+        let values = self.event_values();
         if self.lowered && matches!(test, Test::Matches { cased: false, .. }) {
             let inner = self.test(KEYWORD_VALUE, &|| KEYWORD_VALUE.to_owned(), test)?;
-            return Ok((self.identifier(&format!("{values}{}", crate::LOWERED_SUFFIX)), inner));
+            return Ok((format!("transform({values}, _w -> lower(_w))"), inner));
         }
         let inner = self.test(KEYWORD_VALUE, &|| format!("lower({KEYWORD_VALUE})"), test)?;
-        Ok((self.identifier(values), inner))
+        Ok((values, inner))
+    }
+
+    /// Every value of the event as text, a list's items one by one, from its JSON text
+    /// (`variant` tells a list from a string that looks like one). Computed where a keyword
+    /// search needs it, after its guard: parsing every event's text costs more than the rules.
+    fn event_values(&self) -> String {
+        let event = self.identifier(crate::EVENT_FIELD);
+        format!(
+            "flatten(transform(map_values(from_json({event}, 'map<string,variant>')), \
+             _v -> coalesce(try_variant_get(_v, '$', 'array<string>'), array(try_variant_get(_v, '$', 'string')))))"
+        )
+    }
+
+    /// A keyword search of `tests` (one of which must hold for a value), after a search of
+    /// the event's lower-cased JSON text for one of the `guard` texts when there are some.
+    fn keyword_search(&self, values: &str, tests: &[String], guard: Option<Vec<String>>) -> String {
+        let search = exists(values, &balanced(tests, " OR "));
+        match guard.filter(|texts| !texts.is_empty()) {
+            Some(texts) => {
+                // An event's text is long: fewer searches, even of shorter texts, cost less
+                // (`::` for most of Mimikatz's commands), and they only guard the search.
+                let texts = covering_substrings(&texts, 2).unwrap_or(texts);
+                format!("({}) AND {search}", self.any_contained(&self.lowered_column(crate::EVENT_FIELD), texts))
+            }
+            None => search,
+        }
+    }
+
+    /// Texts one of which the event's lower-cased JSON text holds wherever `test` holds for
+    /// one of its values: the longest literal of a pattern, the literals every match of a
+    /// regular expression holds, lower-cased and written as JSON writes them. `None` when
+    /// not known, or when the text is not plain: past ASCII (a JSON writer may escape it),
+    /// control characters, or all digits and signs (the JSON text of a number may differ from
+    /// what the value's text says).
+    fn keyword_guard(&self, test: &Test) -> Option<Vec<String>> {
+        if !self.lowered {
+            return None;
+        }
+        let texts = match test {
+            Test::Matches { pattern, .. } => vec![pattern.literals().max_by_key(|text| text.len())?.to_lowercase()],
+            Test::Regex { pattern, ignore_case, multi_line, dot_all } => {
+                required_literals(pattern, *ignore_case, *multi_line, *dot_all)?
+            }
+            _ => return None,
+        };
+        texts.iter().map(|text| as_json_text(text)).collect()
+    }
+
+    /// `column LIKE '%text%'` for each text, in an OR.
+    fn any_contained(&self, column: &str, texts: Vec<String>) -> String {
+        let tests: Vec<String> = texts
+            .into_iter()
+            .map(|text| format!("{column} LIKE {}", self.like(&Pattern::literal(text).contained())))
+            .collect();
+        tests.join(" OR ")
     }
 
     /// A test on `column`; `lowered` names the column lower-cased (when `self.lowered`).
@@ -313,23 +366,11 @@ impl Sql {
         if !self.lowered || self.dialect != Dialect::Spark {
             return None;
         }
-        let hir = regex_syntax::ParserBuilder::new()
-            .case_insensitive(ignore_case)
-            .multi_line(multi_line)
-            .dot_matches_new_line(dot_all)
-            .build()
-            .parse(pattern)
-            .ok()?;
-        let literals = harrier_ir::required::literals(&hir)?;
+        let literals = required_literals(pattern, ignore_case, multi_line, dot_all)?;
         if !literals.iter().all(|literal| literal.is_ascii()) {
             return None;
         }
-        let column = lowered();
-        let tests: Vec<String> = literals
-            .into_iter()
-            .map(|literal| format!("{column} LIKE {}", self.like(&Pattern::literal(literal).contained())))
-            .collect();
-        Some(tests.join(" OR "))
+        Some(self.any_contained(&lowered(), literals))
     }
 
     /// A value among a multivalue column's lines (the data model datasets of an event).
@@ -474,25 +515,49 @@ fn alternation(literals: &[String]) -> String {
     format!("(?:{})", escaped.join("|"))
 }
 
+/// The lower-cased literals one of which every match of a regular expression holds (see
+/// [`harrier_ir::required`]), when known.
+fn required_literals(pattern: &str, ignore_case: bool, multi_line: bool, dot_all: bool) -> Option<Vec<String>> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .case_insensitive(ignore_case)
+        .multi_line(multi_line)
+        .dot_matches_new_line(dot_all)
+        .build()
+        .parse(pattern)
+        .ok()?;
+    harrier_ir::required::literals(&hir)
+}
+
+/// `text` as serde_json writes it in a string (`\` and `"` escaped), when it is plain (see
+/// [`Sql::keyword_guard`]).
+fn as_json_text(text: &str) -> Option<String> {
+    let plain = text.is_ascii() && !text.chars().any(|c| c.is_ascii_control());
+    let number_like = text.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e'));
+    (plain && !number_like && !text.is_empty()).then(|| text.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
 /// Most substrings [`covering_substrings`] gives: a guard of more tests saves little.
 const MAX_COVERING_SUBSTRINGS: usize = 8;
 
-/// Shortest and longest substring [`covering_substrings`] tries (in characters): a shorter one
-/// occurs in too many values to save anything.
-const COVERING_LENGTHS: std::ops::RangeInclusive<usize> = 4..=12;
+/// Shortest substring of a value's literals [`covering_substrings`] tries (in characters): a
+/// shorter one occurs in too many values to save anything.
+const SHORTEST_COVERING_SUBSTRING: usize = 4;
+
+/// Longest substring [`covering_substrings`] tries (in characters).
+const LONGEST_COVERING_SUBSTRING: usize = 12;
 
 /// A few texts, one of which each literal contains (`.ps1` for a list of PowerShell script
 /// names), chosen greedily: the substring of the first literal not yet covered that the most
-/// others contain, the longer on a tie. `None` when that takes more than
-/// [`MAX_COVERING_SUBSTRINGS`].
-fn covering_substrings(literals: &[String]) -> Option<Vec<String>> {
+/// others contain, the longer on a tie; none shorter than `shortest` characters but a literal
+/// itself. `None` when that takes more than [`MAX_COVERING_SUBSTRINGS`].
+fn covering_substrings(literals: &[String], shortest: usize) -> Option<Vec<String>> {
     let mut left: Vec<&str> = literals.iter().map(String::as_str).collect();
     let mut cover = Vec::new();
     while let Some(first) = left.first() {
         if cover.len() == MAX_COVERING_SUBSTRINGS {
             return None;
         }
-        let best = substrings(first)
+        let best = substrings(first, shortest)
             .max_by_key(|text| (left.iter().filter(|literal| literal.contains(text)).count(), text.len()))
             .unwrap_or(first)
             .to_owned();
@@ -502,11 +567,11 @@ fn covering_substrings(literals: &[String]) -> Option<Vec<String>> {
     Some(cover)
 }
 
-/// The substrings of `text` of [`COVERING_LENGTHS`] characters.
-fn substrings(text: &str) -> impl Iterator<Item = &str> {
+/// The substrings of `text` of `shortest` to [`LONGEST_COVERING_SUBSTRING`] characters.
+fn substrings(text: &str, shortest: usize) -> impl Iterator<Item = &str> {
     let bounds: Vec<usize> = text.char_indices().map(|(at, _)| at).chain([text.len()]).collect();
     let spans: Vec<(usize, usize)> = (0..bounds.len())
-        .flat_map(|start| COVERING_LENGTHS.map(move |length| (start, start + length)))
+        .flat_map(|start| (shortest..=LONGEST_COVERING_SUBSTRING).map(move |length| (start, start + length)))
         .filter(|(_, end)| *end < bounds.len())
         .collect();
     spans.into_iter().map(move |(start, end)| &text[bounds[start]..bounds[end]])
@@ -611,9 +676,19 @@ mod tests {
         );
 
         let unrelated: Vec<String> = (0..=MAX_COVERING_SUBSTRINGS).map(|n| format!("{}", n * 1111)).collect();
-        assert_eq!(covering_substrings(&unrelated), None);
+        assert_eq!(covering_substrings(&unrelated, SHORTEST_COVERING_SUBSTRING), None);
         let short = vec!["ab".to_owned(), "xyz.dll".to_owned(), "q.dll".to_owned()];
-        assert_eq!(covering_substrings(&short), Some(vec!["ab".to_owned(), ".dll".to_owned()]));
+        assert_eq!(
+            covering_substrings(&short, SHORTEST_COVERING_SUBSTRING),
+            Some(vec!["ab".to_owned(), ".dll".to_owned()])
+        );
+        let mimikatz: Vec<String> =
+            ["dpapi::masterkey", "lsadump::", "mimidrv.sys", "\\mimilib.dll"].map(String::from).to_vec();
+        assert_eq!(covering_substrings(&mimikatz, 2), Some(vec!["::".to_owned(), "mimi".to_owned()]));
+        assert_eq!(
+            covering_substrings(&mimikatz, SHORTEST_COVERING_SUBSTRING),
+            Some(vec!["i::masterkey".to_owned(), "lsadump::".to_owned(), "mimi".to_owned()])
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The SQL of a hunt: the binding of fields to columns, and one scan testing many rules.
 
 use crate::{CORE_COLUMNS, literal, quoted};
-use harrier_convert::{LOWERED_SUFFIX, VALUES_FIELD};
+use harrier_convert::{EVENT_FIELD, LOWERED_SUFFIX};
 use std::collections::BTreeSet;
 
 /// How a field a rule names finds its column.
@@ -36,19 +36,11 @@ pub(crate) fn bound_columns(columns: &[String], fields: &BTreeSet<String>, names
     select
 }
 
-/// Every value of the event (`_event`, a JSON object) as text, a list's items one by one, for
-/// keyword searches. (`variant` tells a list from a string that looks like one.)
-const EVENT_VALUES: &str = "flatten(transform(map_values(from_json(`_event`, 'map<string,variant>')), \
-     _v -> coalesce(try_variant_get(_v, '$', 'array<string>'), array(try_variant_get(_v, '$', 'string')))))";
-
 /// What a field reads: its column(s); for `<field>::lower`, the field lower-cased; for
-/// [`VALUES_FIELD`], every value of the event.
+/// [`EVENT_FIELD`], the event's JSON text (`_event`), which keyword searches read.
 fn value(columns: &[String], field: &str, names: Names) -> String {
-    if field == VALUES_FIELD {
-        return EVENT_VALUES.to_owned();
-    }
-    if field.strip_suffix(LOWERED_SUFFIX) == Some(VALUES_FIELD) {
-        return format!("transform({EVENT_VALUES}, _w -> lower(_w))");
+    if field == EVENT_FIELD {
+        return quoted("_event");
     }
     if let Some(base) = field.strip_suffix(LOWERED_SUFFIX) {
         return format!("lower({})", value(columns, base, names));
@@ -161,16 +153,18 @@ mod tests {
     fn fields_bind_to_every_spelling_for_sigma_and_the_exact_one_for_spl() {
         let columns: Vec<String> =
             ["_source", "_record", "_event", "ProcessId", "ProcessID", "Image"].iter().map(|c| c.to_string()).collect();
-        let fields: BTreeSet<String> = ["ProcessId", "image", "Missing", "_record", "image::lower", VALUES_FIELD]
-            .iter()
-            .map(|f| f.to_string())
-            .collect();
+        let fields: BTreeSet<String> =
+            ["ProcessId", "image", "Missing", "_record", "image::lower", EVENT_FIELD, "::event::lower"]
+                .iter()
+                .map(|f| f.to_string())
+                .collect();
         assert_eq!(
             bound_columns(&columns, &fields, Names::IgnoreCase),
             [
                 "`_source`",
                 "`_record`",
-                &format!("{EVENT_VALUES} AS `::values`"),
+                "`_event` AS `::event`",
+                "lower(`_event`) AS `::event::lower`",
                 "CAST(NULL AS STRING) AS `Missing`",
                 "coalesce(`ProcessId`, `ProcessID`) AS `ProcessId`",
                 "`Image` AS `image`",

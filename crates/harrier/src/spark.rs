@@ -195,7 +195,7 @@ fn hunt(
         for family in families.iter().chain(&[Family::of(local_rules.clone(), None, true)]) {
             let chunks = scan_chunks(&family.rules, engine.rules_per_scan);
             // One scan reads the events once, as a view of them would.
-            let cached = chunks.len() > 1;
+            let cached = chunks.len() > 1 && family.cacheable;
             if cached {
                 cluster.cache_rows(FAMILY_VIEW, SIGMA_VIEW, &family.columns, family.rows.as_deref())?;
             }
@@ -299,20 +299,33 @@ struct Family {
     rules: Vec<RuleCondition>,
     /// The rules' conditions take candidate rows, to check here.
     candidates: bool,
+    /// Whether its scans may read a cached view: not when they read the events' text (for
+    /// keyword searches), which costs more to write to the cluster's disks and read back
+    /// than to read from the lake again.
+    cacheable: bool,
 }
 
 impl Family {
     fn of(rules: Vec<RuleCondition>, rows: Option<String>, candidates: bool) -> Family {
-        let columns: BTreeSet<String> =
-            rules.iter().flat_map(|rule| harrier_spark::identifiers(&rule.condition)).collect();
-        Family { rows, columns: columns.into_iter().collect(), rules, candidates }
+        let columns: BTreeSet<String> = rules.iter().flat_map(|rule| condition_columns(rule)).collect();
+        let cacheable = !columns.contains(harrier_convert::EVENT_FIELD);
+        Family { rows, columns: columns.into_iter().collect(), rules, candidates, cacheable }
     }
 }
 
-/// The rules in families: by their routing keys first (`routed`: the source has the columns
-/// the keys are tested on), then by their channels, when a family takes two scans or more (a
-/// view costs a pass over the events); the rules of no such family last, over all rows.
+/// The columns (and views) a rule's condition names.
+fn condition_columns(rule: &RuleCondition) -> BTreeSet<String> {
+    harrier_spark::identifiers(&rule.condition)
+}
+
+/// The rules in families: keyword searches apart (they read the events' text: a view holding
+/// it for the rules that share their rows would cost more than it saves); then by their
+/// routing keys (`routed`: the source has the columns the keys are tested on), then by their
+/// channels, when a family takes two scans or more (a view costs a pass over the events);
+/// the rules of no such family last, over all rows.
 fn families(set: &RuleSet, rules: Vec<RuleCondition>, most: usize, routed: bool) -> Vec<Family> {
+    let (keyword_searches, rules): (Vec<RuleCondition>, Vec<RuleCondition>) =
+        rules.into_iter().partition(|rule| condition_columns(rule).contains(harrier_convert::EVENT_FIELD));
     let keys = |rule: &RuleCondition| {
         let condition = set.rule(rule.rule).condition.unpack().ok()?;
         harrier_engine::keys(&condition).filter(|_| routed)
@@ -328,6 +341,7 @@ fn families(set: &RuleSet, rules: Vec<RuleCondition>, most: usize, routed: bool)
     families.extend(by_channel);
     rest.sort_by_key(|rule| rule.rule);
     families.push(Family::of(rest, None, false));
+    families.push(Family::of(keyword_searches, None, false));
     families
 }
 
