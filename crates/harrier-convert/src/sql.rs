@@ -260,7 +260,7 @@ impl Sql {
             Some(texts) => {
                 // An event's text is long: fewer searches, even of shorter texts, cost less
                 // (`::` for most of Mimikatz's commands), and they only guard the search.
-                let texts = covering_substrings(&texts, 2).unwrap_or(texts);
+                let texts = covering_substrings(&texts, SHORTEST_KEYWORD_GUARD).unwrap_or(texts);
                 format!("({}) AND {search}", self.any_contained(&self.lowered_column(crate::EVENT_FIELD), texts))
             }
             None => search,
@@ -543,6 +543,10 @@ const MAX_COVERING_SUBSTRINGS: usize = 8;
 /// shorter one occurs in too many values to save anything.
 const SHORTEST_COVERING_SUBSTRING: usize = 4;
 
+/// Shortest substring of keyword literals [`covering_substrings`] tries for a search of the
+/// event's text (in characters).
+const SHORTEST_KEYWORD_GUARD: usize = 2;
+
 /// Longest substring [`covering_substrings`] tries (in characters).
 const LONGEST_COVERING_SUBSTRING: usize = 12;
 
@@ -689,6 +693,33 @@ mod tests {
             covering_substrings(&mimikatz, SHORTEST_COVERING_SUBSTRING),
             Some(vec!["i::masterkey".to_owned(), "lsadump::".to_owned(), "mimi".to_owned()])
         );
+    }
+
+    #[test]
+    fn keyword_searches_parse_the_values_only_where_the_event_text_holds_a_literal() {
+        let keyword = |text: &str| {
+            Expr::Pred(Predicate {
+                field: None,
+                test: Test::Matches { pattern: Pattern::literal(text).contained(), cased: false },
+            })
+        };
+        let sql = spark().expr(&Expr::Or(vec![keyword("sekurlsa::"), keyword("LSADump::")])).unwrap();
+        assert!(
+            sql.starts_with(
+                "((`::event::lower` LIKE '%lsa%' ESCAPE '\\\\') AND exists(transform(flatten(transform(map_values(from_json(`::event`, "
+            ),
+            "one substring both literals hold: {sql}"
+        );
+        let path = spark().expr(&keyword("C:\\Temp")).unwrap();
+        assert!(
+            path.starts_with("(`::event::lower` LIKE '%c:\\\\\\\\\\\\\\\\temp%' ESCAPE '\\\\') AND exists("),
+            "a backslash is doubled as JSON writes it: {path}"
+        );
+        assert_eq!(sql.matches("exists(").count(), 1, "{sql}");
+        let number = spark().expr(&keyword("4688")).unwrap();
+        assert!(number.starts_with("exists("), "a number's JSON text may differ from its value's: {number}");
+        let unlowered = Sql { dialect: Dialect::Spark, lowered: false, values: true };
+        assert!(unlowered.expr(&keyword("sekurlsa::")).unwrap().starts_with("exists("));
     }
 
     #[test]

@@ -307,7 +307,7 @@ struct Family {
 
 impl Family {
     fn of(rules: Vec<RuleCondition>, rows: Option<String>, candidates: bool) -> Family {
-        let columns: BTreeSet<String> = rules.iter().flat_map(|rule| condition_columns(rule)).collect();
+        let columns: BTreeSet<String> = rules.iter().flat_map(condition_columns).collect();
         let cacheable = !columns.contains(harrier_convert::EVENT_FIELD);
         Family { rows, columns: columns.into_iter().collect(), rules, candidates, cacheable }
     }
