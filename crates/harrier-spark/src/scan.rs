@@ -21,9 +21,9 @@ pub struct RuleCondition {
     pub condition: String,
 }
 
-/// The select list of the binding view: core columns the source has but `_event` (a scan
-/// would read every event's text; the events it matches are fetched from the source), then
-/// each field.
+/// The select list of the binding view: core columns the source has but `_event` (the events
+/// a scan matches are fetched from the source), then each field: `::event`, the event's text,
+/// only when keyword searches read it.
 pub(crate) fn bound_columns(columns: &[String], fields: &BTreeSet<String>, names: Names) -> Vec<String> {
     let mut select: Vec<String> = CORE_COLUMNS
         .iter()
