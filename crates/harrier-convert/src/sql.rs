@@ -528,12 +528,16 @@ fn required_literals(pattern: &str, ignore_case: bool, multi_line: bool, dot_all
     harrier_ir::required::literals(&hir)
 }
 
-/// `text` as serde_json writes it in a string (`\` and `"` escaped), when it is plain (see
+/// `text` as serde_json (the lake writer's) writes it inside a string, when it is plain (see
 /// [`Sql::keyword_guard`]).
 fn as_json_text(text: &str) -> Option<String> {
     let plain = text.is_ascii() && !text.chars().any(|c| c.is_ascii_control());
     let number_like = text.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e'));
-    (plain && !number_like && !text.is_empty()).then(|| text.replace('\\', "\\\\").replace('"', "\\\""))
+    if !plain || number_like || text.is_empty() {
+        return None;
+    }
+    let quoted = serde_json::to_string(text).ok()?;
+    Some(quoted[1..quoted.len() - 1].to_owned())
 }
 
 /// Most substrings [`covering_substrings`] gives: a guard of more tests saves little.
