@@ -7,6 +7,7 @@
 //! its negation true. Each target gets the case-insensitive form it has (see [`Target`]); a
 //! feature a target cannot express is an [`Unsupported`] error naming it, never a weaker query.
 
+mod alternation;
 mod correlation;
 mod dsl;
 mod esql;

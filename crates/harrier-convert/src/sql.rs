@@ -2,8 +2,10 @@
 //! `LIKE` in SQLite (which ignores ASCII case), `ILIKE` in DuckDB, PostgreSQL and Spark, with
 //! `ESCAPE '\'`; `NOT` guarded with `COALESCE` so an absent (NULL) field makes it true.
 
+use crate::alternation::alternation;
 use crate::{Dialect, Unsupported, inline_flags, number, operator, render_pattern, unsupported};
 use harrier_ir::{Expr, FieldRefMode, Pattern, Predicate, Test, Token};
+use std::collections::BTreeSet;
 
 /// The field holding an event's data model datasets, one per line (harrier-cim's name).
 const DATAMODEL_FIELD: &str = "_datamodel";
@@ -39,18 +41,19 @@ impl Sql {
 
     /// `relaxed`: none to refuse what cannot be expressed, or the value such a test takes.
     fn tree(&self, condition: &Expr, relaxed: Option<bool>) -> Result<String, Unsupported> {
-        let join = |items: &[Expr], operator: &str| -> Result<String, Unsupported> {
+        let join = |items: Vec<&Expr>, operator: &str| -> Result<String, Unsupported> {
             let parts: Result<Vec<String>, Unsupported> =
-                items.iter().map(|item| self.tree(item, relaxed).map(|text| format!("({text})"))).collect();
+                items.into_iter().map(|item| self.tree(item, relaxed).map(|text| format!("({text})"))).collect();
             Ok(balanced(&parts?, operator))
         };
         Ok(match condition {
-            Expr::And(items) => join(items, " AND ")?,
+            Expr::And(items) if self.values => join(cheapest_first(items), " AND ")?,
+            Expr::And(items) => join(items.iter().collect(), " AND ")?,
             Expr::Or(items) if self.values => match factored(items) {
                 Some(factored) => self.tree(&factored, relaxed)?,
                 None => self.or_grouped(items, relaxed)?,
             },
-            Expr::Or(items) => join(items, " OR ")?,
+            Expr::Or(items) => join(items.iter().collect(), " OR ")?,
             Expr::Not(item) => format!("NOT COALESCE(({}), FALSE)", self.tree(item, relaxed.map(|value| !value))?),
             Expr::Pred(predicate) => match (self.predicate(predicate), relaxed) {
                 (Ok(text), _) => text,
@@ -458,21 +461,69 @@ const GROUPED_LITERALS: usize = 16;
 
 /// Contains, prefix or suffix tests of one column from which an OR tests them as one regular
 /// expression (SigmaHQ's emoji command lines: nearly a thousand). Fewer stay apart: Spark's
-/// own substring tests are faster than a regex of alternatives.
+/// own substring tests are faster than a regex of alternatives, unless the literals share their
+/// beginnings ([`SHARED_START_PATTERNS`]).
 const GROUPED_PATTERNS: usize = 64;
 
+/// Contains, prefix or suffix tests of one column from which an OR tests them as one regular
+/// expression when they begin with a few characters, a quarter as many as the literals (hashes
+/// that all begin `sha256=`, base64 text in three alignments): the regex is a trie (see
+/// [`alternation`]), so Java's matcher tries as many alternatives per character as there are
+/// first characters, where the substring tests would search for every literal.
+const SHARED_START_PATTERNS: usize = 8;
+
 /// The (field, kind) pairs of which an OR holds enough literal tests to test them as one
-/// ([`GROUPED_LITERALS`], [`GROUPED_PATTERNS`]).
+/// ([`GROUPED_LITERALS`], [`GROUPED_PATTERNS`], [`SHARED_START_PATTERNS`]).
 fn literal_groups<'e>(literals: &[Option<((&'e str, Shape), &'e str)>]) -> Vec<(&'e str, Shape)> {
-    let mut counts: Vec<((&str, Shape), usize)> = Vec::new();
-    for (key, _) in literals.iter().flatten() {
-        match counts.iter_mut().find(|(counted, _)| counted == key) {
-            Some((_, count)) => *count += 1,
-            None => counts.push((*key, 1)),
+    let mut groups: Vec<((&str, Shape), Vec<&str>)> = Vec::new();
+    for (key, literal) in literals.iter().flatten() {
+        match groups.iter_mut().find(|(grouped, _)| grouped == key) {
+            Some((_, group)) => group.push(literal),
+            None => groups.push((*key, vec![literal])),
         }
     }
-    let enough = |(_, shape): &(&str, Shape)| if *shape == Shape::Equal { GROUPED_LITERALS } else { GROUPED_PATTERNS };
-    counts.into_iter().filter(|(key, count)| *count >= enough(key)).map(|(key, _)| key).collect()
+    groups.into_iter().filter(|((_, shape), group)| worth_grouping(*shape, group)).map(|(key, _)| key).collect()
+}
+
+fn worth_grouping(shape: Shape, literals: &[&str]) -> bool {
+    if shape == Shape::Equal {
+        return literals.len() >= GROUPED_LITERALS;
+    }
+    let starts: BTreeSet<Option<char>> = literals.iter().map(|literal| literal.to_lowercase().chars().next()).collect();
+    literals.len() >= GROUPED_PATTERNS
+        || (literals.len() >= SHARED_START_PATTERNS && literals.len() >= 4 * starts.len())
+}
+
+/// An AND's items, cheapest first ([`cost`]) and NOTs last: Spark's generated code stops at the
+/// first item that is false, and SigmaHQ rules often test a command line for many substrings
+/// before the image name that rules out most events, while a NOT (a filter of known false
+/// positives) is nearly always true. In SQL's three-valued logic AND is commutative, and no
+/// item can fail (numbers are read with TRY_CAST), so the order changes only the cost.
+fn cheapest_first(items: &[Expr]) -> Vec<&Expr> {
+    let mut ordered: Vec<&Expr> = items.iter().collect();
+    ordered.sort_by_cached_key(|item| (matches!(item, Expr::Not(_)), cost(item)));
+    ordered
+}
+
+/// A rough cost of testing `condition` on one event where it is false, in equality tests: a
+/// substring search reads the whole value, other patterns and regular expressions read it
+/// with more work per character, and a keyword search parses the event's text.
+fn cost(condition: &Expr) -> u64 {
+    match condition {
+        Expr::And(items) | Expr::Or(items) => items.iter().map(cost).fold(0, u64::saturating_add),
+        Expr::Not(item) => cost(item),
+        Expr::Const(_) => 0,
+        Expr::Pred(Predicate { field: None, .. }) => 64,
+        Expr::Pred(Predicate { test, .. }) => match test {
+            Test::Matches { pattern, .. } => match pattern.tokens() {
+                [Token::Literal(_)] | [Token::Literal(_), Token::AnyRun] | [Token::AnyRun, Token::Literal(_)] => 1,
+                [Token::AnyRun, Token::Literal(_), Token::AnyRun] => 4,
+                _ => 8,
+            },
+            Test::Regex { .. } => 16,
+            _ => 2,
+        },
+    }
 }
 
 /// `(a AND b) OR (a AND c)` as `a AND (b OR c)` (true in three-valued logic too), when every
@@ -507,12 +558,6 @@ fn factored(items: &[Expr]) -> Option<Expr> {
         }
     }
     Some(Expr::And(common.into_iter().cloned().chain([Expr::Or(rests)]).collect()))
-}
-
-/// `(?:a|b|...)`: the literals as alternatives of a regular expression, each taken literally.
-fn alternation(literals: &[String]) -> String {
-    let escaped: Vec<String> = literals.iter().map(|literal| regex::escape(literal)).collect();
-    format!("(?:{})", escaped.join("|"))
 }
 
 /// The lower-cased literals one of which every match of a regular expression holds (see
@@ -643,7 +688,7 @@ mod tests {
     fn many_literals_on_one_column_are_one_test_and_a_few_stay_apart() {
         let many: Vec<Expr> = (0..GROUPED_PATTERNS).map(|n| contains("CommandLine", &format!("A.{n}"))).collect();
         let sql = spark().expr(&Expr::Or(many)).unwrap();
-        assert!(sql.starts_with("(`CommandLine::lower` RLIKE '(?:a\\\\.0|a\\\\.1|"), "{sql}");
+        assert!(sql.starts_with("(`CommandLine::lower` RLIKE '(?:a\\\\.(?:0|1(?:0|1|"), "{sql}");
         assert_eq!(sql.matches("RLIKE").count(), 1, "{sql}");
         assert!(!sql.contains(" LIKE "), "{sql}");
 
@@ -656,9 +701,45 @@ mod tests {
             (0..GROUPED_LITERALS).map(|n| matches("Hashes", vec![Token::Literal(format!("X{n}"))])).collect();
         assert!(spark().expr(&Expr::Or(equal)).unwrap().starts_with("(`Hashes::lower` IN ('x0', 'x1', "));
 
-        let few: Vec<Expr> = (0..GROUPED_PATTERNS - 1).map(|n| contains("CommandLine", &n.to_string())).collect();
+        let letter = |n: usize| char::from(b'a' + (n % 26) as u8);
+        let few: Vec<Expr> =
+            (0..GROUPED_PATTERNS - 1).map(|n| contains("CommandLine", &format!("{}{n}", letter(n)))).collect();
         let sql = spark().expr(&Expr::Or(few)).unwrap();
         assert_eq!(sql.matches(" LIKE ").count(), GROUPED_PATTERNS - 1, "{sql}");
+    }
+
+    #[test]
+    fn an_and_tests_its_cheapest_items_first_and_its_nots_last() {
+        let filter = Expr::Not(Box::new(matches("ParentImage", vec![Token::Literal("C:\\a.exe".into())])));
+        let image = matches("Image", vec![Token::AnyRun, Token::Literal("\\b.exe".into())]);
+        let rule = Expr::And(vec![filter, contains("CommandLine", "-c"), image]);
+        let sql = spark().expr(&rule).unwrap();
+        let at = |text: &str| sql.find(text).unwrap_or_else(|| panic!("{text} in {sql}"));
+        assert!(at("`Image::lower`") < at("`CommandLine::lower`"), "{sql}");
+        assert!(at("`CommandLine::lower`") < at("NOT"), "{sql}");
+        let sqlite = Sql::new(Dialect::Sqlite).expr(&rule).unwrap();
+        assert!(sqlite.starts_with("(NOT"), "other dialects keep the rule's order: {sqlite}");
+    }
+
+    #[test]
+    fn a_few_literals_are_one_test_when_they_begin_alike() {
+        let hashes = |count: usize| -> Expr {
+            Expr::Or((0..count).map(|n| contains("Hashes", &format!("SHA256={n:064x}"))).collect())
+        };
+        let sql = spark().expr(&hashes(SHARED_START_PATTERNS)).unwrap();
+        assert!(sql.contains("`Hashes::lower` RLIKE '(?:sha256=0000"), "{sql}");
+        assert_eq!(sql.matches("LIKE").count(), 2, "a guard and the regex: {sql}");
+        let sql = spark().expr(&hashes(SHARED_START_PATTERNS - 1)).unwrap();
+        assert_eq!(sql.matches(" LIKE ").count(), SHARED_START_PATTERNS - 1, "{sql}");
+
+        let starts = ["a", "b"];
+        let mixed: Vec<Expr> =
+            (0..SHARED_START_PATTERNS).map(|n| contains("CommandLine", &format!("{}{n}", starts[n % 2]))).collect();
+        assert_eq!(spark().expr(&Expr::Or(mixed)).unwrap().matches("RLIKE").count(), 1);
+        let mixed: Vec<Expr> = (0..SHARED_START_PATTERNS)
+            .map(|n| contains("CommandLine", &format!("{}{n}", ["a", "b", "c"][n % 3])))
+            .collect();
+        assert_eq!(spark().expr(&Expr::Or(mixed)).unwrap().matches("RLIKE").count(), 0, "8 literals, 3 beginnings");
     }
 
     #[test]
@@ -668,7 +749,7 @@ mod tests {
         let sql = spark().expr(&Expr::Or(scripts)).unwrap();
         assert!(sql.starts_with("((`ContextInfo::lower` LIKE '%"), "{sql}");
         assert_eq!(sql.matches(" LIKE ").count(), 1, "one substring covers them all: {sql}");
-        assert!(sql.contains(") AND `ContextInfo::lower` RLIKE '(?:invoke\\\\-tool0\\\\.ps1|"), "{sql}");
+        assert!(sql.contains(") AND `ContextInfo::lower` RLIKE '(?:invoke\\\\-tool(?:0\\\\.ps1|"), "{sql}");
 
         let emoji: Vec<Expr> = ["😀", "🦆", "☺️"]
             .iter()
@@ -766,10 +847,7 @@ mod tests {
             test: Test::Cidr("172.16.0.0/12".parse().unwrap()),
         });
         let sql = spark().expr(&network).unwrap();
-        assert_eq!(
-            sql,
-            "`DestinationIp` RLIKE '^(?:172\\\\.16|172\\\\.17|172\\\\.18|172\\\\.19|172\\\\.20|172\\\\.21|172\\\\.22|172\\\\.23|172\\\\.24|172\\\\.25|172\\\\.26|172\\\\.27|172\\\\.28|172\\\\.29|172\\\\.30|172\\\\.31)\\\\.'"
-        );
+        assert_eq!(sql, "`DestinationIp` RLIKE '^(?:172\\\\.(?:1(?:6|7|8|9)|2(?:0|1|2|3|4|5|6|7|8|9)|3(?:0|1)))\\\\.'");
         let sqlite = Sql::new(Dialect::Sqlite).expr(&network).unwrap();
         assert_eq!(sqlite.matches(" LIKE ").count(), 16, "{sqlite}");
     }
