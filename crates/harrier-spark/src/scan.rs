@@ -101,17 +101,21 @@ pub fn identifiers(sql: &str) -> BTreeSet<String> {
     found
 }
 
-/// One scan of `view` testing every rule: a row per event and rule that matches it (its file
-/// and record, and `_rule`, the rule's number). The array of flags is exploded and its NULLs
-/// dropped after: a `filter` with a lambda would run the whole scan interpreted (Spark does not
-/// generate code for higher-order functions, nor for what they evaluate).
-pub fn scan_sql(view: &str, rules: &[RuleCondition]) -> String {
+/// One scan of `view` (the rows SQL `rows` takes, or all) testing every rule: a row per event
+/// and rule that matches it (its file and record, and `_rule`, the rule's number). The array
+/// of flags is exploded and its NULLs dropped after: a `filter` with a lambda would run the
+/// whole scan interpreted (Spark does not generate code for higher-order functions, nor for
+/// what they evaluate).
+pub fn scan_sql(view: &str, rows: Option<&str>, rules: &[RuleCondition]) -> String {
     let flags: Vec<String> =
         rules.iter().map(|rule| format!("IF(({}), {}, NULL)", rule.condition, rule.rule)).collect();
+    let source = match rows {
+        Some(rows) => format!("(SELECT * FROM {} WHERE {rows})", quoted(view)),
+        None => quoted(view),
+    };
     format!(
-        "SELECT _source, _record, _rule FROM {} \
+        "SELECT _source, _record, _rule FROM {source} \
          LATERAL VIEW explode(array({})) matched AS _rule WHERE _rule IS NOT NULL",
-        quoted(view),
         flags.join(", ")
     )
 }
@@ -182,13 +186,20 @@ mod tests {
             RuleCondition { rule: 3, condition: "`a` = 'x'".into() },
             RuleCondition { rule: 9, condition: "`b` = 'y'".into() },
         ];
-        let sql = scan_sql("events", &rules);
+        let sql = scan_sql("events", None, &rules);
         assert!(
             sql.contains(
                 "FROM `events` LATERAL VIEW explode(array(IF((`a` = 'x'), 3, NULL), IF((`b` = 'y'), 9, NULL))) \
                  matched AS _rule WHERE _rule IS NOT NULL"
             ),
             "{sql}"
+        );
+        let routed = scan_sql("events", Some("`_event_id` = 1"), &rules);
+        assert!(
+            routed.starts_with(
+                "SELECT _source, _record, _rule FROM (SELECT * FROM `events` WHERE `_event_id` = 1) LATERAL VIEW"
+            ),
+            "{routed}"
         );
     }
 

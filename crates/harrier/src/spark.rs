@@ -199,9 +199,9 @@ fn hunt(
             if cached {
                 cluster.cache_rows(FAMILY_VIEW, SIGMA_VIEW, &family.columns, family.rows.as_deref())?;
             }
-            let view = if cached { FAMILY_VIEW } else { SIGMA_VIEW };
+            let (view, rows) = if cached { (FAMILY_VIEW, None) } else { (SIGMA_VIEW, family.rows.as_deref()) };
             for chunk in chunks {
-                merge(&mut verdicts, scan(&mut cluster, view, chunk)?, family.candidates);
+                merge(&mut verdicts, scan(&mut cluster, view, rows, chunk)?, family.candidates);
                 scans += usize::from(!family.candidates);
             }
             if cached {
@@ -322,7 +322,7 @@ fn condition_columns(rule: &RuleCondition) -> BTreeSet<String> {
 /// it for the rules that share their rows would cost more than it saves); then by their
 /// routing keys (`routed`: the source has the columns the keys are tested on), then by their
 /// channels, when a family takes two scans or more (a view costs a pass over the events);
-/// the rules of no such family last, over all rows.
+/// the rules of no such family last (see [`remainder`]).
 fn families(set: &RuleSet, rules: Vec<RuleCondition>, most: usize, routed: bool) -> Vec<Family> {
     let (keyword_searches, rules): (Vec<RuleCondition>, Vec<RuleCondition>) =
         rules.into_iter().partition(|rule| condition_columns(rule).contains(harrier_convert::EVENT_FIELD));
@@ -337,12 +337,40 @@ fn families(set: &RuleSet, rules: Vec<RuleCondition>, most: usize, routed: bool)
             |key: harrier_engine::Key| key.channel.is_some().then_some(harrier_engine::Key { event_id: None, ..key });
         keys(rule)?.into_iter().map(channel_only).collect()
     };
-    let (by_channel, mut rest) = group(rest, most, &channels);
+    let (by_channel, rest) = group(rest, most, &channels);
     families.extend(by_channel);
-    rest.sort_by_key(|rule| rule.rule);
-    families.push(Family::of(rest, None, false));
-    families.push(Family::of(keyword_searches, None, false));
+    families.extend(remainder(rest, &keys));
+    families.extend(remainder(keyword_searches, &keys));
     families
+}
+
+/// The rules of no family: those with routing keys (of channels too rare to fill a scan of
+/// their own) over the rows that meet one of their keys, then the others over all rows.
+fn remainder(
+    rules: Vec<RuleCondition>,
+    keys_of: &dyn Fn(&RuleCondition) -> Option<Vec<harrier_engine::Key>>,
+) -> [Family; 2] {
+    let (mut keys, mut keyed, mut open) = (Vec::new(), Vec::new(), Vec::new());
+    for rule in rules {
+        match keys_of(&rule) {
+            Some(found) if !found.is_empty() => {
+                keys.extend(found);
+                keyed.push(rule);
+            }
+            _ => open.push(rule),
+        }
+    }
+    keys.sort();
+    keys.dedup();
+    keyed.sort_by_key(|rule| rule.rule);
+    open.sort_by_key(|rule| rule.rule);
+    [Family::of(keyed, rows_meeting(&keys), false), Family::of(open, None, false)]
+}
+
+/// SQL taking the rows that meet one of `keys` (see [`harrier_spark::routed_rows`]).
+fn rows_meeting(keys: &[harrier_engine::Key]) -> Option<String> {
+    let keys: Vec<harrier_spark::RouteKey> = keys.iter().map(|key| (key.channel.as_deref(), key.event_id)).collect();
+    harrier_spark::routed_rows(&keys)
 }
 
 /// Rules grouped by the routing keys `keys_of` gives them: the groups worth a view, and the
@@ -366,9 +394,7 @@ fn group(
     }
     let mut families = Vec::new();
     for (keys, rules) in by_keys {
-        let keys: Vec<harrier_spark::RouteKey> =
-            keys.iter().map(|key| (key.channel.as_deref(), key.event_id)).collect();
-        match harrier_spark::routed_rows(&keys) {
+        match rows_meeting(&keys) {
             Some(rows) if scan_chunks(&rules, most).len() > 1 => families.push(Family::of(rules, Some(rows), false)),
             _ => rest.extend(rules),
         }
@@ -401,9 +427,14 @@ fn count(cluster: &mut Cluster, view: &str) -> Result<u64, String> {
     Ok(rows.first().and_then(|row| row.first()).and_then(|(_, value)| value.as_i64()).unwrap_or(0) as u64)
 }
 
-/// The matches of one scan of `view` testing `rules`.
-fn scan(cluster: &mut Cluster, view: &str, rules: &[RuleCondition]) -> Result<Vec<harrier_spark::Match>, String> {
-    harrier_spark::matches(&cluster.query(&harrier_spark::scan_sql(view, rules))?)
+/// The matches of one scan of `view` (its `rows`, or all) testing `rules`.
+fn scan(
+    cluster: &mut Cluster,
+    view: &str,
+    rows: Option<&str>,
+    rules: &[RuleCondition],
+) -> Result<Vec<harrier_spark::Match>, String> {
+    harrier_spark::matches(&cluster.query(&harrier_spark::scan_sql(view, rows, rules))?)
 }
 
 /// Adds a scan's matches: matched rules (`candidates` false) or rows to check here.
@@ -520,8 +551,10 @@ fn spl(
     }
     if !local.is_empty() {
         // An event comes once per detection it is a candidate for; it is fed once.
-        let candidates: Keyed<()> =
-            scan(cluster, SPLUNK_VIEW, &local)?.into_iter().map(|found| ((found.source, found.record), ())).collect();
+        let candidates: Keyed<()> = scan(cluster, SPLUNK_VIEW, None, &local)?
+            .into_iter()
+            .map(|found| ((found.source, found.record), ()))
+            .collect();
         let candidates = fetch(cluster, source, time_filter, &candidates, files)?;
         let wanted: BTreeSet<usize> = local.iter().map(|rule| rule.rule).collect();
         let mut states: BTreeMap<usize, _> = wanted.iter().map(|&runner| (runner, runners[runner].start())).collect();
