@@ -321,8 +321,9 @@ fn condition_columns(rule: &RuleCondition) -> BTreeSet<String> {
 /// The rules in families: keyword searches apart (they read the events' text: a view holding
 /// it for the rules that share their rows would cost more than it saves); then by their
 /// routing keys (`routed`: the source has the columns the keys are tested on), then by their
-/// channels, when a family takes two scans or more (a view costs a pass over the events);
-/// the rules of no such family last (see [`remainder`]).
+/// channels, when a family takes two scans or more (a view costs a pass over the events),
+/// each family over the rows that meet one of its rules' keys; the rules of no such family
+/// last (see [`remainder`]).
 fn families(set: &RuleSet, rules: Vec<RuleCondition>, most: usize, routed: bool) -> Vec<Family> {
     let (keyword_searches, rules): (Vec<RuleCondition>, Vec<RuleCondition>) =
         rules.into_iter().partition(|rule| condition_columns(rule).contains(harrier_convert::EVENT_FIELD));
@@ -330,14 +331,14 @@ fn families(set: &RuleSet, rules: Vec<RuleCondition>, most: usize, routed: bool)
         let condition = set.rule(rule.rule).condition.unpack().ok()?;
         harrier_engine::keys(&condition).filter(|_| routed)
     };
-    let (mut families, rest) = group(rules, most, &keys);
+    let (mut families, rest) = group(rules, most, &keys, &keys);
     // A rule some of whose keys name no channel is not one channel's.
     let channels = |rule: &RuleCondition| -> Option<Vec<harrier_engine::Key>> {
         let channel_only =
             |key: harrier_engine::Key| key.channel.is_some().then_some(harrier_engine::Key { event_id: None, ..key });
         keys(rule)?.into_iter().map(channel_only).collect()
     };
-    let (by_channel, rest) = group(rest, most, &channels);
+    let (by_channel, rest) = group(rest, most, &channels, &keys);
     families.extend(by_channel);
     families.extend(remainder(rest, &keys));
     families.extend(remainder(keyword_searches, &keys));
@@ -346,25 +347,27 @@ fn families(set: &RuleSet, rules: Vec<RuleCondition>, most: usize, routed: bool)
 
 /// The rules of no family: those with routing keys (of channels too rare to fill a scan of
 /// their own) over the rows that meet one of their keys, then the others over all rows.
-fn remainder(
-    rules: Vec<RuleCondition>,
-    keys_of: &dyn Fn(&RuleCondition) -> Option<Vec<harrier_engine::Key>>,
-) -> [Family; 2] {
-    let (mut keys, mut keyed, mut open) = (Vec::new(), Vec::new(), Vec::new());
+fn remainder(rules: Vec<RuleCondition>, keys_of: &KeysOf) -> [Family; 2] {
+    let (mut keyed, mut open): (Vec<RuleCondition>, Vec<RuleCondition>) =
+        rules.into_iter().partition(|rule| keys_of(rule).is_some_and(|keys| !keys.is_empty()));
+    keyed.sort_by_key(|rule| rule.rule);
+    open.sort_by_key(|rule| rule.rule);
+    let rows = union_of_keys(&keyed, keys_of).and_then(|keys| rows_meeting(&keys));
+    [Family::of(keyed, rows, false), Family::of(open, None, false)]
+}
+
+/// The routing keys a rule's events meet one of, or none (see [`harrier_engine::keys`]).
+type KeysOf<'a> = dyn Fn(&RuleCondition) -> Option<Vec<harrier_engine::Key>> + 'a;
+
+/// Every key of the rules, or none when a rule has none.
+fn union_of_keys(rules: &[RuleCondition], keys_of: &KeysOf) -> Option<Vec<harrier_engine::Key>> {
+    let mut keys = Vec::new();
     for rule in rules {
-        match keys_of(&rule) {
-            Some(found) if !found.is_empty() => {
-                keys.extend(found);
-                keyed.push(rule);
-            }
-            _ => open.push(rule),
-        }
+        keys.extend(keys_of(rule).filter(|found| !found.is_empty())?);
     }
     keys.sort();
     keys.dedup();
-    keyed.sort_by_key(|rule| rule.rule);
-    open.sort_by_key(|rule| rule.rule);
-    [Family::of(keyed, rows_meeting(&keys), false), Family::of(open, None, false)]
+    Some(keys)
 }
 
 /// SQL taking the rows that meet one of `keys` (see [`harrier_spark::routed_rows`]).
@@ -373,17 +376,13 @@ fn rows_meeting(keys: &[harrier_engine::Key]) -> Option<String> {
     harrier_spark::routed_rows(&keys)
 }
 
-/// Rules grouped by the routing keys `keys_of` gives them: the groups worth a view, and the
-/// rules of the others.
-fn group(
-    rules: Vec<RuleCondition>,
-    most: usize,
-    keys_of: &dyn Fn(&RuleCondition) -> Option<Vec<harrier_engine::Key>>,
-) -> (Vec<Family>, Vec<RuleCondition>) {
+/// Rules grouped by the routing keys `by` gives them: the groups worth a view, each of the rows
+/// that meet one of its rules' keys (`keys_of`), and the rules of the others.
+fn group(rules: Vec<RuleCondition>, most: usize, by: &KeysOf, keys_of: &KeysOf) -> (Vec<Family>, Vec<RuleCondition>) {
     let mut by_keys: BTreeMap<Vec<harrier_engine::Key>, Vec<RuleCondition>> = BTreeMap::new();
     let mut rest = Vec::new();
     for rule in rules {
-        match keys_of(&rule) {
+        match by(&rule) {
             Some(mut keys) if !keys.is_empty() => {
                 keys.sort();
                 keys.dedup();
@@ -393,8 +392,8 @@ fn group(
         }
     }
     let mut families = Vec::new();
-    for (keys, rules) in by_keys {
-        match rows_meeting(&keys) {
+    for rules in by_keys.into_values() {
+        match union_of_keys(&rules, keys_of).and_then(|keys| rows_meeting(&keys)) {
             Some(rows) if scan_chunks(&rules, most).len() > 1 => families.push(Family::of(rules, Some(rows), false)),
             _ => rest.extend(rules),
         }
