@@ -485,6 +485,7 @@ fn literal_groups<'e>(literals: &[Option<((&'e str, Shape), &'e str)>]) -> Vec<(
     groups.into_iter().filter(|((_, shape), group)| worth_grouping(*shape, group)).map(|(key, _)| key).collect()
 }
 
+/// Whether an OR's literal tests of one kind on one column are better tested as one.
 fn worth_grouping(shape: Shape, literals: &[&str]) -> bool {
     if shape == Shape::Equal {
         return literals.len() >= GROUPED_LITERALS;

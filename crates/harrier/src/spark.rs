@@ -620,3 +620,27 @@ fn time_filter(window: TimeWindow) -> Option<String> {
         .collect();
     (!parts.is_empty()).then(|| parts.join(" AND "))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use harrier_engine::Key;
+
+    #[test]
+    fn rules_of_no_family_read_the_rows_of_their_keys_and_the_others_every_row() {
+        let rule = |rule| RuleCondition { rule, condition: format!("`f{rule}` = 'x'") };
+        let keys_of = |rule: &RuleCondition| match rule.rule {
+            1 => Some(vec![Key { channel: Some("application".into()), event_id: None }]),
+            2 => Some(vec![Key { channel: Some("system".into()), event_id: Some(7045) }]),
+            _ => None,
+        };
+        let [keyed, open] = remainder(vec![rule(3), rule(2), rule(1)], &keys_of);
+        let numbers = |family: &Family| family.rules.iter().map(|rule| rule.rule).collect::<Vec<_>>();
+        assert_eq!(numbers(&keyed), [1, 2]);
+        let rows = keyed.rows.unwrap_or_default();
+        assert!(rows.contains("= 'application' OR"), "{rows}");
+        assert!(rows.contains("= 'system' AND `_event_id` = 7045)"), "{rows}");
+        assert_eq!(numbers(&open), [3]);
+        assert_eq!(open.rows, None);
+    }
+}
