@@ -71,10 +71,12 @@ impl Sql {
     fn or_grouped(&self, items: &[Expr], relaxed: Option<bool>) -> Result<String, Unsupported> {
         let mut parts: Vec<String> = Vec::new();
         let mut keywords: Vec<(String, Vec<String>, Option<Vec<String>>)> = Vec::new();
-        let mut literals: Vec<((&str, Shape), Vec<String>)> = Vec::new();
         let literal_of: Vec<Option<((&str, Shape), &str)>> =
             items.iter().map(|item| self.grouped_literal(item)).collect();
         let groups = literal_groups(&literal_of);
+        let grouped = |literal: Option<((&str, Shape), &str)>| {
+            literal.is_some_and(|(key, _)| groups.iter().any(|(group, _)| *group == key))
+        };
         for (item, literal) in items.iter().zip(literal_of) {
             match item {
                 Expr::Pred(Predicate { field: None, test, .. }) => {
@@ -88,20 +90,17 @@ impl Sql {
                         None => keywords.push((values, vec![format!("({inner})")], guard)),
                     }
                 }
-                _ => match literal.filter(|(key, _)| groups.contains(key)) {
-                    Some((key, literal)) => match literals.iter_mut().find(|(group, _)| *group == key) {
-                        Some((_, group)) => group.push(literal.to_lowercase()),
-                        None => literals.push((key, vec![literal.to_lowercase()])),
-                    },
-                    None => parts.push(format!("({})", self.tree(item, relaxed)?)),
-                },
+                // Tested with its group, below.
+                _ if grouped(literal) => {}
+                _ => parts.push(format!("({})", self.tree(item, relaxed)?)),
             }
         }
         for (values, tests, guard) in keywords {
             parts.push(format!("({})", self.keyword_search(&values, &tests, guard)));
         }
-        for ((field, shape), group) in literals {
-            parts.push(format!("({})", self.any_literal(field, shape, &group)?));
+        for ((field, shape), group) in &groups {
+            let lowered: Vec<String> = group.iter().map(|literal| literal.to_lowercase()).collect();
+            parts.push(format!("({})", self.any_literal(field, *shape, &lowered)?));
         }
         Ok(balanced(&parts, " OR "))
     }
@@ -473,8 +472,9 @@ const GROUPED_PATTERNS: usize = 64;
 const SHARED_START_PATTERNS: usize = 8;
 
 /// The (field, kind) pairs of which an OR holds enough literal tests to test them as one
-/// ([`GROUPED_LITERALS`], [`GROUPED_PATTERNS`], [`SHARED_START_PATTERNS`]).
-fn literal_groups<'e>(literals: &[Option<((&'e str, Shape), &'e str)>]) -> Vec<(&'e str, Shape)> {
+/// ([`GROUPED_LITERALS`], [`GROUPED_PATTERNS`], [`SHARED_START_PATTERNS`]), each with its
+/// literals, in the order the OR first names them.
+fn literal_groups<'e>(literals: &[Option<((&'e str, Shape), &'e str)>]) -> Vec<((&'e str, Shape), Vec<&'e str>)> {
     let mut groups: Vec<((&str, Shape), Vec<&str>)> = Vec::new();
     for (key, literal) in literals.iter().flatten() {
         match groups.iter_mut().find(|(grouped, _)| grouped == key) {
@@ -482,7 +482,8 @@ fn literal_groups<'e>(literals: &[Option<((&'e str, Shape), &'e str)>]) -> Vec<(
             None => groups.push((*key, vec![literal])),
         }
     }
-    groups.into_iter().filter(|((_, shape), group)| worth_grouping(*shape, group)).map(|(key, _)| key).collect()
+    groups.retain(|((_, shape), group)| worth_grouping(*shape, group));
+    groups
 }
 
 /// Whether an OR's literal tests of one kind on one column are better tested as one.
