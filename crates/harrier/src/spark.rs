@@ -327,10 +327,16 @@ fn condition_columns(rule: &RuleCondition) -> BTreeSet<String> {
 fn families(set: &RuleSet, rules: Vec<RuleCondition>, most: usize, routed: bool) -> Vec<Family> {
     let (keyword_searches, rules): (Vec<RuleCondition>, Vec<RuleCondition>) =
         rules.into_iter().partition(|rule| condition_columns(rule).contains(harrier_convert::EVENT_FIELD));
-    let keys = |rule: &RuleCondition| {
-        let condition = set.rule(rule.rule).condition.unpack().ok()?;
-        harrier_engine::keys(&condition).filter(|_| routed)
-    };
+    // Each rule's keys, decoded once: the grouping below asks for them several times.
+    let keys_by_rule: HashMap<usize, Option<Vec<harrier_engine::Key>>> = rules
+        .iter()
+        .chain(&keyword_searches)
+        .map(|rule| {
+            let condition = set.rule(rule.rule).condition.unpack().ok();
+            (rule.rule, condition.and_then(|condition| harrier_engine::keys(&condition)).filter(|_| routed))
+        })
+        .collect();
+    let keys = |rule: &RuleCondition| keys_by_rule.get(&rule.rule).cloned().flatten();
     let (mut families, rest) = group(rules, most, &keys, &keys);
     // A rule some of whose keys name no channel is not one channel's.
     let channels = |rule: &RuleCondition| -> Option<Vec<harrier_engine::Key>> {
