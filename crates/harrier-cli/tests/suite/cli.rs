@@ -242,3 +242,31 @@ fn bench_counts_a_readme_beside_evtx_files_as_no_second_format() {
     assert_eq!(passes, ["harrier parse+normalize"]);
     assert!(report["measures"][0]["events_per_cpu_second"].as_f64().is_some_and(|rate| rate > 0.0), "{report}");
 }
+
+/// With rules, the bench compares the hunt with parsing both ways: wall-clock rates, and
+/// CPU-second rates, which tell what matching costs whatever the cores do meanwhile.
+#[test]
+fn bench_compares_the_hunt_with_parsing_in_wall_and_cpu_time() {
+    let Some(evtx) = harrier_testdata::shared("evtx/EVTX-ATTACK-SAMPLES/Execution/Sysmon_Exec_CompiledHTML.evtx")
+    else {
+        return;
+    };
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::copy(&evtx, folder.path().join("sample.evtx")).unwrap();
+    let rule = folder.path().join("rule.yml");
+    std::fs::write(
+        &rule,
+        "title: Any process\nid: 5b7f3e2a-1c44-4f6e-9d0a-3e8b9c2d1f00\nlogsource: {product: windows, category: process_creation}\n\
+         detection: {selection: {Image|endswith: '.exe'}, condition: selection}\nlevel: low\n",
+    )
+    .unwrap();
+    let (logs, rules) = (folder.path().join("sample.evtx"), rule.to_str().unwrap().to_owned());
+    let output = harrier(&["bench", logs.to_str().unwrap(), "-r", &rules, "--repeat", "1", "--format", "json"], None);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let comparison = &report["hunt_over_parse"][0];
+    assert_eq!(comparison["inputs"], "harrier parse+normalize", "{report}");
+    for ratio in ["ratio", "ratio_per_cpu_second"] {
+        assert!(comparison[ratio].as_f64().is_some_and(|ratio| ratio > 0.0), "{ratio}: {report}");
+    }
+}
