@@ -240,7 +240,11 @@ impl FieldBuilder {
     /// Applies the shared canonical forms and builds the event.
     pub(crate) fn finish(mut self, mut provenance: Provenance) -> Event {
         for field in &mut self.fields {
-            if INTEGER_FIELDS.iter().any(|name| field.name.eq_ignore_ascii_case(name)) {
+            // Only a text can become an integer: most values are neither, and need no look at
+            // their names.
+            if matches!(field.value, Value::Str(_))
+                && INTEGER_FIELDS.iter().any(|name| field.name.eq_ignore_ascii_case(name))
+            {
                 field.value = std::mem::replace(&mut field.value, Value::Null).into_integer_if_numeric();
             }
         }
