@@ -227,12 +227,9 @@ fn rules_check_warns_about_unknown_attack_tags() {
 /// bench reports one part, and every rate is a number.
 #[test]
 fn bench_counts_a_readme_beside_evtx_files_as_no_second_format() {
-    let Some(evtx) = harrier_testdata::shared("evtx/EVTX-ATTACK-SAMPLES/Execution/Sysmon_Exec_CompiledHTML.evtx")
-    else {
+    let Some(folder) = folder_with_a_sample_evtx() else {
         return;
     };
-    let folder = tempfile::tempdir().unwrap();
-    std::fs::copy(&evtx, folder.path().join("sample.evtx")).unwrap();
     std::fs::write(folder.path().join("README.md"), "Where these logs come from.\n").unwrap();
     let output = harrier(&["bench", folder.path().to_str().unwrap(), "--repeat", "1", "--format", "json"], None);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -247,12 +244,9 @@ fn bench_counts_a_readme_beside_evtx_files_as_no_second_format() {
 /// CPU-second rates, which tell what matching costs whatever the cores do meanwhile.
 #[test]
 fn bench_compares_the_hunt_with_parsing_in_wall_and_cpu_time() {
-    let Some(evtx) = harrier_testdata::shared("evtx/EVTX-ATTACK-SAMPLES/Execution/Sysmon_Exec_CompiledHTML.evtx")
-    else {
+    let Some(folder) = folder_with_a_sample_evtx() else {
         return;
     };
-    let folder = tempfile::tempdir().unwrap();
-    std::fs::copy(&evtx, folder.path().join("sample.evtx")).unwrap();
     let rule = folder.path().join("rule.yml");
     std::fs::write(
         &rule,
@@ -269,4 +263,12 @@ fn bench_compares_the_hunt_with_parsing_in_wall_and_cpu_time() {
     for ratio in ["ratio", "ratio_per_cpu_second"] {
         assert!(comparison[ratio].as_f64().is_some_and(|ratio| ratio > 0.0), "{ratio}: {report}");
     }
+}
+
+/// A folder holding `sample.evtx`, a small Sysmon log; `None` without `../shared`.
+fn folder_with_a_sample_evtx() -> Option<tempfile::TempDir> {
+    let evtx = harrier_testdata::shared("evtx/EVTX-ATTACK-SAMPLES/Execution/Sysmon_Exec_CompiledHTML.evtx")?;
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::copy(&evtx, folder.path().join("sample.evtx")).unwrap();
+    Some(folder)
 }
