@@ -92,7 +92,8 @@ impl Observer for () {}
 /// window. Each unit comes with a progress step and each file with a start step: a channel of
 /// one step per unit held half a window of work, so the reading thread waited while the
 /// workers parsed, and the workers while it read. With room for the next window and more,
-/// reading 301 EVTX files on 2 threads took 15 % less time and 7 % less CPU.
+/// reading six copies of the shared EVTX files (1,806 files) on 2 threads took 15 % less time
+/// and 7 % less CPU; 2 steps per unit gained nothing, 8 no more than 4.
 const STEPS_READ_AHEAD: usize = 4;
 
 /// What the reading thread sends, in input order.
