@@ -219,7 +219,7 @@ struct RegexFlags {
 
 /// The regular expressions of one engine by pattern and flags: SigmaHQ repeats many, and
 /// each is built once.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(crate) struct Regexes(FxHashMap<(String, RegexFlags), Arc<LazyRegex>>);
 
 impl Regexes {
@@ -228,6 +228,12 @@ impl Regexes {
         let Test::Regex { pattern, ignore_case, multi_line, dot_all } = test else { return None };
         let flags = RegexFlags { ignore_case: *ignore_case, multi_line: *multi_line, dot_all: *dot_all };
         self.0.get(&(pattern.clone(), flags))?.literals.as_deref()
+    }
+
+    /// Whether the regex of this pattern (no flags) was built.
+    #[cfg(test)]
+    pub(crate) fn is_built(&self, pattern: &str) -> bool {
+        self.0.get(&(pattern.to_owned(), RegexFlags::default())).is_some_and(|regex| regex.built.get().is_some())
     }
 
     fn get(&mut self, pattern: &str, flags: RegexFlags) -> Result<Arc<LazyRegex>, String> {

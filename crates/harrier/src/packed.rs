@@ -21,10 +21,14 @@ pub(crate) fn unpack_rule(rule: &Rule<Packed>) -> Result<Rule, String> {
     rule.clone().map_conditions(|condition| condition.unpack())
 }
 
-/// Compiles encoded conditions, decoding one at a time (each dropped once compiled); a
-/// condition that does not decode or compile never matches, and is returned with why, by
+/// Compiles encoded conditions, decoding one at a time (each dropped once compiled), beside
+/// an engine whose regular expressions it shares if one is given (see [`Engine::beside`]);
+/// a condition that does not decode or compile never matches, and is returned with why, by
 /// position.
-pub(crate) fn compile_engine<'a>(conditions: impl Iterator<Item = &'a Packed>) -> (Engine, Vec<(usize, String)>) {
+pub(crate) fn compile_engine<'a>(
+    conditions: impl Iterator<Item = &'a Packed>,
+    beside: Option<&Engine>,
+) -> (Engine, Vec<(usize, String)>) {
     let mut errors = Vec::new();
     let decoded = conditions.enumerate().map(|(position, condition)| {
         condition.unpack().unwrap_or_else(|error| {
@@ -32,7 +36,10 @@ pub(crate) fn compile_engine<'a>(conditions: impl Iterator<Item = &'a Packed>) -
             Expr::Const(false)
         })
     });
-    let (engine, compile_errors) = Engine::new(decoded);
+    let (engine, compile_errors) = match beside {
+        Some(other) => other.beside(decoded),
+        None => Engine::new(decoded),
+    };
     errors.extend(compile_errors.into_iter().map(|(position, error)| (position, error.to_string())));
     (engine, errors)
 }
@@ -100,7 +107,7 @@ mod tests {
     fn a_condition_that_does_not_decode_never_matches_and_says_why() {
         let good = Packed::pack(Expr::Const(true)).expect("packs");
         let foreign = Packed(Box::new([0xff; 3]));
-        let (engine, errors) = compile_engine([&good, &foreign, &good].into_iter());
+        let (engine, errors) = compile_engine([&good, &foreign, &good].into_iter(), None);
         assert_eq!(engine.rule_count(), 3);
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].0, 1);

@@ -407,7 +407,7 @@ impl RuleSet {
             .map(|(index, _)| index)
             .collect();
         let rule_at = |index: usize| entries[index].rule().expect("active rules loaded");
-        let (engine, compile_errors) = compile_engine(active.iter().map(|&index| &rule_at(index).condition));
+        let (engine, compile_errors) = compile_engine(active.iter().map(|&index| &rule_at(index).condition), None);
         let compile_errors = compile_errors.into_iter().map(|(position, error)| (active[position], error)).collect();
         let correlations: Vec<Correlation> = entries.iter().filter_map(|entry| entry.correlation().cloned()).collect();
         let resolve = |reference: &str| {
@@ -610,12 +610,13 @@ impl RuleSet {
             })
     }
 
-    /// The engine of the plain conditions, compiled on first use: most hunts have no event of
-    /// a source that cannot carry what rules test (Security 4688 for Sysmon rules).
+    /// The engine of the plain conditions, compiled on first use (most hunts have no event of
+    /// a source that cannot carry what rules test, Security 4688 for Sysmon rules) beside the
+    /// rules' engine, whose regular expressions it shares.
     fn plain_engine(&self) -> &Engine {
         self.plain.get_or_init(|| {
             let conditions = self.plain_rules.iter().filter_map(|&index| self.rule(index).plain.as_ref());
-            let (mut engine, _) = compile_engine(conditions);
+            let (mut engine, _) = compile_engine(conditions, Some(&self.engine));
             engine.set_trim_values(self.trim_values);
             engine
         })
