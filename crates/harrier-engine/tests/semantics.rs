@@ -141,13 +141,18 @@ fn regular_expressions() {
     assert!(!matches(sensitive, &[("Image", text("C:\\EVIL42.exe"))]));
     let insensitive = "sel:\n    Image|re|i: '\\\\evil[0-9]+\\.exe$'\ncondition: sel";
     assert!(matches(insensitive, &[("Image", text("C:\\EVIL42.EXE"))]));
+    // A Unicode word boundary beside non-ASCII text is decided all the same.
+    let word = "sel:\n    CommandLine|re: '\\bkatz\\b'\ncondition: sel";
+    assert!(matches(word, &[("CommandLine", text("Ünïcode katz"))]));
+    assert!(!matches(word, &[("CommandLine", text("Ünïcode mimikatz"))]));
+    assert!(!matches(word, &[("CommandLine", text("Ünïcode katzé"))]));
     let lookaround = engine("sel:\n    Image|re: 'a(?=b)'\ncondition: sel").err().expect("refused");
     assert!(lookaround.contains("cannot run in linear time"), "{lookaround}");
     // Regexes are built on first use; one that would outgrow the size limit is refused as
     // the rule loads all the same.
     let huge = engine("sel:\n    Image|re: '(\\w{100}){100}'\ncondition: sel").err().expect("refused");
     assert!(huge.contains("size limit"), "{huge}");
-    let long = format!("sel:\n    Image|re: '{}'\ncondition: sel", "\\w".repeat(400));
+    let long = format!("sel:\n    Image|re: '{}'\ncondition: sel", "\\w".repeat(4000));
     assert!(engine(&long).err().expect("refused").contains("size limit"));
 }
 
