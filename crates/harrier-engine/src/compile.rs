@@ -195,7 +195,7 @@ impl LazyRegex {
 /// against 7), and building the patterns a hunt of a few thousand events meets was a
 /// tenth of it. The search is the regex crate's own: a lazy DFA led by a prefilter of the
 /// pattern's prefixes, and the NFA simulation (the Pike VM) where the lazy DFA cannot go
-/// (a Unicode word boundary beside a non-ASCII byte).
+/// (a Unicode word boundary beside a non-ASCII byte) or gives up.
 struct Searcher {
     /// `None` when the pattern is one the lazy DFA cannot take at all.
     dfa: Option<DFA>,
@@ -219,7 +219,14 @@ impl Searcher {
             }
         })?;
         let prefilter = Prefilter::from_hir_prefix(MatchKind::LeftmostFirst, hir);
-        let dfa_config = DFA::config().prefilter(prefilter).unicode_word_boundary(true);
+        // As the regex crate configures it: the lazy DFA gives up (for the Pike VM) when it
+        // keeps clearing its cache for few bytes searched, as a crafted pattern and text can
+        // make it do.
+        let dfa_config = DFA::config()
+            .prefilter(prefilter)
+            .unicode_word_boundary(true)
+            .minimum_cache_clear_count(Some(3))
+            .minimum_bytes_per_state(Some(10));
         let dfa = DFA::builder().configure(dfa_config).build_from_nfa(nfa.clone()).ok();
         let pikevm = PikeVM::new_from_nfa(nfa).map_err(|error| error.to_string())?;
         Ok(Searcher { dfa, pikevm, caches: Pool::new(|| None) })
