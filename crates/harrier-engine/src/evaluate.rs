@@ -157,7 +157,7 @@ impl Engine {
     /// Compiles conditions as [`Engine::new`] does, sharing the regular expressions this
     /// engine holds: each is built once (when an event first needs it), whichever engine
     /// needs it. A rule set's conditions for Security 4688 repeat its rules' patterns, and
-    /// building SigmaHQ's twice was a tenth of hunting a few thousand events.
+    /// building SigmaHQ's twice was 4 % of the instructions of hunting `../shared/data/evtx`.
     pub fn beside(
         &self,
         conditions: impl IntoIterator<Item = impl Borrow<Expr>>,
