@@ -565,14 +565,16 @@ fn array<const N: usize>(bytes: &[u8]) -> [u8; N] {
 /// UTF-16LE text up to its first NUL, as the JSON rendering reads a string value.
 fn utf16_until_nul(bytes: &[u8]) -> Option<String> {
     let units = bytes.len() / 2;
-    let length = bytes.chunks_exact(2).position(|unit| unit == [0, 0]).unwrap_or(units);
-    let bytes = &bytes[..length * 2];
-    // Most values are ASCII: one byte per unit, no surrogates to pair. A map over exact chunks
-    // has an exact length, so the text is filled without a capacity check per byte.
-    if bytes.chunks_exact(2).all(|unit| unit[0] < 0x80 && unit[1] == 0) {
-        return String::from_utf8(bytes.chunks_exact(2).map(|unit| unit[0]).collect()).ok();
+    // Most values are ASCII: one byte per unit, no surrogates to pair. One pass finds where
+    // the ASCII ends; when the text ends there too (a NUL, or no more units), it is those
+    // bytes. A map over exact chunks has an exact length, so the text is filled without a
+    // capacity check per byte.
+    let ascii = bytes.chunks_exact(2).position(|unit| unit[1] != 0 || !(1..0x80).contains(&unit[0])).unwrap_or(units);
+    if ascii == units || bytes[ascii * 2..ascii * 2 + 2] == [0, 0] {
+        return String::from_utf8(bytes[..ascii * 2].chunks_exact(2).map(|unit| unit[0]).collect()).ok();
     }
-    let units = bytes.chunks_exact(2).map(|unit| u16::from_le_bytes([unit[0], unit[1]]));
+    let length = bytes.chunks_exact(2).position(|unit| unit == [0, 0]).unwrap_or(units);
+    let units = bytes[..length * 2].chunks_exact(2).map(|unit| u16::from_le_bytes([unit[0], unit[1]]));
     char::decode_utf16(units).collect::<Result<String, _>>().ok()
 }
 
