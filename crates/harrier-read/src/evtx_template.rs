@@ -534,10 +534,10 @@ impl<'a> RawValue<'a> {
                 1 => Some(Value::Bool(true)),
                 other => int(i64::from(other)),
             },
-            kind::HEX_INT32 => Some(Value::Str(format!("{:#x}", u32::from_le_bytes(array(bytes))))),
-            kind::HEX_INT64 => Some(Value::Str(format!("{:#x}", u64::from_le_bytes(array(bytes))))),
-            kind::SIZE_T if bytes.len() == 4 => Some(Value::Str(format!("{:#x}", u32::from_le_bytes(array(bytes))))),
-            kind::SIZE_T => Some(Value::Str(format!("{:#x}", u64::from_le_bytes(array(bytes))))),
+            kind::HEX_INT32 | kind::SIZE_T if bytes.len() == 4 => {
+                Some(Value::Str(hex_text(u64::from(u32::from_le_bytes(array(bytes))))))
+            }
+            kind::HEX_INT64 | kind::SIZE_T => Some(Value::Str(hex_text(u64::from_le_bytes(array(bytes))))),
             kind::REAL32 => text(BinXmlValue::Real32Type(f32::from_le_bytes(array(bytes)))),
             kind::REAL64 => text(BinXmlValue::Real64Type(f64::from_le_bytes(array(bytes)))),
             kind::BINARY => text(BinXmlValue::BinaryType(bytes)),
@@ -565,31 +565,74 @@ fn array<const N: usize>(bytes: &[u8]) -> [u8; N] {
 /// UTF-16LE text up to its first NUL, as the JSON rendering reads a string value.
 fn utf16_until_nul(bytes: &[u8]) -> Option<String> {
     let units = bytes.len() / 2;
-    // Most values are ASCII: one byte per unit, no surrogates to pair. One pass finds where
-    // the ASCII ends; when the text ends there too (a NUL, or no more units), it is those
-    // bytes. A map over exact chunks has an exact length, so the text is filled without a
-    // capacity check per byte.
-    let ascii = bytes.chunks_exact(2).position(|unit| unit[1] != 0 || !(1..0x80).contains(&unit[0])).unwrap_or(units);
+    let ascii = ascii_units(bytes);
     if ascii == units || bytes[ascii * 2..ascii * 2 + 2] == [0, 0] {
-        return String::from_utf8(bytes[..ascii * 2].chunks_exact(2).map(|unit| unit[0]).collect()).ok();
+        return ascii_text(&bytes[..ascii * 2]);
     }
     let length = bytes.chunks_exact(2).position(|unit| unit == [0, 0]).unwrap_or(units);
-    let units = bytes[..length * 2].chunks_exact(2).map(|unit| u16::from_le_bytes([unit[0], unit[1]]));
+    utf16_text(&bytes[..length * 2])
+}
+
+/// UTF-16LE text, NULs included; `None` when it is not valid UTF-16.
+fn utf16_text(bytes: &[u8]) -> Option<String> {
+    if ascii_units(bytes) == bytes.len() / 2 {
+        return ascii_text(bytes);
+    }
+    let units = bytes.chunks_exact(2).map(|unit| u16::from_le_bytes([unit[0], unit[1]]));
     char::decode_utf16(units).collect::<Result<String, _>>().ok()
 }
+
+/// How many UTF-16LE units from the start are ASCII other than NUL, as most values are
+/// throughout: four units are checked at once.
+fn ascii_units(bytes: &[u8]) -> usize {
+    // Per 16-bit unit: the high byte and the low byte's top bit (not ASCII), and the borrow
+    // that subtracting one leaves in the top bit of a unit that is zero (a NUL).
+    const NOT_ASCII: u64 = 0xff80_ff80_ff80_ff80;
+    const ONES: u64 = 0x0001_0001_0001_0001;
+    const TOPS: u64 = 0x8000_8000_8000_8000;
+    let mut units = 0;
+    for word in bytes.chunks_exact(8) {
+        let word = u64::from_le_bytes(array(word));
+        if word & NOT_ASCII != 0 || word.wrapping_sub(ONES) & !word & TOPS != 0 {
+            break;
+        }
+        units += 4;
+    }
+    let rest = bytes[units * 2..].chunks_exact(2);
+    units + rest.clone().position(|unit| unit[1] != 0 || !(1..0x80).contains(&unit[0])).unwrap_or(rest.len())
+}
+
+/// The text of UTF-16LE units known to be ASCII: their low bytes. A map over exact chunks
+/// has an exact length, so the text is filled without a capacity check per byte.
+fn ascii_text(bytes: &[u8]) -> Option<String> {
+    String::from_utf8(bytes.chunks_exact(2).map(|unit| unit[0]).collect()).ok()
+}
+
+/// `0x1f`, as `{:#x}` writes it (a quarter of the values of some events, `Keywords`, handles
+/// and masks: the formatting machinery cost more than reading the rest of the record).
+fn hex_text(value: u64) -> String {
+    let digits = (64 - value.leading_zeros()).div_ceil(4).max(1);
+    let mut text = String::with_capacity(2 + digits as usize);
+    text.push_str("0x");
+    for digit in (0..digits).rev() {
+        text.push(char::from(HEX_DIGITS[((value >> (digit * 4)) & 0xf) as usize]));
+    }
+    text
+}
+
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// `{5770385f-c22a-43e0-bf4c-06f5698ffbd9}`: the first three groups are little-endian.
 fn guid_text(bytes: &[u8; 16]) -> String {
     const ORDER: [usize; 16] = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut text = String::with_capacity(38);
     text.push('{');
     for (at, &index) in ORDER.iter().enumerate() {
         if matches!(at, 4 | 6 | 8 | 10) {
             text.push('-');
         }
-        text.push(char::from(DIGITS[usize::from(bytes[index] >> 4)]));
-        text.push(char::from(DIGITS[usize::from(bytes[index] & 0x0f)]));
+        text.push(char::from(HEX_DIGITS[usize::from(bytes[index] >> 4)]));
+        text.push(char::from(HEX_DIGITS[usize::from(bytes[index] & 0x0f)]));
     }
     text.push('}');
     text
@@ -597,11 +640,17 @@ fn guid_text(bytes: &[u8; 16]) -> String {
 
 /// `S-1-5-21-...`: revision, the 48-bit authority (big-endian), then the sub-authorities.
 fn sid_text(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let authority = u64::from_be_bytes(array(&[[0, 0].as_slice(), &bytes[2..8]].concat()));
-    let mut text = format!("S-{}-{authority}", bytes[0]);
+    let mut authority = [0; 8];
+    authority[2..].copy_from_slice(&bytes[2..8]);
+    let mut digits = itoa::Buffer::new();
+    let mut text = String::with_capacity(16 + 11 * usize::from(bytes[1]));
+    text.push_str("S-");
+    text.push_str(digits.format(bytes[0]));
+    text.push('-');
+    text.push_str(digits.format(u64::from_be_bytes(authority)));
     for sub in bytes[8..].chunks_exact(4) {
-        let _ = write!(text, "-{}", u32::from_le_bytes(array(sub)));
+        text.push('-');
+        text.push_str(digits.format(u32::from_le_bytes(array(sub))));
     }
     text
 }
@@ -689,8 +738,7 @@ impl<'d> Reader<'d> {
     fn utf16(&mut self, units: usize) -> Option<String> {
         let bytes = self.chunk.get(self.at..self.at.checked_add(units.checked_mul(2)?)?)?;
         self.at += bytes.len();
-        let units = bytes.chunks_exact(2).map(|unit| u16::from_le_bytes([unit[0], unit[1]]));
-        char::decode_utf16(units).collect::<Result<String, _>>().ok()
+        utf16_text(bytes)
     }
 
     /// A name: an offset in the chunk, the name itself right after when it is new there
@@ -907,6 +955,43 @@ mod tests {
         }
         assert_eq!(harrier_event::filetime_text(last_of_9999 + 1), None);
         assert_eq!(harrier_event::filetime_text(u64::MAX), None);
+    }
+
+    /// Strings read four units at a time give what reading them unit by unit gives.
+    #[test]
+    fn strings_read_as_utf16_until_their_first_nul() {
+        let utf16 = |text: &str| text.encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<u8>>();
+        for text in ["", "a", "abcd", "abcdefgh", "abcdefghi", "C:\\Windows\\System32\\cmd.exe", "\u{7f}x"] {
+            assert_eq!(utf16_until_nul(&utf16(text)).as_deref(), Some(text));
+            for cut in 0..text.len() {
+                let with_nul = format!("{}\0{}", &text[..cut], &text[cut..]);
+                assert_eq!(utf16_until_nul(&utf16(&with_nul)).as_deref(), Some(&text[..cut]), "{with_nul:?}");
+                assert_eq!(utf16_text(&utf16(&with_nul)).as_deref(), Some(with_nul.as_str()));
+            }
+        }
+        for text in ["caf\u{e9} au lait", "abc\u{80}", "\u{1F600} emoji", "abcdefg\u{100}"] {
+            assert_eq!(utf16_until_nul(&utf16(text)).as_deref(), Some(text));
+            assert_eq!(utf16_text(&utf16(text)).as_deref(), Some(text));
+        }
+        let lone_surrogate = [0x41, 0, 0x00, 0xd8, 0x42, 0];
+        assert_eq!(utf16_until_nul(&lone_surrogate), None);
+        assert_eq!(
+            utf16_until_nul(&[0x41, 0, 0, 0, 0x00, 0xd8]).as_deref(),
+            Some("A"),
+            "only the text before the NUL counts"
+        );
+    }
+
+    /// Hexadecimal values and SIDs are written as the JSON rendering writes them.
+    #[test]
+    fn hex_values_and_sids_read_as_the_json_rendering_writes_them() {
+        for value in [0, 1, 0xf, 0x10, 0x8020_0000_0000_0000, u64::from(u32::MAX), u64::MAX] {
+            assert_eq!(hex_text(value), format!("{value:#x}"));
+        }
+        let sid = [1, 5, 0, 0, 0, 0, 0, 5, 21, 0, 0, 0, 0xe8, 0x03, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xf4, 0x01, 0, 0];
+        assert_eq!(sid_text(&sid), "S-1-5-21-1000-4294967295-500");
+        let large_authority = [1, 1, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 7, 0, 0, 0];
+        assert_eq!(sid_text(&large_authority), format!("S-1-{}-7", 0x1234_5678_9abc_u64));
     }
 
     /// Every record of every shared EVTX file, read both ways: the binary reader's event must be
