@@ -52,6 +52,26 @@ impl Timestamp {
         Timestamp::from_unix_micros(instant.timestamp_micros())
     }
 
+    /// The instant `text` names, as [`Timestamp::parse`] reads it, and the canonical text
+    /// to write in its place, `None` when `text` already is that.
+    pub fn parse_to_canonical(text: &str) -> Option<(Timestamp, Option<String>)> {
+        // Every EVTX record's `SystemTime` has a seventh fraction digit, which the canonical
+        // text (microseconds) drops: cut, it is the canonical text, with no formatting.
+        let plain = parse_plain_utc(text.as_bytes());
+        if let Some(time) = plain
+            && text.len() == CANONICAL_LENGTH + 1
+            && text.as_bytes()[10] == b'T'
+            && text.ends_with('Z')
+        {
+            let mut canonical = String::with_capacity(CANONICAL_LENGTH);
+            canonical.push_str(&text[..CANONICAL_LENGTH - 1]);
+            canonical.push('Z');
+            return Some((time, Some(canonical)));
+        }
+        let time = plain.or_else(|| Timestamp::parse(text))?;
+        Some((time, (!time.is_canonical_text(text)).then(|| time.to_canonical_string())))
+    }
+
     /// A time window's bound as a person writes one: what [`Timestamp::parse`] reads, or a
     /// day alone (`2024-05-01`, its first instant, UTC). The error says which forms work.
     pub fn parse_bound(text: &str) -> Result<Timestamp, String> {
@@ -224,6 +244,9 @@ mod tests {
             let time = fast.unwrap();
             assert_eq!(time.to_canonical_string(), time.0.to_rfc3339_opts(SecondsFormat::Micros, true));
             assert!(time.is_canonical_text(&time.to_canonical_string()));
+            let (parsed, canonical) = Timestamp::parse_to_canonical(text).unwrap();
+            assert_eq!(parsed, time, "{text}");
+            assert_eq!(canonical.as_deref().unwrap_or(text), time.to_canonical_string(), "{text}");
         }
         for text in ["2023-02-29T00:00:00Z", "2019-05-18T20:36:60Z", "2019-05-18T20:36:46.Z", "2019-05-18t20:36:46Z"] {
             assert_eq!(parse_plain_utc(text.as_bytes()), None, "{text} is left to the general parsers");

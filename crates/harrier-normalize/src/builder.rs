@@ -251,10 +251,10 @@ impl FieldBuilder {
         let time_field = self.fields.iter_mut().find(|field| field.name.eq_ignore_ascii_case(names::TIME_CREATED));
         if let Some(field) = time_field
             && let Some(text) = field.value.as_str()
-            && let Some(time) = Timestamp::parse(text)
+            && let Some((time, canonical)) = Timestamp::parse_to_canonical(text)
         {
-            if !time.is_canonical_text(text) {
-                field.value = Value::Str(time.to_canonical_string());
+            if let Some(canonical) = canonical {
+                field.value = Value::Str(canonical);
             }
             provenance.timestamp.get_or_insert(time);
         }
