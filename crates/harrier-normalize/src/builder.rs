@@ -110,10 +110,7 @@ impl FieldBuilder {
     /// Descends into a child element; returns the mark to [`FieldBuilder::leave`] with.
     pub(crate) fn enter(&mut self, segment: &str) -> usize {
         let mark = self.path.len();
-        if mark > 0 {
-            self.path.push('.');
-        }
-        push_without_spaces(&mut self.path, segment);
+        append_segment(&mut self.path, segment);
         mark
     }
 
@@ -157,11 +154,6 @@ impl FieldBuilder {
         self.fields.push(Field { name, path, value });
     }
 
-    /// The dotted path of the element being read.
-    pub(crate) fn path(&self) -> &str {
-        &self.path
-    }
-
     /// The name an attribute of the current element gets: `Element_Attribute` at
     /// `path.Attribute`; `None` for a namespace declaration, which is no field.
     pub(crate) fn attribute_name(&mut self, element: &str, attribute: &str) -> Option<(Arc<str>, Option<Arc<str>>)> {
@@ -179,6 +171,28 @@ impl FieldBuilder {
         self.path = path;
         self.leave(mark);
         Some(field_name)
+    }
+
+    /// The name an attribute of the element at `path` gets (see
+    /// [`FieldBuilder::attribute_name`]).
+    pub(crate) fn attribute_name_at(
+        &mut self,
+        path: &str,
+        element: &str,
+        attribute: &str,
+    ) -> Option<(Arc<str>, Option<Arc<str>>)> {
+        let current = std::mem::replace(&mut self.path, path.to_owned());
+        let field_name = self.attribute_name(element, attribute);
+        self.path = current;
+        field_name
+    }
+
+    /// The shared dotted path of `element` under `parent`.
+    pub(crate) fn child_path(&mut self, parent: &str, element: &str) -> Arc<str> {
+        self.scratch.clear();
+        self.scratch.push_str(parent);
+        append_segment(&mut self.scratch, element);
+        intern(&self.scratch)
     }
 
     fn scratch_name(&mut self, name: &str) {
@@ -262,10 +276,19 @@ impl FieldBuilder {
     }
 }
 
+/// `path.segment`, or `segment` at the root, the segment without spaces.
+fn append_segment(path: &mut String, segment: &str) {
+    if !path.is_empty() {
+        path.push('.');
+    }
+    push_without_spaces(path, segment);
+}
+
 /// Sigma names fields as the details view shows them, with spaces removed (`Source Name`
 /// becomes `SourceName`).
 fn push_without_spaces(into: &mut String, name: &str) {
-    if name.as_bytes().contains(&b' ') {
+    // Names are short: a plain loop costs less than a call to a vectorized search.
+    if name.bytes().any(|byte| byte == b' ') {
         into.extend(name.chars().filter(|&c| c != ' '));
     } else {
         into.push_str(name);

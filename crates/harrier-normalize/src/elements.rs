@@ -17,33 +17,23 @@ impl Default for ElementFields {
 }
 
 impl ElementFields {
-    /// Descends into a child element; returns the mark to [`ElementFields::leave`] with.
-    pub fn enter(&mut self, element: &str) -> usize {
-        self.0.enter(element)
+    /// The dotted path of `element` under the element at `parent` (`""` for the root), for
+    /// the names of its fields and its children's. Paths are shared: a reader that meets the
+    /// same element at the same place again can keep them.
+    pub fn child_path(&mut self, parent: &str, element: &str) -> Arc<str> {
+        self.0.child_path(parent, element)
     }
 
-    pub fn leave(&mut self, mark: usize) {
-        self.0.leave(mark);
-    }
-
-    /// The dotted path of the element last entered.
-    pub fn path(&self) -> &str {
-        self.0.path()
-    }
-
-    /// The field name the text of `element` (the element last entered) gets, for
-    /// [`ElementFields::push_named`]: a reader that meets the same element at the same path
-    /// again can reuse it.
-    pub fn text_name(&mut self, element: &str) -> FieldName {
-        let path = self.0.path().to_owned();
-        let (name, path) = self.0.field_name(element, Some(&path));
+    /// The field name the text of `element`, at `path`, gets.
+    pub fn text_name(&mut self, path: &str, element: &str) -> FieldName {
+        let (name, path) = self.0.field_name(element, Some(path));
         FieldName { name, path }
     }
 
-    /// The field name an attribute of `element` (the element last entered) gets; `None` for
-    /// a namespace declaration.
-    pub fn attribute_name(&mut self, element: &str, attribute: &str) -> Option<FieldName> {
-        let (name, path) = self.0.attribute_name(element, attribute)?;
+    /// The field name an attribute of `element`, at `path`, gets; `None` for a namespace
+    /// declaration.
+    pub fn attribute_name(&mut self, path: &str, element: &str, attribute: &str) -> Option<FieldName> {
+        let (name, path) = self.0.attribute_name_at(path, element, attribute)?;
         Some(FieldName { name, path })
     }
 

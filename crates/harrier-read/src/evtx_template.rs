@@ -25,6 +25,7 @@ use rustc_hash::FxHashMap;
 use std::cell::{Ref, RefCell};
 use std::ops::Range;
 use std::rc::Rc;
+use std::sync::Arc;
 
 /// Binary XML values nest fragments in fragments no deeper than this in Windows' own logs
 /// (an event's `EventData` or `UserData` is one level down).
@@ -42,11 +43,13 @@ pub(crate) struct Templates {
     compiled: FxHashMap<u32, Option<Rc<Element>>>,
     /// What is left of [`TEMPLATE_BYTES_PER_CHUNK`].
     budget: usize,
+    /// The path an event's root element sits under: none.
+    root_path: Arc<str>,
 }
 
 impl Default for Templates {
     fn default() -> Templates {
-        Templates { compiled: FxHashMap::default(), budget: TEMPLATE_BYTES_PER_CHUNK }
+        Templates { compiled: FxHashMap::default(), budget: TEMPLATE_BYTES_PER_CHUNK, root_path: Arc::from("") }
     }
 }
 
@@ -59,23 +62,19 @@ impl Templates {
             return None;
         }
         let mut fields = ElementFields::default();
-        event.each_child(&event.root, &mut fields, &mut |section, instance, fields| {
-            let mark = fields.enter("Event");
-            fields.enter(&section.key);
-            let read = if section.key == "UserData" {
+        let event_path = event.root.path(&self.root_path, &mut fields);
+        for (section, instance) in event.sections(&event.root)? {
+            let section_path = section.path(&event_path, &mut fields);
+            if section.key == "UserData" {
                 // UserData wraps one more element, whose children are the fields.
-                instance.each_child(section, fields, &mut |inner, instance, fields| {
-                    let mark = fields.enter(&inner.key);
-                    instance.children_as_fields(inner, fields)?;
-                    fields.leave(mark);
-                    Some(())
-                })
+                for (inner, instance) in instance.sections(section)? {
+                    let inner_path = inner.path(&section_path, &mut fields);
+                    instance.children_as_fields(inner, &inner_path, &mut fields)?;
+                }
             } else {
-                instance.children_as_fields(section, fields)
-            };
-            fields.leave(mark);
-            read
-        })?;
+                instance.children_as_fields(section, &section_path, &mut fields)?;
+            }
+        }
         Some(fields)
     }
 
@@ -145,10 +144,13 @@ struct Element {
     names: RefCell<Option<Names>>,
 }
 
-/// An element's field names under one parent path.
+/// An element's path and field names under one parent path.
 #[derive(Debug)]
 struct Names {
-    parent: String,
+    /// The parent's path, by its address: paths are shared, so the same address is the same
+    /// path (and the names keep it alive, so it is not another path's later).
+    parent: Arc<str>,
+    path: Arc<str>,
     text: FieldName,
     /// By attribute; `None` for a namespace declaration.
     attributes: Vec<Option<FieldName>>,
@@ -160,16 +162,23 @@ impl Element {
         if self.named_data { Value::Str(String::new()) } else { Value::Null }
     }
 
-    /// Its field names under the current path: those of the last time when the path is the
-    /// same (nearly always: a template's elements sit where the template does).
-    fn names(&self, fields: &mut ElementFields) -> Ref<'_, Names> {
-        let known = self.names.borrow().as_ref().is_some_and(|names| names.parent == fields.path());
+    /// Its path and field names under `parent`: those of the last time when the parent is
+    /// the same (nearly always: a template's elements sit where the template does).
+    fn names(&self, parent: &Arc<str>, fields: &mut ElementFields) -> Ref<'_, Names> {
+        let known = self.names.borrow().as_ref().is_some_and(|names| Arc::ptr_eq(&names.parent, parent));
         if !known {
-            let attributes = self.attributes.iter().map(|(name, _)| fields.attribute_name(&self.key, name)).collect();
-            let text = fields.text_name(&self.key);
-            *self.names.borrow_mut() = Some(Names { parent: fields.path().to_owned(), text, attributes });
+            let path = fields.child_path(parent, &self.key);
+            let attributes =
+                self.attributes.iter().map(|(name, _)| fields.attribute_name(&path, &self.key, name)).collect();
+            let text = fields.text_name(&path, &self.key);
+            *self.names.borrow_mut() = Some(Names { parent: parent.clone(), path, text, attributes });
         }
         Ref::map(self.names.borrow(), |names| names.as_ref().expect("just set"))
+    }
+
+    /// Its path under `parent`, which its children sit under.
+    fn path(&self, parent: &Arc<str>, fields: &mut ElementFields) -> Arc<str> {
+        self.names(parent, fields).path.clone()
     }
 }
 
@@ -204,10 +213,6 @@ enum Slot<'s, 'a> {
     Value(&'s RawValue<'a>),
     Fragment(&'s Instance<'a>),
 }
-
-/// What is done with each child element of a container: the child, the instance whose
-/// values it reads, the fields.
-type EachChild<'f> = dyn FnMut(&Element, &Instance<'_>, &mut ElementFields) -> Option<()> + 'f;
 
 impl<'a> Instance<'a> {
     fn slot(&self, index: u16) -> Option<Slot<'_, 'a>> {
@@ -278,68 +283,51 @@ impl<'a> Instance<'a> {
         Some(text)
     }
 
-    /// Calls `each` on the element's rendered children, in order, each with the instance
-    /// whose values it reads (a fragment's own).
-    fn for_each_child(&self, element: &Element, fields: &mut ElementFields, each: &mut EachChild) -> Option<()> {
-        for content in &element.content {
-            match content {
-                Content::Element(child) if self.keeps(child) => each(child, self, fields)?,
-                Content::Value(index) => {
-                    if let Some(Slot::Fragment(instance)) = self.slot(*index)
-                        && instance.keeps(&instance.root)
-                    {
-                        each(&instance.root, instance, fields)?;
-                    }
-                }
-                _ => {}
-            }
-        }
-        Some(())
+    /// The element's rendered children, in order, each with the instance whose values it
+    /// reads (a fragment's own).
+    fn children<'s>(&'s self, element: &'s Element) -> impl Iterator<Item = (&'s Element, &'s Instance<'a>)> {
+        element.content.iter().filter_map(move |content| match content {
+            Content::Element(child) if self.keeps(child) => Some((child, self)),
+            Content::Value(index) => match self.slot(*index) {
+                Some(Slot::Fragment(instance)) if instance.keeps(&instance.root) => Some((&*instance.root, instance)),
+                _ => None,
+            },
+            _ => None,
+        })
     }
 
     fn has_children(&self, element: &Element) -> bool {
-        element.content.iter().any(|content| match content {
-            Content::Element(child) => self.keeps(child),
-            Content::Value(index) => match self.slot(*index) {
-                Some(Slot::Fragment(instance)) => instance.keeps(&instance.root),
-                _ => false,
-            },
-            Content::Literal(_) => false,
-        })
+        self.children(element).next().is_some()
     }
 
     /// Whether two children have one name: the rendering then numbers them. Only an element
     /// with fragments needs a look: the template's own names were checked when compiled.
-    fn repeats_a_key(&self, element: &Element, fields: &mut ElementFields) -> Option<bool> {
-        if !element.splices {
-            return Some(false);
+    fn repeats_a_key(&self, element: &Element) -> bool {
+        element.splices && {
+            let keys: Vec<&str> = self.children(element).map(|(child, _)| child.key.as_str()).collect();
+            keys.iter().enumerate().any(|(at, key)| keys[..at].contains(key))
         }
-        let mut keys: Vec<String> = Vec::new();
-        self.for_each_child(element, fields, &mut |child, _, _| {
-            keys.push(child.key.clone());
-            Some(())
-        })?;
-        Some(keys.iter().enumerate().any(|(at, key)| keys[..at].contains(key)))
     }
 
-    /// Calls `each` on the children of an element whose children are sections or fields
-    /// (`Event`, `System`, `EventData`, the element `UserData` wraps): its own attributes are
-    /// not fields, and text in it is left to the JSON path.
-    fn each_child(&self, element: &Element, fields: &mut ElementFields, each: &mut EachChild) -> Option<()> {
-        if self.text(element)?.is_some() || self.repeats_a_key(element, fields)? {
-            return None;
-        }
-        self.for_each_child(element, fields, each)
+    /// The children of an element whose children are sections or fields (`Event`, `System`,
+    /// `EventData`, the element `UserData` wraps); `None` when it holds text, which is left
+    /// to the JSON path (its own attributes are not fields).
+    fn sections<'s>(&'s self, element: &'s Element) -> Option<impl Iterator<Item = (&'s Element, &'s Instance<'a>)>> {
+        (self.text(element)?.is_none() && !self.repeats_a_key(element)).then(|| self.children(element))
     }
 
-    /// The children of a section, each a field (or fields, with its attributes) of its own name.
-    fn children_as_fields(&self, section: &Element, fields: &mut ElementFields) -> Option<()> {
-        self.each_child(section, fields, &mut child_fields)
+    /// The children of a section at `path`, each a field (or fields, with its attributes) of
+    /// its own name.
+    fn children_as_fields(&self, section: &Element, path: &Arc<str>, fields: &mut ElementFields) -> Option<()> {
+        for (child, instance) in self.sections(section)? {
+            instance.element(child, path, fields)?;
+        }
+        Some(())
     }
 
     /// The unnamed `Data` of an `EventData`: each one's value (`""` when empty), one value
     /// alone, several as a list.
-    fn positional_data(&self, element: &Element, fields: &mut ElementFields) -> Option<()> {
+    fn positional_data(&self, element: &Element, parent: &Arc<str>, fields: &mut ElementFields) -> Option<()> {
         let mut values = match self.string_array(element) {
             Some(items) => items?,
             None => {
@@ -354,7 +342,7 @@ impl<'a> Instance<'a> {
             }
         };
         let value = if values.len() == 1 { values.pop()? } else { Value::List(values) };
-        let names = element.names(fields);
+        let names = element.names(parent, fields);
         fields.push_named(&names.text, value);
         Some(())
     }
@@ -390,34 +378,35 @@ impl<'a> Instance<'a> {
 
     /// The commonest element, `<X>%n</X>` with a scalar value: the field, or `None` for any
     /// other element.
-    fn leaf(&self, element: &Element, fields: &mut ElementFields) -> Option<()> {
+    fn leaf(&self, element: &Element, parent: &Arc<str>, fields: &mut ElementFields) -> Option<()> {
         let ([], [Content::Value(index)]) = (element.attributes.as_slice(), element.content.as_slice()) else {
             return None;
         };
         let value = self.scalar(*index)?.unwrap_or_else(|| element.empty_value());
-        let names = element.names(fields);
+        let names = element.names(parent, fields);
         fields.push_named(&names.text, value);
         Some(())
     }
 
-    /// An element holding a value: its attributes and text, or `null` when it has neither.
-    fn element(&self, element: &Element, fields: &mut ElementFields) -> Option<()> {
-        if let Some(()) = self.leaf(element, fields) {
+    /// An element under `parent` holding a value: its attributes and text, or `null` when it
+    /// has neither.
+    fn element(&self, element: &Element, parent: &Arc<str>, fields: &mut ElementFields) -> Option<()> {
+        if let Some(()) = self.leaf(element, parent, fields) {
             return Some(());
         }
         if element.positional {
-            return self.positional_data(element, fields);
+            return self.positional_data(element, parent, fields);
         }
         let text = self.text(element)?;
         let has_children = self.has_children(element);
-        if text.is_some() && has_children || self.repeats_a_key(element, fields)? {
+        if text.is_some() && has_children || self.repeats_a_key(element) {
             return None;
         }
         let has_attributes = element.attributes.iter().any(|(_, part)| match part {
             Part::Literal(text) => !text.is_empty(),
             Part::Value(index) => !self.is_empty(*index),
         });
-        let names = element.names(fields);
+        let names = element.names(parent, fields);
         if !has_attributes && !has_children {
             fields.push_named(&names.text, text.unwrap_or_else(|| element.empty_value()));
             return Some(());
@@ -432,17 +421,13 @@ impl<'a> Instance<'a> {
         if let Some(text) = text {
             fields.push_named(&names.text, text);
         }
+        let path = names.path.clone();
         drop(names);
-        self.for_each_child(element, fields, &mut child_fields)
+        for (child, instance) in self.children(element) {
+            instance.element(child, &path, fields)?;
+        }
+        Some(())
     }
-}
-
-/// A child element's fields, under its name.
-fn child_fields(child: &Element, instance: &Instance<'_>, fields: &mut ElementFields) -> Option<()> {
-    let mark = fields.enter(&child.key);
-    instance.element(child, fields)?;
-    fields.leave(mark);
-    Some(())
 }
 
 /// Value types (MS-EVEN6 2.2.13): the scalars this reader converts, and binary XML.
@@ -936,7 +921,6 @@ mod tests {
     use crate::evtx_source::binxml;
     use evtx::{EvtxParser, ParserSettings};
     use harrier_event::{Provenance, SourceFile};
-    use std::sync::Arc;
 
     /// `harrier_event::filetime_text` is the `evtx` crate's text, from 1601 to the year 9999
     /// (and past it the crate's own text is used).
