@@ -97,13 +97,24 @@ pub(crate) struct FieldBuilder {
 pub(crate) const TYPICAL_FIELDS: usize = 48;
 
 impl FieldBuilder {
-    /// A builder with room for `fields` fields.
+    /// A builder with room for `fields` fields, and for the paths of the elements it reads.
     pub(crate) fn with_capacity(fields: usize) -> FieldBuilder {
         FieldBuilder {
-            fields: Vec::with_capacity(fields),
             path: String::with_capacity(64),
             scratch: String::with_capacity(64),
             set_aside: String::with_capacity(64),
+            ..FieldBuilder::with_room_for(fields)
+        }
+    }
+
+    /// A builder with room for `fields` fields only, for a reader that names fields itself
+    /// and rarely asks for a name (paths are then built in buffers that grow when needed).
+    pub(crate) fn with_room_for(fields: usize) -> FieldBuilder {
+        FieldBuilder {
+            fields: Vec::with_capacity(fields),
+            path: String::new(),
+            scratch: String::new(),
+            set_aside: String::new(),
         }
     }
 

@@ -12,7 +12,7 @@ pub struct ElementFields(FieldBuilder);
 
 impl Default for ElementFields {
     fn default() -> ElementFields {
-        ElementFields(FieldBuilder::with_capacity(TYPICAL_FIELDS))
+        ElementFields(FieldBuilder::with_room_for(TYPICAL_FIELDS))
     }
 }
 
