@@ -13,8 +13,9 @@
 //! an element `null`, or `""` for a named `Data`; an element whose dependency value is NULL is
 //! left out; `<Data Name="X">` in `EventData` becomes `X`; integers and booleans are typed,
 //! every other value is its text; unnamed `Data` become one `Data` field, a list when there
-//! are several or their value is an array of strings). Shapes whose rendering has more rules
-//! (other arrays, ANSI strings, repeated names, text beside elements, character references)
+//! are several or their value is an array of strings; a repeated `Data` name is numbered,
+//! `X_1`). Shapes whose rendering has more rules (other arrays, ANSI strings, other repeated
+//! names, text beside elements, character references)
 //! are not read here: their records take the JSON path, which stays the reference. Tests read every
 //! shared EVTX record both ways and require the same events.
 
@@ -825,6 +826,7 @@ impl Element {
                         child.name_data_by_its_name_attribute()?;
                     }
                 }
+                number_repeated_data_names(&mut content)?;
             } else {
                 content = gather_positional_data(content)?;
             }
@@ -874,6 +876,39 @@ impl Element {
         self.named_data = true;
         Some(())
     }
+}
+
+/// A name that named `Data` repeat (Security 4648's `LogonGuid`) is numbered from its second
+/// one on, `LogonGuid_1`, as the JSON rendering numbers it. `None` when two in a row have one
+/// name: the rendering makes an array of them.
+fn number_repeated_data_names(content: &mut [Content]) -> Option<()> {
+    let mut seen: Vec<(String, usize)> = Vec::new();
+    let mut previous: Option<&str> = None;
+    let mut numbered = Vec::new();
+    for (at, data) in content.iter().enumerate().filter_map(|(at, item)| match item {
+        Content::Element(child) => Some((at, child)),
+        _ => None,
+    }) {
+        let key = data.named_data.then_some(data.key.as_str());
+        if key.is_some() && key == previous {
+            return None;
+        }
+        previous = key;
+        let Some(key) = key else { continue };
+        match seen.iter_mut().find(|(name, _)| name == key) {
+            Some((_, count)) => {
+                numbered.push((at, format!("{key}_{count}")));
+                *count += 1;
+            }
+            None => seen.push((key.to_owned(), 1)),
+        }
+    }
+    for (at, key) in numbered {
+        if let Content::Element(data) = &mut content[at] {
+            data.key = key;
+        }
+    }
+    Some(())
 }
 
 /// Unnamed `<Data>` elements render as one `"Data": {"#text": ...}` member where the first
