@@ -185,6 +185,15 @@ impl ChunkWork {
         if let Some(why) = self.checksum_mismatch() {
             outcome.problems.push(Problem::kept(&path, Place::Chunk(number), why));
         }
+        // A chunk read in one walk needs nothing the crate prepares for its own reading (the
+        // string table it decodes, its template cache): that is done only when a record asks.
+        let mut templates = Templates::default();
+        if self.cut_at.is_none()
+            && let Some(events) = read_whole_chunk(&self.data.data, &self.data.header, &self.source, &mut templates)
+        {
+            outcome.events = events;
+            return outcome;
+        }
         let mut chunk = match self.data.parse(settings.clone()) {
             Ok(chunk) => chunk,
             Err(error) => {
@@ -192,13 +201,6 @@ impl ChunkWork {
                 return outcome;
             }
         };
-        let mut templates = Templates::default();
-        if self.cut_at.is_none()
-            && let Some(events) = read_whole_chunk(chunk.data, chunk.header, &self.source, &mut templates)
-        {
-            outcome.events = events;
-            return outcome;
-        }
         for record in chunk.iter() {
             if let Ok(record) = &record
                 && self.cut_at.is_some_and(|cut| record.binxml_offset + u64::from(record.binxml_size) > cut)
