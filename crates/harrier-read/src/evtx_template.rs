@@ -28,6 +28,8 @@ use std::ops::Range;
 use std::rc::Rc;
 use std::sync::Arc;
 
+mod shared;
+
 /// Binary XML values nest fragments in fragments no deeper than this in Windows' own logs
 /// (an event's `EventData` or `UserData` is one level down).
 const MAX_FRAGMENT_DEPTH: usize = 4;
@@ -83,7 +85,7 @@ impl Templates {
     /// or a fragment's): a fragment header, then the instance (its template's id and offset,
     /// the template itself when it is defined there, the value descriptors, the values).
     fn instance<'a>(&mut self, chunk: &'a [u8], at: usize, end: usize, depth: usize) -> Option<Instance<'a>> {
-        let mut reader = Reader { chunk: chunk.get(..end)?, at };
+        let mut reader = Reader::new(chunk.get(..end)?, at);
         if reader.u8()? == token::FRAGMENT_HEADER {
             reader.skip(3)?;
         } else {
@@ -119,7 +121,7 @@ impl Templates {
             return None;
         }
         let budget = &mut self.budget;
-        let root = self.compiled.entry(offset).or_insert_with(|| compile(chunk, offset, budget).map(Rc::new));
+        let root = self.compiled.entry(offset).or_insert_with(|| shared::template(chunk, offset, budget));
         Some(Instance { root: root.clone()?, values, fragments })
     }
 }
@@ -177,6 +179,14 @@ impl Element {
         Ref::map(self.names.borrow(), |names| names.as_ref().expect("just set"))
     }
 
+    /// About the memory it takes, its elements' and their field names' (once named).
+    fn footprint(&self) -> usize {
+        let names = size_of::<Names>() + self.attributes.len() * size_of::<Option<FieldName>>();
+        let attributes: usize = self.attributes.iter().map(|(name, part)| name.len() + part.footprint()).sum();
+        let content: usize = self.content.iter().map(Content::footprint).sum();
+        size_of::<Element>() + self.key.len() + names + attributes + content
+    }
+
     /// Its path under `parent`, which its children sit under.
     fn path(&self, parent: &Arc<str>, fields: &mut ElementFields) -> Arc<str> {
         self.names(parent, fields).path.clone()
@@ -190,12 +200,30 @@ enum Part {
     Value(u16),
 }
 
+impl Part {
+    fn footprint(&self) -> usize {
+        size_of::<Part>() + if let Part::Literal(text) = self { text.len() } else { 0 }
+    }
+}
+
 /// What an element holds: child elements, text, values (text, or fragments of elements).
 #[derive(Debug)]
 enum Content {
-    Element(Element),
+    /// Boxed: most content is an element, and an element is several times a literal's size.
+    Element(Box<Element>),
     Literal(String),
     Value(u16),
+}
+
+impl Content {
+    fn footprint(&self) -> usize {
+        size_of::<Content>()
+            + match self {
+                Content::Element(element) => element.footprint(),
+                Content::Literal(text) => text.len(),
+                Content::Value(_) => 0,
+            }
+    }
 }
 
 /// One instance of a template with its values.
@@ -288,7 +316,7 @@ impl<'a> Instance<'a> {
     /// reads (a fragment's own).
     fn children<'s>(&'s self, element: &'s Element) -> impl Iterator<Item = (&'s Element, &'s Instance<'a>)> {
         element.content.iter().filter_map(move |content| match content {
-            Content::Element(child) if self.keeps(child) => Some((child, self)),
+            Content::Element(child) if self.keeps(child) => Some((&**child, self)),
             Content::Value(index) => match self.slot(*index) {
                 Some(Slot::Fragment(instance)) if instance.keeps(&instance.root) => Some((&*instance.root, instance)),
                 _ => None,
@@ -661,37 +689,50 @@ mod token {
 
 /// The header before a template's body: next template's offset, GUID, body size.
 const TEMPLATE_HEADER_BYTES: usize = 24;
+/// A name's entry before its length and text: the next name's offset, a hash.
+const NAME_LINK_BYTES: usize = 6;
 /// Elements nested deeper than this are left to the JSON path (events nest four or five).
 const MAX_DEPTH: usize = 16;
 
-/// The template defined at `offset` in the chunk, or `None` when it has a shape left to the
-/// JSON path (or does not parse: the JSON path then says why).
-fn compile(chunk: &[u8], offset: u32, budget: &mut usize) -> Option<Element> {
-    let start = usize::try_from(offset).ok()?;
-    let mut header = Reader { chunk, at: start.checked_add(20)? };
-    let size = usize::try_from(header.u32()?).ok()?;
-    *budget = budget.checked_sub(size)?;
-    let body_start = start + TEMPLATE_HEADER_BYTES;
-    let mut reader = Reader { chunk: chunk.get(..body_start.checked_add(size)?)?, at: body_start };
-    if reader.u8()? != token::FRAGMENT_HEADER {
-        return None;
-    }
-    reader.skip(3)?;
-    let opening = reader.u8()?;
-    if opening & !token::MORE != token::OPEN_START_ELEMENT {
-        return None;
-    }
-    let root = reader.element(opening, 0)?;
-    (reader.u8()? == token::END_OF_STREAM).then_some(root)
+/// The template whose body is `chunk[body_start..][..size]` (after its header: next
+/// template's offset, GUID, size), or `None` when it has a shape left to the JSON path (or
+/// does not parse: the JSON path then says why); and where the names it read are.
+fn compile_body(chunk: &[u8], body_start: usize, size: usize) -> (Option<Element>, Vec<Range<usize>>) {
+    let Some(template) = chunk.get(..body_start.saturating_add(size)) else {
+        return (None, Vec::new());
+    };
+    let mut reader = Reader::new(template, body_start);
+    let root = reader.root();
+    (root, reader.names)
 }
 
 struct Reader<'d> {
     /// The chunk, up to the end of the template: names are read from anywhere in it.
     chunk: &'d [u8],
     at: usize,
+    /// Where the names read are: each one's entry, up to the end of its text.
+    names: Vec<Range<usize>>,
 }
 
 impl<'d> Reader<'d> {
+    fn new(chunk: &'d [u8], at: usize) -> Reader<'d> {
+        Reader { chunk, at, names: Vec::new() }
+    }
+
+    /// A template body: a fragment header, the root element, the end of the stream.
+    fn root(&mut self) -> Option<Element> {
+        if self.u8()? != token::FRAGMENT_HEADER {
+            return None;
+        }
+        self.skip(3)?;
+        let opening = self.u8()?;
+        if opening & !token::MORE != token::OPEN_START_ELEMENT {
+            return None;
+        }
+        let root = self.element(opening, 0)?;
+        (self.u8()? == token::END_OF_STREAM).then_some(root)
+    }
+
     fn bytes<const N: usize>(&mut self) -> Option<[u8; N]> {
         let bytes = self.chunk.get(self.at..self.at.checked_add(N)?)?.try_into().ok()?;
         self.at += N;
@@ -731,9 +772,10 @@ impl<'d> Reader<'d> {
     /// (next name's offset, hash, length, UTF-16 text, NUL).
     fn name(&mut self) -> Option<String> {
         let offset = usize::try_from(self.u32()?).ok()?;
-        let mut name = Reader { chunk: self.chunk, at: offset.checked_add(6)? };
+        let mut name = Reader::new(self.chunk, offset.checked_add(NAME_LINK_BYTES)?);
         let units = usize::from(name.u16()?);
         let text = name.utf16(units)?;
+        self.names.push(offset..name.at);
         if offset == self.at {
             self.at = name.at.checked_add(2)?;
         }
@@ -766,7 +808,7 @@ impl<'d> Reader<'d> {
                 content.push(match self.u8()? {
                     token::END_ELEMENT => break,
                     token if token & !token::MORE == token::OPEN_START_ELEMENT => {
-                        Content::Element(self.element(token, depth + 1)?)
+                        Content::Element(Box::new(self.element(token, depth + 1)?))
                     }
                     token => match self.part(token)? {
                         Part::Literal(text) => Content::Literal(text),
@@ -939,13 +981,13 @@ fn gather_positional_data(content: Vec<Content>) -> Option<Vec<Content>> {
     };
     let mut positional = Element::plain("Data".to_owned(), dependency, Vec::new(), data, false);
     positional.positional = true;
-    gathered.insert(first_data_at?, Content::Element(positional));
+    gathered.insert(first_data_at?, Content::Element(Box::new(positional)));
     Some(gathered)
 }
 
 fn child_elements(content: &[Content]) -> impl Iterator<Item = &Element> {
     content.iter().filter_map(|content| match content {
-        Content::Element(child) => Some(child),
+        Content::Element(child) => Some(&**child),
         _ => None,
     })
 }
