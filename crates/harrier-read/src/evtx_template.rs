@@ -30,6 +30,8 @@ use std::sync::Arc;
 
 mod shared;
 
+pub(crate) use shared::forget as forget_compiled;
+
 /// Binary XML values nest fragments in fragments no deeper than this in Windows' own logs
 /// (an event's `EventData` or `UserData` is one level down).
 const MAX_FRAGMENT_DEPTH: usize = 4;

@@ -6,6 +6,7 @@
 
 use crate::detect::{Format, Inner, Sniffed, describe};
 use crate::evtx_source::{self, ChunkWork};
+use crate::evtx_template;
 use crate::inputs::{self, Input, InputFile, Opened};
 use crate::json_source::{self, JsonWork};
 use crate::report::{FileReport, Place, Problem, Summary};
@@ -160,6 +161,12 @@ where
         }
         consumer.drain(&mut pending);
     });
+    // The workers keep the EVTX templates they compiled while a read lasts, not after it: a
+    // process that reads again later (a notebook, each pass of `bench`) starts afresh.
+    match &options.pool {
+        Some(pool) => pool.broadcast(|_| evtx_template::forget_compiled()),
+        None => rayon::broadcast(|_| evtx_template::forget_compiled()),
+    };
     consumer.summary
 }
 

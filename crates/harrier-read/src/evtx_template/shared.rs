@@ -70,6 +70,11 @@ pub(super) fn template(chunk: &[u8], offset: u32, budget: &mut usize) -> Option<
     })
 }
 
+/// Drops the templates this thread compiled.
+pub(crate) fn forget() {
+    COMPILED.with(|compiled| compiled.take());
+}
+
 impl Compiled {
     fn find(&self, key: ([u8; 16], u32, u64), chunk: &[u8], body: Range<usize>) -> Option<&Compiled1> {
         self.templates.get(&key)?.iter().find(|copy| copy.reads_the_same(chunk, body.clone()))
