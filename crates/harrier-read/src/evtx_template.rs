@@ -3,9 +3,10 @@
 //! A record is nearly always one instance of a template its chunk holds: the template is the
 //! XML (`Event`, `System`, ...) with numbered places for the instance's values, and the
 //! `EventData` or `UserData` is one of those values, a fragment of binary XML holding an
-//! instance of another template. Each template is read once per chunk into a small tree of
-//! elements whose attributes and texts are literal text or a value's number; the instance's
-//! values are read from its bytes; a record then costs its values and its fields.
+//! instance of another template. Each template is read into a small tree of elements whose
+//! attributes and texts are literal text or a value's number, once per thread for all the
+//! chunks that hold an equal copy of it (`shared`); the instance's values are read from its
+//! bytes; a record then costs its values and its fields.
 //!
 //! The fields are those the JSON path gives the same record: the tree is walked as
 //! `harrier-normalize` walks the `evtx` crate's JSON rendering, and every rendering rule the
@@ -36,14 +37,15 @@ pub(crate) use shared::forget as forget_compiled;
 /// (an event's `EventData` or `UserData` is one level down).
 const MAX_FRAGMENT_DEPTH: usize = 4;
 
-/// The bytes of template definitions one chunk may have compiled: a crafted chunk could point
+/// The bytes of template definitions one chunk may have compiled (or found compiled, which
+/// costs reading and comparing them): a crafted chunk could point
 /// thousands of instances at as many offsets in one large definition. Windows' chunks hold
 /// some tens of kilobytes of templates; past this the JSON path (with the `evtx` crate's own
 /// budget) takes the chunk's other templates.
 const TEMPLATE_BYTES_PER_CHUNK: usize = 1 << 20;
 
-/// The templates of one chunk, compiled on first use; `None` for a template left to the JSON
-/// path.
+/// The templates of one chunk, by offset, compiled (or found among the thread's) on first use;
+/// `None` for a template left to the JSON path.
 pub(crate) struct Templates {
     compiled: FxHashMap<u32, Option<Rc<Element>>>,
     /// What is left of [`TEMPLATE_BYTES_PER_CHUNK`].
