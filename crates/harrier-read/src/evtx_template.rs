@@ -698,14 +698,11 @@ const NAME_LINK_BYTES: usize = 6;
 /// Elements nested deeper than this are left to the JSON path (events nest four or five).
 const MAX_DEPTH: usize = 16;
 
-/// The template whose body is `chunk[body_start..][..size]` (after its header: next
-/// template's offset, GUID, size), or `None` when it has a shape left to the JSON path (or
-/// does not parse: the JSON path then says why); and where the names it read are.
-fn compile_body(chunk: &[u8], body_start: usize, size: usize) -> (Option<Element>, Vec<Range<usize>>) {
-    let Some(template) = chunk.get(..body_start.saturating_add(size)) else {
-        return (None, Vec::new());
-    };
-    let mut reader = Reader::new(template, body_start);
+/// The template whose body is `chunk[body]` (after its header: next template's offset, GUID,
+/// size), or `None` when it has a shape left to the JSON path (or does not parse: the JSON
+/// path then says why); and where the names it read are. `body` lies in `chunk`.
+fn compile_body(chunk: &[u8], body: Range<usize>) -> (Option<Element>, Vec<Range<usize>>) {
+    let mut reader = Reader::new(&chunk[..body.end], body.start);
     let root = reader.root();
     (root, reader.names)
 }

@@ -31,12 +31,12 @@ thread_local! {
 /// A thread's compiled templates, by GUID, size and a hash of the body.
 #[derive(Default)]
 struct Compiled {
-    templates: FxHashMap<([u8; 16], u32, u64), Vec<Compiled1>>,
+    templates: FxHashMap<([u8; 16], u32, u64), Vec<CompiledCopy>>,
     kept_bytes: usize,
 }
 
 /// One template as compiled from one chunk, with what its compilation read.
-struct Compiled1 {
+struct CompiledCopy {
     body: Box<[u8]>,
     /// Where the body started, when a name it read lies in it.
     body_start: Option<usize>,
@@ -54,18 +54,19 @@ pub(super) fn template(chunk: &[u8], offset: u32, budget: &mut usize) -> Option<
     let mut header = Reader::new(chunk, start.checked_add(4)?);
     let guid: [u8; 16] = header.bytes()?;
     let size = header.u32()?;
-    *budget = budget.checked_sub(usize::try_from(size).ok()?)?;
+    let body_bytes = usize::try_from(size).ok()?;
+    *budget = budget.checked_sub(body_bytes)?;
     let body_start = start + TEMPLATE_HEADER_BYTES;
-    let body = chunk.get(body_start..body_start.checked_add(usize::try_from(size).ok()?)?)?;
-    let key = (guid, size, rustc_hash::FxBuildHasher.hash_one(body));
+    let body = body_start..body_start.checked_add(body_bytes)?;
+    let key = (guid, size, rustc_hash::FxBuildHasher.hash_one(chunk.get(body.clone())?));
     COMPILED.with(|compiled| {
         let mut compiled = compiled.borrow_mut();
-        if let Some(copy) = compiled.find(key, chunk, body_start..body_start + body.len()) {
+        if let Some(copy) = compiled.find(key, chunk, body.clone()) {
             return copy.element.clone();
         }
-        let (element, names) = compile_body(chunk, body_start, body.len());
+        let (element, names) = compile_body(chunk, body.clone());
         let element = element.map(Rc::new);
-        compiled.keep(key, chunk, body_start..body_start + body.len(), names, element.clone());
+        compiled.keep(key, chunk, body, names, element.clone());
         element
     })
 }
@@ -76,7 +77,7 @@ pub(crate) fn forget() {
 }
 
 impl Compiled {
-    fn find(&self, key: ([u8; 16], u32, u64), chunk: &[u8], body: Range<usize>) -> Option<&Compiled1> {
+    fn find(&self, key: ([u8; 16], u32, u64), chunk: &[u8], body: Range<usize>) -> Option<&CompiledCopy> {
         self.templates.get(&key)?.iter().find(|copy| copy.reads_the_same(chunk, body.clone()))
     }
 
@@ -104,12 +105,12 @@ impl Compiled {
         if copies.len() < COPIES_PER_KEY {
             self.kept_bytes += bytes;
             let body_start = inside.then_some(body.start);
-            copies.push(Compiled1 { body: chunk[body].into(), body_start, outside, element });
+            copies.push(CompiledCopy { body: chunk[body].into(), body_start, outside, element });
         }
     }
 }
 
-impl Compiled1 {
+impl CompiledCopy {
     /// Whether the template whose body is `chunk[body]` compiles as this one did: the same
     /// bytes, read at the same offset when it holds a name it reads, and the same names
     /// read before it (still wholly before it: one the body covered would be read as a
