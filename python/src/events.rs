@@ -103,7 +103,7 @@ pub(crate) fn search(
         },
     )?;
     crate::hunt::check_read(py, &summary.map_err(library_error)?, &set)?;
-    let fields: Vec<&[(Arc<str>, harrier::Value)]> = rows.iter().map(|row| row.fields.as_slice()).collect();
+    let fields: Vec<&[(harrier::FieldName, harrier::Value)]> = rows.iter().map(|row| row.fields.as_slice()).collect();
     let (batch, schema) = tables::values_table(&fields);
     tables::to_pyarrow(py, vec![batch], schema)
 }

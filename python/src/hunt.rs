@@ -305,7 +305,7 @@ impl HuntResult {
     /// The result rows of one SPL detection (by id or title), one column per field of its
     /// rows (`int64` or `double` when every value is a number).
     fn rows_of(&self, py: Python<'_>, rule: &str) -> PyResult<Py<PyAny>> {
-        let rows: Vec<&[(Arc<str>, harrier::Value)]> = self
+        let rows: Vec<&[(harrier::FieldName, harrier::Value)]> = self
             .row_values
             .iter()
             .filter(|(id, _)| id.as_deref().is_some_and(|id| id.eq_ignore_ascii_case(rule)))

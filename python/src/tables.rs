@@ -6,7 +6,7 @@ use arrow_array::builder::{
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use harrier::{CorrelationResult, Event, RuleMeta, Timestamp, Value};
+use harrier::{CorrelationResult, Event, FieldName, RuleMeta, Timestamp, Value};
 use harrier_print::{RowMap, technique_names};
 use pyo3::prelude::*;
 use std::sync::Arc;
@@ -201,7 +201,7 @@ impl<'a> HitEvent<'a> {
 
 /// A row's value by name, ignoring case as Harrier's lookups do.
 pub(crate) fn row_value<'r>(row: &'r harrier::Row, name: &str) -> Option<&'r Value> {
-    row.fields.iter().find(|(field, _)| field.eq_ignore_ascii_case(name)).map(|(_, value)| value)
+    row.fields.iter().find(|(field, _)| field.name().eq_ignore_ascii_case(name)).map(|(_, value)| value)
 }
 
 /// The hits table: one row per event a rule matched.
@@ -381,12 +381,12 @@ impl RowColumns {
 /// Rows of named values as a table: one column per name in first-seen order, typed `int64`
 /// when every value in it is an integer, `double` when every one is a number, text otherwise
 /// (a list's items one per line, as in the lake).
-pub(crate) fn values_table(rows: &[&[(Arc<str>, Value)]]) -> (RecordBatch, SchemaRef) {
+pub(crate) fn values_table(rows: &[&[(FieldName, Value)]]) -> (RecordBatch, SchemaRef) {
     let mut names: Vec<&str> = Vec::new();
     for row in rows {
         for (name, _) in row.iter() {
-            if !names.contains(&&**name) && &**name != harrier_cim::DATAMODEL_FIELD {
-                names.push(name);
+            if !names.contains(&name.name()) && name.name() != harrier_cim::DATAMODEL_FIELD {
+                names.push(name.name());
             }
         }
     }
@@ -419,8 +419,8 @@ pub(crate) fn values_table(rows: &[&[(Arc<str>, Value)]]) -> (RecordBatch, Schem
     (batch, schema)
 }
 
-fn value_of<'r>(row: &'r [(Arc<str>, Value)], name: &str) -> Option<&'r Value> {
-    row.iter().find(|(field, _)| &**field == name).map(|(_, value)| value).filter(|value| !value.is_null())
+fn value_of<'r>(row: &'r [(FieldName, Value)], name: &str) -> Option<&'r Value> {
+    row.iter().find(|(field, _)| field.name() == name).map(|(_, value)| value).filter(|value| !value.is_null())
 }
 
 fn number(value: &Value) -> Option<f64> {

@@ -13,10 +13,10 @@
 mod derivation;
 
 use derivation::Derivation;
-use harrier_event::{Event, Field, Value};
+use harrier_event::{Event, Field, FieldName, Value};
 use serde::Deserialize;
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 /// The field listing the data model datasets of an event (`Endpoint.Processes`).
 pub const DATAMODEL_FIELD: &str = "_datamodel";
@@ -29,7 +29,7 @@ pub struct FieldLayer {
 
 struct Group {
     selector: Selector,
-    fields: Vec<(Arc<str>, Derivation)>,
+    fields: Vec<(FieldName, Derivation)>,
 }
 
 /// Which events a group or dataset takes: any of these channels (none: every channel), any
@@ -58,7 +58,7 @@ struct DataModel {
     dataset: String,
     events: Vec<Selector>,
     /// (derived field, `prefix.field`).
-    fields: Vec<(String, Arc<str>)>,
+    fields: Vec<(String, FieldName)>,
 }
 
 #[derive(Deserialize)]
@@ -130,7 +130,7 @@ impl FieldLayer {
             let mut fields = Vec::new();
             for (name, text) in group.fields.0 {
                 let derivation = Derivation::parse(&text).map_err(|error| format!("field `{name}`: {error}"))?;
-                fields.push((Arc::from(name.as_str()), derivation));
+                fields.push((FieldName::from(name.as_str()), derivation));
             }
             groups.push(Group { selector: group.selector, fields });
         }
@@ -144,7 +144,7 @@ impl FieldLayer {
                     .fields
                     .into_iter()
                     .map(|field| {
-                        let prefixed = Arc::from(format!("{}.{field}", model.prefix).as_str());
+                        let prefixed = FieldName::from(format!("{}.{field}", model.prefix).as_str());
                         (field, prefixed)
                     })
                     .collect(),
@@ -162,15 +162,15 @@ impl FieldLayer {
     pub fn view(&self, event: &Event) -> Event {
         let channel = event.channel().unwrap_or_default();
         let event_id = event.event_id();
-        let mut derived: Vec<(Arc<str>, Value)> = Vec::new();
-        let mut index: HashMap<Arc<str>, usize> = HashMap::new();
+        let mut derived: Vec<(FieldName, Value)> = Vec::new();
+        let mut index: HashMap<&str, usize> = HashMap::new();
         for group in self.groups.iter().filter(|group| group.selector.takes(channel, event_id)) {
             for (name, derivation) in &group.fields {
                 let Some(value) = derivation.apply(event) else { continue };
-                match index.get(name) {
+                match index.get(name.name()) {
                     Some(&at) => derived[at].1 = value,
                     None => {
-                        index.insert(name.clone(), derived.len());
+                        index.insert(name.name(), derived.len());
                         derived.push((name.clone(), value));
                     }
                 }
@@ -187,10 +187,9 @@ impl FieldLayer {
             }
         }
         let mut fields = Vec::with_capacity(derived.len() + model_fields.len() + event.fields().len() + 1);
-        let field = |name: Arc<str>, value: Value| Field { name, path: None, value };
-        fields.extend(derived.into_iter().chain(model_fields).map(|(name, value)| field(name, value)));
+        fields.extend(derived.into_iter().chain(model_fields).map(|(name, value)| Field::named(name, value)));
         if !datasets.is_empty() {
-            fields.push(field(Arc::from(DATAMODEL_FIELD), Value::List(datasets)));
+            fields.push(Field::new(DATAMODEL_FIELD, Value::List(datasets)));
         }
         fields.extend(event.fields().iter().filter(|field| !is_empty(&field.value)).cloned());
         Event::new(event.provenance.clone(), fields)
@@ -211,6 +210,7 @@ pub(crate) fn is_empty(value: &Value) -> bool {
 mod tests {
     use super::*;
     use harrier_event::{Provenance, SourceFile, Timestamp};
+    use std::sync::Arc;
 
     fn event(fields: &[(&str, Value)]) -> Event {
         let provenance = Provenance {
@@ -218,10 +218,7 @@ mod tests {
             record_id: 1,
             timestamp: Timestamp::parse("2022-09-15T12:56:22.958249Z"),
         };
-        let fields = fields
-            .iter()
-            .map(|(name, value)| Field { name: (*name).into(), path: None, value: value.clone() })
-            .collect();
+        let fields = fields.iter().map(|(name, value)| Field::new(name, value.clone())).collect();
         Event::new(provenance, fields)
     }
 
@@ -244,7 +241,7 @@ mod tests {
     fn sysmon_network_events_gain_cim_fields() {
         let view = FieldLayer::builtin().view(&sysmon_3());
         let text = |name: &str| {
-            view.fields().iter().find(|f| &*f.name == name).and_then(|f| f.value.as_text()).map(|t| t.into_owned())
+            view.fields().iter().find(|f| f.name() == name).and_then(|f| f.value.as_text()).map(|t| t.into_owned())
         };
         assert_eq!(text("process_name").as_deref(), Some("agent_tesla-deob.exe"));
         assert_eq!(text("dest").as_deref(), Some("41.77.117.236"), "an empty hostname is no hostname");
@@ -267,10 +264,10 @@ mod tests {
             ("NewProcessName", Value::Str(r"C:\Windows\System32\certutil.exe".into())),
         ]);
         let view = FieldLayer::builtin().view(&process);
-        let field = |name: &str| view.fields().iter().find(|f| &*f.name == name).map(|f| f.value.clone());
+        let field = |name: &str| view.fields().iter().find(|f| f.name() == name).map(|f| f.value.clone());
         assert_eq!(field(DATAMODEL_FIELD), Some(Value::List(vec![Value::Str("Endpoint.Processes".into())])));
         assert_eq!(field("Processes.process_name"), Some(Value::Str("certutil.exe".into())));
         let view = FieldLayer::builtin().view(&sysmon_3());
-        assert!(!view.fields().iter().any(|f| f.name.starts_with("Processes.")));
+        assert!(!view.fields().iter().any(|f| f.name().starts_with("Processes.")));
     }
 }

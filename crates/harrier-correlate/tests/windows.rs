@@ -69,7 +69,7 @@ fn events(specs: &[Spec]) -> Vec<Event> {
                 record_id: index as u64 + 1,
                 timestamp: Some(time),
             };
-            let field = |name: &str, value: Value| Field { name: name.into(), path: None, value };
+            let field = |name: &str, value: Value| Field::new(name, value);
             Event::new(
                 provenance,
                 vec![

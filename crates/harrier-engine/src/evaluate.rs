@@ -4,12 +4,11 @@ use crate::compile::{self, CompileError, Compiler, FieldTable, Matcher, Node, Re
 use crate::prefilter::{Place, Prefilter, PrefilterBuilder, Scanner};
 use crate::routing::{self, Routes};
 use chrono::{Datelike, Timelike};
-use harrier_event::{Event, Timestamp, Value};
+use harrier_event::{Event, FieldName, Timestamp, Value};
 use harrier_ir::{Expr, FieldRefMode};
 use std::borrow::Borrow;
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Compiled rules, ready to test events on any thread.
@@ -66,12 +65,13 @@ struct Scratch {
 
 const NONE: u32 = u32::MAX;
 
-/// One entry of [`Scratch::known_names`]: a name and the slot it fills in one engine.
+/// One entry of [`Scratch::known_names`]: a field's names and the slots its name and path
+/// fill in one engine.
 #[derive(Default, Clone)]
 struct KnownName {
     engine: u64,
-    name: Option<Arc<str>>,
-    slot: u32,
+    names: Option<FieldName>,
+    slots: [u32; 2],
 }
 
 /// Entries of [`Scratch::known_names`]: several times the distinct names of a log.
@@ -308,9 +308,7 @@ impl Engine {
             scratch.known_names.resize(KNOWN_NAMES, KnownName::default());
         }
         for (index, field) in event.fields().iter().enumerate() {
-            let path = field.path.as_ref().filter(|_| self.fields.has_dotted);
-            for name in std::iter::once(&field.name).chain(path) {
-                let slot = self.slot_of(name, scratch);
+            for slot in self.slots_of(field.names(), scratch) {
                 if slot != NONE && scratch.slots[slot as usize] == NONE {
                     scratch.slots[slot as usize] = index as u32;
                 }
@@ -318,20 +316,28 @@ impl Engine {
         }
     }
 
-    /// The slot a field name fills (`NONE` if no rule names it). Names repeat from event to
-    /// event, and readers share one `Arc` for each on a thread, so the slot is remembered:
+    /// The slots a field's name and path fill (`NONE` where no rule names them). Names repeat
+    /// from event to event, shared (see [`FieldName`]), so the slots are remembered:
     /// lower-casing each of forty names an event and looking it up in the engine's table cost
-    /// twice as much (6 % of a SigmaHQ hunt against 3 %). The entry is found by the `Arc`'s
-    /// address rather than its text, which would be hashed byte by byte for each name of each
-    /// event; an entry holds its `Arc`, so its address names no other text while it is kept.
-    fn slot_of(&self, name: &Arc<str>, scratch: &mut Scratch) -> u32 {
-        let at = entry_of((self.id, Arc::as_ptr(name).cast::<u8>()), KNOWN_NAMES);
+    /// twice as much (6 % of a SigmaHQ hunt against 3 %). The entry is found by the names'
+    /// address rather than their text, which would be hashed byte by byte for each field of
+    /// each event; an entry holds its names, so their address names no others while it is kept.
+    fn slots_of(&self, names: &FieldName, scratch: &mut Scratch) -> [u32; 2] {
+        let at = entry_of((self.id, names.address()), KNOWN_NAMES);
         let known = &scratch.known_names[at];
-        if known.engine == self.id
-            && known.name.as_ref().is_some_and(|known| Arc::ptr_eq(known, name) || **known == **name)
-        {
-            return known.slot;
+        if known.engine == self.id && known.names.as_ref().is_some_and(|known| known.same(names) || known == names) {
+            return known.slots;
         }
+        let path = names.path().filter(|_| self.fields.has_dotted);
+        let slots = [self.slot_of(names.name(), scratch), path.map_or(NONE, |path| self.slot_of(path, scratch))];
+        if names.name().len().max(path.map_or(0, str::len)) <= MAX_REMEMBERED_BYTES {
+            scratch.known_names[at] = KnownName { engine: self.id, names: Some(names.clone()), slots };
+        }
+        slots
+    }
+
+    /// The slot a name fills in this engine (`NONE` if no rule names it).
+    fn slot_of(&self, name: &str, scratch: &mut Scratch) -> u32 {
         let key = &mut scratch.name;
         key.clear();
         if self.fields.exact_names {
@@ -342,11 +348,7 @@ impl Engine {
         } else {
             key.extend(name.chars().flat_map(char::to_lowercase));
         }
-        let slot = self.fields.get(key).unwrap_or(NONE);
-        if name.len() <= MAX_REMEMBERED_BYTES {
-            scratch.known_names[at] = KnownName { engine: self.id, name: Some(name.clone()), slot };
-        }
-        slot
+        self.fields.get(key).unwrap_or(NONE)
     }
 }
 
@@ -636,6 +638,7 @@ mod tests {
     use super::*;
     use harrier_event::{Field, Provenance, SourceFile};
     use harrier_ir::{Predicate, Test};
+    use std::sync::Arc;
 
     fn command_line_matches(pattern: &str) -> Expr {
         let test = Test::Regex { pattern: pattern.into(), ignore_case: false, multi_line: false, dot_all: false };
@@ -651,7 +654,7 @@ mod tests {
         let provenance =
             Provenance { source: Arc::new(SourceFile { path: "test".into() }), record_id: 1, timestamp: None };
         let command_line = Value::Str("svchost.exe -k netsvcs".into());
-        let event = Event::new(provenance, vec![Field { name: "CommandLine".into(), path: None, value: command_line }]);
+        let event = Event::new(provenance, vec![Field::new("CommandLine", command_line)]);
         let mut hits = Vec::new();
         plain.matches(&event, &mut hits);
         assert_eq!(hits, [0]);

@@ -26,7 +26,7 @@ fn with_and_without_prefilter(conditions: &[harrier_ir::Expr]) -> (Engine, Engin
 
 fn event(fields: &[(&str, Value)]) -> Event {
     let provenance = Provenance { source: Arc::new(SourceFile { path: "t".into() }), record_id: 1, timestamp: None };
-    let fields = fields.iter().map(|(name, value)| Field { name: (*name).into(), path: None, value: value.clone() });
+    let fields = fields.iter().map(|(name, value)| Field::new(name, value.clone()));
     Event::new(provenance, fields.collect())
 }
 

@@ -1,16 +1,13 @@
 //! Sigma semantics, end to end: a rule's YAML, an event's fields, match or not.
 
 use harrier_engine::Engine;
-use harrier_event::{Event, Field, Provenance, SourceFile, Value};
+use harrier_event::{Event, Field, FieldName, Provenance, SourceFile, Value};
 use harrier_sigma::{LoadOptions, Outcome};
 use std::sync::Arc;
 
 fn event(fields: &[(&str, Value)]) -> Event {
     let provenance = Provenance { source: Arc::new(SourceFile { path: "test".into() }), record_id: 1, timestamp: None };
-    Event::new(
-        provenance,
-        fields.iter().map(|(name, value)| Field { name: (*name).into(), path: None, value: value.clone() }).collect(),
-    )
+    Event::new(provenance, fields.iter().map(|(name, value)| Field::new(name, value.clone())).collect())
 }
 
 fn text(value: &str) -> Value {
@@ -303,8 +300,7 @@ fn a_filter_adds_its_condition_to_the_rules_it_names_before_routing() {
 #[test]
 fn fields_answer_to_their_dotted_paths_too() {
     let provenance = Provenance { source: Arc::new(SourceFile { path: "test".into() }), record_id: 1, timestamp: None };
-    let image =
-        Field { name: "Image".into(), path: Some("Event.EventData.Image".into()), value: text("C:\\x\\evil.exe") };
+    let image = Field::named(FieldName::new("Image", Some("Event.EventData.Image")), text("C:\\x\\evil.exe"));
     let event = Event::new(provenance, vec![image]);
     for rule in [
         "sel:\n    event.eventdata.image|endswith: 'evil.exe'\ncondition: sel",

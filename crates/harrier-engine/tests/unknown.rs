@@ -11,7 +11,6 @@ use harrier_ir::Expr;
 use harrier_read::{Input, ReadOptions};
 use harrier_sigma::logsource::Source;
 use harrier_sigma::{LoadOptions, LogsourceMap, Outcome};
-use std::sync::Arc;
 
 /// The Security 4688 source of process creations, routed to every event: a rule's condition
 /// is then `T(C)` and its plain condition `C` itself, with 4688's field names.
@@ -40,15 +39,15 @@ fn as_4688(sysmon: &Event, source: &Source, version: u32) -> Event {
     };
     let mut fields = Vec::new();
     for field in sysmon.fields() {
-        let value = match &*field.name {
+        let value = match field.name() {
             "Channel" => Value::Str("Security".into()),
             "EventID" => Value::Int(4688),
             "Version" => Value::Int(i64::from(version)),
             _ => field.value.clone(),
         };
-        let name = source.fields.get(&*field.name).map_or(field.name.clone(), |renamed| Arc::from(renamed.as_str()));
-        if carried(&name) {
-            fields.push(Field { name, path: None, value });
+        let name = source.fields.get(field.name()).map_or(field.name(), String::as_str);
+        if carried(name) {
+            fields.push(Field::new(name, value));
         }
     }
     Event::new(sysmon.provenance.clone(), fields)

@@ -1,21 +1,43 @@
 use crate::names;
-use crate::{Timestamp, Value};
+use crate::{FieldName, Timestamp, Value};
 use serde::ser::SerializeMap;
 use std::sync::Arc;
 
 /// One field: its short Sigma name, an optional dotted full path, and its value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Field {
-    /// Short name as Sigma rules write it: `Image`, `EventID`, `Provider_Name`.
-    pub name: std::sync::Arc<str>,
-    /// Dotted full path in the EVTX document (`Event.System.EventID`), when it differs from `name`.
-    pub path: Option<std::sync::Arc<str>>,
+    names: FieldName,
     pub value: Value,
 }
 
 impl Field {
+    /// A field called `name`, with no path of its own.
+    pub fn new(name: &str, value: Value) -> Field {
+        Field { names: FieldName::new(name, None), value }
+    }
+
+    /// A field under names resolved before (see [`FieldName::new`]).
+    pub fn named(names: FieldName, value: Value) -> Field {
+        Field { names, value }
+    }
+
+    /// Short name as Sigma rules write it: `Image`, `EventID`, `Provider_Name`.
+    pub fn name(&self) -> &str {
+        self.names.name()
+    }
+
+    /// Dotted full path in the EVTX document (`Event.System.EventID`), when it differs from
+    /// the name.
+    pub fn path(&self) -> Option<&str> {
+        self.names.path()
+    }
+
+    pub fn names(&self) -> &FieldName {
+        &self.names
+    }
+
     fn answers_to(&self, key: &str) -> bool {
-        self.name.eq_ignore_ascii_case(key) || self.path.as_deref().is_some_and(|path| path.eq_ignore_ascii_case(key))
+        self.name().eq_ignore_ascii_case(key) || self.path().is_some_and(|path| path.eq_ignore_ascii_case(key))
     }
 }
 
@@ -109,9 +131,9 @@ impl serde::Serialize for FieldsMap<'_> {
         let fields = &self.0.fields;
         let mut map = serializer.serialize_map(None)?;
         for (index, field) in fields.iter().enumerate() {
-            let shadowed = fields[..index].iter().any(|earlier| earlier.name.eq_ignore_ascii_case(&field.name));
+            let shadowed = fields[..index].iter().any(|earlier| earlier.name().eq_ignore_ascii_case(field.name()));
             if !shadowed {
-                map.serialize_entry(&*field.name, &field.value)?;
+                map.serialize_entry(field.name(), &field.value)?;
             }
         }
         map.end()
@@ -125,11 +147,7 @@ mod tests {
     fn sample() -> Event {
         let provenance =
             Provenance { source: Arc::new(SourceFile { path: "x.evtx".into() }), record_id: 7, timestamp: None };
-        let field = |name: &str, path: Option<&str>, value: Value| Field {
-            name: name.into(),
-            path: path.map(Into::into),
-            value,
-        };
+        let field = |name: &str, path: Option<&str>, value: Value| Field::named(FieldName::new(name, path), value);
         Event::new(
             provenance,
             vec![

@@ -1,7 +1,8 @@
 //! The normalized event model that every other Harrier crate reads.
 //!
-//! This crate owns three things and nothing else:
+//! This crate owns four things and nothing else:
 //! - [`Value`]: the typed value of one field (string, integer, float, bool, null, list);
+//! - [`FieldName`]: a field's short name and dotted path, kept once per process and shared;
 //! - [`Event`]: the ordered fields of one event with case-insensitive lookup by short name
 //!   (`Image`, `EventID`, `Provider_Name`) or by dotted path (`Event.System.EventID`), and its
 //!   [`Provenance`] (source file, record id, timestamp);
@@ -11,10 +12,12 @@
 //! job of `harrier-normalize`.
 
 mod event;
+mod name;
 mod time;
 mod value;
 
 pub use event::{Event, Field, FieldsMap, Provenance, SourceFile};
+pub use name::FieldName;
 pub use time::{TimeWindow, Timestamp, filetime_text};
 pub use value::Value;
 

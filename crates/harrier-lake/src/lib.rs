@@ -199,8 +199,8 @@ fn unique_fields(event: &Event, case_sensitive: bool) -> Vec<(String, &Value)> {
     event
         .fields()
         .iter()
-        .filter(|field| seen.insert(key(&field.name)))
-        .map(|field| (field.name.to_string(), &field.value))
+        .filter(|field| seen.insert(key(field.name())))
+        .map(|field| (field.name().to_owned(), &field.value))
         .collect()
 }
 

@@ -32,7 +32,7 @@ pub fn read_events(batch: &RecordBatch, files: &mut HashMap<String, Arc<SourceFi
             };
             let fields = json_fields(text(json, row).unwrap_or_default())
                 .map_err(|why| format!("`_event` of record {record_id} of {path} in the lake: {why}"))?;
-            let fields = fields.into_iter().map(|(name, value)| Field { name: name.into(), path: None, value });
+            let fields = fields.into_iter().map(|(name, value)| Field::new(&name, value));
             Ok(Event::new(provenance, fields.collect()))
         })
         .collect()

@@ -1,9 +1,10 @@
 //! Collects fields in document order and applies the rules every layout shares.
 //!
-//! Field names and paths repeat from event to event (`Image`, `Event.EventData.Image`), so
-//! they are interned per thread: building an event allocates for its values only.
+//! Field names and paths repeat from event to event (`Image`, `Event.EventData.Image`): a
+//! field's names are a [`FieldName`], kept once per process, and the paths of the elements a
+//! reader walks are interned per thread. Building an event allocates for its values only.
 
-use harrier_event::{Event, Field, Provenance, Timestamp, Value, names};
+use harrier_event::{Event, Field, FieldName, Provenance, Timestamp, Value, names};
 use rustc_hash::FxHashSet;
 use serde_json::Value as Json;
 use std::cell::RefCell;
@@ -13,20 +14,20 @@ use std::sync::Arc;
 const INTEGER_FIELDS: [&str; 5] =
     [names::EVENT_ID, names::EVENT_RECORD_ID, names::VERSION, names::PROCESS_ID, names::THREAD_ID];
 
-/// Distinct names a thread keeps before it starts over, so memory stays bounded whatever
-/// the input (logs with generated field names).
+/// Distinct paths a thread keeps before it starts over, so memory stays bounded whatever
+/// the input (logs with generated element names).
 const INTERNED_LIMIT: usize = 50_000;
 
-/// Longest name interned: a longer one (a generated or crafted key) is not kept, so that the
-/// names a thread keeps take some megabytes at most, whatever the input.
+/// Longest path interned: a longer one (generated or crafted names) is not kept, so that the
+/// paths a thread keeps take some megabytes at most, whatever the input.
 const MAX_INTERNED_BYTES: usize = 256;
 
 thread_local! {
     static INTERNED: RefCell<Interner> = RefCell::new(Interner::default());
 }
 
-/// A thread's interned names: a set of every name, and before it a small direct-mapped table
-/// indexed by a few bytes of the name, which answers most lookups without hashing the name.
+/// A thread's interned paths: a set of every path, and before it a small direct-mapped table
+/// indexed by a few bytes of the path, which answers most lookups without hashing it.
 struct Interner {
     names: FxHashSet<Arc<str>>,
     recent: Vec<Option<Arc<str>>>,
@@ -138,36 +139,34 @@ impl FieldBuilder {
 
     /// An XML attribute of the current element: `Element_Attribute` at `path.Attribute`.
     pub(crate) fn push_attribute(&mut self, element: &str, attribute: &str, value: Value) {
-        if let Some((name, path)) = self.attribute_name(element, attribute) {
-            self.push_named(name, path, value);
+        if let Some(name) = self.attribute_name(element, attribute) {
+            self.push_named(name, value);
         }
     }
 
     pub(crate) fn push(&mut self, name: &str, path: Option<&str>, value: Value) {
-        let (name, path) = self.field_name(name, path);
-        self.push_named(name, path, value);
+        let name = self.field_name(name, path);
+        self.push_named(name, value);
     }
 
-    /// The interned name and path of a field `name` at `path`, as [`FieldBuilder::push`]
-    /// gives them.
-    pub(crate) fn field_name(&mut self, name: &str, path: Option<&str>) -> (Arc<str>, Option<Arc<str>>) {
+    /// The names of a field `name` at `path`, as [`FieldBuilder::push`] gives them.
+    pub(crate) fn field_name(&mut self, name: &str, path: Option<&str>) -> FieldName {
         self.scratch_name(name);
-        let path = path.filter(|path| !path.eq(&self.scratch)).map(intern);
-        (intern(&self.scratch), path)
+        FieldName::new(&self.scratch, path)
     }
 
-    /// A field under a name and path from [`FieldBuilder::field_name`].
-    pub(crate) fn push_named(&mut self, name: Arc<str>, path: Option<Arc<str>>, value: Value) {
+    /// A field under names from [`FieldBuilder::field_name`].
+    pub(crate) fn push_named(&mut self, name: FieldName, value: Value) {
         let value = match value {
             Value::Str(text) => Value::Str(canonical_guid(&text).unwrap_or(text)),
             other => other,
         };
-        self.fields.push(Field { name, path, value });
+        self.fields.push(Field::named(name, value));
     }
 
     /// The name an attribute of the current element gets: `Element_Attribute` at
     /// `path.Attribute`; `None` for a namespace declaration, which is no field.
-    pub(crate) fn attribute_name(&mut self, element: &str, attribute: &str) -> Option<(Arc<str>, Option<Arc<str>>)> {
+    pub(crate) fn attribute_name(&mut self, element: &str, attribute: &str) -> Option<FieldName> {
         if is_namespace_declaration(attribute) {
             return None;
         }
@@ -186,12 +185,7 @@ impl FieldBuilder {
 
     /// The name an attribute of the element at `path` gets (see
     /// [`FieldBuilder::attribute_name`]).
-    pub(crate) fn attribute_name_at(
-        &mut self,
-        path: &str,
-        element: &str,
-        attribute: &str,
-    ) -> Option<(Arc<str>, Option<Arc<str>>)> {
+    pub(crate) fn attribute_name_at(&mut self, path: &str, element: &str, attribute: &str) -> Option<FieldName> {
         let current = std::mem::replace(&mut self.path, path.to_owned());
         let field_name = self.attribute_name(element, attribute);
         self.path = current;
@@ -268,12 +262,12 @@ impl FieldBuilder {
             // Only a text can become an integer: most values are neither, and need no look at
             // their names.
             if matches!(field.value, Value::Str(_))
-                && INTEGER_FIELDS.iter().any(|name| field.name.eq_ignore_ascii_case(name))
+                && INTEGER_FIELDS.iter().any(|name| field.name().eq_ignore_ascii_case(name))
             {
                 field.value = std::mem::replace(&mut field.value, Value::Null).into_integer_if_numeric();
             }
         }
-        let time_field = self.fields.iter_mut().find(|field| field.name.eq_ignore_ascii_case(names::TIME_CREATED));
+        let time_field = self.fields.iter_mut().find(|field| field.name().eq_ignore_ascii_case(names::TIME_CREATED));
         if let Some(field) = time_field
             && let Some(text) = field.value.as_str()
             && let Some((time, canonical)) = Timestamp::parse_to_canonical(text)

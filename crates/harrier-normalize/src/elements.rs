@@ -2,7 +2,7 @@
 //! elements themselves (EVTX binary XML) instead of handing over a JSON document.
 
 use crate::builder::{FieldBuilder, TYPICAL_FIELDS};
-use harrier_event::{Event, Provenance, Value};
+use harrier_event::{Event, FieldName, Provenance, Value};
 use std::sync::Arc;
 
 /// One event's fields, pushed element by element with the names and canonical forms the
@@ -26,32 +26,23 @@ impl ElementFields {
 
     /// The field name the text of `element`, at `path`, gets.
     pub fn text_name(&mut self, path: &str, element: &str) -> FieldName {
-        let (name, path) = self.0.field_name(element, Some(path));
-        FieldName { name, path }
+        self.0.field_name(element, Some(path))
     }
 
     /// The field name an attribute of `element`, at `path`, gets; `None` for a namespace
     /// declaration.
     pub fn attribute_name(&mut self, path: &str, element: &str, attribute: &str) -> Option<FieldName> {
-        let (name, path) = self.0.attribute_name_at(path, element, attribute)?;
-        Some(FieldName { name, path })
+        self.0.attribute_name_at(path, element, attribute)
     }
 
     /// A field under a name from [`ElementFields::text_name`] or
     /// [`ElementFields::attribute_name`].
     pub fn push_named(&mut self, name: &FieldName, value: Value) {
-        self.0.push_named(name.name.clone(), name.path.clone(), value);
+        self.0.push_named(name.clone(), value);
     }
 
     /// The event, its timestamp taken from `TimeCreated` when `provenance` has none.
     pub fn finish(self, provenance: Provenance) -> Event {
         self.0.finish(provenance)
     }
-}
-
-/// A field's name and dotted path, resolved once (see [`ElementFields::text_name`]).
-#[derive(Debug, Clone)]
-pub struct FieldName {
-    name: Arc<str>,
-    path: Option<Arc<str>>,
 }

@@ -18,7 +18,7 @@ pub use layout::Layout;
 pub use xml::event_xml_to_json;
 
 mod elements;
-pub use elements::{ElementFields, FieldName};
+pub use elements::ElementFields;
 
 use harrier_event::{Event, Provenance};
 use serde_json::Value as Json;
@@ -181,7 +181,7 @@ mod tests {
         let streamed = normalize_json(SHAPES.as_bytes(), provenance()).unwrap();
         let tree = normalize(serde_json::from_str(SHAPES).unwrap(), provenance()).unwrap();
         assert_eq!(streamed, tree);
-        let names: Vec<&str> = streamed.fields().iter().map(|field| &*field.name).collect();
+        let names: Vec<&str> = streamed.fields().iter().map(|field| field.name()).collect();
         assert_eq!(
             names,
             [
@@ -239,7 +239,7 @@ mod tests {
         let streamed = normalize_json(flat.as_bytes(), provenance()).unwrap();
         let tree = normalize(serde_json::from_str(flat).unwrap(), provenance()).unwrap();
         assert_eq!(streamed, tree);
-        let names: Vec<&str> = streamed.fields().iter().map(|field| &*field.name).collect();
+        let names: Vec<&str> = streamed.fields().iter().map(|field| field.name()).collect();
         assert_eq!(names, ["EventID", "Image", "Channel", "winlog", "Name"], "first place, last value");
         assert_eq!(streamed.text("Image").as_deref(), Some("b.exe"));
     }

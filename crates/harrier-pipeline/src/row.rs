@@ -1,6 +1,6 @@
 //! Rows: what flows between pipeline commands.
 
-use harrier_event::{Event, Field, Provenance, SourceFile, Value};
+use harrier_event::{Event, Field, FieldName, Provenance, SourceFile, Value};
 use std::borrow::Cow;
 use std::sync::Arc;
 
@@ -8,7 +8,8 @@ use std::sync::Arc;
 /// the logs whose events made it (sorted by path, for aggregates too).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
-    pub fields: Vec<(Arc<str>, Value)>,
+    /// By short name: a row's fields have no paths.
+    pub fields: Vec<(FieldName, Value)>,
     pub origin: Option<Provenance>,
     pub sources: Vec<Arc<SourceFile>>,
 }
@@ -16,7 +17,7 @@ pub struct Row {
 impl Row {
     pub fn from_event(event: &Event) -> Row {
         Row {
-            fields: event.fields().iter().map(|field| (field.name.clone(), field.value.clone())).collect(),
+            fields: event.fields().iter().map(|field| (FieldName::from(field.name()), field.value.clone())).collect(),
             origin: Some(event.provenance.clone()),
             sources: vec![event.provenance.source.clone()],
         }
@@ -37,7 +38,11 @@ impl Row {
 
     /// The value of a field (first occurrence), nulls counting as absent.
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.fields.iter().find(|(field, _)| &**field == name).map(|(_, value)| value).filter(|value| !value.is_null())
+        self.fields
+            .iter()
+            .find(|(field, _)| field.name() == name)
+            .map(|(_, value)| value)
+            .filter(|value| !value.is_null())
     }
 
     pub fn text(&self, name: &str) -> Option<Cow<'_, str>> {
@@ -50,24 +55,24 @@ impl Row {
             self.remove(name);
             return;
         }
-        match self.fields.iter().position(|(field, _)| &**field == name) {
+        match self.fields.iter().position(|(field, _)| field.name() == name) {
             Some(at) => {
                 self.fields[at].1 = value;
                 let mut index = at + 1;
                 while index < self.fields.len() {
-                    if &*self.fields[index].0 == name {
+                    if self.fields[index].0.name() == name {
                         self.fields.remove(index);
                     } else {
                         index += 1;
                     }
                 }
             }
-            None => self.fields.push((Arc::from(name), value)),
+            None => self.fields.push((FieldName::from(name), value)),
         }
     }
 
     pub fn remove(&mut self, name: &str) {
-        self.fields.retain(|(field, _)| &**field != name);
+        self.fields.retain(|(field, _)| field.name() != name);
     }
 
     /// The row as an event, for the search-language engine.
@@ -77,8 +82,7 @@ impl Row {
             record_id: 0,
             timestamp: None,
         });
-        let fields =
-            self.fields.iter().map(|(name, value)| Field { name: name.clone(), path: None, value: value.clone() });
+        let fields = self.fields.iter().map(|(name, value)| Field::named(name.clone(), value.clone()));
         Event::new(provenance, fields.collect())
     }
 }

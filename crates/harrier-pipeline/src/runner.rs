@@ -4,7 +4,7 @@ use crate::eval::{Evaluator, sed_replacement};
 use crate::row::{Row, format_number, number_of, text_of, values_of};
 use crate::stats::Aggregator;
 use harrier_engine::{Engine, FieldNames};
-use harrier_event::Value;
+use harrier_event::{FieldName, Value};
 use harrier_ir::pipeline::{Command, Eval, JoinKind, LookupCall, LookupTable, Query, QuerySource, SortKey, Stats};
 use harrier_ir::{Expr, Pattern, Token};
 use regex::Regex;
@@ -324,7 +324,7 @@ fn apply_command(command: &Command, mut rows: Vec<Row>, evaluator: &Evaluator) -
         Command::Rename(pairs) => rows.iter_mut().for_each(|row| rename(row, pairs)),
         Command::Table(names) => rows.iter_mut().for_each(|row| keep_fields(row, names)),
         Command::Fields { remove: true, names } => {
-            rows.iter_mut().for_each(|row| row.fields.retain(|(name, _)| !names.iter().any(|n| glob(n, name))))
+            rows.iter_mut().for_each(|row| row.fields.retain(|(name, _)| !names.iter().any(|n| glob(n, name.name()))))
         }
         Command::Fields { remove: false, names } => rows.iter_mut().for_each(|row| keep_fields(row, names)),
         Command::Dedup { fields, keep } => return dedup(rows, fields, *keep),
@@ -359,8 +359,8 @@ fn apply_command(command: &Command, mut rows: Vec<Row>, evaluator: &Evaluator) -
                 let mut seen = Vec::new();
                 for row in &rows {
                     for (name, _) in &row.fields {
-                        if !seen.iter().any(|known: &String| known == &**name) {
-                            seen.push(name.to_string());
+                        if !seen.iter().any(|known: &String| known == name.name()) {
+                            seen.push(name.name().to_owned());
                         }
                     }
                 }
@@ -408,7 +408,7 @@ fn apply_command(command: &Command, mut rows: Vec<Row>, evaluator: &Evaluator) -
         Command::Replace { pairs, fields } => {
             for row in &mut rows {
                 for (name, value) in &mut row.fields {
-                    if fields.is_empty() || fields.iter().any(|field| glob(field, name)) {
+                    if fields.is_empty() || fields.iter().any(|field| glob(field, name.name())) {
                         replace_value(value, pairs);
                     }
                 }
@@ -476,7 +476,7 @@ fn replace_value(value: &mut Value, pairs: &[(String, String)]) {
 fn rename(row: &mut Row, pairs: &[(String, String)]) {
     for (from, to) in pairs {
         let mut renamed = Vec::new();
-        row.fields.retain(|(name, value)| match glob_capture(from, name) {
+        row.fields.retain(|(name, value)| match glob_capture(from, name.name()) {
             Some(captured) => {
                 renamed.push((to.replacen('*', captured, 1), value.clone()));
                 false
@@ -493,7 +493,7 @@ fn keep_fields(row: &mut Row, names: &[String]) {
     let mut kept = Vec::new();
     for pattern in names {
         for (name, value) in &row.fields {
-            if glob(pattern, name) && !kept.iter().any(|(known, _): &(Arc<str>, Value)| known == name) {
+            if glob(pattern, name.name()) && !kept.iter().any(|(known, _): &(FieldName, Value)| known == name) {
                 kept.push((name.clone(), value.clone()));
             }
         }
@@ -665,7 +665,7 @@ fn join(rows: Vec<Row>, kind: JoinKind, fields: &[String], joined: &[Row]) -> Ve
         .filter_map(|mut row| match key(&row).and_then(|key| index.get(&key).copied()) {
             Some(other) => {
                 for (name, value) in &other.fields {
-                    row.set(name, value.clone());
+                    row.set(name.name(), value.clone());
                 }
                 row.add_sources(&other.sources);
                 Some(row)

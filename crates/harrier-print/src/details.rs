@@ -34,8 +34,8 @@ fn is_system(name: &str) -> bool {
 
 /// `Image: C:\x.exe ¦ CommandLine: ...`: the event's own fields, as a responder reads them.
 pub fn details(event: &Event) -> String {
-    let fields = event.fields().iter().filter(|field| !is_system(&field.name));
-    let parts = fields.filter_map(|field| Some(format!("{}: {}", field.name, shown(&field.value)?)));
+    let fields = event.fields().iter().filter(|field| !is_system(field.name()));
+    let parts = fields.filter_map(|field| Some(format!("{}: {}", field.name(), shown(&field.value)?)));
     parts.collect::<Vec<_>>().join(" ¦ ")
 }
 

@@ -37,8 +37,8 @@ pub fn table_row(event: &Event) -> String {
     let details: Vec<String> = event
         .fields()
         .iter()
-        .filter(|field| field.path.as_deref().is_some_and(|path| !path.starts_with("Event.System.")))
-        .map(|field| format!("{}={}", field.name, field.value))
+        .filter(|field| field.path().is_some_and(|path| !path.starts_with("Event.System.")))
+        .map(|field| format!("{}={}", field.name(), field.value))
         .collect();
     let details = details.join(" ").replace(['\r', '\n', '\t'], " ");
     format!(

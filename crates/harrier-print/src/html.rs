@@ -79,8 +79,8 @@ impl<W: Write> Sink for HtmlReport<W> {
         let fields: Vec<(String, String)> = row
             .fields
             .iter()
-            .filter(|(name, _)| &**name != harrier_cim::DATAMODEL_FIELD)
-            .map(|(name, value)| (name.to_string(), text(value)))
+            .filter(|(name, _)| name.name() != harrier_cim::DATAMODEL_FIELD)
+            .map(|(name, value)| (name.name().to_owned(), text(value)))
             .collect();
         let time = ["_time", "lastTime"].iter().find_map(|name| row.get(name).and_then(epoch_seconds));
         let source = row.sources.iter().map(|source| source.path.as_str()).collect::<Vec<_>>().join(", ");
@@ -106,8 +106,8 @@ impl<W: Write> Sink for HtmlReport<W> {
 fn event_hit(rule: usize, event: &Event) -> harrier_report::Hit {
     let mut fields: Vec<(String, String)> = Vec::with_capacity(event.fields().len());
     for field in event.fields() {
-        if !fields.iter().any(|(name, _)| name.eq_ignore_ascii_case(&field.name)) {
-            fields.push((field.name.to_string(), text(&field.value)));
+        if !fields.iter().any(|(name, _)| name.eq_ignore_ascii_case(field.name())) {
+            fields.push((field.name().to_owned(), text(&field.value)));
         }
     }
     harrier_report::Hit {

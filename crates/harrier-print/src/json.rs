@@ -128,8 +128,8 @@ impl Serialize for RowMap<'_> {
         use serde::ser::SerializeMap;
         let mut map = serializer.serialize_map(None)?;
         for (name, value) in &self.0.fields {
-            if &**name != harrier_cim::DATAMODEL_FIELD {
-                map.serialize_entry(&**name, value)?;
+            if name.name() != harrier_cim::DATAMODEL_FIELD {
+                map.serialize_entry(name.name(), value)?;
             }
         }
         map.end()

@@ -10,8 +10,8 @@ pub fn write(out: &mut dyn Write, rows: &[Row], width: Option<usize>) -> io::Res
     let mut columns: Vec<&str> = Vec::new();
     for row in rows {
         for (name, _) in &row.fields {
-            if !columns.contains(&&**name) && &**name != harrier_cim::DATAMODEL_FIELD {
-                columns.push(name);
+            if !columns.contains(&name.name()) && name.name() != harrier_cim::DATAMODEL_FIELD {
+                columns.push(name.name());
             }
         }
     }

@@ -21,8 +21,8 @@
 //! shared EVTX record both ways and require the same events.
 
 use evtx::binxml::value_variant::{BinXmlValue, FileTime, SysTime};
-use harrier_event::Value;
-use harrier_normalize::{ElementFields, FieldName};
+use harrier_event::{FieldName, Value};
+use harrier_normalize::ElementFields;
 use rustc_hash::FxHashMap;
 use std::cell::{Ref, RefCell};
 use std::ops::Range;

@@ -57,7 +57,7 @@ fn evtx_json_keeps_value_types_and_document_order() {
     assert_eq!(event.get("Initiated"), Some(&Value::Bool(true)));
     assert_eq!(event.get("ProcessId"), Some(&Value::Int(7344)));
     assert_eq!(event.get("Execution_ProcessID"), Some(&Value::Int(3012)));
-    let names: Vec<&str> = event.fields().iter().map(|field| &*field.name).collect();
+    let names: Vec<&str> = event.fields().iter().map(|field| field.name()).collect();
     assert_eq!(&names[..3], ["Provider_Name", "Provider_Guid", "EventID"]);
     assert_eq!(event.record_id(), 1, "a pretty-printed document is numbered by its first line");
 }

@@ -132,10 +132,7 @@ mod tests {
         let mut fields = vec![("NewProcessName", Value::Str("powershell.exe".into()))];
         fields.extend(version.map(|version| ("Version", Value::Int(version))));
         fields.extend(parent.map(|parent| ("ParentProcessName", Value::Str(parent.into()))));
-        Event::new(
-            provenance,
-            fields.into_iter().map(|(name, value)| Field { name: Arc::from(name), path: None, value }).collect(),
-        )
+        Event::new(provenance, fields.into_iter().map(|(name, value)| Field::new(name, value)).collect())
     }
 
     /// (certainly true, certainly false, undecided) of a condition on an event, undecided as

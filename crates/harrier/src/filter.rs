@@ -137,8 +137,7 @@ mod tests {
     fn event(fields: &[(&str, Value)]) -> Event {
         let provenance =
             Provenance { source: Arc::new(SourceFile { path: "t".into() }), record_id: 1, timestamp: None };
-        let fields =
-            fields.iter().map(|(name, value)| Field { name: Arc::from(*name), path: None, value: value.clone() });
+        let fields = fields.iter().map(|(name, value)| Field::new(name, value.clone()));
         Event::new(provenance, fields.collect())
     }
 

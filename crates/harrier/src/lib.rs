@@ -52,7 +52,7 @@ pub use cache::{CacheUse, default_cache_dir};
 pub use filter::EventFilter;
 pub use harrier_convert::{Conversion, Dialect, Options as ConvertOptions, Profile, Target};
 pub use harrier_correlate::{CorrelationHit, EventRef};
-pub use harrier_event::{Event, Field, SourceFile, TimeWindow, Timestamp, Value};
+pub use harrier_event::{Event, Field, FieldName, SourceFile, TimeWindow, Timestamp, Value};
 pub use harrier_ir::{Annotation, Level, RuleMeta, SourcePlace, Status};
 pub use harrier_pipeline::Row;
 pub use harrier_read::{FileReport, Input, Place, Problem, Summary as ReadSummary};

@@ -603,7 +603,7 @@ fn row(fields: Vec<(String, harrier_event::Value)>, files: &mut HashMap<String, 
             }
             // A list from `collect_set` is a multivalue: one value is that value, none absent.
             (_, harrier_event::Value::List(items)) => row.set(&name, harrier_pipeline::multivalue(items)),
-            (_, value) => row.fields.push((Arc::from(name.as_str()), value)),
+            (_, value) => row.fields.push((harrier_event::FieldName::from(name.as_str()), value)),
         }
     }
     row

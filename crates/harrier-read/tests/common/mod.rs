@@ -29,7 +29,7 @@ pub fn shared_data() -> Option<PathBuf> {
 /// An event's fields as sorted (name, canonical text) pairs, for comparing exports.
 pub fn texts(event: &Event) -> Vec<(String, String)> {
     let mut pairs: Vec<(String, String)> =
-        event.fields().iter().map(|field| (field.name.to_string(), field.value.to_string())).collect();
+        event.fields().iter().map(|field| (field.name().to_owned(), field.value.to_string())).collect();
     pairs.sort();
     pairs
 }
