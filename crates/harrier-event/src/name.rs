@@ -51,10 +51,21 @@ thread_local! {
     static THREAD: RefCell<ThreadNames> = RefCell::new(ThreadNames::default());
 }
 
-#[derive(Default)]
+/// A thread's names: a map by key, and before it a small direct-mapped table indexed by a
+/// few bytes of the name and path, which answers most lookups without building and hashing
+/// a key (a JSON reader asks for the names of each field of each event).
 struct ThreadNames {
     names: FxHashMap<Box<[u8]>, FieldName>,
+    recent: Vec<Option<FieldName>>,
     key: Vec<u8>,
+}
+
+const RECENT_SLOTS: usize = 1024;
+
+impl Default for ThreadNames {
+    fn default() -> ThreadNames {
+        ThreadNames { names: FxHashMap::default(), recent: vec![None; RECENT_SLOTS], key: Vec::new() }
+    }
 }
 
 impl FieldName {
@@ -103,17 +114,41 @@ impl FieldName {
 
 impl ThreadNames {
     fn get(&mut self, name: &str, path: Option<&str>) -> FieldName {
+        let slot = recent_slot(name, path);
+        if let Some(recent) = &self.recent[slot]
+            && recent.name() == name
+            && recent.path() == path
+        {
+            return recent.clone();
+        }
         key(&mut self.key, name, path);
-        if let Some(found) = self.names.get(self.key.as_slice()) {
-            return found.clone();
-        }
-        if self.names.len() >= THREAD_NAMES {
-            self.names.clear();
-        }
-        let found = kept(&self.key, name, path).unwrap_or_else(|| FieldName::shared(name, path));
-        self.names.insert(self.key.as_slice().into(), found.clone());
+        let found = match self.names.get(self.key.as_slice()) {
+            Some(found) => found.clone(),
+            None => {
+                if self.names.len() >= THREAD_NAMES {
+                    self.names.clear();
+                }
+                let found = kept(&self.key, name, path).unwrap_or_else(|| FieldName::shared(name, path));
+                self.names.insert(self.key.as_slice().into(), found.clone());
+                found
+            }
+        };
+        self.recent[slot] = Some(found.clone());
         found
     }
+}
+
+/// The slot of [`ThreadNames::recent`] for a name and path: their lengths and a byte or two
+/// of each, which tell apart the names a log repeats.
+fn recent_slot(name: &str, path: Option<&str>) -> usize {
+    let byte = |text: &str, at: usize| text.as_bytes().get(at).map_or(0, |&byte| usize::from(byte));
+    let path = path.unwrap_or_default();
+    (name.len().wrapping_mul(31)
+        ^ (path.len() << 4)
+        ^ byte(name, 0)
+        ^ (byte(name, name.len().wrapping_sub(1)) << 3)
+        ^ (byte(path, path.len().wrapping_sub(1)) << 6))
+        % RECENT_SLOTS
 }
 
 /// The kept names under `key`, kept now if they fit in [`KEPT_BYTES`].
@@ -196,6 +231,16 @@ mod tests {
         let second = FieldName::new("a", Some("b.c"));
         assert_eq!((first.name(), first.path()), ("a.b", Some("c")));
         assert_eq!((second.name(), second.path()), ("a", Some("b.c")));
+    }
+
+    #[test]
+    fn names_that_share_a_recent_slot_are_told_apart() {
+        let (first, second) = (("Axxb", Some("P.Axxb")), ("Ayyb", Some("P.Ayyb")));
+        assert_eq!(recent_slot(first.0, first.1), recent_slot(second.0, second.1));
+        for _ in 0..2 {
+            assert_eq!(FieldName::new(first.0, first.1).name(), "Axxb");
+            assert_eq!(FieldName::new(second.0, second.1).name(), "Ayyb");
+        }
     }
 
     #[test]
