@@ -26,54 +26,26 @@ thread_local! {
     static INTERNED: RefCell<Interner> = RefCell::new(Interner::default());
 }
 
-/// A thread's interned paths: a set of every path, and before it a small direct-mapped table
-/// indexed by a few bytes of the path, which answers most lookups without hashing it.
+/// A thread's interned paths. A reader asks for one once per element of each template it
+/// compiles (the elements keep their paths), so a set is all it takes.
+#[derive(Default)]
 struct Interner {
-    names: FxHashSet<Arc<str>>,
-    recent: Vec<Option<Arc<str>>>,
-}
-
-const RECENT_SLOTS: usize = 512;
-
-impl Default for Interner {
-    fn default() -> Interner {
-        Interner { names: FxHashSet::default(), recent: vec![None; RECENT_SLOTS] }
-    }
+    paths: FxHashSet<Arc<str>>,
 }
 
 impl Interner {
-    fn slot(text: &str) -> usize {
-        let bytes = text.as_bytes();
-        let byte = |at: usize| bytes.get(at).map_or(0, |&b| b as usize);
-        (bytes.len().wrapping_mul(31)
-            ^ byte(0)
-            ^ (byte(bytes.len() / 2) << 3)
-            ^ (byte(bytes.len().wrapping_sub(1)) << 5))
-            % RECENT_SLOTS
-    }
-
     fn intern(&mut self, text: &str) -> Arc<str> {
         if text.len() > MAX_INTERNED_BYTES {
             return Arc::from(text);
         }
-        let slot = Interner::slot(text);
-        if let Some(recent) = &self.recent[slot]
-            && **recent == *text
-        {
-            return recent.clone();
+        if let Some(shared) = self.paths.get(text) {
+            return shared.clone();
         }
-        let shared = match self.names.get(text) {
-            Some(shared) => shared.clone(),
-            None => {
-                if self.names.len() >= INTERNED_LIMIT {
-                    self.names.clear();
-                }
-                let shared: Arc<str> = Arc::from(text);
-                self.names.insert(shared.clone());
-                shared
-            }
-        };
-        self.recent[slot] = Some(shared.clone());
+        if self.paths.len() >= INTERNED_LIMIT {
+            self.paths.clear();
+        }
+        let shared: Arc<str> = Arc::from(text);
+        self.paths.insert(shared.clone());
         shared
     }
 }
@@ -326,13 +298,12 @@ mod tests {
     use std::sync::Arc;
 
     #[test]
-    fn names_are_shared_but_long_ones_are_not_kept() {
+    fn paths_are_shared_but_long_ones_are_not_kept() {
         let mut interner = Interner::default();
-        assert!(Arc::ptr_eq(&interner.intern("Image"), &interner.intern("Image")));
+        assert!(Arc::ptr_eq(&interner.intern("Event.EventData"), &interner.intern("Event.EventData")));
         let long = "k".repeat(MAX_INTERNED_BYTES + 1);
         assert_eq!(&*interner.intern(&long), long);
-        assert_eq!(interner.names.len(), 1, "only `Image` is kept");
-        assert!(interner.recent.iter().flatten().all(|kept| kept.len() <= MAX_INTERNED_BYTES));
+        assert_eq!(interner.paths.len(), 1, "only `Event.EventData` is kept");
     }
 
     #[test]
