@@ -95,7 +95,11 @@ impl Templates {
         } else {
             reader.at -= 1;
         }
-        if reader.u8()? != token::TEMPLATE_INSTANCE {
+        let opening = reader.u8()?;
+        if opening & !token::MORE == token::OPEN_START_ELEMENT {
+            return Self::plain_instance(reader, opening);
+        }
+        if opening != token::TEMPLATE_INSTANCE {
             return None;
         }
         reader.skip(5)?; // a byte of unknown use, the template's id
@@ -127,6 +131,19 @@ impl Templates {
         let budget = &mut self.budget;
         let root = self.compiled.entry(offset).or_insert_with(|| shared::template(chunk, offset, budget));
         Some(Instance { root: root.clone()?, values, fragments })
+    }
+
+    /// A fragment that is elements with literal text and no template (CAPI2's `UserData`),
+    /// from its root's opening token on: read as a template of its own with no values. It is
+    /// the record's, so it is read for the record alone, within the record's bytes.
+    fn plain_instance(mut reader: Reader<'_>, opening: u8) -> Option<Instance<'static>> {
+        reader.dependencies = false;
+        let root = reader.element(opening, 0)?;
+        (reader.u8()? == token::END_OF_STREAM).then(|| Instance {
+            root: Rc::new(root),
+            values: Vec::new(),
+            fragments: Vec::new(),
+        })
     }
 }
 
@@ -713,11 +730,14 @@ struct Reader<'d> {
     at: usize,
     /// Where the names read are: each one's entry, up to the end of its text.
     names: Vec<Range<usize>>,
+    /// Whether elements carry the number of the value they depend on: in a template's
+    /// definition they do, in a record's or a fragment's own elements they do not.
+    dependencies: bool,
 }
 
 impl<'d> Reader<'d> {
     fn new(chunk: &'d [u8], at: usize) -> Reader<'d> {
-        Reader { chunk, at, names: Vec::new() }
+        Reader { chunk, at, names: Vec::new(), dependencies: true }
     }
 
     /// A template body: a fragment header, the root element, the end of the stream.
@@ -788,7 +808,10 @@ impl<'d> Reader<'d> {
         if depth > MAX_DEPTH {
             return None;
         }
-        let dependency = Some(self.u16()?).filter(|&id| id != 0xffff);
+        let dependency = match self.dependencies {
+            true => Some(self.u16()?).filter(|&id| id != 0xffff),
+            false => None,
+        };
         self.skip(4)?;
         let name = self.name()?;
         if opening & token::MORE != 0 {
