@@ -4,6 +4,7 @@
 //! progress on stderr, exit codes. Loading rules, hunting and writing results live in the
 //! library crates, so another program can embed them without this one.
 
+mod allocator;
 mod bench;
 mod catalog;
 mod check;
@@ -27,7 +28,7 @@ use std::process::ExitCode;
 /// mimalloc instead of the system allocator: a hunt allocates a string per field value of every
 /// event, and glibc's malloc and free took about a third of JSON parsing in the profile.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: allocator::Mimalloc = allocator::Mimalloc;
 
 /// Harrier: a fast detection engine for Windows event logs (EVTX and JSON exports).
 ///
