@@ -581,14 +581,37 @@ fn append_lowered(value: &Value, trim: bool, into: &mut String) -> bool {
             return has_text;
         }
     };
+    push_lowercase(text, into);
+    true
+}
+
+/// Appends `text` lower-cased as [`str::to_lowercase`] gives it. Long texts (scripts, messages)
+/// often hold a few non-ASCII characters among ASCII ones: each ASCII run is lower-cased
+/// as bytes, many at a time, where `to_lowercase` goes character by character from the first
+/// non-ASCII one on.
+fn push_lowercase(mut text: &str, into: &mut String) {
     if text.is_ascii() {
+        let start = into.len();
         into.push_str(text);
         into[start..].make_ascii_lowercase();
-    } else {
-        // `to_lowercase` knows the contexts (a final sigma) that char by char would not.
-        into.push_str(&text.to_lowercase());
+        return;
     }
-    true
+    // A capital sigma lowers by its context (final or not): `to_lowercase` knows it.
+    if text.contains('Σ') {
+        into.push_str(&text.to_lowercase());
+        return;
+    }
+    while !text.is_empty() {
+        let ascii = text.bytes().position(|byte| !byte.is_ascii()).unwrap_or(text.len());
+        let start = into.len();
+        into.push_str(&text[..ascii]);
+        into[start..].make_ascii_lowercase();
+        let mut rest = text[ascii..].chars();
+        if let Some(other) = rest.next() {
+            into.extend(other.to_lowercase());
+        }
+        text = rest.as_str();
+    }
 }
 
 /// One scalar value against a matcher; `lowered` is its lower-cased text.
@@ -660,5 +683,24 @@ mod tests {
         assert_eq!(hits, [0]);
         assert!(rules.regexes.is_built(r"-k \w+"), "built by the engine beside, for both");
         assert!(!rules.regexes.is_built("x+y"));
+    }
+
+    #[test]
+    fn texts_lower_as_to_lowercase_lowers_them() {
+        let texts = [
+            "",
+            "C:\\Windows\\System32\\CMD.EXE /C Whoami",
+            "Invoke-Expression \u{2019}IEX\u{2019} ÉTÉ Straße",
+            "İSTANBUL and KELVIN \u{212A}: lowering makes them longer or ASCII",
+            "ΟΔΟΣ ΣΑΣ Σ.",
+            "é",
+            "ÀB",
+            "\u{10400}DESERET\u{10400}",
+        ];
+        for text in texts {
+            let mut lowered = String::from("kept|");
+            push_lowercase(text, &mut lowered);
+            assert_eq!(lowered, format!("kept|{}", text.to_lowercase()), "{text}");
+        }
     }
 }
