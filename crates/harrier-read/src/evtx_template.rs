@@ -714,6 +714,9 @@ const TEMPLATE_HEADER_BYTES: usize = 24;
 const NAME_LINK_BYTES: usize = 6;
 /// Elements nested deeper than this are left to the JSON path (events nest four or five).
 const MAX_DEPTH: usize = 16;
+/// Longer element and attribute names are left to the JSON path (Windows' are some tens of
+/// characters): every element of a crafted chunk could name one text of tens of kilobytes.
+const MAX_NAME_UNITS: usize = 256;
 
 /// The template whose body is `chunk[body]` (after its header: next template's offset, GUID,
 /// size), or `None` when it has a shape left to the JSON path (or does not parse: the JSON
@@ -795,6 +798,9 @@ impl<'d> Reader<'d> {
         let offset = usize::try_from(self.u32()?).ok()?;
         let mut name = Reader::new(self.chunk, offset.checked_add(NAME_LINK_BYTES)?);
         let units = usize::from(name.u16()?);
+        if units > MAX_NAME_UNITS {
+            return None;
+        }
         let text = name.utf16(units)?;
         self.names.push(offset..name.at);
         if offset == self.at {
@@ -1124,6 +1130,7 @@ mod tests {
         }
         eprintln!("{direct} of {total} records in {files} EVTX files read from their binary XML");
         assert!(files > 290 && total > 29_000, "{files} files, {total} records");
-        assert!(direct * 100 > total * 97, "only {direct} of {total} records read from their binary XML");
+        // 99.6 %: all but shapes with more rendering rules (CAPI2's certificate details).
+        assert!(direct * 100 > total * 99, "only {direct} of {total} records read from their binary XML");
     }
 }

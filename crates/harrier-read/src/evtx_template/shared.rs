@@ -128,6 +128,7 @@ impl CompiledCopy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::evtx_template::MAX_NAME_UNITS;
 
     /// A chunk holding the name `name` at offset 100 and, at `at`, a template whose root
     /// element is named by that offset; or by a name defined in its own body with `inline`.
@@ -168,6 +169,15 @@ mod tests {
         assert!(Rc::ptr_eq(&first, &root(&chunk_with("Event", 300, false), 300)), "elsewhere, same names");
         let renamed = root(&chunk_with("Other", 200, false), 200);
         assert_eq!(renamed.key, "Other", "same GUID, size and body, another name before it");
+    }
+
+    #[test]
+    fn a_name_longer_than_windows_writes_is_left_to_the_json_path() {
+        let longest = "N".repeat(MAX_NAME_UNITS);
+        assert_eq!(root(&chunk_with(&longest, 700, false), 700).key, longest);
+        let longer = "M".repeat(MAX_NAME_UNITS + 1);
+        let mut budget = usize::MAX;
+        assert!(template(&chunk_with(&longer, 700, false), 700, &mut budget).is_none());
     }
 
     #[test]
