@@ -3,10 +3,12 @@
 //! Reading an event allocates a string per field value, so allocation is a tenth of reading
 //! EVTX. The `mimalloc` crate asks for every block by alignment (`mi_malloc_aligned`), whose
 //! slow path, each time a page runs out, over-allocates and aligns by hand; every mimalloc
-//! block is already aligned to the machine word, so for the layouts that need no more (all
-//! of Harrier's strings, vectors and maps) the plain calls are enough.
+//! block is already aligned to the machine word, so for the layouts that need no more (strings,
+//! vectors and boxes) the plain calls are enough.
 
-use libmimalloc_sys::{mi_free, mi_malloc, mi_malloc_aligned, mi_realloc, mi_realloc_aligned, mi_zalloc, mi_zalloc_aligned};
+use libmimalloc_sys::{
+    mi_free, mi_malloc, mi_malloc_aligned, mi_realloc, mi_realloc_aligned, mi_zalloc, mi_zalloc_aligned,
+};
 use std::alloc::{GlobalAlloc, Layout};
 use std::ffi::c_void;
 
@@ -58,5 +60,32 @@ unsafe impl GlobalAlloc for Mimalloc {
             }
         }
         .cast()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_are_aligned_as_asked_and_keep_their_bytes_when_grown() {
+        for align in [1, 2, 8, 16, 64, 4096] {
+            for size in [1, 7, 24, 100, 5000] {
+                let layout = Layout::from_size_align(size, align).expect("a valid layout");
+                // SAFETY: the layout has a non-zero size; each block is freed with it once.
+                unsafe {
+                    let block = Mimalloc.alloc(layout);
+                    assert!(!block.is_null() && block.align_offset(align) == 0, "{size} bytes at {align}");
+                    block.write_bytes(0xa5, size);
+                    let grown = Mimalloc.realloc(block, layout, size * 3);
+                    assert_eq!(grown.align_offset(align), 0, "{size} bytes at {align}, grown");
+                    assert!((0..size).all(|at| *grown.add(at) == 0xa5));
+                    Mimalloc.dealloc(grown, Layout::from_size_align(size * 3, align).expect("a valid layout"));
+                    let zeroed = Mimalloc.alloc_zeroed(layout);
+                    assert!(zeroed.align_offset(align) == 0 && (0..size).all(|at| *zeroed.add(at) == 0));
+                    Mimalloc.dealloc(zeroed, layout);
+                }
+            }
+        }
     }
 }
