@@ -24,9 +24,10 @@ unsafe impl GlobalAlloc for Mimalloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: see the impl.
         unsafe {
-            match layout.align() <= WORD {
-                true => mi_malloc(layout.size()),
-                false => mi_malloc_aligned(layout.size(), layout.align()),
+            if layout.align() <= WORD {
+                mi_malloc(layout.size())
+            } else {
+                mi_malloc_aligned(layout.size(), layout.align())
             }
         }
         .cast()
@@ -36,9 +37,10 @@ unsafe impl GlobalAlloc for Mimalloc {
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: see the impl.
         unsafe {
-            match layout.align() <= WORD {
-                true => mi_zalloc(layout.size()),
-                false => mi_zalloc_aligned(layout.size(), layout.align()),
+            if layout.align() <= WORD {
+                mi_zalloc(layout.size())
+            } else {
+                mi_zalloc_aligned(layout.size(), layout.align())
             }
         }
         .cast()
@@ -54,9 +56,10 @@ unsafe impl GlobalAlloc for Mimalloc {
     unsafe fn realloc(&self, block: *mut u8, layout: Layout, size: usize) -> *mut u8 {
         // SAFETY: see the impl.
         unsafe {
-            match layout.align() <= WORD {
-                true => mi_realloc(block.cast::<c_void>(), size),
-                false => mi_realloc_aligned(block.cast::<c_void>(), size, layout.align()),
+            if layout.align() <= WORD {
+                mi_realloc(block.cast::<c_void>(), size)
+            } else {
+                mi_realloc_aligned(block.cast::<c_void>(), size, layout.align())
             }
         }
         .cast()

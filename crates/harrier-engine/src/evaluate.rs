@@ -591,9 +591,7 @@ fn append_lowered(value: &Value, trim: bool, into: &mut String) -> bool {
 /// non-ASCII one on.
 fn push_lowercase(mut text: &str, into: &mut String) {
     if text.is_ascii() {
-        let start = into.len();
-        into.push_str(text);
-        into[start..].make_ascii_lowercase();
+        push_ascii_lowercase(text, into);
         return;
     }
     // A capital sigma lowers by its context (final or not): `to_lowercase` knows it.
@@ -603,15 +601,19 @@ fn push_lowercase(mut text: &str, into: &mut String) {
     }
     while !text.is_empty() {
         let ascii = text.bytes().position(|byte| !byte.is_ascii()).unwrap_or(text.len());
-        let start = into.len();
-        into.push_str(&text[..ascii]);
-        into[start..].make_ascii_lowercase();
+        push_ascii_lowercase(&text[..ascii], into);
         let mut rest = text[ascii..].chars();
         if let Some(other) = rest.next() {
             into.extend(other.to_lowercase());
         }
         text = rest.as_str();
     }
+}
+
+fn push_ascii_lowercase(ascii: &str, into: &mut String) {
+    let start = into.len();
+    into.push_str(ascii);
+    into[start..].make_ascii_lowercase();
 }
 
 /// One scalar value against a matcher; `lowered` is its lower-cased text.
