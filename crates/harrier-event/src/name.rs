@@ -28,6 +28,12 @@ struct Names {
     path: Option<Box<str>>,
 }
 
+impl Names {
+    fn new(name: &str, path: Option<&str>) -> Names {
+        Names { name: name.into(), path: path.map(Into::into) }
+    }
+}
+
 /// Bytes of names the process keeps for its life at most.
 const KEPT_BYTES: usize = 8 << 20;
 
@@ -79,7 +85,7 @@ impl FieldName {
     }
 
     fn shared(name: &str, path: Option<&str>) -> FieldName {
-        FieldName(Repr::Shared(Arc::new(Names { name: name.into(), path: path.map(Into::into) })))
+        FieldName(Repr::Shared(Arc::new(Names::new(name, path))))
     }
 
     fn names(&self) -> &Names {
@@ -170,7 +176,7 @@ impl Kept {
             return None;
         }
         self.bytes += cost;
-        let leaked: &'static Names = Box::leak(Box::new(Names { name: name.into(), path: path.map(Into::into) }));
+        let leaked: &'static Names = Box::leak(Box::new(Names::new(name, path)));
         names.insert(key.into(), leaked);
         Some(leaked)
     }
