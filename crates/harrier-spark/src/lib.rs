@@ -162,10 +162,18 @@ impl Cluster {
         }
         let session = self.session.clone();
         let result = wait(&self.address, self.deadline, what, move || work(session));
-        if result.as_ref().is_err_and(|why| why.contains(NO_ANSWER)) {
-            self.lost = true;
-        }
-        result
+        result.map_err(|why| {
+            if why.contains(NO_ANSWER) {
+                self.lost = true;
+                why
+            } else if !listens(&self.address) {
+                // The call failed at once (a broken connection) because the server went away.
+                self.lost = true;
+                format!("{why} (the Spark Connect server stopped listening)")
+            } else {
+                why
+            }
+        })
     }
 
     fn configure(&mut self) -> Result<(), String> {
