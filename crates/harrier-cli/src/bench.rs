@@ -168,12 +168,17 @@ pub fn run(args: &BenchArgs, ui: &Ui) -> std::io::Result<ExitCode> {
     // First, while this process is small: a child's peak memory counts its parent's at the fork.
     let (cold, cached) = if args.rules.is_empty() { (None, None) } else { load_runs(&args.rules, args.repeat)? };
     let mut parts = parts(&args.paths);
-    let mut parses: Vec<Measure> =
-        parts.iter().map(|part| best_of(args.repeat, || parse_only(part.parse_name, &part.inputs))).collect();
-    // Files of the other format that hold no events (a README beside EVTX files): one part.
-    if parses.iter().skip(1).any(|parse| parse.events == 0) {
-        parts.truncate(1);
-        parses.truncate(1);
+    let parse = |part: &Part| best_of(args.repeat, || parse_only(part.parse_name, &part.inputs));
+    let mut parses = vec![parse(&parts[0])];
+    if let [_, evtx, other] = parts.as_slice() {
+        // Files of the other format that hold no events (a README beside EVTX files): one
+        // part, and the EVTX files are not read again alone.
+        let other = parse(other);
+        if other.events == 0 {
+            parts.truncate(1);
+        } else {
+            parses.extend([parse(evtx), other]);
+        }
     }
     let mut measures = parses.clone();
     let mut ratio_to_baseline = None;
@@ -203,6 +208,8 @@ pub fn run(args: &BenchArgs, ui: &Ui) -> std::io::Result<ExitCode> {
         let files: Vec<PathBuf> = files(&args.paths).into_iter().filter(|file| is_evtx(file)).collect();
         let harrier = match parses.iter().find(|parse| parse.name == EVTX_PARSE) {
             Some(measured) => measured.clone(),
+            // One part, with EVTX files: their events are its events (other files hold none).
+            None if parts.len() == 1 && !files.is_empty() => parses[0].clone(),
             None => {
                 let evtx_inputs: Vec<Input> = files.iter().map(|file| Input::Path(file.clone())).collect();
                 let harrier = best_of(args.repeat, || parse_only(EVTX_PARSE, &evtx_inputs));
