@@ -116,18 +116,33 @@ impl<R: Read + Seek> WithoutEmptyTail<R> {
     fn new(mut inner: R) -> std::io::Result<WithoutEmptyTail<R>> {
         let mut length = inner.seek(SeekFrom::End(0))?;
         let whole_chunks = length > FILE_HEADER_BYTES && (length - FILE_HEADER_BYTES).is_multiple_of(CHUNK_BYTES);
-        let mut chunk = vec![0; CHUNK_BYTES as usize];
-        while whole_chunks && length > FILE_HEADER_BYTES {
-            inner.seek(SeekFrom::Start(length - CHUNK_BYTES))?;
-            inner.read_exact(&mut chunk)?;
-            if !is_zero(&chunk) {
-                break;
-            }
+        let mut rest = Vec::new();
+        while whole_chunks && length > FILE_HEADER_BYTES && is_empty_chunk(&mut inner, length - CHUNK_BYTES, &mut rest)?
+        {
             length -= CHUNK_BYTES;
         }
         inner.seek(SeekFrom::Start(0))?;
         Ok(WithoutEmptyTail { inner, length, position: 0 })
     }
+}
+
+/// The bytes of a chunk read first to tell whether it is empty: a chunk in use has its header
+/// there, so the last chunk of a file that is not preallocated (most exported logs) is not
+/// read whole before the `evtx` crate reads it.
+const CHUNK_HEAD_BYTES: usize = 4096;
+
+/// Whether the chunk at `offset` is all zeros; `rest` holds the bytes after its head, once a
+/// chunk's head is.
+fn is_empty_chunk<R: Read + Seek>(reader: &mut R, offset: u64, rest: &mut Vec<u8>) -> std::io::Result<bool> {
+    reader.seek(SeekFrom::Start(offset))?;
+    let mut head = [0; CHUNK_HEAD_BYTES];
+    reader.read_exact(&mut head)?;
+    if !is_zero(&head) {
+        return Ok(false);
+    }
+    rest.resize(CHUNK_BYTES as usize - CHUNK_HEAD_BYTES, 0);
+    reader.read_exact(rest)?;
+    Ok(is_zero(rest))
 }
 
 /// Whether all bytes are zero, in blocks whose OR the compiler vectorizes.
@@ -400,5 +415,37 @@ mod tests {
         }
         eprintln!("{whole} of {chunks} chunks read in one walk");
         assert!(chunks > 500 && whole * 10 > chunks * 9, "only {whole} of {chunks} chunks read in one walk");
+    }
+
+    /// The chunks left out are the empty ones at the end, whatever byte of a chunk is not
+    /// zero (in its head or after it); a file that ends inside a chunk is left whole.
+    #[test]
+    fn only_the_empty_chunks_at_the_end_are_left_out() {
+        let chunk = CHUNK_BYTES as usize;
+        let file_with = |chunks: &[Option<usize>]| {
+            let mut bytes = vec![1; FILE_HEADER_BYTES as usize];
+            for set_byte in chunks {
+                let mut chunk = vec![0; chunk];
+                if let Some(at) = set_byte {
+                    chunk[*at] = 7;
+                }
+                bytes.extend(chunk);
+            }
+            bytes
+        };
+        let kept = |bytes: Vec<u8>| {
+            let mut trimmed = WithoutEmptyTail::new(std::io::Cursor::new(bytes)).unwrap();
+            let mut read = Vec::new();
+            trimmed.read_to_end(&mut read).unwrap();
+            assert_eq!(read.len() as u64, trimmed.length);
+            (read.len() - FILE_HEADER_BYTES as usize) / chunk
+        };
+        assert_eq!(kept(file_with(&[Some(0), None, None])), 1);
+        assert_eq!(kept(file_with(&[Some(0), None, Some(chunk - 1)])), 3);
+        assert_eq!(kept(file_with(&[Some(0), Some(CHUNK_HEAD_BYTES), None])), 2);
+        assert_eq!(kept(file_with(&[None, None])), 0);
+        let mut cut = file_with(&[Some(0), None]);
+        cut.push(0);
+        assert_eq!(WithoutEmptyTail::new(std::io::Cursor::new(cut.clone())).unwrap().length, cut.len() as u64);
     }
 }
