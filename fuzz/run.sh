@@ -36,6 +36,8 @@ set -o pipefail
 targets=(evtx json_event log_stream sigma_rule sigma_condition spl)
 if [ -z "${HARRIER_FUZZ_STABLE:-}" ] && cargo +nightly --version >/dev/null 2>&1 && cargo fuzz --version >/dev/null 2>&1; then
   echo "libFuzzer (cargo +nightly fuzz), $seconds s per target"
+  # Built first, where a build error stops the run: the runs' output is filtered below.
+  cargo +nightly fuzz build
   for target in "${targets[@]}"; do
     echo "== $target"
     cargo +nightly fuzz run "$target" "$corpus/$target" -- \

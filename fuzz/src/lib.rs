@@ -105,5 +105,5 @@ fn sample_event() -> Event {
         ("ParentImage", Value::Str(r"C:\Windows\explorer.exe".into())),
         ("User", Value::Str(r"CORP\alice".into())),
     ];
-    Event::new(provenance, fields.into_iter().map(|(name, value)| Field { name: Arc::from(name), path: None, value }).collect())
+    Event::new(provenance, fields.into_iter().map(|(name, value)| Field::new(name, value)).collect())
 }
