@@ -11,6 +11,7 @@ use harrier_event::{Event, Provenance, SourceFile, Timestamp};
 use std::io::{Read, Seek, SeekFrom};
 use std::ops::Range;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub(crate) const CHUNK_BYTES: u64 = 65_536;
 /// The chunk header; records follow it.
@@ -29,149 +30,137 @@ pub(crate) struct ChunkWork {
 }
 
 /// Sends the chunks of one EVTX file in record order (the order Windows reads a log that has
-/// wrapped around), and a problem for each chunk that cannot be read.
-pub(crate) fn produce<R: Read + Seek>(mut reader: R, source: &Arc<SourceFile>, send: &mut dyn FnMut(Step)) {
-    let prepared = truncated_tail(&mut reader).and_then(|tail| Ok((tail, WithoutEmptyTail::new(reader)?)));
-    let (tail, reader) = match prepared {
-        Ok(prepared) => prepared,
-        Err(error) => {
-            let message = format!("read error: {error}");
+/// wrapped around), and a problem for each chunk that cannot be read. Reading ends early once
+/// `stop` is set.
+pub(crate) fn produce<R: Read + Seek>(
+    mut reader: R,
+    source: &Arc<SourceFile>,
+    stop: Option<&AtomicBool>,
+    send: &mut dyn FnMut(Step),
+) {
+    let layout = match Layout::read(&mut reader) {
+        Ok(layout) => layout,
+        Err(message) => {
             send(Step::Problem(Problem::new(&source.path, Place::File, message)));
             return;
         }
     };
-    let mut parser = match EvtxParser::from_read_seek(reader) {
-        Ok(parser) => parser,
-        Err(error) => {
-            send(Step::Problem(Problem::new(&source.path, Place::File, error_chain(&error))));
+    for number in layout.record_order(&mut reader) {
+        if stop.is_some_and(|stop| stop.load(Ordering::Relaxed)) {
             return;
         }
-    };
-    let declared_chunks = u64::from(parser.header().chunk_count);
-    let mut next_number = 0;
-    for chunk in parser.chunks() {
-        match chunk {
-            Ok(data) => {
-                let number = data.number.unwrap_or(next_number);
-                next_number = number + 1;
-                send(Step::Work(crate::pipeline::Work::Evtx(Box::new(ChunkWork {
-                    source: source.clone(),
-                    number,
-                    data,
-                    cut_at: None,
-                }))));
+        match read_chunk(&mut reader, number) {
+            Ok(Some(data)) => {
+                let work = ChunkWork { source: source.clone(), number, data, cut_at: None };
+                send(Step::Work(crate::pipeline::Work::Evtx(Box::new(work))));
             }
-            Err(error) => {
-                let number = match &error {
-                    EvtxError::FailedToParseChunk { chunk_id, .. } => *chunk_id,
-                    _ => next_number,
-                };
-                next_number = number + 1;
-                // Past the chunks the file header declares lies preallocated space, which
-                // Windows leaves with stale bytes: no records are lost there.
-                if number >= declared_chunks {
-                    send(Step::UnusedChunk);
-                } else {
-                    send(Step::Problem(Problem::new(&source.path, Place::Chunk(number), error_chain(&error))));
-                }
-            }
+            // Windows preallocates log files: an empty chunk slot holds no records.
+            Ok(None) => {}
+            // Past the chunks the file header declares lies preallocated space, which
+            // Windows leaves with stale bytes: no records are lost there.
+            Err(_) if number >= layout.declared_chunks => send(Step::UnusedChunk),
+            Err(message) => send(Step::Problem(Problem::new(&source.path, Place::Chunk(number), message))),
         }
         send(Step::Progress(CHUNK_BYTES));
     }
-    if let Some((number, tail)) = tail {
+    if let Some((number, tail)) = layout.tail {
         send_truncated_chunk(tail, number, source, send);
     }
 }
 
+/// Where an EVTX file's chunks are: the whole 64 KiB slots after its header, and the bytes of
+/// a last chunk the file ends inside of.
+struct Layout {
+    /// The chunks the file header declares.
+    declared_chunks: u64,
+    /// The whole chunk slots the file holds, in use or not.
+    slots: u64,
+    /// The number and the bytes of a last chunk cut short (a copy interrupted, a carved file).
+    tail: Option<(u64, Vec<u8>)>,
+}
+
+impl Layout {
+    fn read<R: Read + Seek>(reader: &mut R) -> Result<Layout, String> {
+        let declared_chunks = match EvtxParser::from_read_seek(&mut *reader) {
+            Ok(parser) => u64::from(parser.header().chunk_count),
+            Err(error) => return Err(error_chain(&error)),
+        };
+        let tail = truncated_tail(reader).map_err(|error| format!("read error: {error}"))?;
+        let length = reader.seek(SeekFrom::End(0)).map_err(|error| format!("read error: {error}"))?;
+        let slots = length.saturating_sub(FILE_HEADER_BYTES) / CHUNK_BYTES;
+        Ok(Layout { declared_chunks, slots, tail })
+    }
+
+    /// The chunk numbers in the order the `evtx` crate walks them: from the chunk that holds
+    /// the oldest records to the end of the file, then from the start of the file.
+    fn record_order<R: Read + Seek>(&self, reader: &mut R) -> impl Iterator<Item = u64> + use<R> {
+        let oldest = self.oldest_chunk(reader);
+        (oldest..self.slots).chain(0..oldest)
+    }
+
+    /// The chunk whose header names the lowest record id: a full log writes each new chunk
+    /// over its oldest one, so once it has wrapped around, its oldest chunk can be anywhere.
+    fn oldest_chunk<R: Read + Seek>(&self, reader: &mut R) -> u64 {
+        let mut oldest = (u64::MAX, 0);
+        let mut header = [0; CHUNK_HEADER_BYTES];
+        for number in 0..self.slots {
+            if reader.seek(SeekFrom::Start(chunk_offset(number))).is_err() || reader.read_exact(&mut header).is_err() {
+                break;
+            }
+            // A header whose range is reversed says nothing about where its records belong.
+            if let Ok(chunk) = EvtxChunkHeader::from_bytes(&header)
+                && chunk.first_event_record_id <= chunk.last_event_record_id
+                && chunk.first_event_record_id < oldest.0
+            {
+                oldest = (chunk.first_event_record_id, number);
+            }
+        }
+        oldest.1
+    }
+}
+
+fn chunk_offset(number: u64) -> u64 {
+    FILE_HEADER_BYTES + number * CHUNK_BYTES
+}
+
+/// One chunk's bytes, `None` when they are all zeros. Read into a buffer that is not zeroed
+/// first (the readers given here fill uninitialized memory), which the `evtx` crate's own
+/// reading of chunks does for each of them.
+fn read_chunk<R: Read + Seek>(reader: &mut R, number: u64) -> Result<Option<EvtxChunkData>, String> {
+    let mut data = Vec::with_capacity(CHUNK_BYTES as usize);
+    reader
+        .seek(SeekFrom::Start(chunk_offset(number)))
+        .and_then(|_| reader.take(CHUNK_BYTES).read_to_end(&mut data))
+        .map_err(|error| format!("read error: {error}"))?;
+    if data.len() as u64 != CHUNK_BYTES {
+        return Err(format!("the chunk ends {} bytes in, before its end", data.len()));
+    }
+    if is_zero(&data) {
+        return Ok(None);
+    }
+    let mut chunk = EvtxChunkData::new(data, false)
+        .map_err(|error| error_chain(&EvtxError::FailedToParseChunk { chunk_id: number, source: Box::new(error) }))?;
+    chunk.number = Some(number);
+    Ok(Some(chunk))
+}
+
 /// The bytes of a last chunk that the file ends inside of, when it was cut short (a copy
-/// interrupted, a carved file). Rewinds the reader.
+/// interrupted, a carved file).
 fn truncated_tail<R: Read + Seek>(reader: &mut R) -> std::io::Result<Option<(u64, Vec<u8>)>> {
     let length = reader.seek(SeekFrom::End(0))?;
     let partial = length.saturating_sub(FILE_HEADER_BYTES) % CHUNK_BYTES;
-    let tail = if length > FILE_HEADER_BYTES && partial > 0 {
-        reader.seek(SeekFrom::Start(length - partial))?;
-        let mut tail = Vec::with_capacity(CHUNK_BYTES as usize);
-        reader.take(partial).read_to_end(&mut tail)?;
-        Some(((length - FILE_HEADER_BYTES) / CHUNK_BYTES, tail))
-    } else {
-        None
-    };
-    reader.seek(SeekFrom::Start(0))?;
-    Ok(tail)
-}
-
-/// The file as the `evtx` crate is given it: without the empty chunks at its end. Windows
-/// preallocates log files, and the crate reads every chunk the file holds and checks it byte by
-/// byte for zeros before it skips it (a third of the chunk slots of the shared samples are
-/// empty); this checks them a word at a time. The crate skips an empty chunk wherever it is,
-/// so leaving those at the end out changes nothing it yields. A file that ends inside a chunk
-/// is left whole.
-struct WithoutEmptyTail<R> {
-    inner: R,
-    length: u64,
-    position: u64,
-}
-
-impl<R: Read + Seek> WithoutEmptyTail<R> {
-    fn new(mut inner: R) -> std::io::Result<WithoutEmptyTail<R>> {
-        let mut length = inner.seek(SeekFrom::End(0))?;
-        let whole_chunks = length > FILE_HEADER_BYTES && (length - FILE_HEADER_BYTES).is_multiple_of(CHUNK_BYTES);
-        let mut rest = Vec::new();
-        while whole_chunks && length > FILE_HEADER_BYTES && is_empty_chunk(&mut inner, length - CHUNK_BYTES, &mut rest)?
-        {
-            length -= CHUNK_BYTES;
-        }
-        inner.seek(SeekFrom::Start(0))?;
-        Ok(WithoutEmptyTail { inner, length, position: 0 })
+    if length <= FILE_HEADER_BYTES || partial == 0 {
+        return Ok(None);
     }
-}
-
-/// The bytes of a chunk read first to tell whether it is empty: a chunk in use has its header
-/// there, so the last chunk of a file that is not preallocated (most exported logs) is not
-/// read whole before the `evtx` crate reads it.
-const CHUNK_HEAD_BYTES: usize = 4096;
-
-/// Whether the chunk at `offset` is all zeros; `rest` holds the bytes after its head, once a
-/// chunk's head is.
-fn is_empty_chunk<R: Read + Seek>(reader: &mut R, offset: u64, rest: &mut Vec<u8>) -> std::io::Result<bool> {
-    reader.seek(SeekFrom::Start(offset))?;
-    let mut head = [0; CHUNK_HEAD_BYTES];
-    reader.read_exact(&mut head)?;
-    if !is_zero(&head) {
-        return Ok(false);
-    }
-    rest.resize(CHUNK_BYTES as usize - CHUNK_HEAD_BYTES, 0);
-    reader.read_exact(rest)?;
-    Ok(is_zero(rest))
+    reader.seek(SeekFrom::Start(length - partial))?;
+    let mut tail = Vec::with_capacity(CHUNK_BYTES as usize);
+    reader.take(partial).read_to_end(&mut tail)?;
+    Ok(Some(((length - FILE_HEADER_BYTES) / CHUNK_BYTES, tail)))
 }
 
 /// Whether all bytes are zero, in blocks whose OR the compiler vectorizes.
 fn is_zero(bytes: &[u8]) -> bool {
     bytes.chunks(4096).all(|block| block.iter().fold(0, |any, &byte| any | byte) == 0)
-}
-
-impl<R: Read> Read for WithoutEmptyTail<R> {
-    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
-        let left = usize::try_from(self.length.saturating_sub(self.position)).unwrap_or(usize::MAX);
-        let wanted = buffer.len().min(left);
-        let read = self.inner.read(&mut buffer[..wanted])?;
-        self.position += read as u64;
-        Ok(read)
-    }
-}
-
-impl<R: Seek> Seek for WithoutEmptyTail<R> {
-    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
-        let target = match to {
-            SeekFrom::Start(offset) => Some(offset),
-            SeekFrom::End(offset) => self.length.checked_add_signed(offset),
-            SeekFrom::Current(offset) => self.position.checked_add_signed(offset),
-        };
-        let target =
-            target.ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek out of range"))?;
-        self.position = self.inner.seek(SeekFrom::Start(target))?;
-        Ok(self.position)
-    }
 }
 
 /// Reads what a cut chunk still holds: padded to its full size, its records up to the cut
@@ -417,35 +406,36 @@ mod tests {
         assert!(chunks > 500 && whole * 10 > chunks * 9, "only {whole} of {chunks} chunks read in one walk");
     }
 
-    /// The chunks left out are the empty ones at the end, whatever byte of a chunk is not
-    /// zero (in its head or after it); a file that ends inside a chunk is left whole.
+    /// Chunks are sent from the one holding the oldest records, wrapping around to the start
+    /// of the file; empty chunk slots are passed over; nothing is sent once reading is stopped.
     #[test]
-    fn only_the_empty_chunks_at_the_end_are_left_out() {
-        let chunk = CHUNK_BYTES as usize;
-        let file_with = |chunks: &[Option<usize>]| {
-            let mut bytes = vec![1; FILE_HEADER_BYTES as usize];
-            for set_byte in chunks {
-                let mut chunk = vec![0; chunk];
-                if let Some(at) = set_byte {
-                    chunk[*at] = 7;
-                }
-                bytes.extend(chunk);
-            }
-            bytes
+    fn chunks_are_sent_in_record_order_without_the_empty_slots() {
+        let Some(root) = harrier_testdata::shared("evtx") else { return };
+        let two_chunks = walkdir::WalkDir::new(&root).sort_by_file_name().into_iter().find_map(|entry| {
+            let bytes = std::fs::read(entry.ok()?.path()).ok()?;
+            let chunk = |number: u64| &bytes[chunk_offset(number) as usize..chunk_offset(number + 1) as usize];
+            let in_use =
+                |number: u64| bytes.len() as u64 >= chunk_offset(number + 1) && chunk(number).starts_with(b"ElfChnk\0");
+            (bytes.starts_with(b"ElfFile\0") && in_use(0) && in_use(1)).then(|| bytes.clone())
+        });
+        let bytes = two_chunks.expect("a shared EVTX file has two chunks in use");
+        let (header, chunk) = (FILE_HEADER_BYTES as usize, CHUNK_BYTES as usize);
+        // The newer chunk first, an empty slot, then the older one: a log that wrapped around.
+        let mut wrapped = bytes[..header].to_vec();
+        wrapped.extend_from_slice(&bytes[header + chunk..header + 2 * chunk]);
+        wrapped.extend(std::iter::repeat_n(0, chunk));
+        wrapped.extend_from_slice(&bytes[header..header + chunk]);
+        let sent_chunks = |stop: &AtomicBool| {
+            let mut numbers = Vec::new();
+            let source = Arc::new(SourceFile { path: "wrapped.evtx".into() });
+            produce(std::io::Cursor::new(&wrapped), &source, Some(stop), &mut |step| match step {
+                Step::Work(crate::pipeline::Work::Evtx(work)) => numbers.push(work.number),
+                Step::Problem(problem) => panic!("{problem:?}"),
+                _ => {}
+            });
+            numbers
         };
-        let kept = |bytes: Vec<u8>| {
-            let mut trimmed = WithoutEmptyTail::new(std::io::Cursor::new(bytes)).unwrap();
-            let mut read = Vec::new();
-            trimmed.read_to_end(&mut read).unwrap();
-            assert_eq!(read.len() as u64, trimmed.length);
-            (read.len() - FILE_HEADER_BYTES as usize) / chunk
-        };
-        assert_eq!(kept(file_with(&[Some(0), None, None])), 1);
-        assert_eq!(kept(file_with(&[Some(0), None, Some(chunk - 1)])), 3);
-        assert_eq!(kept(file_with(&[Some(0), Some(CHUNK_HEAD_BYTES), None])), 2);
-        assert_eq!(kept(file_with(&[None, None])), 0);
-        let mut cut = file_with(&[Some(0), None]);
-        cut.push(0);
-        assert_eq!(WithoutEmptyTail::new(std::io::Cursor::new(cut.clone())).unwrap().length, cut.len() as u64);
+        assert_eq!(sent_chunks(&AtomicBool::new(false)), [2, 0]);
+        assert!(sent_chunks(&AtomicBool::new(true)).is_empty());
     }
 }

@@ -310,14 +310,15 @@ fn read_file(
     match format {
         Format::Evtx => match &file.origin {
             // Bytes in memory seek as they are; a file on disk is read in place.
-            inputs::Origin::Bytes(bytes) => {
-                evtx_source::produce(Cursor::new(inputs::ArcBytes(bytes.clone())), source, send)
-            }
+            inputs::Origin::Bytes(bytes) => evtx_source::produce(
+                Cursor::new(inputs::ArcBytes(bytes.clone())),
+                source,
+                options.stop.as_deref(),
+                send,
+            ),
+            // Unbuffered: chunks are read whole, straight into their buffers.
             inputs::Origin::Path(path) => match std::fs::File::open(path) {
-                Ok(handle) => {
-                    let reader = inputs::Stoppable::new(handle, options.stop.clone());
-                    evtx_source::produce(std::io::BufReader::new(reader), source, send)
-                }
+                Ok(handle) => evtx_source::produce(handle, source, options.stop.as_deref(), send),
                 Err(error) => {
                     send(Step::Problem(Problem::new(&source.path, Place::File, format!("cannot open: {error}"))))
                 }
@@ -355,7 +356,7 @@ fn read_evtx_spooled(opened: Opened, source: &Arc<SourceFile>, send: &mut dyn Fn
         Ok(file)
     });
     match spooled {
-        Ok(file) => evtx_source::produce(std::io::BufReader::new(file), source, send),
+        Ok(file) => evtx_source::produce(file, source, None, send),
         Err(error) => send(Step::Problem(Problem::new(&source.path, Place::File, format!("read error: {error}")))),
     }
 }
