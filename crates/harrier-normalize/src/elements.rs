@@ -17,6 +17,11 @@ impl Default for ElementFields {
 }
 
 impl ElementFields {
+    /// Room for `fields` fields, for a reader that knows how many an event will have.
+    pub fn with_room_for(fields: usize) -> ElementFields {
+        ElementFields(FieldBuilder::with_room_for(fields))
+    }
+
     /// The dotted path of `element` under the element at `parent` (`""` for the root), for
     /// the names of its fields and its children's. Paths are shared: a reader that meets the
     /// same element at the same place again can keep them.

@@ -29,9 +29,16 @@ use std::ops::Range;
 use std::rc::Rc;
 use std::sync::Arc;
 
+mod plan;
 mod shared;
 
-pub(crate) use shared::forget as forget_compiled;
+use plan::{Recorder, Source};
+
+/// Drops the templates and plans this thread compiled.
+pub(crate) fn forget_compiled() {
+    shared::forget();
+    plan::forget();
+}
 
 /// Binary XML values nest fragments in fragments no deeper than this in Windows' own logs
 /// (an event's `EventData` or `UserData` is one level down).
@@ -68,21 +75,7 @@ impl Templates {
         if event.root.key != "Event" {
             return None;
         }
-        let mut fields = ElementFields::default();
-        let event_path = event.root.path(&self.root_path, &mut fields);
-        for (section, instance) in event.sections(&event.root)? {
-            let section_path = section.path(&event_path, &mut fields);
-            if section.key == "UserData" {
-                // UserData wraps one more element, whose children are the fields.
-                for (inner, instance) in instance.sections(section)? {
-                    let inner_path = inner.path(&section_path, &mut fields);
-                    instance.children_as_fields(inner, &inner_path, &mut fields)?;
-                }
-            } else {
-                instance.children_as_fields(section, &section_path, &mut fields)?;
-            }
-        }
-        Some(fields)
+        plan::read(&event, &self.root_path)
     }
 
     /// The one template instance that the binary XML in `chunk[at..end]` holds (a record's,
@@ -130,7 +123,7 @@ impl Templates {
         }
         let budget = &mut self.budget;
         let root = self.compiled.entry(offset).or_insert_with(|| shared::template(chunk, offset, budget));
-        Some(Instance { root: root.clone()?, values, fragments })
+        Some(Instance { root: root.clone()?, plain: false, values, fragments })
     }
 
     /// A fragment that is elements with literal text and no template (CAPI2's `UserData`),
@@ -141,6 +134,7 @@ impl Templates {
         let root = reader.element(opening, 0)?;
         (reader.u8()? == token::END_OF_STREAM).then(|| Instance {
             root: Rc::new(root),
+            plain: true,
             values: Vec::new(),
             fragments: Vec::new(),
         })
@@ -182,8 +176,8 @@ struct Names {
 
 impl Element {
     /// What an element that holds nothing gives: `""` for a named `Data`, else null.
-    fn empty_value(&self) -> Value {
-        if self.named_data { Value::Str(String::new()) } else { Value::Null }
+    fn empty_value(&self) -> Source {
+        Source::Literal(if self.named_data { Value::Str(String::new()) } else { Value::Null })
     }
 
     /// Its path and field names under `parent`: those of the last time when the parent is
@@ -249,7 +243,10 @@ impl Content {
 
 /// One instance of a template with its values.
 struct Instance<'a> {
+    /// The template; for a fragment with no template, its elements, read for it alone.
     root: Rc<Element>,
+    /// Whether the root is the fragment's own rather than a template shared by instances.
+    plain: bool,
     values: Vec<RawValue<'a>>,
     /// The instances that the values of binary XML hold, by value number.
     fragments: Vec<(usize, Instance<'a>)>,
@@ -292,35 +289,36 @@ impl<'a> Instance<'a> {
         }
     }
 
-    /// A value as its JSON rendering reads back, `Some(None)` when it renders as nothing;
-    /// `None` for a fragment or a shape left to the JSON path.
-    fn scalar(&self, index: u16) -> Option<Option<Value>> {
+    /// Where a scalar value comes from, `Some(None)` when it renders as nothing; `None` for a
+    /// fragment or a shape left to the JSON path (an array).
+    fn scalar(&self, index: u16, out: &Recorder) -> Option<Option<Source>> {
         match self.slot(index) {
             None | Some(Slot::Null) => Some(None),
             Some(Slot::Value(value)) if value.is_empty() => Some(None),
-            Some(Slot::Value(value)) => value.convert().map(Some),
+            Some(Slot::Value(value)) if value.kind == kind::STRING_ARRAY => None,
+            Some(Slot::Value(_)) => Some(Some(out.value(self, index))),
             Some(Slot::Fragment(_)) => None,
         }
     }
 
-    fn part(&self, part: &Part) -> Option<Option<Value>> {
+    fn part(&self, part: &Part, out: &Recorder) -> Option<Option<Source>> {
         match part {
-            Part::Literal(text) => Some((!text.is_empty()).then(|| Value::Str(text.clone()))),
-            Part::Value(index) => self.scalar(*index),
+            Part::Literal(text) => Some((!text.is_empty()).then(|| Source::literal(text))),
+            Part::Value(index) => self.scalar(*index, out),
         }
     }
 
     /// The element's one text: `Some(None)` when it has none, `None` when it has two.
-    fn text(&self, element: &Element) -> Option<Option<Value>> {
+    fn text(&self, element: &Element, out: &Recorder) -> Option<Option<Source>> {
         let mut text = None;
         for content in &element.content {
             let value = match content {
                 Content::Element(_) => continue,
                 Content::Literal(literal) if literal.is_empty() => continue,
-                Content::Literal(literal) => Value::Str(literal.clone()),
+                Content::Literal(literal) => Source::literal(literal),
                 Content::Value(index) => match self.slot(*index) {
                     Some(Slot::Fragment(_)) => continue,
-                    _ => match self.scalar(*index)? {
+                    _ => match self.scalar(*index, out)? {
                         Some(value) => value,
                         None => continue,
                     },
@@ -362,45 +360,47 @@ impl<'a> Instance<'a> {
     /// The children of an element whose children are sections or fields (`Event`, `System`,
     /// `EventData`, the element `UserData` wraps); `None` when it holds text, which is left
     /// to the JSON path (its own attributes are not fields).
-    fn sections<'s>(&'s self, element: &'s Element) -> Option<impl Iterator<Item = (&'s Element, &'s Instance<'a>)>> {
-        (self.text(element)?.is_none() && !self.repeats_a_key(element)).then(|| self.children(element))
+    fn sections<'s>(
+        &'s self,
+        element: &'s Element,
+        out: &Recorder,
+    ) -> Option<impl Iterator<Item = (&'s Element, &'s Instance<'a>)> + use<'s, 'a>> {
+        (self.text(element, out)?.is_none() && !self.repeats_a_key(element)).then(|| self.children(element))
     }
 
     /// The children of a section at `path`, each a field (or fields, with its attributes) of
     /// its own name.
-    fn children_as_fields(&self, section: &Element, path: &Arc<str>, fields: &mut ElementFields) -> Option<()> {
-        for (child, instance) in self.sections(section)? {
-            instance.element(child, path, fields)?;
+    fn children_as_fields(&self, section: &Element, path: &Arc<str>, out: &mut Recorder) -> Option<()> {
+        for (child, instance) in self.sections(section, out)? {
+            instance.element(child, path, out)?;
         }
         Some(())
     }
 
     /// The unnamed `Data` of an `EventData`: each one's value (`""` when empty), one value
     /// alone, several as a list.
-    fn positional_data(&self, element: &Element, parent: &Arc<str>, fields: &mut ElementFields) -> Option<()> {
-        let mut values = match self.string_array(element) {
-            Some(items) => items?,
+    fn positional_data(&self, element: &Element, parent: &Arc<str>, out: &mut Recorder) -> Option<()> {
+        let source = match self.string_array(element) {
+            Some(index) => out.string_array(self, index),
             None => {
                 let mut values = Vec::with_capacity(element.content.len());
                 for data in child_elements(&element.content) {
                     if self.has_children(data) {
                         return None;
                     }
-                    values.push(self.text(data)?.unwrap_or_else(|| Value::Str(String::new())));
+                    values.push(self.text(data, out)?.unwrap_or_else(|| Source::literal("")));
                 }
-                values
+                if values.len() == 1 { values.pop()? } else { Source::List(values) }
             }
         };
-        let value = if values.len() == 1 { values.pop()? } else { Value::List(values) };
-        let names = element.names(parent, fields);
-        fields.push_named(&names.text, value);
+        let names = element.names(parent, out.fields);
+        out.push(&names.text, source);
         Some(())
     }
 
     /// A lone unnamed `<Data>%n</Data>` whose value is an array of strings renders as its
-    /// items: `Some(items)`, `Some(None)` when an item is not valid UTF-16 or there is none;
-    /// `None` for any other `Data`.
-    fn string_array(&self, positional: &Element) -> Option<Option<Vec<Value>>> {
+    /// items (see [`string_array_items`]): the value's number; `None` for any other `Data`.
+    fn string_array(&self, positional: &Element) -> Option<u16> {
         let [Content::Element(data)] = positional.content.as_slice() else {
             return None;
         };
@@ -410,44 +410,49 @@ impl<'a> Instance<'a> {
         let Some(Slot::Value(array)) = self.slot(*index) else {
             return None;
         };
-        if array.kind != kind::STRING_ARRAY {
-            return None;
-        }
-        let text = array.bytes.strip_suffix(&[0, 0]).unwrap_or(array.bytes);
-        let mut items = Vec::new();
-        let mut item_start = 0;
-        for (at, unit) in text.chunks_exact(2).enumerate() {
-            if unit == [0, 0] {
-                items.push(utf16_until_nul(&text[item_start..at * 2]).map(Value::Str));
-                item_start = at * 2 + 2;
-            }
-        }
-        items.push(utf16_until_nul(&text[item_start..]).map(Value::Str));
-        Some(items.into_iter().collect::<Option<Vec<_>>>().filter(|_| !array.bytes.is_empty()))
+        (array.kind == kind::STRING_ARRAY).then_some(*index)
     }
+}
 
+/// The items of an array of strings: `None` when an item is not valid UTF-16 or there is
+/// none.
+fn string_array_items(array: &RawValue<'_>) -> Option<Vec<Value>> {
+    let text = array.bytes.strip_suffix(&[0, 0]).unwrap_or(array.bytes);
+    let mut items = Vec::new();
+    let mut item_start = 0;
+    for (at, unit) in text.chunks_exact(2).enumerate() {
+        if unit == [0, 0] {
+            items.push(utf16_until_nul(&text[item_start..at * 2]).map(Value::Str));
+            item_start = at * 2 + 2;
+        }
+    }
+    items.push(utf16_until_nul(&text[item_start..]).map(Value::Str));
+    items.into_iter().collect::<Option<Vec<_>>>().filter(|_| !array.bytes.is_empty())
+}
+
+impl<'a> Instance<'a> {
     /// The commonest element, `<X>%n</X>` with a scalar value: the field, or `None` for any
     /// other element.
-    fn leaf(&self, element: &Element, parent: &Arc<str>, fields: &mut ElementFields) -> Option<()> {
+    fn leaf(&self, element: &Element, parent: &Arc<str>, out: &mut Recorder) -> Option<()> {
         let ([], [Content::Value(index)]) = (element.attributes.as_slice(), element.content.as_slice()) else {
             return None;
         };
-        let value = self.scalar(*index)?.unwrap_or_else(|| element.empty_value());
-        let names = element.names(parent, fields);
-        fields.push_named(&names.text, value);
+        let value = self.scalar(*index, out)?.unwrap_or_else(|| element.empty_value());
+        let names = element.names(parent, out.fields);
+        out.push(&names.text, value);
         Some(())
     }
 
     /// An element under `parent` holding a value: its attributes and text, or `null` when it
     /// has neither.
-    fn element(&self, element: &Element, parent: &Arc<str>, fields: &mut ElementFields) -> Option<()> {
-        if let Some(()) = self.leaf(element, parent, fields) {
+    fn element(&self, element: &Element, parent: &Arc<str>, out: &mut Recorder) -> Option<()> {
+        if let Some(()) = self.leaf(element, parent, out) {
             return Some(());
         }
         if element.positional {
-            return self.positional_data(element, parent, fields);
+            return self.positional_data(element, parent, out);
         }
-        let text = self.text(element)?;
+        let text = self.text(element, out)?;
         let has_children = self.has_children(element);
         if text.is_some() && has_children || self.repeats_a_key(element) {
             return None;
@@ -456,25 +461,25 @@ impl<'a> Instance<'a> {
             Part::Literal(text) => !text.is_empty(),
             Part::Value(index) => !self.is_empty(*index),
         });
-        let names = element.names(parent, fields);
+        let names = element.names(parent, out.fields);
         if !has_attributes && !has_children {
-            fields.push_named(&names.text, text.unwrap_or_else(|| element.empty_value()));
+            out.push(&names.text, text.unwrap_or_else(|| element.empty_value()));
             return Some(());
         }
         for ((_, part), name) in element.attributes.iter().zip(&names.attributes) {
             if let Some(name) = name
-                && let Some(value) = self.part(part)?
+                && let Some(value) = self.part(part, out)?
             {
-                fields.push_named(name, value);
+                out.push(name, value);
             }
         }
         if let Some(text) = text {
-            fields.push_named(&names.text, text);
+            out.push(&names.text, text);
         }
         let path = names.path.clone();
         drop(names);
         for (child, instance) in self.children(element) {
-            instance.element(child, &path, fields)?;
+            instance.element(child, &path, out)?;
         }
         Some(())
     }

@@ -294,7 +294,6 @@ fn produce(files: &[InputFile], options: &ReadOptions, mut outbox: Outbox) {
         let rest = progress.rest();
         send(Step::Progress(rest));
     }
-    drop(send);
     outbox.flush();
 }
 
