@@ -280,12 +280,16 @@ fn canonical_guid(text: &str) -> Option<String> {
         38 => text.strip_prefix('{')?.strip_suffix('}')?,
         _ => return None,
     };
+    // Braced and without capitals, it is canonical if it is a GUID at all: most are (every
+    // EVTX GUID value), and need no closer look.
+    if bare.len() < text.len() && !bare.bytes().any(|byte| byte.is_ascii_uppercase()) {
+        return None;
+    }
     let is_guid = bare.bytes().enumerate().all(|(index, byte)| match index {
         8 | 13 | 18 | 23 => byte == b'-',
         _ => byte.is_ascii_hexdigit(),
     });
-    let is_canonical = bare.len() < text.len() && !bare.bytes().any(|byte| byte.is_ascii_uppercase());
-    (is_guid && !is_canonical).then(|| format!("{{{}}}", bare.to_ascii_lowercase()))
+    is_guid.then(|| format!("{{{}}}", bare.to_ascii_lowercase()))
 }
 
 pub(crate) fn is_namespace_declaration(attribute: &str) -> bool {
