@@ -18,7 +18,7 @@ mod value;
 
 pub use event::{Event, Field, FieldsMap, Provenance, SourceFile};
 pub use name::FieldName;
-pub use time::{TimeWindow, Timestamp, filetime_text};
+pub use time::{TimeWindow, Timestamp, filetime_instant, filetime_text};
 pub use value::Value;
 
 /// Canonical names of the `System` fields, shared by the normalizers and the readers of events.

@@ -133,6 +133,16 @@ pub fn filetime_text(ticks: u64) -> Option<String> {
     String::from_utf8(bytes.to_vec()).ok()
 }
 
+/// The instant of a FILETIME and its canonical text: what reading [`filetime_text`] back with
+/// [`Timestamp::parse_to_canonical`] gives, without writing and reading the longer text
+/// (every EVTX record's `TimeCreated`); `None` where [`filetime_text`] gives none.
+pub fn filetime_instant(ticks: u64) -> Option<(Timestamp, String)> {
+    const MICROS_FROM_1601_TO_1970: i64 = 11_644_473_600_000_000;
+    let time = Timestamp::from_unix_micros(i64::try_from(ticks / 10).ok()? - MICROS_FROM_1601_TO_1970)?;
+    let text = String::from_utf8(time.canonical_bytes()?.to_vec()).ok()?;
+    Some((time, text))
+}
+
 /// `YYYY-MM-DDTHH:MM:SS.fffZ` with as many fraction digits as `N` leaves room for, `fraction`
 /// in them; `None` for years past four digits.
 fn utc_text<const N: usize>(time: &NaiveDateTime, fraction: u32) -> Option<[u8; N]> {

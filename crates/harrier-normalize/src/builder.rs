@@ -63,6 +63,8 @@ pub(crate) struct FieldBuilder {
     /// The path set aside while a `System` field is pushed at its canonical path (kept, with
     /// its buffer, from field to field).
     set_aside: String,
+    /// The instant of the `TimeCreated` field, when a reader pushed it canonical.
+    created: Option<Timestamp>,
 }
 
 /// Fields an EVTX record holds, System and EventData together, give or take: room for them
@@ -88,6 +90,7 @@ impl FieldBuilder {
             path: String::new(),
             scratch: String::new(),
             set_aside: String::new(),
+            created: None,
         }
     }
 
@@ -134,6 +137,12 @@ impl FieldBuilder {
             other => other,
         };
         self.fields.push(Field::named(name, value));
+    }
+
+    /// The `TimeCreated` field, its text canonical already and `time` its instant.
+    pub(crate) fn push_created(&mut self, name: FieldName, time: Timestamp, text: String) {
+        self.created = Some(time);
+        self.fields.push(Field::named(name, Value::Str(text)));
     }
 
     /// The name an attribute of the current element gets: `Element_Attribute` at
@@ -238,6 +247,10 @@ impl FieldBuilder {
             {
                 field.value = std::mem::replace(&mut field.value, Value::Null).into_integer_if_numeric();
             }
+        }
+        if let Some(time) = self.created {
+            provenance.timestamp.get_or_insert(time);
+            return Event::new(provenance, self.fields);
         }
         let time_field = self.fields.iter_mut().find(|field| field.name().eq_ignore_ascii_case(names::TIME_CREATED));
         if let Some(field) = time_field

@@ -2,7 +2,7 @@
 //! elements themselves (EVTX binary XML) instead of handing over a JSON document.
 
 use crate::builder::{FieldBuilder, TYPICAL_FIELDS};
-use harrier_event::{Event, FieldName, Provenance, Value};
+use harrier_event::{Event, FieldName, Provenance, Timestamp, Value};
 use std::sync::Arc;
 
 /// One event's fields, pushed element by element with the names and canonical forms the
@@ -44,6 +44,12 @@ impl ElementFields {
     /// [`ElementFields::attribute_name`].
     pub fn push_named(&mut self, name: &FieldName, value: Value) {
         self.0.push_named(name.clone(), value);
+    }
+
+    /// The `TimeCreated` field (the first the event has), its text canonical already, as
+    /// [`harrier_event::filetime_instant`] gives it, and `time` its instant.
+    pub fn push_created(&mut self, name: &FieldName, time: Timestamp, text: String) {
+        self.0.push_created(name.clone(), time, text);
     }
 
     /// The event, its timestamp taken from `TimeCreated` when `provenance` has none.

@@ -1052,9 +1052,14 @@ mod tests {
         for ticks in samples {
             let rendered = BinXmlValue::FileTimeType(FileTime(ticks)).to_string();
             assert_eq!(harrier_event::filetime_text(ticks).as_deref(), Some(rendered.as_str()), "{ticks}");
+            let (time, canonical) = harrier_event::Timestamp::parse_to_canonical(&rendered).expect("a time");
+            let read_back = (time, canonical.unwrap_or(rendered));
+            assert_eq!(harrier_event::filetime_instant(ticks), Some(read_back), "{ticks}");
         }
-        assert_eq!(harrier_event::filetime_text(last_of_9999 + 1), None);
-        assert_eq!(harrier_event::filetime_text(u64::MAX), None);
+        for past_9999 in [last_of_9999 + 1, u64::MAX] {
+            assert_eq!(harrier_event::filetime_text(past_9999), None);
+            assert_eq!(harrier_event::filetime_instant(past_9999), None);
+        }
     }
 
     /// Strings read four units at a time give what reading them unit by unit gives.

@@ -7,8 +7,8 @@
 //! field takes which value, literal or converted (a plan); a record of a shape met before
 //! only has its values converted into the plan's fields.
 
-use super::{Element, Instance, RawValue, string_array_items};
-use harrier_event::{FieldName, Value};
+use super::{Element, Instance, RawValue, kind, string_array_items};
+use harrier_event::{FieldName, Timestamp, Value, names};
 use harrier_normalize::ElementFields;
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
@@ -53,6 +53,8 @@ impl Source {
 struct Op {
     name: FieldName,
     source: Source,
+    /// Whether it is the event's `TimeCreated` (its first field of that name).
+    created: bool,
 }
 
 /// The fields of one shape; `None` when its records take the JSON path.
@@ -89,7 +91,9 @@ impl Recorder<'_> {
     }
 
     pub(super) fn push(&mut self, name: &FieldName, source: Source) {
-        self.ops.push(Op { name: name.clone(), source });
+        let is_created = |name: &FieldName| name.name().eq_ignore_ascii_case(names::TIME_CREATED);
+        let created = is_created(name) && !self.ops.iter().any(|op| is_created(&op.name));
+        self.ops.push(Op { name: name.clone(), source, created });
     }
 }
 
@@ -121,7 +125,10 @@ pub(super) fn read(event: &Instance<'_>, root_path: &Arc<str>) -> Option<Element
     let ops = plan.ops.as_ref()?;
     let mut fields = fields.unwrap_or_else(|| ElementFields::with_room_for(ops.len()));
     for op in ops {
-        fields.push_named(&op.name, value_of(&op.source, &instances)?);
+        match created_time(op, &instances) {
+            Some((time, text)) => fields.push_created(&op.name, time, text),
+            None => fields.push_named(&op.name, value_of(&op.source, &instances)?),
+        }
     }
     Some(fields)
 }
@@ -172,6 +179,17 @@ fn walk_sections(event: &Instance<'_>, root_path: &Arc<str>, out: &mut Recorder)
         }
     }
     Some(())
+}
+
+/// The event's `TimeCreated` from its FILETIME, and its canonical text, when the op is that
+/// field and has one.
+fn created_time(op: &Op, instances: &[&Instance<'_>]) -> Option<(Timestamp, String)> {
+    let Source::Value { instance, index } = op.source else {
+        return None;
+    };
+    let raw = instances.get(usize::from(instance))?.values.get(usize::from(index))?;
+    let ticks = (op.created && raw.kind == kind::FILETIME).then(|| u64::from_le_bytes(super::array(raw.bytes)))?;
+    harrier_event::filetime_instant(ticks)
 }
 
 /// A field's value in this record; `None` when it cannot be read (a string that is not
