@@ -6,7 +6,8 @@
 //! instance of another template. Each template is read into a small tree of elements whose
 //! attributes and texts are literal text or a value's number, once per thread for all the
 //! chunks that hold an equal copy of it (`shared`); the instance's values are read from its
-//! bytes; a record then costs its values and its fields.
+//! bytes. The walk of the elements is kept for each shape of record (`plan`): a record then
+//! costs its values and its fields.
 //!
 //! The fields are those the JSON path gives the same record: the tree is walked as
 //! `harrier-normalize` walks the `evtx` crate's JSON rendering, and every rendering rule the

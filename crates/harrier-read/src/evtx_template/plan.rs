@@ -16,7 +16,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 /// Shapes whose plans a thread keeps before it starts over, so that memory stays bounded
-/// whatever the input (the shared EVTX files have some 1,300).
+/// whatever the input (a plan is some tens of fields).
 const MAX_PLANS: usize = 4096;
 
 thread_local! {
