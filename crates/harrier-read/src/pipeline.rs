@@ -89,11 +89,12 @@ pub trait Observer {
 /// An observer that wants to know nothing.
 impl Observer for () {}
 
-/// Windows of steps the reading thread may send ahead of the window being parsed. With room
-/// for less than the next window, the reading thread waited while the workers parsed, and the
-/// workers while it read (reading six copies of the shared EVTX files, 1,806 files, on 2
-/// threads took 15 % more time and 7 % more CPU); more gained nothing.
-const WINDOWS_READ_AHEAD: usize = 2;
+/// Windows of steps the channel holds. The reading thread fills the next window meanwhile,
+/// so it reads up to two windows ahead of the one being parsed: with less, it waited while
+/// the workers parsed, and the workers while it read (reading six copies of the shared EVTX
+/// files, 1,806 files, on 2 threads took 15 % more time and 7 % more CPU); a window more in
+/// the channel gained nothing and took 8 MiB more memory.
+const WINDOWS_READ_AHEAD: usize = 1;
 
 /// What the reading thread sends, in input order.
 pub(crate) enum Step {
