@@ -1,6 +1,6 @@
 //! Rule IR to matchers.
 
-use harrier_ir::{CompareOp, Expr, FieldRefMode, Pattern, Test, TimePart, Token};
+use harrier_ir::{CompareOp, Expr, FieldRefMode, Pattern, Predicate, Test, TimePart, Token};
 use memchr::memmem;
 use regex_automata::hybrid::dfa::{self as lazy_dfa, DFA};
 use regex_automata::nfa::thompson::{self, WhichCaptures, pikevm::PikeVM};
@@ -62,7 +62,7 @@ pub(crate) enum Node {
     Test { target: Target, matcher: Matcher },
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Target {
     Field(u32),
     /// Every value of the event (keyword search).
@@ -70,14 +70,25 @@ pub(crate) enum Target {
 }
 
 pub(crate) enum Matcher {
-    Text { text: TextMatcher, cased: bool },
+    /// True when any of the patterns matches.
+    Text {
+        texts: Box<[TextMatcher]>,
+        cased: bool,
+    },
     Regex(Arc<LazyRegex>),
     Cidr(ipnet::IpNet),
     Compare(CompareOp, f64),
     Exists(bool),
     IsNull,
-    FieldRef { other: u32, mode: FieldRefMode },
-    TimePart { part: TimePart, op: CompareOp, value: i64 },
+    FieldRef {
+        other: u32,
+        mode: FieldRefMode,
+    },
+    TimePart {
+        part: TimePart,
+        op: CompareOp,
+        value: i64,
+    },
 }
 
 /// A string pattern in the cheapest form that tests it.
@@ -343,23 +354,50 @@ pub(crate) struct Compiler {
 pub(crate) fn compile(expr: &Expr, compiler: &mut Compiler) -> Result<Node, CompileError> {
     Ok(match expr {
         Expr::And(items) => Node::And(items.iter().map(|item| compile(item, compiler)).collect::<Result<_, _>>()?),
-        Expr::Or(items) => Node::Or(items.iter().map(|item| compile(item, compiler)).collect::<Result<_, _>>()?),
+        Expr::Or(items) => Node::Or(compile_or(items, compiler)?),
         Expr::Not(item) => Node::Not(Box::new(compile(item, compiler)?)),
         Expr::Const(value) => Node::Const(*value),
-        Expr::Pred(predicate) => Node::Test {
-            target: predicate
-                .field
-                .as_deref()
-                .map_or(Target::AnyValue, |field| Target::Field(compiler.fields.id(field))),
-            matcher: matcher(&predicate.test, compiler)?,
-        },
+        Expr::Pred(predicate) => {
+            Node::Test { target: target(predicate, compiler), matcher: matcher(&predicate.test, compiler)? }
+        }
     })
+}
+
+fn target(predicate: &Predicate, compiler: &mut Compiler) -> Target {
+    predicate.field.as_deref().map_or(Target::AnyValue, |field| Target::Field(compiler.fields.id(field)))
+}
+
+/// The alternatives of an `or`, its string tests of one field (or of any value) gathered into
+/// one test of all their patterns: SigmaHQ lists up to hundreds of values for a field
+/// (`Image|endswith`), and one test finds the field and its lower-cased text once for all.
+fn compile_or(items: &[Expr], compiler: &mut Compiler) -> Result<Box<[Node]>, CompileError> {
+    let mut nodes = Vec::with_capacity(items.len());
+    // The patterns of each field and casing, and where their test goes among the nodes.
+    let mut gathered: FxHashMap<(Target, bool), (usize, Vec<TextMatcher>)> = FxHashMap::default();
+    for item in items {
+        match item {
+            Expr::Pred(predicate @ Predicate { test: Test::Matches { pattern, cased }, .. }) => {
+                let text = text_matcher(pattern, *cased, &mut compiler.regexes)?;
+                let key = (target(predicate, compiler), *cased);
+                let (_, texts) = gathered.entry(key).or_insert_with(|| {
+                    nodes.push(Node::Const(false));
+                    (nodes.len() - 1, Vec::new())
+                });
+                texts.push(text);
+            }
+            other => nodes.push(compile(other, compiler)?),
+        }
+    }
+    for ((target, cased), (at, texts)) in gathered {
+        nodes[at] = Node::Test { target, matcher: Matcher::Text { texts: texts.into(), cased } };
+    }
+    Ok(nodes.into())
 }
 
 fn matcher(test: &Test, compiler: &mut Compiler) -> Result<Matcher, CompileError> {
     Ok(match test {
         Test::Matches { pattern, cased } => {
-            Matcher::Text { text: text_matcher(pattern, *cased, &mut compiler.regexes)?, cased: *cased }
+            Matcher::Text { texts: Box::new([text_matcher(pattern, *cased, &mut compiler.regexes)?]), cased: *cased }
         }
         Test::Regex { pattern, ignore_case, multi_line, dot_all } => {
             let flags = RegexFlags { ignore_case: *ignore_case, multi_line: *multi_line, dot_all: *dot_all };
