@@ -76,7 +76,13 @@ impl Event {
 
     /// The value of a field by short name or dotted path, ignoring ASCII case.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.fields.iter().find(|field| field.answers_to(key)).map(|field| &field.value)
+        self.position(key).map(|index| &self.fields[index].value)
+    }
+
+    /// Where the field [`Event::get`] finds is among [`Event::fields`]: the same for all
+    /// events with the same field names in the same order.
+    pub fn position(&self, key: &str) -> Option<usize> {
+        self.fields.iter().position(|field| field.answers_to(key))
     }
 
     /// The canonical text of a scalar field (see [`Value::as_text`]).
