@@ -131,15 +131,28 @@ impl FieldBuilder {
     }
 
     /// A field under names from [`FieldBuilder::field_name`].
-    pub(crate) fn push_named(&mut self, name: FieldName, mut value: Value) {
-        // Changed in place rather than rebuilt: rebuilding the value cost a fifth of reading
-        // EVTX records' fields in stalled copies between stack slots.
-        if let Value::Str(text) = &mut value
+    pub(crate) fn push_named(&mut self, name: FieldName, value: Value) {
+        self.push_filled(name, |into| {
+            *into = value;
+            true
+        });
+    }
+
+    /// A field under names from [`FieldBuilder::field_name`] whose value `fill` writes in
+    /// place; no field when `fill` is false. Written where it stays rather than moved there:
+    /// values moved between stack slots stalled the copies, a fifth of reading EVTX records.
+    pub(crate) fn push_filled(&mut self, name: FieldName, fill: impl FnOnce(&mut Value) -> bool) -> bool {
+        self.fields.push(Field::named(name, Value::Null));
+        if !self.fields.last_mut().is_some_and(|field| fill(&mut field.value)) {
+            self.fields.pop();
+            return false;
+        }
+        if let Some(Field { value: Value::Str(text), .. }) = self.fields.last_mut()
             && let Some(guid) = canonical_guid(text)
         {
             *text = guid;
         }
-        self.fields.push(Field::named(name, value));
+        true
     }
 
     /// The `TimeCreated` field, its text canonical already and `time` its instant.

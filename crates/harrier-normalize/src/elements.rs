@@ -41,9 +41,10 @@ impl ElementFields {
     }
 
     /// A field under a name from [`ElementFields::text_name`] or
-    /// [`ElementFields::attribute_name`].
-    pub fn push_named(&mut self, name: &FieldName, value: Value) {
-        self.0.push_named(name.clone(), value);
+    /// [`ElementFields::attribute_name`], its value written in place by `fill`; no field when
+    /// `fill` is false.
+    pub fn push_filled(&mut self, name: &FieldName, fill: impl FnOnce(&mut Value) -> bool) -> bool {
+        self.0.push_filled(name.clone(), fill)
     }
 
     /// The `TimeCreated` field (the first the event has), its text canonical already, as

@@ -127,7 +127,8 @@ pub(super) fn read(event: &Instance<'_>, root_path: &Arc<str>) -> Option<Element
     for op in ops {
         match created_time(op, &instances) {
             Some((time, text)) => fields.push_created(&op.name, time, text),
-            None => fields.push_named(&op.name, value_of(&op.source, &instances)?),
+            None if fields.push_filled(&op.name, |into| fill(&op.source, &instances, into)) => {}
+            None => return None,
         }
     }
     Some(fields)
@@ -192,21 +193,34 @@ fn created_time(op: &Op, instances: &[&Instance<'_>]) -> Option<(Timestamp, Stri
     harrier_event::filetime_instant(ticks)
 }
 
-/// A field's value in this record; `None` when it cannot be read (a string that is not
-/// valid UTF-16), which leaves the record to the JSON path.
-fn value_of(source: &Source, instances: &[&Instance<'_>]) -> Option<Value> {
+/// Writes a field's value in this record into `into`; false when it cannot be read (a string
+/// that is not valid UTF-16), which leaves the record to the JSON path.
+fn fill(source: &Source, instances: &[&Instance<'_>], into: &mut Value) -> bool {
     let raw = |instance: u16, index: u16| -> Option<&RawValue<'_>> {
         instances.get(usize::from(instance))?.values.get(usize::from(index))
     };
     match source {
-        Source::Literal(value) => Some(value.clone()),
-        Source::Value { instance, index } => raw(*instance, *index)?.convert(),
+        Source::Literal(value) => *into = value.clone(),
+        Source::Value { instance, index } => return raw(*instance, *index).is_some_and(|raw| raw.convert_into(into)),
         Source::StringArray { instance, index } => {
-            let mut items = string_array_items(raw(*instance, *index)?)?;
-            Some(if items.len() == 1 { items.pop()? } else { Value::List(items) })
+            let Some(items) = raw(*instance, *index).and_then(string_array_items) else {
+                return false;
+            };
+            *into = match <[Value; 1]>::try_from(items) {
+                Ok([only]) => only,
+                Err(items) => Value::List(items),
+            };
         }
-        Source::List(items) => {
-            items.iter().map(|item| value_of(item, instances)).collect::<Option<_>>().map(Value::List)
+        Source::List(sources) => {
+            let mut items = Vec::with_capacity(sources.len());
+            for source in sources {
+                items.push(Value::Null);
+                if !items.last_mut().is_some_and(|item| fill(source, instances, item)) {
+                    return false;
+                }
+            }
+            *into = Value::List(items);
         }
     }
+    true
 }
