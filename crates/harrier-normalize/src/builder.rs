@@ -131,34 +131,37 @@ impl FieldBuilder {
     }
 
     /// A field under names from [`FieldBuilder::field_name`].
-    pub(crate) fn push_named(&mut self, name: FieldName, value: Value) {
-        self.push_filled(name, |into| {
-            *into = value;
-            true
-        });
+    pub(crate) fn push_named(&mut self, name: FieldName, mut value: Value) {
+        make_canonical(&mut value);
+        self.fields.push(Field::named(name, value));
     }
 
-    /// A field under names from [`FieldBuilder::field_name`] whose value `fill` writes in
-    /// place; no field when `fill` is false. Written where it stays rather than moved there:
-    /// values moved between stack slots stalled the copies, a fifth of reading EVTX records.
-    pub(crate) fn push_filled(&mut self, name: FieldName, fill: impl FnOnce(&mut Value) -> bool) -> bool {
-        self.fields.push(Field::named(name, Value::Null));
-        if !self.fields.last_mut().is_some_and(|field| fill(&mut field.value)) {
-            self.fields.pop();
+    /// Fields with these names, null until [`FieldBuilder::fill`] writes their values. Named
+    /// all at once, the fields are made where they stay: pushed one at a time, each was
+    /// made on the stack and copied, and the copies stalled (a fifth of reading EVTX records).
+    pub(crate) fn named(names: impl IntoIterator<Item = FieldName>) -> FieldBuilder {
+        let mut builder = FieldBuilder::with_room_for(0);
+        builder.fields.extend(names.into_iter().map(|name| Field::named(name, Value::Null)));
+        builder
+    }
+
+    /// Writes the value of field `index` in place with `fill`; false when `fill` is, or there
+    /// is no such field.
+    pub(crate) fn fill(&mut self, index: usize, fill: impl FnOnce(&mut Value) -> bool) -> bool {
+        let Some(field) = self.fields.get_mut(index) else {
             return false;
-        }
-        if let Some(Field { value: Value::Str(text), .. }) = self.fields.last_mut()
-            && let Some(guid) = canonical_guid(text)
-        {
-            *text = guid;
-        }
-        true
+        };
+        let filled = fill(&mut field.value);
+        make_canonical(&mut field.value);
+        filled
     }
 
-    /// The `TimeCreated` field, its text canonical already and `time` its instant.
-    pub(crate) fn push_created(&mut self, name: FieldName, time: Timestamp, text: String) {
-        self.created = Some(time);
-        self.fields.push(Field::named(name, Value::Str(text)));
+    /// Field `index` is `TimeCreated`: its text canonical already and `time` its instant.
+    pub(crate) fn fill_created(&mut self, index: usize, time: Timestamp, text: String) {
+        if let Some(field) = self.fields.get_mut(index) {
+            self.created = Some(time);
+            field.value = Value::Str(text);
+        }
     }
 
     /// The name an attribute of the current element gets: `Element_Attribute` at
@@ -303,6 +306,15 @@ fn push_without_spaces(into: &mut String, name: &str) {
 
 /// GUIDs as Windows renders them, `{5770385f-c22a-43e0-bf4c-06f5698ffbd9}`: exporters differ
 /// in case and braces, and the same event must read the same however it was exported.
+/// A GUID braced and lower-cased, in place.
+fn make_canonical(value: &mut Value) {
+    if let Value::Str(text) = value
+        && let Some(guid) = canonical_guid(text)
+    {
+        *text = guid;
+    }
+}
+
 fn canonical_guid(text: &str) -> Option<String> {
     let bare = match text.len() {
         36 => text,

@@ -17,9 +17,10 @@ impl Default for ElementFields {
 }
 
 impl ElementFields {
-    /// Room for `fields` fields, for a reader that knows how many an event will have.
-    pub fn with_room_for(fields: usize) -> ElementFields {
-        ElementFields(FieldBuilder::with_room_for(fields))
+    /// Fields with these names, in this order, for a reader that knows an event's names
+    /// before its values: [`ElementFields::fill`] writes each value (null until then).
+    pub fn named<'n>(names: impl IntoIterator<Item = &'n FieldName>) -> ElementFields {
+        ElementFields(FieldBuilder::named(names.into_iter().cloned()))
     }
 
     /// The dotted path of `element` under the element at `parent` (`""` for the root), for
@@ -40,17 +41,17 @@ impl ElementFields {
         self.0.attribute_name_at(path, element, attribute)
     }
 
-    /// A field under a name from [`ElementFields::text_name`] or
-    /// [`ElementFields::attribute_name`], its value written in place by `fill`; no field when
-    /// `fill` is false.
-    pub fn push_filled(&mut self, name: &FieldName, fill: impl FnOnce(&mut Value) -> bool) -> bool {
-        self.0.push_filled(name.clone(), fill)
+    /// Writes the value of field `index` (see [`ElementFields::named`]) in place with `fill`,
+    /// made canonical as the JSON path makes it; false when `fill` is, or there is no such field.
+    pub fn fill(&mut self, index: usize, fill: impl FnOnce(&mut Value) -> bool) -> bool {
+        self.0.fill(index, fill)
     }
 
-    /// The `TimeCreated` field (the first the event has), its text canonical already, as
-    /// [`harrier_event::filetime_instant`] gives it, and `time` its instant.
-    pub fn push_created(&mut self, name: &FieldName, time: Timestamp, text: String) {
-        self.0.push_created(name.clone(), time, text);
+    /// Field `index` is the `TimeCreated` field (the first the event has), its text
+    /// canonical already, as [`harrier_event::filetime_instant`] gives it, and `time` its
+    /// instant.
+    pub fn fill_created(&mut self, index: usize, time: Timestamp, text: String) {
+        self.0.fill_created(index, time, text);
     }
 
     /// The event, its timestamp taken from `TimeCreated` when `provenance` has none.

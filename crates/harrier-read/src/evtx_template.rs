@@ -554,7 +554,7 @@ impl<'a> RawValue<'a> {
 
     /// Writes the value as its JSON rendering reads back into `into`: integers and booleans as
     /// such, every other scalar as its text. False (and `into` as it was) for a string that is
-    /// not valid UTF-16. Written in place, not returned: see `ElementFields::push_filled`.
+    /// not valid UTF-16. Written in place, not returned: see `ElementFields::named`.
     fn convert_into(&self, into: &mut Value) -> bool {
         let bytes = self.bytes;
         let int = |value: i64| Some(Value::Int(value));

@@ -101,7 +101,6 @@ impl Recorder<'_> {
 /// it takes the JSON path.
 pub(super) fn read(event: &Instance<'_>, root_path: &Arc<str>) -> Option<ElementFields> {
     let mut instances = Vec::with_capacity(2);
-    let mut fields = None;
     let plan = PLANS.with(|plans| {
         let mut plans = plans.borrow_mut();
         let Plans { by_shape, shape } = &mut *plans;
@@ -113,7 +112,7 @@ pub(super) fn read(event: &Instance<'_>, root_path: &Arc<str>) -> Option<Element
         if let Some(plan) = by_shape.get(shape.as_slice()).filter(|_| shared) {
             return Some(plan.clone());
         }
-        let plan = Rc::new(walk(event, &instances, root_path, fields.insert(ElementFields::default())));
+        let plan = Rc::new(walk(event, &instances, root_path, &mut ElementFields::default()));
         if shared {
             if by_shape.len() >= MAX_PLANS {
                 by_shape.clear();
@@ -123,11 +122,11 @@ pub(super) fn read(event: &Instance<'_>, root_path: &Arc<str>) -> Option<Element
         Some(plan)
     })?;
     let ops = plan.ops.as_ref()?;
-    let mut fields = fields.unwrap_or_else(|| ElementFields::with_room_for(ops.len()));
-    for op in ops {
+    let mut fields = ElementFields::named(ops.iter().map(|op| &op.name));
+    for (index, op) in ops.iter().enumerate() {
         match created_time(op, &instances) {
-            Some((time, text)) => fields.push_created(&op.name, time, text),
-            None if fields.push_filled(&op.name, |into| fill(&op.source, &instances, into)) => {}
+            Some((time, text)) => fields.fill_created(index, time, text),
+            None if fields.fill(index, |into| fill(&op.source, &instances, into)) => {}
             None => return None,
         }
     }
