@@ -7,8 +7,9 @@
 //!   expressions'), searched for in each event at once, so that only rules witnessed run;
 //! - routing: rules are indexed by the (Channel, EventID) their logsource restricts them to,
 //!   so an event is only tested against the rules that can match it;
-//! - evaluating an event: field names are resolved to slots once per event, and lower-cased
-//!   values are computed once per field, whatever the number of rules that test them.
+//! - evaluating an event: field names are resolved to slots once per event shape (the same
+//!   names in the same order), and lower-cased values are computed once per field, whatever
+//!   the number of rules that test them.
 //!
 //! Semantics (Sigma's): strings compare ignoring case unless cased; numbers and strings compare
 //! by their text; a test on an absent field is false, so `not` over it is true; a list value
