@@ -306,19 +306,25 @@ fn push_without_spaces(into: &mut String, name: &str) {
 
 /// GUIDs as Windows renders them, `{5770385f-c22a-43e0-bf4c-06f5698ffbd9}`: exporters differ
 /// in case and braces, and the same event must read the same however it was exported.
-/// A GUID braced and lower-cased, in place.
+/// A GUID braced and lower-cased, in place. Inlined, and only a text of a GUID's length
+/// looked at closer: called for every value, this was 2 % of reading EVTX.
+#[inline]
 fn make_canonical(value: &mut Value) {
     if let Value::Str(text) = value
+        && matches!(text.len(), GUID_BYTES | BRACED_GUID_BYTES)
         && let Some(guid) = canonical_guid(text)
     {
         *text = guid;
     }
 }
 
+const GUID_BYTES: usize = 36;
+const BRACED_GUID_BYTES: usize = 38;
+
 fn canonical_guid(text: &str) -> Option<String> {
     let bare = match text.len() {
-        36 => text,
-        38 => text.strip_prefix('{')?.strip_suffix('}')?,
+        GUID_BYTES => text,
+        BRACED_GUID_BYTES => text.strip_prefix('{')?.strip_suffix('}')?,
         _ => return None,
     };
     // Braced and without capitals, it is canonical if it is a GUID at all: most are (every
