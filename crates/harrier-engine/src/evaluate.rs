@@ -124,7 +124,7 @@ struct KnownScan {
 const KNOWN_SCANS: usize = 4096;
 
 /// Longest text whose witnesses are remembered: a longer one (a script block) is searched
-/// each time, so that the table takes at most a few megabytes.
+/// each time, not even hashed, so that the table takes at most a few megabytes.
 const MAX_REMEMBERED_SCAN_BYTES: usize = 512;
 
 /// Entries of [`Scratch::known_shapes`]: more than the shapes of the events of most logs
@@ -711,6 +711,10 @@ fn scan_remembered(
     text: &str,
     mark: &mut impl FnMut(u32),
 ) {
+    if text.len() > MAX_REMEMBERED_SCAN_BYTES {
+        scanner.scan(text, mark);
+        return;
+    }
     if known_scans.is_empty() {
         known_scans.resize_with(KNOWN_SCANS, || None);
     }
@@ -728,9 +732,7 @@ fn scan_remembered(
     rules.sort_unstable();
     rules.dedup();
     rules.iter().for_each(|&rule| mark(rule));
-    if text.len() <= MAX_REMEMBERED_SCAN_BYTES {
-        known_scans[at] = Some(KnownScan { engine, scanner: number, text: text.into(), rules: rules.into() });
-    }
+    known_scans[at] = Some(KnownScan { engine, scanner: number, text: text.into(), rules: rules.into() });
 }
 
 /// Marks a gated rule routed to the event as witnessed, once.
