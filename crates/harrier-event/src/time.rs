@@ -1,4 +1,4 @@
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, SecondsFormat, Timelike, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 use std::fmt;
 
 /// A time window: from `since` to `until`, both inclusive; either end may be open.
@@ -114,8 +114,7 @@ impl Timestamp {
     /// The canonical text written digit by digit (every event carries one, and the general
     /// formatter costs more than the rest of a field): `None` for years past four digits.
     fn canonical_bytes(&self) -> Option<[u8; CANONICAL_LENGTH]> {
-        let time = self.0.naive_utc();
-        utc_text(&time, time.nanosecond() / 1_000)
+        canonical_bytes_of_micros(self.unix_micros())
     }
 }
 
@@ -128,8 +127,7 @@ pub fn filetime_text(ticks: u64) -> Option<String> {
     const TICKS_PER_SECOND: u64 = 10_000_000;
     const SECONDS_FROM_1601_TO_1970: i64 = 11_644_473_600;
     let seconds = i64::try_from(ticks / TICKS_PER_SECOND).ok()? - SECONDS_FROM_1601_TO_1970;
-    let time = DateTime::from_timestamp(seconds, 0)?.naive_utc();
-    let bytes: [u8; 28] = utc_text(&time, (ticks % TICKS_PER_SECOND) as u32)?;
+    let bytes: [u8; 28] = utc_text(seconds, (ticks % TICKS_PER_SECOND) as u32)?;
     String::from_utf8(bytes.to_vec()).ok()
 }
 
@@ -138,26 +136,56 @@ pub fn filetime_text(ticks: u64) -> Option<String> {
 /// (every EVTX record's `TimeCreated`); `None` where [`filetime_text`] gives none.
 pub fn filetime_instant(ticks: u64) -> Option<(Timestamp, String)> {
     const MICROS_FROM_1601_TO_1970: i64 = 11_644_473_600_000_000;
-    let time = Timestamp::from_unix_micros(i64::try_from(ticks / 10).ok()? - MICROS_FROM_1601_TO_1970)?;
-    let text = String::from_utf8(time.canonical_bytes()?.to_vec()).ok()?;
-    Some((time, text))
+    let micros = i64::try_from(ticks / 10).ok()? - MICROS_FROM_1601_TO_1970;
+    let text = String::from_utf8(canonical_bytes_of_micros(micros)?.to_vec()).ok()?;
+    Some((Timestamp::from_unix_micros(micros)?, text))
 }
 
-/// `YYYY-MM-DDTHH:MM:SS.fffZ` with as many fraction digits as `N` leaves room for, `fraction`
-/// in them; `None` for years past four digits.
-fn utc_text<const N: usize>(time: &NaiveDateTime, fraction: u32) -> Option<[u8; N]> {
-    let year = u32::try_from(time.year()).ok().filter(|&year| year <= 9999)?;
+/// The canonical text of the instant `micros` after the Unix epoch (see
+/// [`Timestamp::to_canonical_string`]).
+fn canonical_bytes_of_micros(micros: i64) -> Option<[u8; CANONICAL_LENGTH]> {
+    const MICROS_PER_SECOND: i64 = 1_000_000;
+    utc_text(micros.div_euclid(MICROS_PER_SECOND), micros.rem_euclid(MICROS_PER_SECOND) as u32)
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.fffZ` for the second `unix_seconds` after the Unix epoch, with as many
+/// fraction digits as `N` leaves room for, `fraction` in them; `None` for years before 0 or
+/// past four digits. Written from the day number by arithmetic: every event's time is written
+/// this way, and the calendar types cost several times more.
+fn utc_text<const N: usize>(unix_seconds: i64, fraction: u32) -> Option<[u8; N]> {
+    const SECONDS_PER_DAY: i64 = 86_400;
+    let (year, month, day) = civil_from_days(unix_seconds.div_euclid(SECONDS_PER_DAY));
+    let year = u32::try_from(year).ok().filter(|&year| year <= 9999)?;
+    let second_of_day = unix_seconds.rem_euclid(SECONDS_PER_DAY) as u32;
     let mut bytes = [b'0'; N];
     for (at, separator) in [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':'), (19, b'.'), (N - 1, b'Z')] {
         bytes[at] = separator;
     }
-    let fields = [(0..4, year), (5..7, time.month()), (8..10, time.day()), (11..13, time.hour())];
-    for (range, value) in
-        fields.into_iter().chain([(14..16, time.minute()), (17..19, time.second()), (20..N - 1, fraction)])
-    {
-        put_digits(&mut bytes[range], value);
-    }
+    put_digits(&mut bytes[0..4], year);
+    put_digits(&mut bytes[5..7], month);
+    put_digits(&mut bytes[8..10], day);
+    put_digits(&mut bytes[11..13], second_of_day / 3600);
+    put_digits(&mut bytes[14..16], second_of_day / 60 % 60);
+    put_digits(&mut bytes[17..19], second_of_day % 60);
+    put_digits(&mut bytes[20..N - 1], fraction);
     Some(bytes)
+}
+
+/// The proleptic Gregorian year, month and day of the day `days` after 1970-01-01, by the
+/// arithmetic of Howard Hinnant's `civil_from_days`: in 400-year eras of 146,097 days, each
+/// year counted from March so that the leap day ends it.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    const DAYS_PER_ERA: i64 = 146_097;
+    // 0000-03-01, the start of an era, is 719,468 days before 1970-01-01.
+    let days = days + 719_468;
+    let era = days.div_euclid(DAYS_PER_ERA);
+    let day_of_era = days.rem_euclid(DAYS_PER_ERA);
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * month_from_march + 2) / 5 + 1) as u32;
+    let month = if month_from_march < 10 { month_from_march + 3 } else { month_from_march - 9 } as u32;
+    (year_of_era + era * 400 + i64::from(month <= 2), month, day)
 }
 
 /// Writes `value`'s last decimal digits into `into`, zero-padded.
@@ -262,6 +290,29 @@ mod tests {
             assert_eq!(parse_plain_utc(text.as_bytes()), None, "{text} is left to the general parsers");
         }
         assert_eq!(Timestamp::parse("2019-05-18T20:36:46+02:00"), general("2019-05-18T20:36:46+02:00"));
+    }
+
+    /// The arithmetic calendar writes what chrono's does, on a day of every week from 1601
+    /// (the first FILETIME) to 9999, each at another time of day, and stops where it should.
+    #[test]
+    fn times_are_written_as_the_calendar_writes_them() {
+        const FIRST_FILETIME_DAY: i64 = -134_774;
+        const LAST_DAY_OF_9999: i64 = 2_932_896;
+        let mut second_of_day = 0;
+        for day in (FIRST_FILETIME_DAY..=LAST_DAY_OF_9999).step_by(7).chain([-719_528, 0, 11_016, LAST_DAY_OF_9999]) {
+            second_of_day = (second_of_day + 7_919) % 86_400;
+            let seconds = day * 86_400 + second_of_day;
+            let micros = seconds * 1_000_000 + (day.rem_euclid(1_000_000));
+            let general = DateTime::from_timestamp_micros(micros).unwrap();
+            let canonical = canonical_bytes_of_micros(micros).map(|bytes| String::from_utf8(bytes.to_vec()).unwrap());
+            assert_eq!(canonical.unwrap(), general.to_rfc3339_opts(SecondsFormat::Micros, true), "day {day}");
+            let ticks = 1_234_567;
+            let with_ticks: [u8; 28] = utc_text(seconds, ticks).unwrap();
+            let expected = format!("{}Z", general.format("%Y-%m-%dT%H:%M:%S.1234567"));
+            assert_eq!(String::from_utf8(with_ticks.to_vec()).unwrap(), expected, "day {day}");
+        }
+        assert_eq!(utc_text::<27>((LAST_DAY_OF_9999 + 1) * 86_400, 0), None, "the year 10000");
+        assert_eq!(utc_text::<27>(-719_528 * 86_400 - 1, 0), None, "the year -1");
     }
 
     #[test]
