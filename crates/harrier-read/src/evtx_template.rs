@@ -660,13 +660,14 @@ fn ascii_text(bytes: &[u8]) -> String {
 /// `0x1f`, as `{:#x}` writes it (a quarter of the values of some events, `Keywords`, handles
 /// and masks: the formatting machinery cost more than reading the rest of the record).
 fn hex_text(value: u64) -> String {
-    let digits = (64 - value.leading_zeros()).div_ceil(4).max(1);
-    let mut text = String::with_capacity(2 + digits as usize);
-    text.push_str("0x");
-    for digit in (0..digits).rev() {
-        text.push(char::from(HEX_DIGITS[((value >> (digit * 4)) & 0xf) as usize]));
+    let digits = (64 - value.leading_zeros()).div_ceil(4).max(1) as usize;
+    let mut bytes = [b'0'; 18];
+    bytes[1] = b'x';
+    for (at, byte) in bytes[2..2 + digits].iter_mut().enumerate() {
+        *byte = HEX_DIGITS[((value >> ((digits - 1 - at) * 4)) & 0xf) as usize];
     }
-    text
+    // SAFETY: `0x` and hex digits are ASCII, so the bytes are UTF-8.
+    unsafe { String::from_utf8_unchecked(bytes[..2 + digits].to_vec()) }
 }
 
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
