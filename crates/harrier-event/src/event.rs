@@ -35,10 +35,6 @@ impl Field {
     pub fn names(&self) -> &FieldName {
         &self.names
     }
-
-    fn answers_to(&self, key: &str) -> bool {
-        self.name().eq_ignore_ascii_case(key) || self.path().is_some_and(|path| path.eq_ignore_ascii_case(key))
-    }
 }
 
 /// The file an event came from, shared by all events of that file.
@@ -82,7 +78,7 @@ impl Event {
     /// Where the field [`Event::get`] finds is among [`Event::fields`]: the same for all
     /// events with the same field names in the same order.
     pub fn position(&self, key: &str) -> Option<usize> {
-        self.fields.iter().position(|field| field.answers_to(key))
+        self.fields.iter().position(|field| field.names.answers_to(key))
     }
 
     /// The canonical text of a scalar field (see [`Value::as_text`]).

@@ -105,6 +105,12 @@ impl FieldName {
         self.names().path.as_deref()
     }
 
+    /// Whether `key` names the field, as [`crate::Event::get`] looks fields up: its short
+    /// name or its path, ignoring ASCII case.
+    pub fn answers_to(&self, key: &str) -> bool {
+        self.name().eq_ignore_ascii_case(key) || self.path().is_some_and(|path| path.eq_ignore_ascii_case(key))
+    }
+
     /// Whether these are the very names `other` holds (equal names kept once always are),
     /// told without comparing texts.
     pub fn same(&self, other: &FieldName) -> bool {

@@ -262,7 +262,8 @@ fn normalize(
             let header_time = Timestamp::from_unix_micros(record.timestamp.as_microsecond());
             let record_id = record.event_record_id;
             let provenance = Provenance { source: source.clone(), record_id, timestamp: None };
-            Ok(with_record_time_and_id(fields.finish(provenance), header_time, record_id))
+            let (event, own_id) = fields.finish(provenance);
+            Ok(with_record_time_and_id(event, header_time, own_id.unwrap_or(record_id)))
         }
         None => rendered_event(record, source, chunk),
     }
@@ -276,7 +277,8 @@ fn rendered_event(record: EvtxRecord<'_>, source: &Arc<SourceFile>, chunk: u64) 
     let json = record.into_json_bytes()?.data;
     let event = harrier_normalize::normalize_json(&json, provenance)
         .map_err(|error| Unread::Record(Place::Record { chunk: Some(chunk), record: record_id }, error.to_string()))?;
-    Ok(with_record_time_and_id(event, header_time, record_id))
+    let own_id = event_record_id(&event);
+    Ok(with_record_time_and_id(event, header_time, own_id.unwrap_or(record_id)))
 }
 
 /// The record's binary XML in its chunk.
@@ -285,11 +287,11 @@ pub(crate) fn binxml(record: &EvtxRecord<'_>) -> Range<usize> {
     start..start.saturating_add(record.binxml_size as usize)
 }
 
-/// The event with the record header's time when it has none of its own, and its own
-/// `EventRecordID` when it has one.
+/// The event with the record header's time when it has none of its own, and `record_id`: its
+/// own `EventRecordID` when it has one, else the record header's.
 fn with_record_time_and_id(mut event: Event, header_time: Option<Timestamp>, record_id: u64) -> Event {
     event.provenance.timestamp = event.provenance.timestamp.or(header_time);
-    event.provenance.record_id = event_record_id(&event).unwrap_or(record_id);
+    event.provenance.record_id = record_id;
     event
 }
 
@@ -326,7 +328,8 @@ fn read_whole_chunk(
             Some(fields) => {
                 let provenance = Provenance { source: source.clone(), record_id, timestamp: None };
                 let header_time = Timestamp::from_unix_micros(record.timestamp.as_microsecond());
-                Walked::Read(with_record_time_and_id(fields.finish(provenance), header_time, record_id))
+                let (event, own_id) = fields.finish(provenance);
+                Walked::Read(with_record_time_and_id(event, header_time, own_id.unwrap_or(record_id)))
             }
             None => Walked::Left(start),
         });
@@ -485,6 +488,10 @@ mod tests {
                 let work = Box::new(ChunkWork { source: source.clone(), number, data, cut_at: None });
                 let outcome = work.process(&settings);
                 assert!(outcome.events == one_by_one, "{} chunk {number}: the two paths differ", path.display());
+                for event in &outcome.events {
+                    let own_id = event_record_id(event);
+                    assert!(own_id.is_none_or(|id| id == event.record_id()), "{} chunk {number}", path.display());
+                }
                 let record_problems = outcome.problems.iter().filter(|problem| !problem.kept).count();
                 assert_eq!(record_problems, unread.len(), "{} chunk {number}", path.display());
             }

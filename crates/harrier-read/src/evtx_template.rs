@@ -22,7 +22,7 @@
 //! shared EVTX record both ways and require the same events.
 
 use evtx::binxml::value_variant::{BinXmlValue, FileTime, SysTime};
-use harrier_event::{FieldName, Value};
+use harrier_event::{Event, FieldName, Provenance, Value};
 use harrier_normalize::ElementFields;
 use rustc_hash::FxHashMap;
 use std::cell::{Ref, RefCell};
@@ -68,10 +68,27 @@ impl Default for Templates {
     }
 }
 
+/// A record's fields, and where its own `EventRecordID` is among them (its plan knows).
+pub(crate) struct RecordFields {
+    fields: ElementFields,
+    record_id_at: Option<usize>,
+}
+
+impl RecordFields {
+    /// The event, and the number its `EventRecordID` field holds when it has one: what
+    /// `event.get("EventRecordID")` gives, without looking for it in each event.
+    pub(crate) fn finish(self, provenance: Provenance) -> (Event, Option<u64>) {
+        let event = self.fields.finish(provenance);
+        let field = self.record_id_at.and_then(|at| event.fields().get(at));
+        let record_id = field.and_then(|field| field.value.as_i64()).and_then(|id| u64::try_from(id).ok());
+        (event, record_id)
+    }
+}
+
 impl Templates {
     /// The fields of the record whose binary XML is `chunk[binxml]`, or `None` when the
     /// record takes the JSON path.
-    pub(crate) fn read(&mut self, chunk: &[u8], binxml: Range<usize>) -> Option<ElementFields> {
+    pub(crate) fn read(&mut self, chunk: &[u8], binxml: Range<usize>) -> Option<RecordFields> {
         let event = self.instance(chunk, binxml.start, binxml.end, 0)?;
         if event.root.key != "Event" {
             return None;
@@ -1128,7 +1145,7 @@ mod tests {
                     let provenance = Provenance { source: source.clone(), record_id: 0, timestamp: None };
                     let read = templates
                         .read(record.chunk.data, binxml(&record))
-                        .map(|fields| fields.finish(provenance.clone()));
+                        .map(|fields| fields.finish(provenance.clone()).0);
                     let record_id = record.event_record_id;
                     let Ok(json) = record.into_json_bytes() else { continue };
                     total += 1;

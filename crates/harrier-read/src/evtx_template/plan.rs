@@ -7,7 +7,7 @@
 //! field takes which value, literal or converted (a plan); a record of a shape met before
 //! only has its values converted into the plan's fields.
 
-use super::{Element, Instance, RawValue, kind, string_array_items};
+use super::{Element, Instance, RawValue, RecordFields, kind, string_array_items};
 use harrier_event::{FieldName, Timestamp, Value, names};
 use harrier_normalize::ElementFields;
 use rustc_hash::FxHashMap;
@@ -60,6 +60,8 @@ struct Op {
 /// The fields of one shape; `None` when its records take the JSON path.
 struct Plan {
     ops: Option<Vec<Op>>,
+    /// Which of them is the event's own `EventRecordID`, as `Event::get` finds it.
+    record_id_at: Option<usize>,
     /// The templates the shape names by address: kept, so that no other template is given
     /// one of their addresses while the plan is kept.
     _roots: Vec<Rc<Element>>,
@@ -99,7 +101,7 @@ impl Recorder<'_> {
 
 /// The fields of the record whose instance is `event` (its root an `Event`), or `None` when
 /// it takes the JSON path.
-pub(super) fn read(event: &Instance<'_>, root_path: &Arc<str>) -> Option<ElementFields> {
+pub(super) fn read(event: &Instance<'_>, root_path: &Arc<str>) -> Option<RecordFields> {
     let mut instances = Vec::with_capacity(2);
     let plan = PLANS.with(|plans| {
         let mut plans = plans.borrow_mut();
@@ -130,7 +132,7 @@ pub(super) fn read(event: &Instance<'_>, root_path: &Arc<str>) -> Option<Element
             None => return None,
         }
     }
-    Some(fields)
+    Some(RecordFields { fields, record_id_at: plan.record_id_at })
 }
 
 /// Drops the plans this thread keeps.
@@ -161,7 +163,8 @@ fn walk(event: &Instance<'_>, instances: &[&Instance<'_>], root_path: &Arc<str>,
     let mut out = Recorder { fields, instances: numbers, ops: Vec::new() };
     let walked = walk_sections(event, root_path, &mut out);
     let roots = instances.iter().map(|instance| instance.root.clone()).collect();
-    Plan { ops: walked.map(|()| out.ops), _roots: roots }
+    let record_id_at = out.ops.iter().position(|op| op.name.answers_to(names::EVENT_RECORD_ID));
+    Plan { ops: walked.map(|()| out.ops), record_id_at, _roots: roots }
 }
 
 fn walk_sections(event: &Instance<'_>, root_path: &Arc<str>, out: &mut Recorder) -> Option<()> {
