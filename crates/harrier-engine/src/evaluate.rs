@@ -4,7 +4,7 @@ use crate::compile::{self, CompileError, Compiler, FieldTable, Matcher, Node, Re
 use crate::prefilter::{Place, Prefilter, PrefilterBuilder, Scanner};
 use crate::routing::{self, Routes};
 use chrono::{Datelike, Timelike};
-use harrier_event::{Event, Field, FieldName, Timestamp, Value, names};
+use harrier_event::{Event, Field, FieldName, ShapeId, Timestamp, Value, names};
 use harrier_ir::{Expr, FieldRefMode};
 use std::borrow::Borrow;
 use std::cell::RefCell;
@@ -76,6 +76,8 @@ const NONE: u32 = u32::MAX;
 #[derive(Default)]
 struct Shape {
     engine: u64,
+    /// The number its events carry, when they were marked (see [`Event::with_shape`]).
+    id: Option<ShapeId>,
     names: Box<[FieldName]>,
     /// For each field slot, the index of the event field it names (`NONE` if absent).
     slots: Box<[u32]>,
@@ -93,10 +95,18 @@ impl Shape {
         self.event_id.and_then(|index| event.fields()[index].value.as_i64())
     }
 
-    fn fits(&self, engine: u64, fields: &[Field]) -> bool {
+    /// Whether it is the event's shape in `engine`: told by the event's mark when it has one
+    /// (the reader that marked it gave that mark to these names alone), else name by name.
+    fn fits(&self, engine: u64, event: &Event) -> bool {
+        let fields = event.fields();
         self.engine == engine
-            && self.names.len() == fields.len()
-            && self.names.iter().zip(fields).all(|(names, field)| names.same(field.names()))
+            && match event.shape() {
+                Some(id) => self.id == Some(id),
+                None => {
+                    self.names.len() == fields.len()
+                        && self.names.iter().zip(fields).all(|(names, field)| names.same(field.names()))
+                }
+            }
     }
 }
 
@@ -328,6 +338,20 @@ impl Engine {
         });
     }
 
+    /// The event's channel, as [`Event::channel`] gives it. For an event marked with its
+    /// shape, found where the shape says, without a look at its field names; the shape of an
+    /// unmarked one costs more to find than that look.
+    pub fn channel<'e>(&self, event: &'e Event) -> Option<&'e str> {
+        if event.shape().is_none() {
+            return event.channel();
+        }
+        SCRATCH.with(|scratch| {
+            let scratch = &mut *scratch.borrow_mut();
+            self.prepare(event, scratch);
+            scratch.shape.channel(event)
+        })
+    }
+
     /// The plan of the event's channel and event id, remembered per thread.
     fn plan_of(&self, event: &Event, scratch: &mut Scratch) -> Rc<Plan> {
         let shape = &scratch.shape;
@@ -381,9 +405,12 @@ impl Engine {
         if scratch.known_shapes.is_empty() {
             scratch.known_shapes.resize_with(KNOWN_SHAPES, || None);
         }
-        let at = entry_of((self.id, NamesOf(fields)), KNOWN_SHAPES);
+        let at = match event.shape() {
+            Some(id) => entry_of((self.id, id), KNOWN_SHAPES),
+            None => entry_of((self.id, NamesOf(fields)), KNOWN_SHAPES),
+        };
         if let Some(known) = &scratch.known_shapes[at]
-            && known.fits(self.id, fields)
+            && known.fits(self.id, event)
         {
             scratch.shape = known.clone();
             return;
@@ -412,6 +439,7 @@ impl Engine {
         }
         Shape {
             engine: self.id,
+            id: event.shape(),
             names: fields.iter().map(|field| field.names().clone()).collect(),
             slots: slots.into(),
             channel: event.position(names::CHANNEL),
@@ -910,12 +938,19 @@ mod tests {
     }
 
     fn hits(engine: &Engine, fields: &[(&str, Value)]) -> Vec<usize> {
+        hits_of(engine, &event_of(fields))
+    }
+
+    fn hits_of(engine: &Engine, event: &Event) -> Vec<usize> {
+        let mut hits = Vec::new();
+        engine.matches(event, &mut hits);
+        hits
+    }
+
+    fn event_of(fields: &[(&str, Value)]) -> Event {
         let provenance =
             Provenance { source: Arc::new(SourceFile { path: "test".into() }), record_id: 1, timestamp: None };
-        let fields = fields.iter().map(|(name, value)| Field::new(name, value.clone())).collect();
-        let mut hits = Vec::new();
-        engine.matches(&Event::new(provenance, fields), &mut hits);
-        hits
+        Event::new(provenance, fields.iter().map(|(name, value)| Field::new(name, value.clone())).collect())
     }
 
     #[test]
@@ -977,6 +1012,27 @@ mod tests {
         assert_eq!(hits(&engine, &command_line_first), [1], "the same names in another order");
         let twice = [("Image", Value::Str("b".into())), ("image", Value::Str("a.exe".into()))];
         assert_eq!(hits(&engine, &twice), Vec::<usize>::new(), "the first of two equal names");
+    }
+
+    /// Events marked with their shape are told apart by the mark alone, and find their fields
+    /// as unmarked events of the same names do, whichever comes first.
+    #[test]
+    fn events_marked_with_their_shape_find_their_own_fields() {
+        let (engine, _) = Engine::new([contains(Some("Image"), "a.exe"), contains(Some("CommandLine"), "a.exe")]);
+        let (image_first, command_line_first) = (ShapeId::unique(), ShapeId::unique());
+        let event = |[first, second]: [&str; 2], shape: Option<ShapeId>| {
+            let event = event_of(&[(first, Value::Str("a.exe".into())), (second, Value::Str("b".into()))]);
+            match shape {
+                Some(shape) => event.with_shape(shape),
+                None => event,
+            }
+        };
+        for _ in 0..2 {
+            assert_eq!(hits_of(&engine, &event(["CommandLine", "Image"], None)), [1]);
+            assert_eq!(hits_of(&engine, &event(["Image", "CommandLine"], Some(image_first))), [0]);
+            assert_eq!(hits_of(&engine, &event(["CommandLine", "Image"], Some(command_line_first))), [1]);
+            assert_eq!(hits_of(&engine, &event(["Image", "CommandLine"], None)), [0]);
+        }
     }
 
     #[test]

@@ -1,7 +1,9 @@
 use crate::names;
 use crate::{FieldName, Timestamp, Value};
 use serde::ser::SerializeMap;
+use std::num::NonZeroU64;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One field: its short Sigma name, an optional dotted full path, and its value.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,15 +61,49 @@ pub struct Provenance {
 /// Lookups are case-insensitive, as Sigma field names are, and accept either the short name
 /// or the dotted full path. A name that occurs twice (an EventData field shadowing nothing
 /// but itself, in malformed exports) resolves to its first occurrence.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Event {
     pub provenance: Provenance,
     fields: Vec<Field>,
+    shape: Option<ShapeId>,
+}
+
+/// Events are equal when what they hold is: their [`ShapeId`] is how they were made.
+impl PartialEq for Event {
+    fn eq(&self, other: &Event) -> bool {
+        self.provenance == other.provenance && self.fields == other.fields
+    }
+}
+
+/// A number that the events of one shape (the same field names, in the same order) may
+/// carry: a reader that makes many events of one shape gives them one, and a matcher that
+/// has met it knows where their fields are without looking at their names. Each is new to
+/// the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ShapeId(NonZeroU64);
+
+impl ShapeId {
+    /// A number no shape of this process had before.
+    pub fn unique() -> ShapeId {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        ShapeId(NonZeroU64::MIN.saturating_add(NEXT.fetch_add(1, Ordering::Relaxed)))
+    }
 }
 
 impl Event {
     pub fn new(provenance: Provenance, fields: Vec<Field>) -> Event {
-        Event { provenance, fields }
+        Event { provenance, fields, shape: None }
+    }
+
+    /// The event, marked as of `shape`: the caller gives that number only to events with
+    /// these field names, in this order.
+    pub fn with_shape(self, shape: ShapeId) -> Event {
+        Event { shape: Some(shape), ..self }
+    }
+
+    /// The shape it was marked with (see [`Event::with_shape`]).
+    pub fn shape(&self) -> Option<ShapeId> {
+        self.shape
     }
 
     /// The value of a field by short name or dotted path, ignoring ASCII case.

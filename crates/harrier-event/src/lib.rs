@@ -16,7 +16,7 @@ mod name;
 mod time;
 mod value;
 
-pub use event::{Event, Field, FieldsMap, Provenance, SourceFile};
+pub use event::{Event, Field, FieldsMap, Provenance, ShapeId, SourceFile};
 pub use name::FieldName;
 pub use time::{TimeWindow, Timestamp, filetime_instant, filetime_text};
 pub use value::Value;

@@ -107,6 +107,7 @@ impl FieldName {
 
     /// Whether `key` names the field, as [`crate::Event::get`] looks fields up: its short
     /// name or its path, ignoring ASCII case.
+    #[inline]
     pub fn answers_to(&self, key: &str) -> bool {
         self.name().eq_ignore_ascii_case(key) || self.path().is_some_and(|path| path.eq_ignore_ascii_case(key))
     }

@@ -22,7 +22,7 @@
 //! shared EVTX record both ways and require the same events.
 
 use evtx::binxml::value_variant::{BinXmlValue, FileTime, SysTime};
-use harrier_event::{Event, FieldName, Provenance, Value};
+use harrier_event::{Event, FieldName, Provenance, ShapeId, Value};
 use harrier_normalize::ElementFields;
 use rustc_hash::FxHashMap;
 use std::cell::{Ref, RefCell};
@@ -68,17 +68,20 @@ impl Default for Templates {
     }
 }
 
-/// A record's fields, and where its own `EventRecordID` is among them (its plan knows).
+/// A record's fields, where its own `EventRecordID` is among them, and their shape (its plan
+/// knows both).
 pub(crate) struct RecordFields {
     fields: ElementFields,
     record_id_at: Option<usize>,
+    shape: ShapeId,
 }
 
 impl RecordFields {
-    /// The event, and the number its `EventRecordID` field holds when it has one: what
-    /// `event.get("EventRecordID")` gives, without looking for it in each event.
+    /// The event, marked with its shape, and the number its `EventRecordID` field holds when
+    /// it has one: what `event.get("EventRecordID")` gives, without looking for it in each
+    /// event.
     pub(crate) fn finish(self, provenance: Provenance) -> (Event, Option<u64>) {
-        let event = self.fields.finish(provenance);
+        let event = self.fields.finish(provenance).with_shape(self.shape);
         let field = self.record_id_at.and_then(|at| event.fields().get(at));
         let record_id = field.and_then(|field| field.value.as_i64()).and_then(|id| u64::try_from(id).ok());
         (event, record_id)

@@ -606,7 +606,8 @@ impl RuleSet {
     fn may_be_undecided(&self, event: &harrier_event::Event) -> bool {
         !self.plain_rules.is_empty()
             && self.plain_channels.as_ref().is_none_or(|channels| {
-                event.channel().is_some_and(|channel| channels.iter().any(|c| c.eq_ignore_ascii_case(channel)))
+                let channel = self.engine.channel(event);
+                channel.is_some_and(|channel| channels.iter().any(|c| c.eq_ignore_ascii_case(channel)))
             })
     }
 

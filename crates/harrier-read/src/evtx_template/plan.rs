@@ -8,7 +8,7 @@
 //! only has its values converted into the plan's fields.
 
 use super::{Element, Instance, RawValue, RecordFields, kind, string_array_items};
-use harrier_event::{FieldName, Timestamp, Value, names};
+use harrier_event::{FieldName, ShapeId, Timestamp, Value, names};
 use harrier_normalize::ElementFields;
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
@@ -62,6 +62,8 @@ struct Plan {
     ops: Option<Vec<Op>>,
     /// Which of them is the event's own `EventRecordID`, as `Event::get` finds it.
     record_id_at: Option<usize>,
+    /// The shape of its events: the names of its fields, in order.
+    shape: ShapeId,
     /// The templates the shape names by address: kept, so that no other template is given
     /// one of their addresses while the plan is kept.
     _roots: Vec<Rc<Element>>,
@@ -132,7 +134,7 @@ pub(super) fn read(event: &Instance<'_>, root_path: &Arc<str>) -> Option<RecordF
             None => return None,
         }
     }
-    Some(RecordFields { fields, record_id_at: plan.record_id_at })
+    Some(RecordFields { fields, record_id_at: plan.record_id_at, shape: plan.shape })
 }
 
 /// Drops the plans this thread keeps.
@@ -164,7 +166,7 @@ fn walk(event: &Instance<'_>, instances: &[&Instance<'_>], root_path: &Arc<str>,
     let walked = walk_sections(event, root_path, &mut out);
     let roots = instances.iter().map(|instance| instance.root.clone()).collect();
     let record_id_at = out.ops.iter().position(|op| op.name.answers_to(names::EVENT_RECORD_ID));
-    Plan { ops: walked.map(|()| out.ops), record_id_at, _roots: roots }
+    Plan { ops: walked.map(|()| out.ops), record_id_at, shape: ShapeId::unique(), _roots: roots }
 }
 
 fn walk_sections(event: &Instance<'_>, root_path: &Arc<str>, out: &mut Recorder) -> Option<()> {
