@@ -2,11 +2,13 @@
 //! from their binary XML (or, for the shapes that reader leaves, rendered to JSON) and
 //! normalized on any core.
 
-use crate::evtx_template::Templates;
+use crate::evtx_template::{RecordFields, Templates};
 use crate::pipeline::{Outcome, Step};
 use crate::report::{Place, Problem};
 use evtx::err::EvtxError;
-use evtx::{EvtxChunkData, EvtxChunkHeader, EvtxParser, EvtxRecord, EvtxRecordHeader, ParserSettings};
+use evtx::{
+    EvtxChunkData, EvtxChunkHeader, EvtxParser, EvtxRecord, EvtxRecordHeader, ParserSettings, Timestamp as RecordTime,
+};
 use harrier_event::{Event, Provenance, SourceFile, Timestamp};
 use std::io::{Read, Seek, SeekFrom};
 use std::ops::Range;
@@ -258,15 +260,18 @@ fn normalize(
     templates: &mut Templates,
 ) -> Result<Event, Unread> {
     match templates.read(record.chunk.data, binxml(&record)) {
-        Some(fields) => {
-            let header_time = Timestamp::from_unix_micros(record.timestamp.as_microsecond());
-            let record_id = record.event_record_id;
-            let provenance = Provenance { source: source.clone(), record_id, timestamp: None };
-            let (event, own_id) = fields.finish(provenance);
-            Ok(with_record_time_and_id(event, header_time, own_id.unwrap_or(record_id)))
-        }
+        Some(fields) => Ok(read_event(fields, source, record.event_record_id, record.timestamp)),
         None => rendered_event(record, source, chunk),
     }
+}
+
+/// The event of a record read from its binary XML, whose header gave `record_id` and
+/// `header_time`.
+fn read_event(fields: RecordFields, source: &Arc<SourceFile>, record_id: u64, header_time: RecordTime) -> Event {
+    let provenance = Provenance { source: source.clone(), record_id, timestamp: None };
+    let (event, own_id) = fields.finish(provenance);
+    let header_time = Timestamp::from_unix_micros(header_time.as_microsecond());
+    with_record_time_and_id(event, header_time, own_id.unwrap_or(record_id))
 }
 
 /// One record's event, read from the `evtx` crate's JSON rendering of it.
@@ -325,12 +330,7 @@ fn read_whole_chunk(
         let end = start.checked_add(record.record_data_size().ok()? as usize).filter(|&end| end <= data.len())?;
         let record_id = record.event_record_id;
         records.push(match templates.read(data, start..end) {
-            Some(fields) => {
-                let provenance = Provenance { source: source.clone(), record_id, timestamp: None };
-                let header_time = Timestamp::from_unix_micros(record.timestamp.as_microsecond());
-                let (event, own_id) = fields.finish(provenance);
-                Walked::Read(with_record_time_and_id(event, header_time, own_id.unwrap_or(record_id)))
-            }
+            Some(fields) => Walked::Read(read_event(fields, source, record_id, record.timestamp)),
             None => Walked::Left(start),
         });
         if record_id == header.last_event_record_id {
