@@ -1033,6 +1033,11 @@ mod tests {
             assert_eq!(hits_of(&engine, &event(["CommandLine", "Image"], Some(command_line_first))), [1]);
             assert_eq!(hits_of(&engine, &event(["Image", "CommandLine"], None)), [0]);
         }
+        let security = event_of(&[("Image", Value::Str("a.exe".into())), ("Channel", Value::Str("Security".into()))]);
+        let marked = security.clone().with_shape(ShapeId::unique());
+        for event in [&security, &marked, &marked] {
+            assert_eq!(engine.channel(event), Some("Security"));
+        }
     }
 
     #[test]
