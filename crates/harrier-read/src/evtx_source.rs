@@ -269,7 +269,8 @@ fn normalize(
 /// `header_time`.
 fn read_event(fields: RecordFields, source: &Arc<SourceFile>, record_id: u64, header_time: RecordTime) -> Event {
     let provenance = Provenance { source: source.clone(), record_id, timestamp: None };
-    let (event, own_id) = fields.finish(provenance);
+    let (event, record_id_at) = fields.finish(provenance);
+    let own_id = event_record_id(&event, record_id_at);
     let header_time = Timestamp::from_unix_micros(header_time.as_microsecond());
     with_record_time_and_id(event, header_time, own_id.unwrap_or(record_id))
 }
@@ -282,7 +283,7 @@ fn rendered_event(record: EvtxRecord<'_>, source: &Arc<SourceFile>, chunk: u64) 
     let json = record.into_json_bytes()?.data;
     let event = harrier_normalize::normalize_json(&json, provenance)
         .map_err(|error| Unread::Record(Place::Record { chunk: Some(chunk), record: record_id }, error.to_string()))?;
-    let own_id = event_record_id(&event);
+    let own_id = event_record_id(&event, event.position(harrier_event::names::EVENT_RECORD_ID));
     Ok(with_record_time_and_id(event, header_time, own_id.unwrap_or(record_id)))
 }
 
@@ -415,9 +416,10 @@ impl ChunkWork {
 
 /// The event's own `System/EventRecordID`, which Windows, Hayabusa and Chainsaw show. It is
 /// the record header's number in a live log, but an exported or cleared-and-refilled log
-/// renumbers the headers and keeps the events' ids.
-fn event_record_id(event: &harrier_event::Event) -> Option<u64> {
-    event.get(harrier_event::names::EVENT_RECORD_ID)?.as_i64().and_then(|id| u64::try_from(id).ok())
+/// renumbers the headers and keeps the events' ids. `at` is where the field is among the
+/// event's fields.
+fn event_record_id(event: &Event, at: Option<usize>) -> Option<u64> {
+    event.fields().get(at?)?.value.as_i64().and_then(|id| u64::try_from(id).ok())
 }
 
 fn record_place(error: &EvtxError, chunk: u64) -> Place {
@@ -489,7 +491,7 @@ mod tests {
                 let outcome = work.process(&settings);
                 assert!(outcome.events == one_by_one, "{} chunk {number}: the two paths differ", path.display());
                 for event in &outcome.events {
-                    let own_id = event_record_id(event);
+                    let own_id = event_record_id(event, event.position(harrier_event::names::EVENT_RECORD_ID));
                     assert!(own_id.is_none_or(|id| id == event.record_id()), "{} chunk {number}", path.display());
                 }
                 let record_problems = outcome.problems.iter().filter(|problem| !problem.kept).count();

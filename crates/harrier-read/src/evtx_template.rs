@@ -77,14 +77,10 @@ pub(crate) struct RecordFields {
 }
 
 impl RecordFields {
-    /// The event, marked with its shape, and the number its `EventRecordID` field holds when
-    /// it has one: what `event.get("EventRecordID")` gives, without looking for it in each
-    /// event.
-    pub(crate) fn finish(self, provenance: Provenance) -> (Event, Option<u64>) {
-        let event = self.fields.finish(provenance).with_shape(self.shape);
-        let field = self.record_id_at.and_then(|at| event.fields().get(at));
-        let record_id = field.and_then(|field| field.value.as_i64()).and_then(|id| u64::try_from(id).ok());
-        (event, record_id)
+    /// The event, marked with its shape, and where its `EventRecordID` field is: what
+    /// `event.position("EventRecordID")` gives, without looking for it in each event.
+    pub(crate) fn finish(self, provenance: Provenance) -> (Event, Option<usize>) {
+        (self.fields.finish(provenance).with_shape(self.shape), self.record_id_at)
     }
 }
 
