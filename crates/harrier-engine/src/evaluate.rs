@@ -49,8 +49,9 @@ struct Scratch {
     /// The gated rules whose witness the current event holds, as found.
     witnessed: Vec<u32>,
     name: String,
-    /// `marks[rule] == generation` when the rule's witness was seen in the current event.
-    marks: Vec<u32>,
+    /// The groups of literals of each gated rule seen in the current event, valid when its
+    /// generation is the current one.
+    marks: Vec<Mark>,
     /// Where every value of the current event is in [`Scratch::texts`], lower-cased and each
     /// followed by a NUL, for the keyword scanners; valid when `values_generation == generation`.
     values: std::ops::Range<usize>,
@@ -70,6 +71,13 @@ struct Scratch {
 }
 
 const NONE: u32 = u32::MAX;
+
+/// The groups of a rule's witnesses seen in the event of `generation`, a bit each.
+#[derive(Default, Clone, Copy)]
+struct Mark {
+    generation: u32,
+    seen: u8,
+}
 
 /// The fields of events of one shape (the same field names in the same order) that fill the
 /// slots of one engine.
@@ -500,13 +508,13 @@ impl View<'_, '_> {
         // Marks of other engines on this thread are from older generations, so the buffers
         // are shared as they are; only a wrapped generation needs a clean slate.
         if scratch.generation == 0 {
-            scratch.marks.iter_mut().for_each(|mark| *mark = 0);
+            scratch.marks.iter_mut().for_each(|mark| mark.generation = 0);
             scratch.lowered.iter_mut().for_each(|lowered| lowered.generation = 0);
             scratch.values_generation = 0;
             scratch.generation = 1;
         }
         if scratch.marks.len() < rules {
-            scratch.marks.resize(rules, 0);
+            scratch.marks.resize(rules, Mark::default());
         }
         scratch.generation
     }
@@ -526,15 +534,16 @@ impl View<'_, '_> {
             match scanner.place {
                 Place::Slot(slot) => {
                     if let Some(index) = self.field_index(slot) {
-                        self.scan_field((number, scanner), index, plan, generation);
+                        self.scan_field((prefilter, number), index, plan, generation);
                     }
                 }
-                Place::AnyValue(_) => self.scan_all_values(scanner, plan, generation),
+                Place::AnyValue(_) => self.scan_all_values((prefilter, number), plan, generation),
             }
         }
     }
 
-    fn scan_field(&mut self, (number, scanner): (u32, &Scanner), index: usize, plan: &Plan, generation: u32) {
+    fn scan_field(&mut self, (prefilter, number): (&Prefilter, u32), index: usize, plan: &Plan, generation: u32) {
+        let scanner = &prefilter.scanners[number as usize];
         let value = &self.event.fields()[index].value;
         if !scanner.may_hold(value) {
             return;
@@ -548,7 +557,7 @@ impl View<'_, '_> {
             }
         };
         let Scratch { lowered, texts, marks, witnessed, known_scans, .. } = &mut *self.scratch;
-        let mut mark = marker(plan, marks, witnessed, generation);
+        let mut mark = marker(prefilter, plan, marks, witnessed, generation);
         match items {
             Some(items) => {
                 for text in items.iter().filter_map(|item| lower(item, self.trim)) {
@@ -568,11 +577,12 @@ impl View<'_, '_> {
     /// keyword scanner has a cost per call). Integers, which few keywords can occur in, are
     /// left out of it and scanned one by one by those scanners. A literal found across the
     /// NUL after a value (in values holding NULs) only has its rules evaluated, which decide.
-    fn scan_all_values(&mut self, scanner: &Scanner, plan: &Plan, generation: u32) {
+    fn scan_all_values(&mut self, (prefilter, number): (&Prefilter, u32), plan: &Plan, generation: u32) {
+        let scanner = &prefilter.scanners[number as usize];
         self.lower_all_values(generation);
         let (event, trim) = (self.event, self.trim);
         let Scratch { texts, values, integer, marks, witnessed, .. } = &mut *self.scratch;
-        let mut mark = marker(plan, marks, witnessed, generation);
+        let mut mark = marker(prefilter, plan, marks, witnessed, generation);
         scanner.scan(&texts[values.clone()], &mut mark);
         if scanner.in_integers() {
             for value in values_of(event).filter(|value| matches!(value, Value::Int(_))) {
@@ -763,17 +773,30 @@ fn scan_remembered(
     known_scans[at] = Some(KnownScan { engine, scanner: number, text: text.into(), rules: rules.into() });
 }
 
-/// Marks a gated rule routed to the event as witnessed, once.
+/// Marks the group of a gated rule routed to the event a scanner found a witness of (see
+/// [`crate::prefilter::decode`]); the rule is witnessed, once, when all its groups are.
 fn marker<'m>(
+    prefilter: &'m Prefilter,
     plan: &'m Plan,
-    marks: &'m mut [u32],
+    marks: &'m mut [Mark],
     witnessed: &'m mut Vec<u32>,
     generation: u32,
 ) -> impl FnMut(u32) + 'm {
-    move |rule| {
-        if plan.routes_gated(rule) && marks[rule as usize] != generation {
-            marks[rule as usize] = generation;
-            witnessed.push(rule);
+    move |code| {
+        let (rule, group) = crate::prefilter::decode(code);
+        if !plan.routes_gated(rule) {
+            return;
+        }
+        let mark = &mut marks[rule as usize];
+        if mark.generation != generation {
+            *mark = Mark { generation, seen: 0 };
+        }
+        let all = prefilter.groups_of(rule);
+        if mark.seen != all {
+            mark.seen |= group;
+            if mark.seen == all {
+                witnessed.push(rule);
+            }
         }
     }
 }

@@ -26,53 +26,100 @@ enum Witness {
     Unknown,
     /// A routing condition (Channel, EventID), already met by every event the rule sees.
     Routing,
-    /// It is true only if one of these (lower-cased) literals occurs in its place.
-    AnyOf(Vec<(Place, String)>),
+    /// It is true only if, for each of these groups, one of its (lower-cased) literals occurs
+    /// in its place. A group without literals is never met: the expression is false.
+    AllOf(Vec<Group>),
 }
+
+/// Literals one of which must occur, each in its place.
+type Group = Vec<(Place, String)>;
 
 fn witness(expr: &Expr, compiler: &Compiler) -> Witness {
     match expr {
         Expr::Pred(predicate) => predicate_witness(predicate, compiler),
         Expr::Or(items) => {
-            let mut all = Vec::new();
+            let mut branches = Vec::new();
             for item in items {
                 match witness(item, compiler) {
-                    Witness::AnyOf(found) => all.extend(found),
+                    Witness::AllOf(groups) => branches.push(groups_to_wait_for(groups)),
                     _ => return Witness::Unknown,
                 }
             }
-            Witness::AnyOf(all)
+            Witness::AllOf(either(branches))
         }
         Expr::And(items) => {
-            let mut best: Option<Vec<(Place, String)>> = None;
+            let mut all = Vec::new();
             let mut all_routing = true;
             for item in items {
                 match witness(item, compiler) {
-                    Witness::AnyOf(found) => {
-                        all_routing = false;
-                        if best.as_ref().is_none_or(|best| strength(&found) > strength(best)) {
-                            best = Some(found);
-                        }
-                    }
-                    Witness::Unknown => all_routing = false,
-                    Witness::Routing => {}
+                    Witness::AllOf(groups) => all.extend(groups),
+                    Witness::Unknown => {}
+                    Witness::Routing => continue,
                 }
+                all_routing = false;
             }
-            match best {
-                Some(found) => Witness::AnyOf(found),
-                None if all_routing => Witness::Routing,
-                None => Witness::Unknown,
+            match all.is_empty() {
+                false => Witness::AllOf(all),
+                true if all_routing => Witness::Routing,
+                true => Witness::Unknown,
             }
         }
-        Expr::Const(false) => Witness::AnyOf(Vec::new()),
+        Expr::Const(false) => Witness::AllOf(vec![Vec::new()]),
         Expr::Not(_) | Expr::Const(true) => Witness::Unknown,
     }
 }
 
-/// How selective a set of alternatives is: its shortest literal, then fewer alternatives.
+/// The groups met when one of the branches is: the `n`th is the union of each branch's `n`th
+/// strongest group (or its last), met whichever branch is. SigmaHQ's rules for processes
+/// are one branch per source of such events (Sysmon's `Image`, Security's `NewProcessName`)
+/// with the same literals in each, whose groups thus pair up.
+fn either(branches: Vec<Vec<Group>>) -> Vec<Group> {
+    let count = branches.iter().map(Vec::len).max().unwrap_or(0);
+    (0..count)
+        .map(|n| {
+            let nth = |groups: &Vec<Group>| groups.get(n).or(groups.last()).cloned().unwrap_or_default();
+            branches.iter().flat_map(nth).collect()
+        })
+        .collect()
+}
+
+/// How selective a group is: its shortest literal, then fewer alternatives.
 fn strength(alternatives: &[(Place, String)]) -> (usize, std::cmp::Reverse<usize>) {
     let shortest = alternatives.iter().map(|(_, literal)| literal.len()).min().unwrap_or(usize::MAX);
     (shortest, std::cmp::Reverse(alternatives.len()))
+}
+
+/// The groups a gated rule waits for: its strongest, and the next strongest whose shortest
+/// literal has [`MIN_EXTRA_GROUP_BYTES`], up to [`MAX_GROUPS`]. SigmaHQ's rules pair a common
+/// program (`\\rundll32.exe` in `Image`) with what is odd about its use (a word of its
+/// `CommandLine`). Hunting the shared EVTX files with all SigmaHQ, 97 % of the rules run
+/// for their strongest group alone did not match; waiting for each group (see [`either`]
+/// too), a fifth as many rules run, and matching takes 17 % fewer instructions.
+fn groups_to_wait_for(mut groups: Vec<Group>) -> Vec<Group> {
+    groups.sort_by_cached_key(|group| std::cmp::Reverse(strength(group)));
+    groups.dedup();
+    let extra = |group: &Group| strength(group).0 >= MIN_EXTRA_GROUP_BYTES;
+    let mut groups = groups.into_iter();
+    groups.next().into_iter().chain(groups.filter(extra).take(MAX_GROUPS - 1)).collect()
+}
+
+/// Most groups a rule waits for: the bits of a rule's code in a scanner (see [`code`]).
+const MAX_GROUPS: usize = 4;
+const GROUP_BITS: u32 = MAX_GROUPS.trailing_zeros();
+
+/// Shortest literal of a group a rule waits for beside its strongest: shorter ones (` -`,
+/// `/c`) occur in most values of their field and would make its scanner find them
+/// in nearly every event.
+const MIN_EXTRA_GROUP_BYTES: usize = 4;
+
+/// How a scanner names a group of a rule: the rule's number and the group's.
+fn code(rule: u32, group: usize) -> u32 {
+    rule << GROUP_BITS | group as u32
+}
+
+/// The rule and the bit of the group a scanner's code names.
+pub(crate) fn decode(code: u32) -> (u32, u8) {
+    (code >> GROUP_BITS, 1 << (code & (MAX_GROUPS as u32 - 1)))
 }
 
 fn predicate_witness(predicate: &Predicate, compiler: &Compiler) -> Witness {
@@ -100,7 +147,7 @@ fn predicate_witness(predicate: &Predicate, compiler: &Compiler) -> Witness {
     if literals.is_empty() {
         return Witness::Unknown;
     }
-    Witness::AnyOf(literals.into_iter().map(|literal| (place, head(literal))).collect())
+    Witness::AllOf(vec![literals.into_iter().map(|literal| (place, head(literal))).collect()])
 }
 
 /// The longest literal of a string pattern, lower-cased (a cased test's text holds it too).
@@ -144,7 +191,7 @@ pub(crate) struct Scanner {
     pub place: Place,
     patterns: Vec<String>,
     automaton: OnceLock<Automaton>,
-    /// For each literal, the rules it witnesses.
+    /// For each literal, the groups of rules it witnesses (see [`code`]).
     rules: Vec<Vec<u32>>,
     /// The length of the shortest literal: shorter texts (most numbers, flags, short names)
     /// hold none.
@@ -207,7 +254,8 @@ impl Scanner {
         self.in_integers
     }
 
-    /// Calls `mark` for each rule whose witness occurs in `text` (lower-cased).
+    /// Calls `mark` with the [`code`] of each group of a rule whose witness occurs in `text`
+    /// (lower-cased).
     pub(crate) fn scan(&self, text: &str, mark: &mut impl FnMut(u32)) {
         if text.len() < self.shortest {
             return;
@@ -231,8 +279,9 @@ impl Scanner {
 
 pub(crate) struct Prefilter {
     pub scanners: Vec<Scanner>,
-    /// Rules that run only when a witness was seen.
-    gated: Vec<bool>,
+    /// For each rule, a bit for each group it waits for: it runs only when a witness of each
+    /// was seen. None for a rule that always runs.
+    groups: Vec<u8>,
     /// For each rule, the scanners its witnesses are in: an event is scanned only by the
     /// scanners of the rules it is routed to.
     scanners_of: Vec<Vec<u32>>,
@@ -243,7 +292,7 @@ pub(crate) struct Prefilter {
 #[derive(Default)]
 pub(crate) struct PrefilterBuilder {
     literals: FxHashMap<Place, FxHashMap<String, Vec<u32>>>,
-    gated: Vec<bool>,
+    groups: Vec<u8>,
     /// The group number of each set of channels keyword rules are routed to.
     keyword_groups: FxHashMap<Option<Vec<Option<String>>>, u32>,
 }
@@ -252,24 +301,26 @@ impl PrefilterBuilder {
     /// Adds the next rule, whose condition is compiled by `compiler` and which is routed by
     /// `routes` (see [`crate::routing::keys`]).
     pub(crate) fn add(&mut self, condition: &Expr, compiler: &Compiler, routes: Option<&[Key]>) {
-        let rule = self.gated.len() as u32;
-        let Witness::AnyOf(mut alternatives) = witness(condition, compiler) else {
-            self.gated.push(false);
+        let rule = self.groups.len() as u32;
+        let Witness::AllOf(groups) = witness(condition, compiler) else {
+            self.groups.push(0);
             return;
         };
-        self.gated.push(true);
-        if alternatives.iter().any(|(place, _)| matches!(place, Place::AnyValue(_))) {
-            let group = self.keyword_group(routes);
-            for (place, _) in &mut alternatives {
-                if let Place::AnyValue(of) = place {
-                    *of = group;
+        let groups = groups_to_wait_for(groups);
+        self.groups.push((1 << groups.len()) - 1);
+        let has_keywords = groups.iter().flatten().any(|(place, _)| matches!(place, Place::AnyValue(_)));
+        let keyword_group = if has_keywords { self.keyword_group(routes) } else { 0 };
+        for (number, group) in groups.into_iter().enumerate() {
+            let code = code(rule, number);
+            for (place, literal) in group {
+                let place = match place {
+                    Place::AnyValue(_) => Place::AnyValue(keyword_group),
+                    slot => slot,
+                };
+                let codes = self.literals.entry(place).or_default().entry(literal).or_default();
+                if codes.last() != Some(&code) {
+                    codes.push(code);
                 }
-            }
-        }
-        for (place, literal) in alternatives {
-            let rules = self.literals.entry(place).or_default().entry(literal).or_default();
-            if rules.last() != Some(&rule) {
-                rules.push(rule);
             }
         }
     }
@@ -290,23 +341,24 @@ impl PrefilterBuilder {
     }
 
     pub(crate) fn finish(self) -> Prefilter {
-        let PrefilterBuilder { literals, gated, .. } = self;
+        let PrefilterBuilder { literals, groups, .. } = self;
         let mut scanners: Vec<Scanner> =
             literals.into_iter().flat_map(|(place, by_literal)| scanners(place, by_literal)).collect();
         scanners.sort_by_key(|scanner| match scanner.place {
             Place::Slot(slot) => (false, slot),
             Place::AnyValue(group) => (true, group),
         });
-        let mut scanners_of = vec![Vec::new(); gated.len()];
+        let mut scanners_of = vec![Vec::new(); groups.len()];
         for (index, scanner) in scanners.iter().enumerate() {
-            for &rule in scanner.rules.iter().flatten() {
+            for &code in scanner.rules.iter().flatten() {
+                let (rule, _) = decode(code);
                 let of_rule: &mut Vec<u32> = &mut scanners_of[rule as usize];
                 if of_rule.last() != Some(&(index as u32)) {
                     of_rule.push(index as u32);
                 }
             }
         }
-        Prefilter { scanners, gated, scanners_of }
+        Prefilter { scanners, groups, scanners_of }
     }
 }
 
@@ -333,11 +385,81 @@ fn scanners(place: Place, by_literal: FxHashMap<String, Vec<u32>>) -> Vec<Scanne
 
 impl Prefilter {
     pub(crate) fn is_gated(&self, rule: u32) -> bool {
-        self.gated[rule as usize]
+        self.groups[rule as usize] != 0
+    }
+
+    /// A bit for each group of literals the rule waits for (see [`Prefilter::groups`]).
+    pub(crate) fn groups_of(&self, rule: u32) -> u8 {
+        self.groups[rule as usize]
     }
 
     /// The scanners that hold a witness of the rule.
     pub(crate) fn scanners_of(&self, rule: u32) -> &[u32] {
         &self.scanners_of[rule as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use harrier_sigma::{LoadOptions, Outcome};
+
+    /// The prefilter of one Sigma rule, and the slots of its fields by name.
+    fn prefilter_of(yaml: &str) -> (Prefilter, Compiler) {
+        let entries = harrier_sigma::load_text(yaml, "t.yml", &LoadOptions::default());
+        let Outcome::Active(rule) = &entries[0].outcome else { panic!("{:?}", entries[0].outcome) };
+        let mut compiler = Compiler::default();
+        crate::compile::compile(&rule.condition, &mut compiler).expect("the rule compiles");
+        let mut builder = PrefilterBuilder::default();
+        builder.add(&rule.condition, &compiler, None);
+        (builder.finish(), compiler)
+    }
+
+    /// The literals of each group of rule 0, each with the field it is looked for in.
+    fn groups(prefilter: &Prefilter, compiler: &Compiler) -> Vec<Vec<(String, String)>> {
+        let mut groups = vec![Vec::new(); prefilter.groups_of(0).count_ones() as usize];
+        let name_of = |slot| {
+            ["image", "newprocessname", "commandline"].into_iter().find(|name| compiler.fields.get(name) == Some(slot))
+        };
+        for scanner in &prefilter.scanners {
+            let Place::Slot(slot) = scanner.place else { continue };
+            for (literal, codes) in scanner.patterns.iter().zip(&scanner.rules) {
+                for &code in codes {
+                    let (_, group) = decode(code);
+                    let field = name_of(slot).unwrap_or("other").to_owned();
+                    groups[group.trailing_zeros() as usize].push((field, literal.clone()));
+                }
+            }
+        }
+        groups.iter_mut().for_each(|group| group.sort());
+        groups
+    }
+
+    #[test]
+    fn a_rule_waits_for_a_witness_of_each_selection_in_each_source_of_its_events() {
+        let (prefilter, compiler) = prefilter_of(
+            "title: t\nlogsource: {category: process_creation, product: windows}\n\
+             detection:\n  image: {Image|endswith: '\\rundll32.exe'}\n  \
+             cli: {CommandLine|contains: ['advpack', 'zipfldr']}\n  filter: {CommandLine|contains: ' -'}\n  \
+             condition: image and cli and not filter\n",
+        );
+        let pair = |field: &str, literal: &str| (field.to_owned(), literal.to_owned());
+        assert_eq!(
+            groups(&prefilter, &compiler),
+            [
+                vec![pair("image", "\\rundll32.exe"), pair("newprocessname", "\\rundll32.exe")],
+                vec![pair("commandline", "advpack"), pair("commandline", "zipfldr")],
+            ]
+        );
+    }
+
+    #[test]
+    fn short_literals_are_not_waited_for_beside_a_stronger_group() {
+        let (prefilter, compiler) = prefilter_of(
+            "title: t\nlogsource: {product: windows, service: sysmon}\n\
+             detection:\n  image: {Image|endswith: '\\rundll32.exe'}\n  cli: {CommandLine|contains: ' /s'}\n  \
+             condition: image and cli\n",
+        );
+        assert_eq!(groups(&prefilter, &compiler), [vec![("image".to_owned(), "\\rundll32.exe".to_owned())]]);
     }
 }

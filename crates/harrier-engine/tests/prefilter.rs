@@ -180,3 +180,32 @@ fn keywords_are_found_in_every_value_of_each_event() {
         assert_eq!(same_hits(&engines, &with_keyword), [0]);
     }
 }
+
+/// A rule waits for a witness of each of its selections, in whichever source of its events
+/// (Sysmon's `Image`, Security's `NewProcessName`): it matches when all are there, and an
+/// event holding one of them is not enough.
+#[test]
+fn rules_with_several_selections_match_when_each_is_witnessed() {
+    let rule = condition(
+        "title: t\nlogsource: {category: process_creation, product: windows}\n\
+         detection:\n  image: {Image|endswith: '\\rundll32.exe'}\n  cli: {CommandLine|contains: ['advpack', 'zipfldr']}\n  \
+         condition: image and cli\n",
+    );
+    let engines = with_and_without_prefilter(&[rule]);
+    let sysmon = |image: &str, command_line: &str| {
+        let channel = ("Channel", Value::Str("Microsoft-Windows-Sysmon/Operational".into()));
+        let fields = [channel, ("EventID", Value::Int(1)), ("Image", Value::Str(image.into()))];
+        let command_line = ("CommandLine", Value::Str(command_line.into()));
+        same_hits(&engines, &event(&[fields.as_slice(), &[command_line]].concat()))
+    };
+    assert_eq!(sysmon("C:\\Windows\\System32\\RUNDLL32.EXE", "rundll32 ZIPFLDR.dll,RouteTheCall x"), [0]);
+    assert!(sysmon("C:\\Windows\\System32\\rundll32.exe", "rundll32 shell32.dll,Control_RunDLL").is_empty());
+    assert!(sysmon("C:\\Tools\\x.exe", "x advpack.dll").is_empty());
+    let security = [
+        ("Channel", Value::Str("Security".into())),
+        ("EventID", Value::Int(4688)),
+        ("NewProcessName", Value::Str("C:\\Windows\\System32\\rundll32.exe".into())),
+        ("CommandLine", Value::Str("rundll32 advpack.dll,LaunchINFSection x".into())),
+    ];
+    assert_eq!(same_hits(&engines, &event(&security)), [0]);
+}
