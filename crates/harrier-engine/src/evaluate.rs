@@ -703,7 +703,7 @@ fn append_values(
     texts: &mut String,
     lowered: &mut [Lowered],
     generation: u32,
-    append: fn(&Value, bool, &mut String) -> bool,
+    append: impl Fn(&Value, bool, &mut String) -> bool,
 ) {
     for (field, lowered) in event.fields().iter().zip(lowered) {
         match &field.value {
