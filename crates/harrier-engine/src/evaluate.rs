@@ -49,7 +49,7 @@ struct Scratch {
     /// The gated rules whose witness the current event holds, as found.
     witnessed: Vec<u32>,
     name: String,
-    /// The groups of literals of each gated rule seen in the current event, valid when its
+    /// The groups of literals of each gated rule not yet seen in the current event, valid when its
     /// generation is the current one.
     marks: Vec<Mark>,
     /// Where every value of the current event is in [`Scratch::texts`], lower-cased and each
@@ -72,11 +72,11 @@ struct Scratch {
 
 const NONE: u32 = u32::MAX;
 
-/// The groups of a rule's witnesses seen in the event of `generation`, a bit each.
+/// The groups of a rule's witnesses not yet seen in the event of `generation`, a bit each.
 #[derive(Default, Clone, Copy)]
 struct Mark {
     generation: u32,
-    seen: u8,
+    missing: u8,
 }
 
 /// The fields of events of one shape (the same field names in the same order) that fill the
@@ -789,12 +789,11 @@ fn marker<'m>(
         }
         let mark = &mut marks[rule as usize];
         if mark.generation != generation {
-            *mark = Mark { generation, seen: 0 };
+            *mark = Mark { generation, missing: prefilter.groups_of(rule) };
         }
-        let all = prefilter.groups_of(rule);
-        if mark.seen != all {
-            mark.seen |= group;
-            if mark.seen == all {
+        if mark.missing & group != 0 {
+            mark.missing &= !group;
+            if mark.missing == 0 {
                 witnessed.push(rule);
             }
         }
