@@ -189,10 +189,10 @@ fn head(mut literal: String) -> String {
 /// loading the rules.
 pub(crate) struct Scanner {
     pub place: Place,
-    patterns: Vec<String>,
+    literals: Packed<u8>,
     automaton: OnceLock<Automaton>,
     /// For each literal, the groups of rules it witnesses (see [`code`]).
-    rules: Vec<Vec<u32>>,
+    codes: Packed<u32>,
     /// The length of the shortest literal: shorter texts (most numbers, flags, short names)
     /// hold none.
     shortest: usize,
@@ -230,11 +230,12 @@ impl Scanner {
     /// while it is small enough ([`DFA_LITERALS`]).
     fn build(&self) -> Automaton {
         let keywords = matches!(self.place, Place::AnyValue(_));
-        let kind = (keywords || self.patterns.len() <= DFA_LITERALS).then_some(aho_corasick::AhoCorasickKind::DFA);
-        let builder = aho_corasick::AhoCorasickBuilder::new().kind(kind).build(&self.patterns);
+        let kind = (keywords || self.literals.len() <= DFA_LITERALS).then_some(aho_corasick::AhoCorasickKind::DFA);
+        let builder = aho_corasick::AhoCorasickBuilder::new().kind(kind).build(self.literals.iter());
         let every_match = builder.expect("literal patterns build an automaton");
-        let first_match =
-            keywords.then(|| packed::Config::new().only_teddy(true).builder().extend(&self.patterns).build()).flatten();
+        let first_match = keywords
+            .then(|| packed::Config::new().only_teddy(true).builder().extend(self.literals.iter()).build())
+            .flatten();
         Automaton { every_match, first_match }
     }
 
@@ -270,8 +271,8 @@ impl Scanner {
         };
         let rest = aho_corasick::Input::new(text).span(start..text.len());
         for found in automaton.every_match.find_overlapping_iter(rest) {
-            for &rule in &self.rules[found.pattern().as_usize()] {
-                mark(rule);
+            for &code in self.codes.get(found.pattern().as_usize()) {
+                mark(code);
             }
         }
     }
@@ -350,7 +351,7 @@ impl PrefilterBuilder {
         });
         let mut scanners_of = vec![Vec::new(); groups.len()];
         for (index, scanner) in scanners.iter().enumerate() {
-            for &code in scanner.rules.iter().flatten() {
+            for &code in &scanner.codes.items {
                 let (rule, _) = decode(code);
                 let of_rule: &mut Vec<u32> = &mut scanners_of[rule as usize];
                 if of_rule.last() != Some(&(index as u32)) {
@@ -364,23 +365,61 @@ impl PrefilterBuilder {
 
 /// The scanners of one place: one, or for keywords as many as their number takes.
 fn scanners(place: Place, by_literal: FxHashMap<String, Vec<u32>>) -> Vec<Scanner> {
-    let (patterns, rules): (Vec<String>, Vec<Vec<u32>>) = by_literal.into_iter().unzip();
     let per_scanner = match place {
         Place::AnyValue(_) => KEYWORDS_PER_SCANNER,
-        Place::Slot(_) => patterns.len().max(1),
+        Place::Slot(_) => by_literal.len().max(1),
     };
-    patterns
-        .chunks(per_scanner)
-        .zip(rules.chunks(per_scanner))
-        .map(|(patterns, rules)| Scanner {
-            place,
-            patterns: patterns.to_vec(),
-            automaton: OnceLock::new(),
-            rules: rules.to_vec(),
-            shortest: patterns.iter().map(String::len).min().unwrap_or(0),
-            in_integers: patterns.iter().any(|pattern| pattern.bytes().all(|b| b.is_ascii_digit() || b == b'-')),
-        })
-        .collect()
+    let mut by_literal = by_literal.into_iter().peekable();
+    let mut scanners = Vec::new();
+    while by_literal.peek().is_some() {
+        let (mut literals, mut codes) = (Packed::default(), Packed::default());
+        for (literal, codes_of_literal) in by_literal.by_ref().take(per_scanner) {
+            literals.push(literal.as_bytes());
+            codes.push(&codes_of_literal);
+        }
+        literals.shrink_to_fit();
+        codes.shrink_to_fit();
+        let shortest = literals.iter().map(<[u8]>::len).min().unwrap_or(0);
+        let in_integers = literals.iter().any(|literal| literal.iter().all(|&b| b.is_ascii_digit() || b == b'-'));
+        scanners.push(Scanner { place, literals, automaton: OnceLock::new(), codes, shortest, in_integers });
+    }
+    scanners
+}
+
+/// Lists one after another in one allocation, where a vector each took two: SigmaHQ's
+/// witnesses are some 25,000 literals, each witnessing a few rules.
+#[derive(Default)]
+struct Packed<T> {
+    items: Vec<T>,
+    /// Where each list ends in `items`.
+    ends: Vec<u32>,
+}
+
+impl<T> Packed<T> {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn get(&self, index: usize) -> &[T] {
+        let start = index.checked_sub(1).map_or(0, |before| self.ends[before]);
+        &self.items[start as usize..self.ends[index] as usize]
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &[T]> {
+        (0..self.len()).map(|index| self.get(index))
+    }
+}
+
+impl<T: Copy> Packed<T> {
+    fn push(&mut self, list: &[T]) {
+        self.items.extend_from_slice(list);
+        self.ends.push(self.items.len() as u32);
+    }
+
+    fn shrink_to_fit(&mut self) {
+        self.items.shrink_to_fit();
+        self.ends.shrink_to_fit();
+    }
 }
 
 impl Prefilter {
@@ -423,11 +462,12 @@ mod tests {
         };
         for scanner in &prefilter.scanners {
             let Place::Slot(slot) = scanner.place else { continue };
-            for (literal, codes) in scanner.patterns.iter().zip(&scanner.rules) {
+            for (literal, codes) in scanner.literals.iter().zip(scanner.codes.iter()) {
                 for &code in codes {
                     let (_, group) = decode(code);
                     let field = name_of(slot).unwrap_or("other").to_owned();
-                    groups[group.trailing_zeros() as usize].push((field, literal.clone()));
+                    let literal = String::from_utf8(literal.to_vec()).expect("literals are texts");
+                    groups[group.trailing_zeros() as usize].push((field, literal));
                 }
             }
         }
