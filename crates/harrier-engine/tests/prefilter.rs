@@ -209,3 +209,23 @@ fn rules_with_several_selections_match_when_each_is_witnessed() {
     ];
     assert_eq!(same_hits(&engines, &event(&security)), [0]);
 }
+
+/// What a field scanner found in a text is remembered for texts of a few kilobytes too (a
+/// script block, a call stack): the same text again gives the same hits, and another text
+/// of the same length does not take its place's findings.
+#[test]
+fn long_texts_scanned_again_give_the_same_hits() {
+    let rule =
+        condition("title: t\ndetection:\n  sel: {ScriptBlockText|contains: 'Invoke-Mimikatz'}\n  condition: sel\n");
+    let engines = with_and_without_prefilter(&[rule]);
+    let padding = "Write-Output 'x'; ".repeat(100);
+    let with_word = format!("{padding}Invoke-Mimikatz -DumpCreds");
+    let without = format!("{padding}Invoke-Mimikitty -DumpCreds");
+    let hits = |text: &str| same_hits(&engines, &event(&[("ScriptBlockText", Value::Str(text.into()))]));
+    for _ in 0..2 {
+        assert_eq!(hits(&with_word), [0]);
+        assert!(hits(&without).is_empty());
+    }
+    assert!(hits(&"x".repeat(20_000)).is_empty(), "a text longer than any remembered is searched");
+    assert_eq!(hits(&format!("{}Invoke-Mimikatz", "x".repeat(20_000))), [0]);
+}
