@@ -148,10 +148,11 @@ const MAX_REMEMBERED_SCAN_BYTES: usize = 512;
 /// [`MAX_REMEMBERED_LONG_SCAN_BYTES`]: a call stack (`CallTrace`), a script block. In
 /// `../shared/data/json`, 45 % of the bytes of such texts the field scanners searched were
 /// in a text searched before, and their overlapping search costs several times what hashing
-/// and comparing the text does: matching took 11 % fewer instructions. Longer texts are
-/// searched each time, not even hashed, so that the table takes a few megabytes at most.
+/// and comparing the text does: matching took 10 % fewer instructions (11 % with texts up to
+/// 16 KB, whose table took 10 MB more of the bench's peak memory). Longer texts are searched
+/// each time, not even hashed, so that the table takes a megabyte at most.
 const KNOWN_LONG_SCANS: usize = 256;
-const MAX_REMEMBERED_LONG_SCAN_BYTES: usize = 16 * 1024;
+const MAX_REMEMBERED_LONG_SCAN_BYTES: usize = 4 * 1024;
 
 /// Entries of [`Scratch::known_shapes`]: more than the shapes of the events of most logs
 /// (an EVTX template, a JSON layout), few enough that their slots take a few megabytes.
