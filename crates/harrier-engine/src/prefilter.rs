@@ -281,7 +281,7 @@ impl Scanner {
 pub(crate) struct Prefilter {
     pub scanners: Vec<Scanner>,
     /// For each rule, a bit for each group it waits for: it runs only when a witness of each
-    /// was seen. None for a rule that always runs.
+    /// was seen; none for a rule that always runs.
     groups: Vec<u8>,
     /// For each rule, the scanners its witnesses are in: an event is scanned only by the
     /// scanners of the rules it is routed to.
