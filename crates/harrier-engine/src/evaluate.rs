@@ -129,13 +129,13 @@ impl std::hash::Hash for NamesOf<'_> {
     }
 }
 
-/// One entry of [`Scratch::known_scans`]: the rules whose witnesses a field scanner found in
-/// a text.
+/// One entry of [`Scratch::known_scans`]: the groups of rules whose witnesses a field
+/// scanner found in a text (see [`crate::prefilter::decode`]).
 struct KnownScan {
     engine: u64,
     scanner: u32,
     text: Box<str>,
-    rules: Box<[u32]>,
+    codes: Box<[u32]>,
 }
 
 /// Entries of [`Scratch::known_scans`] for texts of [`MAX_REMEMBERED_SCAN_BYTES`] at most.
@@ -747,8 +747,8 @@ fn append_text(value: &Value, trim: bool, into: &mut String) -> bool {
     }
 }
 
-/// Calls `mark` for each rule whose witness `scanner` (number `number` of engine `engine`)
-/// finds in `text`, as [`Scanner::scan`] does, from what it found in the same text lately
+/// Calls `mark` for each group of a rule whose witness `scanner` (number `number` of engine
+/// `engine`) finds in `text`, as [`Scanner::scan`] does, from what it found in the same text lately
 /// when it did: most field values recur (an image path, a command line; four fifths of the
 /// bytes of the shared EVTX files' texts are in a value its field held before), and looking
 /// a text up costs a fraction of searching it.
@@ -775,15 +775,15 @@ fn scan_remembered(
         && known.scanner == number
         && *known.text == *text
     {
-        known.rules.iter().for_each(|&rule| mark(rule));
+        known.codes.iter().for_each(|&code| mark(code));
         return;
     }
-    let mut rules = Vec::new();
-    scanner.scan(text, &mut |rule| rules.push(rule));
-    rules.sort_unstable();
-    rules.dedup();
-    rules.iter().for_each(|&rule| mark(rule));
-    known_scans[at] = Some(KnownScan { engine, scanner: number, text: text.into(), rules: rules.into() });
+    let mut codes = Vec::new();
+    scanner.scan(text, &mut |code| codes.push(code));
+    codes.sort_unstable();
+    codes.dedup();
+    codes.iter().for_each(|&code| mark(code));
+    known_scans[at] = Some(KnownScan { engine, scanner: number, text: text.into(), codes: codes.into() });
 }
 
 /// Marks the group of a gated rule routed to the event a scanner found a witness of (see
