@@ -38,9 +38,18 @@ pub(crate) struct FieldTable {
 impl FieldTable {
     fn id(&mut self, name: &str) -> u32 {
         self.has_dotted |= name.contains('.');
-        let key = if self.exact_names { name.to_owned() } else { name.to_lowercase() };
+        let key = self.key(name).into_owned();
         let next = self.ids.len() as u32;
         *self.ids.entry(key).or_insert(next)
+    }
+
+    /// The slot of a field name as a rule writes it, if a rule compiled so far tests it.
+    pub(crate) fn slot(&self, name: &str) -> Option<u32> {
+        self.get(&self.key(name))
+    }
+
+    fn key<'n>(&self, name: &'n str) -> std::borrow::Cow<'n, str> {
+        if self.exact_names { std::borrow::Cow::Borrowed(name) } else { std::borrow::Cow::Owned(name.to_lowercase()) }
     }
 
     /// The slot of a name, given lower-cased unless names are exact.

@@ -137,7 +137,7 @@ fn predicate_witness(predicate: &Predicate, compiler: &Compiler) -> Witness {
         Some(field) if field.eq_ignore_ascii_case("Channel") || field.eq_ignore_ascii_case("EventID") => {
             return Witness::Routing;
         }
-        Some(field) => match compiler.fields.get(&field.to_lowercase()) {
+        Some(field) => match compiler.fields.slot(field) {
             Some(slot) => Place::Slot(slot),
             None => return Witness::Unknown,
         },

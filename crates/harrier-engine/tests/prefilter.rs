@@ -229,3 +229,28 @@ fn long_texts_scanned_again_give_the_same_hits() {
     assert!(hits(&"x".repeat(20_000)).is_empty(), "a text longer than any remembered is searched");
     assert_eq!(hits(&format!("{}Invoke-Mimikatz", "x".repeat(20_000))), [0]);
 }
+
+/// With exact field names (SPL), a witness is looked for in the field its rule names, not in
+/// another rule's field whose name differs only in case (ESCU writes both `Processes.` and
+/// `processes.`).
+#[test]
+fn witnesses_of_exact_names_are_looked_for_in_their_own_field() {
+    let rules = [
+        condition("title: t\ndetection:\n  sel: {image: 'a.exe'}\n  condition: sel\n"),
+        condition(
+            "title: t\ndetection:\n  sel: {Image|endswith: '\\b.exe', CommandLine|contains: 'whoami'}\n  condition: sel\n",
+        ),
+    ];
+    let engine = |prefilter| {
+        let (mut engine, errors) = Engine::with_names(&rules, harrier_engine::FieldNames::Exact);
+        assert!(errors.is_empty(), "{errors:?}");
+        engine.set_prefilter(prefilter);
+        engine
+    };
+    let engines = (engine(true), engine(false));
+    let event = event(&[
+        ("Image", Value::Str("C:\\Tools\\b.exe".into())),
+        ("CommandLine", Value::Str("b.exe /c whoami".into())),
+    ]);
+    assert_eq!(same_hits(&engines, &event), [1]);
+}
