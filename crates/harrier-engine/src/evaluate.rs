@@ -202,6 +202,9 @@ struct Plan {
     /// Bit `rule` is set when the gated rule is routed to the event: a scanner also holds
     /// the witnesses of rules of other channels.
     gated: Vec<u64>,
+    /// The shortest literal of its keyword scanners, when it has any: a shorter value holds
+    /// none of their literals, and is left out of the text they read.
+    shortest_keyword: Option<usize>,
 }
 
 impl Plan {
@@ -395,8 +398,12 @@ impl Engine {
     fn plan(&self, channel: &str, event_id: Option<i64>) -> Plan {
         let mut candidates = Vec::new();
         self.routes.candidates(&channel.to_lowercase(), event_id, &mut candidates);
-        let mut plan =
-            Plan { ungated: Vec::new(), scanners: Vec::new(), gated: vec![0; self.rules.len().div_ceil(64)] };
+        let mut plan = Plan {
+            ungated: Vec::new(),
+            scanners: Vec::new(),
+            gated: vec![0; self.rules.len().div_ceil(64)],
+            shortest_keyword: None,
+        };
         for rule in candidates {
             if self.prefilter.is_gated(rule) {
                 plan.gated[rule as usize / 64] |= 1 << (rule % 64);
@@ -407,6 +414,9 @@ impl Engine {
         }
         plan.scanners.sort_unstable();
         plan.scanners.dedup();
+        let scanners = plan.scanners.iter().map(|&number| &self.prefilter.scanners[number as usize]);
+        plan.shortest_keyword =
+            scanners.filter(|scanner| matches!(scanner.place, Place::AnyValue(_))).map(Scanner::shortest).min();
         plan
     }
 
@@ -534,9 +544,8 @@ impl View<'_, '_> {
         self.scratch.witnessed.clear();
         // Keyword scanners read every value: lower-cased first, the fields' texts the field
         // scanners and the rules read are all lower-cased at once.
-        let is_keywords = |scanner: &u32| matches!(prefilter.scanners[*scanner as usize].place, Place::AnyValue(_));
-        if plan.scanners.iter().any(is_keywords) {
-            self.lower_all_values(generation);
+        if let Some(shortest) = plan.shortest_keyword {
+            self.lower_all_values(generation, shortest);
         }
         for &number in &plan.scanners {
             let scanner = &prefilter.scanners[number as usize];
@@ -588,7 +597,7 @@ impl View<'_, '_> {
     /// NUL after a value (in values holding NULs) only has its rules evaluated, which decide.
     fn scan_all_values(&mut self, (prefilter, number): (&Prefilter, u32), plan: &Plan, generation: u32) {
         let scanner = &prefilter.scanners[number as usize];
-        self.lower_all_values(generation);
+        self.lower_all_values(generation, plan.shortest_keyword.unwrap_or(0));
         let (event, trim) = (self.event, self.trim);
         let Scratch { texts, values, integer, marks, witnessed, .. } = &mut *self.scratch;
         let mut mark = marker(prefilter, plan, marks, witnessed, generation);
@@ -601,11 +610,12 @@ impl View<'_, '_> {
         }
     }
 
-    /// Appends every value of the event but integers to [`Scratch::texts`], lower-cased and
-    /// each followed by a NUL (once an event), and points each field at its own text there.
-    /// Values are copied as they are and lower-cased all at once when they are ASCII, as
-    /// nearly all are: lower-casing each of forty short values apart cost several times more.
-    fn lower_all_values(&mut self, generation: u32) {
+    /// Appends every value of the event but integers and texts shorter than `shortest` to
+    /// [`Scratch::texts`], lower-cased and each followed by a NUL (once an event), and points
+    /// each of their fields at its own text there. Values are copied as they are and
+    /// lower-cased all at once when they are ASCII, as nearly all are: lower-casing each of
+    /// forty short values apart cost several times more.
+    fn lower_all_values(&mut self, generation: u32, shortest: usize) {
         let (event, trim) = (self.event, self.trim);
         let Scratch { texts, lowered, values, values_generation, .. } = &mut *self.scratch;
         if *values_generation == generation {
@@ -613,12 +623,12 @@ impl View<'_, '_> {
         }
         *values_generation = generation;
         let start = texts.len();
-        append_values(event, trim, texts, lowered, generation, append_text);
+        append_values(event, (trim, shortest), texts, lowered, generation, append_text);
         if texts[start..].is_ascii() {
             texts[start..].make_ascii_lowercase();
         } else {
             texts.truncate(start);
-            append_values(event, trim, texts, lowered, generation, append_lowered);
+            append_values(event, (trim, shortest), texts, lowered, generation, append_lowered);
         }
         *values = start..texts.len();
     }
@@ -704,11 +714,12 @@ fn values_of(event: &Event) -> impl Iterator<Item = &Value> {
     })
 }
 
-/// Appends the text of every value of `event` but integers to `texts` as `append` writes
-/// it, each followed by a NUL, and points each scalar field's entry of `lowered` at its own.
+/// Appends the text of every value of `event` that may hold a keyword of `shortest` bytes or
+/// more to `texts` as `append` writes it, each followed by a NUL, and points each such scalar
+/// field's entry of `lowered` at its own.
 fn append_values(
     event: &Event,
-    trim: bool,
+    (trim, shortest): (bool, usize),
     texts: &mut String,
     lowered: &mut [Lowered],
     generation: u32,
@@ -716,9 +727,9 @@ fn append_values(
 ) {
     for (field, lowered) in event.fields().iter().zip(lowered) {
         match &field.value {
-            Value::Int(_) => {}
+            value if holds_no_keyword(value, shortest) => {}
             Value::List(items) => {
-                for item in items.iter().filter(|item| !matches!(item, Value::Int(_))) {
+                for item in items.iter().filter(|item| !holds_no_keyword(item, shortest)) {
                     if append(item, trim, texts) {
                         texts.push('\0');
                     }
@@ -733,6 +744,17 @@ fn append_values(
                 }
             }
         }
+    }
+}
+
+/// Whether a value holds no keyword of `shortest` bytes or more: an integer (keywords in
+/// integers are looked for apart, see [`Scanner::in_integers`]), or a text too short to
+/// hold one once lower-cased (see [`Scanner::may_hold`]).
+fn holds_no_keyword(value: &Value, shortest: usize) -> bool {
+    match value {
+        Value::Int(_) => true,
+        Value::Str(text) => text.len() < shortest && (text.is_ascii() || text.len() + text.len() / 2 < shortest),
+        _ => false,
     }
 }
 

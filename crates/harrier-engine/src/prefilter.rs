@@ -250,6 +250,11 @@ impl Scanner {
         }
     }
 
+    /// The length of its shortest literal.
+    pub(crate) fn shortest(&self) -> usize {
+        self.shortest
+    }
+
     /// Whether a literal could occur in an integer's text (see [`Scanner::may_hold`]).
     pub(crate) fn in_integers(&self) -> bool {
         self.in_integers
