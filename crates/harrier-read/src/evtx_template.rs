@@ -16,8 +16,9 @@
 //! left out; `<Data Name="X">` in `EventData` becomes `X`; integers and booleans are typed,
 //! every other value is its text; unnamed `Data` become one `Data` field, a list when there
 //! are several or their value is an array of strings; a repeated `Data` name is numbered,
-//! `X_1`). Shapes whose rendering has more rules (other arrays, ANSI strings, other repeated
-//! names, text beside elements, character references)
+//! `X_1`, and so are other children of one name, `Certificate_1`). Shapes whose rendering has
+//! more rules (other arrays, ANSI strings, names repeated among values' elements or
+//! elements a value may leave out, text beside elements, character references)
 //! are not read here: their records take the JSON path, which stays the reference. Tests read every
 //! shared EVTX record both ways and require the same events.
 
@@ -934,11 +935,7 @@ impl Element {
                 content = gather_positional_data(content)?;
             }
         }
-        let mut keys: Vec<&str> = child_elements(&content).map(|child| child.key.as_str()).collect();
-        keys.sort_unstable();
-        if keys.windows(2).any(|pair| pair[0] == pair[1]) {
-            return None;
-        }
+        number_repeated_names(&mut content)?;
         let splices = content.iter().any(|content| matches!(content, Content::Value(_)));
         Some(Element::plain(name, dependency, attributes, content, splices))
     }
@@ -1012,6 +1009,38 @@ fn number_repeated_data_names(content: &mut [Content]) -> Option<()> {
         }
     }
     Some(())
+}
+
+/// Children of one name (CAPI2's `Certificate`s) are numbered from the second one on,
+/// `Certificate_1`, as the JSON rendering numbers the elements it renders. `None` when that
+/// depends on the record (one of them depends on a value, which may leave it out) or the
+/// numbered names are not all different (a child named `Certificate_1` beside them).
+fn number_repeated_names(content: &mut [Content]) -> Option<()> {
+    let mut keys: Vec<&str> = child_elements(content).map(|child| child.key.as_str()).collect();
+    keys.sort_unstable();
+    if !keys.windows(2).any(|pair| pair[0] == pair[1]) {
+        return Some(());
+    }
+    let repeated: Vec<String> =
+        keys.windows(2).filter(|pair| pair[0] == pair[1]).map(|pair| pair[0].to_owned()).collect();
+    let mut seen: Vec<(&str, usize)> = Vec::new();
+    for content in content.iter_mut() {
+        let Content::Element(child) = content else { continue };
+        let Some(key) = repeated.iter().find(|key| **key == child.key) else { continue };
+        if child.dependency.is_some() {
+            return None;
+        }
+        match seen.iter_mut().find(|(seen, _)| seen == key) {
+            Some((_, count)) => {
+                child.key = format!("{key}_{count}");
+                *count += 1;
+            }
+            None => seen.push((key, 1)),
+        }
+    }
+    let mut keys: Vec<&str> = child_elements(content).map(|child| child.key.as_str()).collect();
+    keys.sort_unstable();
+    (!keys.windows(2).any(|pair| pair[0] == pair[1])).then_some(())
 }
 
 /// Unnamed `<Data>` elements render as one `"Data": {"#text": ...}` member where the first
@@ -1166,7 +1195,7 @@ mod tests {
         }
         eprintln!("{direct} of {total} records in {files} EVTX files read from their binary XML");
         assert!(files > 290 && total > 29_000, "{files} files, {total} records");
-        // 99.6 %: all but shapes with more rendering rules (CAPI2's certificate details).
-        assert!(direct * 100 > total * 99, "only {direct} of {total} records read from their binary XML");
+        // 99.9 %: all but 23 records of shapes with more rendering rules.
+        assert!(direct * 1000 > total * 999, "only {direct} of {total} records read from their binary XML");
     }
 }
