@@ -129,13 +129,13 @@ impl std::hash::Hash for NamesOf<'_> {
     }
 }
 
-/// One entry of [`Scratch::known_scans`]: the groups of rules whose witnesses a field
-/// scanner found in a text (see [`crate::prefilter::decode`]).
+/// One entry of [`Scratch::known_scans`]: the literals (by number) a field scanner found in a
+/// text.
 struct KnownScan {
     engine: u64,
     scanner: u32,
     text: Box<str>,
-    codes: Box<[u32]>,
+    literals: Box<[u32]>,
 }
 
 /// Entries of [`Scratch::known_scans`] for texts of [`MAX_REMEMBERED_SCAN_BYTES`] at most.
@@ -797,15 +797,17 @@ fn scan_remembered(
         && known.scanner == number
         && *known.text == *text
     {
-        known.codes.iter().for_each(|&code| mark(code));
+        known.literals.iter().for_each(|&literal| scanner.codes_of(literal).iter().for_each(|&code| mark(code)));
         return;
     }
-    let mut codes = Vec::new();
-    scanner.scan(text, &mut |code| codes.push(code));
-    codes.sort_unstable();
-    codes.dedup();
-    codes.iter().for_each(|&code| mark(code));
-    known_scans[at] = Some(KnownScan { engine, scanner: number, text: text.into(), codes: codes.into() });
+    // Literals, not their codes, are kept: a literal common to many rules (`.exe`) witnesses
+    // hundreds of groups, which sorting to drop repeats cost a twentieth of matching.
+    let mut literals = Vec::new();
+    scanner.find_literals(text, &mut |literal| literals.push(literal));
+    literals.sort_unstable();
+    literals.dedup();
+    literals.iter().for_each(|&literal| scanner.codes_of(literal).iter().for_each(|&code| mark(code)));
+    known_scans[at] = Some(KnownScan { engine, scanner: number, text: text.into(), literals: literals.into() });
 }
 
 /// Marks the group of a gated rule routed to the event a scanner found a witness of (see

@@ -263,6 +263,17 @@ impl Scanner {
     /// Calls `mark` with the [`code`] of each group of a rule whose witness occurs in `text`
     /// (lower-cased).
     pub(crate) fn scan(&self, text: &str, mark: &mut impl FnMut(u32)) {
+        self.find_literals(text, &mut |literal| self.codes_of(literal).iter().for_each(|&code| mark(code)));
+    }
+
+    /// The [`code`]s of the groups literal number `literal` witnesses.
+    pub(crate) fn codes_of(&self, literal: u32) -> &[u32] {
+        self.codes.get(literal as usize)
+    }
+
+    /// Calls `found` with the number of each literal that occurs in `text` (lower-cased), as
+    /// often as it occurs.
+    pub(crate) fn find_literals(&self, text: &str, found: &mut impl FnMut(u32)) {
         if text.len() < self.shortest {
             return;
         }
@@ -275,10 +286,8 @@ impl Scanner {
             None => 0,
         };
         let rest = aho_corasick::Input::new(text).span(start..text.len());
-        for found in automaton.every_match.find_overlapping_iter(rest) {
-            for &code in self.codes.get(found.pattern().as_usize()) {
-                mark(code);
-            }
+        for literal in automaton.every_match.find_overlapping_iter(rest) {
+            found(literal.pattern().as_u32());
         }
     }
 }
