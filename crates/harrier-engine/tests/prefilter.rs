@@ -181,6 +181,29 @@ fn keywords_are_found_in_every_value_of_each_event() {
     }
 }
 
+/// ASCII values are lower-cased together and the others one by one: a keyword is found in
+/// either, beside the other kind, and so is a field's value the rules read after the scan.
+#[test]
+fn keywords_are_found_in_ascii_values_beside_others() {
+    let engines = with_and_without_prefilter(&[
+        condition("title: k\ndetection:\n    keywords:\n        - 'sekurlsa::'\n    condition: keywords"),
+        condition("title: u\ndetection:\n    keywords:\n        - 'größe mimikatz'\n    condition: keywords"),
+        condition("title: f\ndetection:\n    sel:\n        Image|endswith: 'KATZ.EXE'\n    condition: sel"),
+    ]);
+    let hits = |message: &str, command_line: &str| {
+        let fields = [
+            ("Message", Value::Str(message.into())),
+            ("CommandLine", Value::Str(command_line.into())),
+            ("Image", Value::Str("C:\\Tools\\MimiKatz.exe".into())),
+        ];
+        same_hits(&engines, &event(&fields))
+    };
+    assert_eq!(hits("GRÖßE MIMIKATZ", "run SEKURLSA::logonpasswords"), [0, 1, 2]);
+    assert_eq!(hits("GRÖSSE MIMIKATZ", "run SEKURLSA::logonpasswords"), [0, 2], "ß is not SS");
+    assert_eq!(hits("GRÖßE", "ÄÖÜ SEKURLSA::"), [0, 2]);
+    assert_eq!(hits("plain", "nothing"), [2]);
+}
+
 /// A rule waits for a witness of each of its selections, in whichever source of its events
 /// (Sysmon's `Image`, Security's `NewProcessName`): it matches when all are there, and an
 /// event holding one of them is not enough.
