@@ -1138,6 +1138,24 @@ mod tests {
         );
     }
 
+    /// Children of one name are numbered from the second on, as the JSON rendering numbers
+    /// them; where the record decides which are rendered (a dependency), or a numbered name is
+    /// taken, the element is left to the JSON path.
+    #[test]
+    fn children_of_one_name_are_numbered_unless_a_record_decides() {
+        let child = |key: &str, dependency: Option<u16>| {
+            Content::Element(Box::new(Element::plain(key.to_owned(), dependency, Vec::new(), Vec::new(), false)))
+        };
+        let element = |children: Vec<Content>| Element::new("Chain".to_owned(), None, Vec::new(), children);
+        let certificate = || child("Certificate", None);
+        let numbered = element(vec![certificate(), child("Usage", None), certificate(), certificate()]);
+        let keys: Vec<String> = child_elements(&numbered.expect("numbered").content).map(|c| c.key.clone()).collect();
+        assert_eq!(keys, ["Certificate", "Usage", "Certificate_1", "Certificate_2"]);
+        assert!(element(vec![certificate(), child("Certificate", Some(3))]).is_none(), "a dependency");
+        assert!(element(vec![certificate(), certificate(), child("Certificate_1", None)]).is_none(), "a name taken");
+        assert!(element(vec![certificate(), child("Usage", Some(3))]).is_some(), "no name repeated");
+    }
+
     /// Hexadecimal values and SIDs are written as the JSON rendering writes them.
     #[test]
     fn hex_values_and_sids_read_as_the_json_rendering_writes_them() {
