@@ -52,10 +52,10 @@ struct Scratch {
     /// The groups of literals of each gated rule not yet seen in the current event, valid when its
     /// generation is the current one.
     marks: Vec<Mark>,
-    /// Where every value of the current event is in [`Scratch::texts`], lower-cased and each
-    /// followed by a NUL, for the keyword scanners; valid when `values_generation == generation`.
+    /// Where the values of the current event the keyword scanners read are in
+    /// [`Scratch::texts`], lower-cased and each followed by a NUL (see
+    /// [`View::lower_all_values`]).
     values: std::ops::Range<usize>,
-    values_generation: u32,
     /// The text of one integer value, for the keyword scanners that look for digits.
     integer: String,
     generation: u32,
@@ -529,7 +529,6 @@ impl View<'_, '_> {
         if scratch.generation == 0 {
             scratch.marks.iter_mut().for_each(|mark| mark.generation = 0);
             scratch.lowered.iter_mut().for_each(|lowered| lowered.generation = 0);
-            scratch.values_generation = 0;
             scratch.generation = 1;
         }
         if scratch.marks.len() < rules {
@@ -595,9 +594,9 @@ impl View<'_, '_> {
     /// keyword scanner has a cost per call). Integers, which few keywords can occur in, are
     /// left out of it and scanned one by one by those scanners. A literal found across the
     /// NUL after a value (in values holding NULs) only has its rules evaluated, which decide.
+    /// It reads the values [`View::lower_all_values`] gathered for the event.
     fn scan_all_values(&mut self, (prefilter, number): (&Prefilter, u32), plan: &Plan, generation: u32) {
         let scanner = &prefilter.scanners[number as usize];
-        self.lower_all_values(generation, plan.shortest_keyword.unwrap_or(0));
         let (event, trim) = (self.event, self.trim);
         let Scratch { texts, values, integer, marks, witnessed, .. } = &mut *self.scratch;
         let mut mark = marker(prefilter, plan, marks, witnessed, generation);
@@ -611,7 +610,7 @@ impl View<'_, '_> {
     }
 
     /// Appends every value of the event but integers and texts shorter than `shortest` to
-    /// [`Scratch::texts`], lower-cased and each followed by a NUL (once an event), and points
+    /// [`Scratch::texts`], lower-cased and each followed by a NUL, and points
     /// each of their fields at its own text there. Values are copied as they are and
     /// lower-cased all at once when they are ASCII, as nearly all are: lower-casing each of
     /// forty short values apart cost several times more. The others are lower-cased one by
@@ -619,11 +618,7 @@ impl View<'_, '_> {
     /// they are.
     fn lower_all_values(&mut self, generation: u32, shortest: usize) {
         let (event, trim) = (self.event, self.trim);
-        let Scratch { texts, lowered, values, values_generation, .. } = &mut *self.scratch;
-        if *values_generation == generation {
-            return;
-        }
-        *values_generation = generation;
+        let Scratch { texts, lowered, values, .. } = &mut *self.scratch;
         let start = texts.len();
         append_values(event, (trim, shortest), texts, lowered, generation);
         texts[start..].make_ascii_lowercase();

@@ -1016,13 +1016,10 @@ fn number_repeated_data_names(content: &mut [Content]) -> Option<()> {
 /// depends on the record (one of them depends on a value, which may leave it out) or the
 /// numbered names are not all different (a child named `Certificate_1` beside them).
 fn number_repeated_names(content: &mut [Content]) -> Option<()> {
-    let mut keys: Vec<&str> = child_elements(content).map(|child| child.key.as_str()).collect();
-    keys.sort_unstable();
-    if !keys.windows(2).any(|pair| pair[0] == pair[1]) {
+    let repeated = repeated_names(content);
+    if repeated.is_empty() {
         return Some(());
     }
-    let repeated: Vec<String> =
-        keys.windows(2).filter(|pair| pair[0] == pair[1]).map(|pair| pair[0].to_owned()).collect();
     let mut seen: Vec<(&str, usize)> = Vec::new();
     for content in content.iter_mut() {
         let Content::Element(child) = content else { continue };
@@ -1038,9 +1035,17 @@ fn number_repeated_names(content: &mut [Content]) -> Option<()> {
             None => seen.push((key, 1)),
         }
     }
+    repeated_names(content).is_empty().then_some(())
+}
+
+/// The names two children or more have.
+fn repeated_names(content: &[Content]) -> Vec<String> {
     let mut keys: Vec<&str> = child_elements(content).map(|child| child.key.as_str()).collect();
     keys.sort_unstable();
-    (!keys.windows(2).any(|pair| pair[0] == pair[1])).then_some(())
+    let mut repeated: Vec<String> =
+        keys.windows(2).filter(|pair| pair[0] == pair[1]).map(|pair| pair[0].to_owned()).collect();
+    repeated.dedup();
+    repeated
 }
 
 /// Unnamed `<Data>` elements render as one `"Data": {"#text": ...}` member where the first
