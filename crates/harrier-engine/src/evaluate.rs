@@ -1,7 +1,7 @@
 //! Evaluating events against compiled rules.
 
 use crate::compile::{self, CompileError, Compiler, FieldTable, Matcher, Node, Regexes, Target};
-use crate::prefilter::{Place, Prefilter, PrefilterBuilder, Scanner};
+use crate::prefilter::{Place, Prefilter, PrefilterBuilder, Scanner, may_hold_text};
 use crate::routing::{self, Routes};
 use chrono::{Datelike, Timelike};
 use harrier_event::{Event, Field, FieldName, ShapeId, Timestamp, Value, names};
@@ -740,11 +740,11 @@ fn append_values(
 
 /// Whether a value holds no keyword of `shortest` bytes or more: an integer (keywords in
 /// integers are looked for apart, see [`Scanner::in_integers`]), or a text too short to
-/// hold one once lower-cased (see [`Scanner::may_hold`]).
+/// hold one once lower-cased (see [`may_hold_text`]).
 fn holds_no_keyword(value: &Value, shortest: usize) -> bool {
     match value {
         Value::Int(_) => true,
-        Value::Str(text) => text.len() < shortest && (text.is_ascii() || text.len() + text.len() / 2 < shortest),
+        Value::Str(text) => !may_hold_text(text, shortest),
         _ => false,
     }
 }
@@ -790,22 +790,20 @@ fn scan_remembered(
     if known_scans.is_empty() {
         known_scans.resize_with(KNOWN_SCANS + KNOWN_LONG_SCANS, || None);
     }
-    if let Some(known) = &known_scans[at]
-        && known.engine == engine
-        && known.scanner == number
-        && *known.text == *text
-    {
-        known.literals.iter().for_each(|&literal| scanner.codes_of(literal).iter().for_each(|&code| mark(code)));
-        return;
-    }
-    // Literals, not their codes, are kept: a literal common to many rules (`.exe`) witnesses
-    // hundreds of groups, which sorting to drop repeats cost a twentieth of matching.
-    let mut literals = Vec::new();
-    scanner.find_literals(text, &mut |literal| literals.push(literal));
-    literals.sort_unstable();
-    literals.dedup();
-    literals.iter().for_each(|&literal| scanner.codes_of(literal).iter().for_each(|&code| mark(code)));
-    known_scans[at] = Some(KnownScan { engine, scanner: number, text: text.into(), literals: literals.into() });
+    let known = match &mut known_scans[at] {
+        Some(known) if known.engine == engine && known.scanner == number && *known.text == *text => known,
+        entry => {
+            // Literals, not their codes, are kept: a literal common to many rules (`.exe`)
+            // witnesses hundreds of groups, which sorting to drop repeats cost a twentieth of
+            // matching.
+            let mut literals = Vec::new();
+            scanner.find_literals(text, &mut |literal| literals.push(literal));
+            literals.sort_unstable();
+            literals.dedup();
+            entry.insert(KnownScan { engine, scanner: number, text: text.into(), literals: literals.into() })
+        }
+    };
+    known.literals.iter().for_each(|&literal| scanner.codes_of(literal).iter().for_each(|&code| mark(code)));
 }
 
 /// Marks the group of a gated rule routed to the event a scanner found a witness of (see

@@ -240,11 +240,10 @@ impl Scanner {
     }
 
     /// Whether the lower-cased text of a value may hold a literal, told before it is
-    /// lower-cased: lower-casing makes a text at most half as long again (`İ`, two bytes, is
-    /// `i̇`, three), and an integer's text holds digits and `-` only.
+    /// lower-cased (see [`may_hold_text`]); an integer's text holds digits and `-` only.
     pub(crate) fn may_hold(&self, value: &Value) -> bool {
         match value {
-            Value::Str(text) => text.len() + text.len() / 2 >= self.shortest,
+            Value::Str(text) => may_hold_text(text, self.shortest),
             Value::Int(_) => self.in_integers,
             _ => true,
         }
@@ -290,6 +289,13 @@ impl Scanner {
             found(literal.pattern().as_u32());
         }
     }
+}
+
+/// Whether `text` may hold a literal of `shortest` bytes once lower-cased, told before it is
+/// lower-cased: an ASCII text keeps its length, and lower-casing makes another at most half
+/// as long again (`İ`, two bytes, is `i̇`, three).
+pub(crate) fn may_hold_text(text: &str, shortest: usize) -> bool {
+    text.len() >= shortest || (text.len() + text.len() / 2 >= shortest && !text.is_ascii())
 }
 
 pub(crate) struct Prefilter {
