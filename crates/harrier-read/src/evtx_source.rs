@@ -21,6 +21,9 @@ const CHUNK_HEADER_BYTES: usize = 512;
 /// A record's header: magic, size, id, time; its binary XML follows.
 const RECORD_HEADER_BYTES: usize = 24;
 const FILE_HEADER_BYTES: u64 = 4096;
+/// Where the file header says how many chunks are in use (a 16-bit count).
+#[cfg(test)]
+const DECLARED_CHUNKS_AT: usize = 42;
 
 /// One chunk, ready to parse on any thread.
 pub(crate) struct ChunkWork {
@@ -94,21 +97,29 @@ impl Layout {
     }
 
     /// The chunk numbers in the order the `evtx` crate walks them: from the chunk that holds
-    /// the oldest records to the end of the file, then from the start of the file.
+    /// the oldest records to the end of the file, then from the start of the file. Slots past
+    /// the chunks the file header declares whose header is blank are left out: Windows
+    /// preallocates log files, and a third of the shared files' slots are such space, which
+    /// no record can be read from (a chunk starts with its header), so it is not read.
     fn record_order<R: Read + Seek>(&self, reader: &mut R) -> impl Iterator<Item = u64> + use<R> {
-        let oldest = self.oldest_chunk(reader);
-        (oldest..self.slots).chain(0..oldest)
+        let Headers { oldest, blank } = self.headers(reader);
+        let declared = self.declared_chunks;
+        let unused = move |number: u64| number >= declared && blank.get(number as usize) == Some(&true);
+        (oldest..self.slots).chain(0..oldest).filter(move |&number| !unused(number))
     }
 
-    /// The chunk whose header names the lowest record id: a full log writes each new chunk
-    /// over its oldest one, so once it has wrapped around, its oldest chunk can be anywhere.
-    fn oldest_chunk<R: Read + Seek>(&self, reader: &mut R) -> u64 {
+    /// What the chunk headers tell: the chunk whose header names the lowest record id (a full
+    /// log writes each new chunk over its oldest one, so once it has wrapped around, its
+    /// oldest chunk can be anywhere), and which slots' headers are blank.
+    fn headers<R: Read + Seek>(&self, reader: &mut R) -> Headers {
         let mut oldest = (u64::MAX, 0);
+        let mut blank = Vec::new();
         let mut header = [0; CHUNK_HEADER_BYTES];
         for number in 0..self.slots {
             if reader.seek(SeekFrom::Start(chunk_offset(number))).is_err() || reader.read_exact(&mut header).is_err() {
                 break;
             }
+            blank.push(header.iter().all(|&byte| byte == 0));
             // A header whose range is reversed says nothing about where its records belong.
             if let Ok(chunk) = EvtxChunkHeader::from_bytes(&header)
                 && chunk.first_event_record_id <= chunk.last_event_record_id
@@ -117,8 +128,15 @@ impl Layout {
                 oldest = (chunk.first_event_record_id, number);
             }
         }
-        oldest.1
+        Headers { oldest: oldest.1, blank }
     }
+}
+
+/// See [`Layout::headers`].
+struct Headers {
+    oldest: u64,
+    /// By slot number, whether its header is all zeros (slots past a read error are missing).
+    blank: Vec<bool>,
 }
 
 fn chunk_offset(number: u64) -> u64 {
@@ -503,36 +521,82 @@ mod tests {
         assert!(with_records_left > 0, "no chunk tried the records left to the JSON path");
     }
 
-    /// Chunks are sent from the one holding the oldest records, wrapping around to the start
-    /// of the file; empty chunk slots are passed over; nothing is sent once reading is stopped.
-    #[test]
-    fn chunks_are_sent_in_record_order_without_the_empty_slots() {
-        let Some(root) = harrier_testdata::shared("evtx") else { return };
-        let two_chunks = walkdir::WalkDir::new(&root).sort_by_file_name().into_iter().find_map(|entry| {
+    /// A shared EVTX file whose first two chunks are in use, or `None` (skipped) without the
+    /// shared data.
+    fn two_chunk_file() -> Option<Vec<u8>> {
+        let root = harrier_testdata::shared("evtx")?;
+        let found = walkdir::WalkDir::new(&root).sort_by_file_name().into_iter().find_map(|entry| {
             let bytes = std::fs::read(entry.ok()?.path()).ok()?;
             let chunk = |number: u64| &bytes[chunk_offset(number) as usize..chunk_offset(number + 1) as usize];
             let in_use =
                 |number: u64| bytes.len() as u64 >= chunk_offset(number + 1) && chunk(number).starts_with(b"ElfChnk\0");
             (bytes.starts_with(b"ElfFile\0") && in_use(0) && in_use(1)).then(|| bytes.clone())
         });
-        let bytes = two_chunks.expect("a shared EVTX file has two chunks in use");
+        Some(found.expect("a shared EVTX file has two chunks in use"))
+    }
+
+    /// The chunk numbers `produce` sends for `file`, how many slots it counts unused, and how
+    /// many bytes of `watched` it reads; a problem fails the test.
+    fn produced(file: &[u8], stop: &AtomicBool, watched: Range<u64>) -> (Vec<u64>, usize, u64) {
+        /// A reader that counts the bytes it reads in a range of its input.
+        struct Watched<'c>(std::io::Cursor<&'c [u8]>, Range<u64>, u64);
+        impl Read for Watched<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let start = self.0.position();
+                let read = self.0.read(buf)?;
+                let end = start + read as u64;
+                self.2 += end.min(self.1.end).saturating_sub(start.max(self.1.start));
+                Ok(read)
+            }
+        }
+        impl Seek for Watched<'_> {
+            fn seek(&mut self, position: SeekFrom) -> std::io::Result<u64> {
+                self.0.seek(position)
+            }
+        }
+        let (mut numbers, mut unused) = (Vec::new(), 0);
+        let source = Arc::new(SourceFile { path: "made.evtx".into() });
+        let mut reader = Watched(std::io::Cursor::new(file), watched, 0);
+        produce(&mut reader, &source, Some(stop), &mut |step| match step {
+            Step::Work(crate::pipeline::Work::Evtx(work)) => numbers.push(work.number),
+            Step::UnusedChunk => unused += 1,
+            Step::Problem(problem) => panic!("{problem:?}"),
+            _ => {}
+        });
+        (numbers, unused, reader.2)
+    }
+
+    /// Chunks are sent from the one holding the oldest records, wrapping around to the start
+    /// of the file; empty chunk slots are passed over; nothing is sent once reading is stopped.
+    #[test]
+    fn chunks_are_sent_in_record_order_without_the_empty_slots() {
+        let Some(bytes) = two_chunk_file() else { return };
         let (header, chunk) = (FILE_HEADER_BYTES as usize, CHUNK_BYTES as usize);
         // The newer chunk first, an empty slot, then the older one: a log that wrapped around.
         let mut wrapped = bytes[..header].to_vec();
         wrapped.extend_from_slice(&bytes[header + chunk..header + 2 * chunk]);
         wrapped.extend(std::iter::repeat_n(0, chunk));
         wrapped.extend_from_slice(&bytes[header..header + chunk]);
-        let sent_chunks = |stop: &AtomicBool| {
-            let mut numbers = Vec::new();
-            let source = Arc::new(SourceFile { path: "wrapped.evtx".into() });
-            produce(std::io::Cursor::new(&wrapped), &source, Some(stop), &mut |step| match step {
-                Step::Work(crate::pipeline::Work::Evtx(work)) => numbers.push(work.number),
-                Step::Problem(problem) => panic!("{problem:?}"),
-                _ => {}
-            });
-            numbers
-        };
-        assert_eq!(sent_chunks(&AtomicBool::new(false)), [2, 0]);
-        assert!(sent_chunks(&AtomicBool::new(true)).is_empty());
+        assert_eq!(produced(&wrapped, &AtomicBool::new(false), 0..0).0, [2, 0]);
+        assert!(produced(&wrapped, &AtomicBool::new(true), 0..0).0.is_empty());
+    }
+
+    /// Past the chunks the file header declares, a slot whose header is blank is not read,
+    /// whatever its body holds; one whose header holds stale bytes is read, and counted unused.
+    #[test]
+    fn preallocated_slots_with_a_blank_header_are_not_read() {
+        let Some(bytes) = two_chunk_file() else { return };
+        let (header, chunk) = (FILE_HEADER_BYTES as usize, CHUNK_BYTES as usize);
+        let mut file = bytes[..header + 2 * chunk].to_vec();
+        file[DECLARED_CHUNKS_AT..DECLARED_CHUNKS_AT + 2].copy_from_slice(&2u16.to_le_bytes());
+        let mut blank_header = vec![0xa5; chunk];
+        blank_header[..CHUNK_HEADER_BYTES].fill(0);
+        let mut stale_header = vec![0; chunk];
+        stale_header[..8].copy_from_slice(b"stale...");
+        file.extend_from_slice(&blank_header);
+        file.extend_from_slice(&stale_header);
+        let body = chunk_offset(2) + CHUNK_HEADER_BYTES as u64..chunk_offset(3);
+        let (numbers, unused, body_read) = produced(&file, &AtomicBool::new(false), body);
+        assert_eq!((numbers.as_slice(), unused, body_read), ([0, 1].as_slice(), 1, 0));
     }
 }

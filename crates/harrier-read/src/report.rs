@@ -101,8 +101,9 @@ pub struct FileReport {
     /// Size on disk (0 for stdin).
     pub bytes: u64,
     pub events: u64,
-    /// EVTX chunk slots past the chunks the file header declares that hold no valid chunk
-    /// (preallocated space): counted, not problems, since no record can be lost there.
+    /// EVTX chunk slots past the chunks the file header declares that hold stale bytes but no
+    /// valid chunk (preallocated space): counted, not problems, since no record can be lost
+    /// there. Such slots whose header is blank are passed over unread and not counted.
     pub unused_chunks: u64,
     pub problems: Vec<Problem>,
 }
