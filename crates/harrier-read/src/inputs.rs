@@ -3,7 +3,7 @@
 use crate::detect::{self, Sniffed};
 use crate::report::{Place, Problem};
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Cursor, Read};
+use std::io::{self, BufRead, BufReader, Cursor, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -134,19 +134,47 @@ fn io_reason(error: &walkdir::Error) -> String {
 pub(crate) struct Opened {
     pub sniffed: Sniffed,
     pub prefix: Vec<u8>,
-    pub reader: Box<dyn Read + Send>,
+    rest: Rest,
+}
+
+/// What follows an opened input's prefix.
+enum Rest {
+    /// A file on disk, kept as such so that a reader that seeks (EVTX) reads it in place
+    /// rather than opening it again.
+    File(Stoppable<File>),
+    Stream(Box<dyn Read + Send>),
 }
 
 impl Opened {
     /// The whole stream again, prefix included.
     pub fn into_reader(self) -> impl BufRead + Send {
-        BufReader::with_capacity(1 << 16, Cursor::new(self.prefix).chain(self.reader))
+        let rest: Box<dyn Read + Send> = match self.rest {
+            Rest::File(file) => Box::new(file),
+            Rest::Stream(stream) => stream,
+        };
+        BufReader::with_capacity(1 << 16, Cursor::new(self.prefix).chain(rest))
+    }
+
+    /// The file on disk the input was opened from, at its start; the input itself when it is
+    /// not a file on disk.
+    pub fn into_file(self) -> Result<io::Result<File>, Opened> {
+        match self.rest {
+            Rest::File(file) => {
+                let mut file = file.inner;
+                Ok(file.rewind().map(|()| file))
+            }
+            Rest::Stream(_) => Err(self),
+        }
     }
 }
 
 pub(crate) fn open(file: &InputFile, stop: Option<Arc<AtomicBool>>) -> io::Result<Opened> {
     let reader: Box<dyn Read + Send> = match &file.origin {
-        Origin::Path(path) => Box::new(Stoppable::new(File::open(path)?, stop)),
+        Origin::Path(path) => {
+            let mut file = Stoppable::new(File::open(path)?, stop);
+            let prefix = prefix_of(&mut file)?;
+            return Ok(Opened { sniffed: detect::sniff(&prefix), prefix, rest: Rest::File(file) });
+        }
         Origin::Stdin => Box::new(Stoppable::new(io::stdin(), stop)),
         Origin::Bytes(bytes) => Box::new(Stoppable::new(Cursor::new(ArcBytes(bytes.clone())), stop)),
         Origin::Reader(shared) => {
@@ -194,9 +222,15 @@ impl<R: io::Seek> io::Seek for Stoppable<R> {
 
 /// Reads the first bytes of a stream and tells what it is.
 pub(crate) fn sniffed(mut reader: Box<dyn Read + Send>) -> io::Result<Opened> {
+    let prefix = prefix_of(&mut reader)?;
+    Ok(Opened { sniffed: detect::sniff(&prefix), prefix, rest: Rest::Stream(reader) })
+}
+
+/// The first bytes of a stream, as many as telling its format takes.
+fn prefix_of(reader: &mut impl Read) -> io::Result<Vec<u8>> {
     let mut prefix = Vec::with_capacity(SNIFF_BYTES);
-    (&mut reader).take(SNIFF_BYTES as u64).read_to_end(&mut prefix)?;
-    Ok(Opened { sniffed: detect::sniff(&prefix), prefix, reader })
+    reader.take(SNIFF_BYTES as u64).read_to_end(&mut prefix)?;
+    Ok(prefix)
 }
 
 /// Shared bytes as a reader's buffer.

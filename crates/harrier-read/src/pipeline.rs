@@ -338,22 +338,23 @@ fn read_file(
     send: &mut dyn FnMut(Step),
 ) {
     match format {
-        Format::Evtx => match &file.origin {
-            // Bytes in memory seek as they are; a file on disk is read in place.
-            inputs::Origin::Bytes(bytes) => evtx_source::produce(
-                Cursor::new(inputs::ArcBytes(bytes.clone())),
-                source,
-                options.stop.as_deref(),
-                send,
-            ),
-            // Unbuffered: chunks are read whole, straight into their buffers.
-            inputs::Origin::Path(path) => match std::fs::File::open(path) {
-                Ok(handle) => evtx_source::produce(handle, source, options.stop.as_deref(), send),
-                Err(error) => {
-                    send(Step::Problem(Problem::new(&source.path, Place::File, format!("cannot open: {error}"))))
-                }
+        // A file on disk is read in place, unbuffered: chunks are read whole, straight into
+        // their buffers.
+        Format::Evtx => match opened.into_file() {
+            Ok(Ok(handle)) => evtx_source::produce(handle, source, options.stop.as_deref(), send),
+            Ok(Err(error)) => {
+                send(Step::Problem(Problem::new(&source.path, Place::File, format!("read error: {error}"))))
+            }
+            // Bytes in memory seek as they are.
+            Err(opened) => match &file.origin {
+                inputs::Origin::Bytes(bytes) => evtx_source::produce(
+                    Cursor::new(inputs::ArcBytes(bytes.clone())),
+                    source,
+                    options.stop.as_deref(),
+                    send,
+                ),
+                _ => read_evtx_spooled(opened, source, send),
             },
-            inputs::Origin::Stdin | inputs::Origin::Reader(_) => read_evtx_spooled(opened, source, send),
         },
         Format::Json => json_source::produce(opened.into_reader(), source, options.limits(), send),
         Format::Xml => json_source::produce_xml(opened.into_reader(), source, options.limits(), send),
