@@ -192,8 +192,12 @@ fn created_time(op: &Op, instances: &[&Instance<'_>]) -> Option<(Timestamp, Stri
     let Source::Value { instance, index } = op.source else {
         return None;
     };
+    // Asked of every field: the one flag first, before looking up a value.
+    if !op.created {
+        return None;
+    }
     let raw = instances.get(usize::from(instance))?.values.get(usize::from(index))?;
-    let ticks = (op.created && raw.kind == kind::FILETIME).then(|| u64::from_le_bytes(super::array(raw.bytes)))?;
+    let ticks = (raw.kind == kind::FILETIME).then(|| u64::from_le_bytes(super::array(raw.bytes)))?;
     harrier_event::filetime_instant(ticks)
 }
 
