@@ -612,15 +612,20 @@ impl View<'_, '_> {
     /// Appends every value of the event but integers and texts shorter than `shortest` to
     /// [`Scratch::texts`], lower-cased and each followed by a NUL, and points
     /// each of their fields at its own text there. Values are copied as they are and
-    /// lower-cased all at once when they are ASCII, as nearly all are: lower-casing each of
-    /// forty short values apart cost several times more. The others are lower-cased one by
-    /// one (a fifth of the JSON events hold one), which ASCII lower-casing then leaves as
-    /// they are.
+    /// lower-cased all at once when they are all ASCII, as nearly all events' are: lower-casing
+    /// each of forty short values apart cost several times more, and so did asking each of
+    /// them whether it is ASCII. An event with a value that is not (a fifth of the JSON
+    /// events) has its values copied again, those lower-cased one by one, which ASCII
+    /// lower-casing then leaves as they are.
     fn lower_all_values(&mut self, generation: u32, shortest: usize) {
         let (event, trim) = (self.event, self.trim);
         let Scratch { texts, lowered, values, .. } = &mut *self.scratch;
         let start = texts.len();
-        append_values(event, (trim, shortest), texts, lowered, generation);
+        append_values(event, (trim, shortest), texts, lowered, generation, append_as_is);
+        if !texts[start..].is_ascii() {
+            texts.truncate(start);
+            append_values(event, (trim, shortest), texts, lowered, generation, append_ascii_or_lowered);
+        }
         texts[start..].make_ascii_lowercase();
         *values = start..texts.len();
     }
@@ -707,28 +712,29 @@ fn values_of(event: &Event) -> impl Iterator<Item = &Value> {
 }
 
 /// Appends the text of every value of `event` that may hold a keyword of `shortest` bytes or
-/// more to `texts` as [`append_ascii_or_lowered`] writes it, each followed by a NUL, and
-/// points each such scalar field's entry of `lowered` at its own.
+/// more to `texts` as `append` writes it, each followed by a NUL, and points each such
+/// scalar field's entry of `lowered` at its own.
 fn append_values(
     event: &Event,
     (trim, shortest): (bool, usize),
     texts: &mut String,
     lowered: &mut [Lowered],
     generation: u32,
+    append: impl Fn(&Value, bool, &mut String) -> bool,
 ) {
     for (field, lowered) in event.fields().iter().zip(lowered) {
         match &field.value {
             value if holds_no_keyword(value, shortest) => {}
             Value::List(items) => {
                 for item in items.iter().filter(|item| !holds_no_keyword(item, shortest)) {
-                    if append_ascii_or_lowered(item, trim, texts) {
+                    if append(item, trim, texts) {
                         texts.push('\0');
                     }
                 }
             }
             value => {
                 let start = texts.len();
-                let has_text = append_ascii_or_lowered(value, trim, texts);
+                let has_text = append(value, trim, texts);
                 *lowered = Lowered { generation, has_text, text: start..texts.len() };
                 if has_text {
                     texts.push('\0');
@@ -746,6 +752,17 @@ fn holds_no_keyword(value: &Value, shortest: usize) -> bool {
         Value::Int(_) => true,
         Value::Str(text) => !may_hold_text(text, shortest),
         _ => false,
+    }
+}
+
+/// Appends the text of `value` as it is.
+fn append_as_is(value: &Value, trim: bool, into: &mut String) -> bool {
+    match value {
+        Value::Str(text) => {
+            into.push_str(if trim { text.trim() } else { text });
+            true
+        }
+        other => other.write_text(into),
     }
 }
 
