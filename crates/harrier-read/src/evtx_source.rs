@@ -119,7 +119,7 @@ impl Layout {
             if reader.seek(SeekFrom::Start(chunk_offset(number))).is_err() || reader.read_exact(&mut header).is_err() {
                 break;
             }
-            blank.push(header.iter().all(|&byte| byte == 0));
+            blank.push(is_zero(&header));
             // A header whose range is reversed says nothing about where its records belong.
             if let Ok(chunk) = EvtxChunkHeader::from_bytes(&header)
                 && chunk.first_event_record_id <= chunk.last_event_record_id

@@ -189,13 +189,13 @@ fn walk_sections(event: &Instance<'_>, root_path: &Arc<str>, out: &mut Recorder)
 /// The event's `TimeCreated` from its FILETIME, and its canonical text, when the op is that
 /// field and has one.
 fn created_time(op: &Op, instances: &[&Instance<'_>]) -> Option<(Timestamp, String)> {
-    let Source::Value { instance, index } = op.source else {
-        return None;
-    };
     // Asked of every field: the one flag first, before looking up a value.
     if !op.created {
         return None;
     }
+    let Source::Value { instance, index } = op.source else {
+        return None;
+    };
     let raw = instances.get(usize::from(instance))?.values.get(usize::from(index))?;
     let ticks = (raw.kind == kind::FILETIME).then(|| u64::from_le_bytes(super::array(raw.bytes)))?;
     harrier_event::filetime_instant(ticks)
