@@ -771,16 +771,8 @@ fn append_as_is(value: &Value, trim: bool, into: &mut String) -> bool {
 /// it as [`append_lowered`] writes it.
 fn append_ascii_or_lowered(value: &Value, trim: bool, into: &mut String) -> bool {
     match value {
-        Value::Str(text) => {
-            let text = if trim { text.trim() } else { text };
-            if text.is_ascii() {
-                into.push_str(text);
-            } else {
-                push_lowercase(text, into);
-            }
-            true
-        }
-        other => other.write_text(into),
+        Value::Str(text) if !text.is_ascii() => append_lowered(value, trim, into),
+        ascii_or_other => append_as_is(ascii_or_other, trim, into),
     }
 }
 
