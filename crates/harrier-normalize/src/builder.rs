@@ -60,8 +60,8 @@ pub(crate) struct FieldBuilder {
     fields: Vec<Field>,
     path: String,
     scratch: String,
-    /// The path set aside while a `System` field is pushed at its canonical path (kept, with
-    /// its buffer, from field to field).
+    /// The path set aside while a `System` field is pushed at its canonical path, or an
+    /// attribute is named at another path (kept, with its buffer, from field to field).
     set_aside: String,
     /// The instant of the `TimeCreated` field, when a reader pushed it canonical.
     created: Option<Timestamp>,
@@ -170,25 +170,25 @@ impl FieldBuilder {
         if is_namespace_declaration(attribute) {
             return None;
         }
-        let mut name = std::mem::take(&mut self.scratch);
-        name.clear();
-        name.push_str(element);
-        name.push('_');
-        push_without_spaces(&mut name, attribute);
+        self.scratch.clear();
+        push_without_spaces(&mut self.scratch, element);
+        self.scratch.push('_');
+        push_without_spaces(&mut self.scratch, attribute);
         let mark = self.enter(attribute);
-        let path = std::mem::take(&mut self.path);
-        let field_name = self.field_name(&name, Some(&path));
-        self.path = path;
+        let field_name = FieldName::new(&self.scratch, Some(&self.path));
         self.leave(mark);
         Some(field_name)
     }
 
     /// The name an attribute of the element at `path` gets (see
-    /// [`FieldBuilder::attribute_name`]).
+    /// [`FieldBuilder::attribute_name`]). The current path is set aside meanwhile, in the
+    /// buffer kept for it: a reader names every attribute of every template it compiles.
     pub(crate) fn attribute_name_at(&mut self, path: &str, element: &str, attribute: &str) -> Option<FieldName> {
-        let current = std::mem::replace(&mut self.path, path.to_owned());
+        std::mem::swap(&mut self.path, &mut self.set_aside);
+        self.path.clear();
+        self.path.push_str(path);
         let field_name = self.attribute_name(element, attribute);
-        self.path = current;
+        std::mem::swap(&mut self.path, &mut self.set_aside);
         field_name
     }
 

@@ -11,6 +11,7 @@ use super::{Element, Instance, RawValue, RecordFields, kind, string_array_items}
 use harrier_event::{FieldName, ShapeId, Timestamp, Value, names};
 use harrier_normalize::ElementFields;
 use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -104,7 +105,9 @@ impl Recorder<'_> {
 /// The fields of the record whose instance is `event` (its root an `Event`), or `None` when
 /// it takes the JSON path.
 pub(super) fn read(event: &Instance<'_>, root_path: &Arc<str>) -> Option<RecordFields> {
-    let mut instances = Vec::with_capacity(2);
+    // On the stack: a record has one instance or two (its `EventData` a fragment), and this
+    // was one allocation an event.
+    let mut instances: SmallVec<[&Instance<'_>; 4]> = SmallVec::new();
     let plan = PLANS.with(|plans| {
         let mut plans = plans.borrow_mut();
         let Plans { by_shape, shape } = &mut *plans;
@@ -145,7 +148,11 @@ pub(super) fn forget() {
 /// Numbers the instance and its fragments (depth first) into `instances`, and appends their
 /// shape; false when an instance's elements are its own (a fragment with no template),
 /// which another record's at the same address are not.
-fn describe<'i, 'a>(instance: &'i Instance<'a>, instances: &mut Vec<&'i Instance<'a>>, shape: &mut Vec<u64>) -> bool {
+fn describe<'i, 'a>(
+    instance: &'i Instance<'a>,
+    instances: &mut SmallVec<[&'i Instance<'a>; 4]>,
+    shape: &mut Vec<u64>,
+) -> bool {
     instances.push(instance);
     shape.push(Rc::as_ptr(&instance.root) as usize as u64);
     shape.push(instance.values.len() as u64);
