@@ -289,14 +289,13 @@ fn read_event(fields: RecordFields, source: &Arc<SourceFile>, record_id: u64, he
     let provenance = Provenance { source: source.clone(), record_id, timestamp: None };
     let (event, record_id_at) = fields.finish(provenance);
     let own_id = event_record_id(&event, record_id_at);
-    let header_time = Timestamp::from_unix_micros(header_time.as_microsecond());
     with_record_time_and_id(event, header_time, own_id.unwrap_or(record_id))
 }
 
 /// One record's event, read from the `evtx` crate's JSON rendering of it.
 fn rendered_event(record: EvtxRecord<'_>, source: &Arc<SourceFile>, chunk: u64) -> Result<Event, Unread> {
     let record_id = record.event_record_id;
-    let header_time = Timestamp::from_unix_micros(record.timestamp.as_microsecond());
+    let header_time = record.timestamp;
     let provenance = Provenance { source: source.clone(), record_id, timestamp: None };
     let json = record.into_json_bytes()?.data;
     let event = harrier_normalize::normalize_json(&json, provenance)
@@ -311,10 +310,13 @@ pub(crate) fn binxml(record: &EvtxRecord<'_>) -> Range<usize> {
     start..start.saturating_add(record.binxml_size as usize)
 }
 
-/// The event with the record header's time when it has none of its own, and `record_id`: its
-/// own `EventRecordID` when it has one, else the record header's.
-fn with_record_time_and_id(mut event: Event, header_time: Option<Timestamp>, record_id: u64) -> Event {
-    event.provenance.timestamp = event.provenance.timestamp.or(header_time);
+/// The event with the record header's time when it has none of its own (told first: nearly
+/// every event has, and making the instant costs a calendar computation), and `record_id`:
+/// its own `EventRecordID` when it has one, else the record header's.
+fn with_record_time_and_id(mut event: Event, header_time: RecordTime, record_id: u64) -> Event {
+    if event.provenance.timestamp.is_none() {
+        event.provenance.timestamp = Timestamp::from_unix_micros(header_time.as_microsecond());
+    }
     event.provenance.record_id = record_id;
     event
 }
