@@ -190,11 +190,28 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 
 /// Writes `value`'s last decimal digits into `into`, zero-padded.
 fn put_digits(into: &mut [u8], mut value: u32) {
-    for digit in into.iter_mut().rev() {
-        *digit = b'0' + (value % 10) as u8;
-        value /= 10;
+    // Two digits at a time: half the divisions.
+    let mut end = into.len();
+    while end >= 2 {
+        into[end - 2..end].copy_from_slice(&DIGIT_PAIRS[(value % 100) as usize]);
+        value /= 100;
+        end -= 2;
+    }
+    if end == 1 {
+        into[0] = b'0' + (value % 10) as u8;
     }
 }
+
+/// `00` to `99`.
+const DIGIT_PAIRS: [[u8; 2]; 100] = {
+    let mut pairs = [[0; 2]; 100];
+    let mut number = 0;
+    while number < 100 {
+        pairs[number] = [b'0' + (number / 10) as u8, b'0' + (number % 10) as u8];
+        number += 1;
+    }
+    pairs
+};
 
 /// The commonest forms, `2025-11-27T07:40:10.1653240Z` and `2025-11-27 07:40:10.165`, read
 /// without the general parsers: the same instant they give, or `None` for anything else (a
