@@ -717,8 +717,10 @@ fn hex_text(value: u64) -> String {
     let digits = (64 - value.leading_zeros()).div_ceil(4).max(1) as usize;
     let mut bytes = [b'0'; 18];
     bytes[1] = b'x';
-    for (at, byte) in bytes[2..2 + digits].iter_mut().enumerate() {
-        *byte = HEX_DIGITS[((value >> ((digits - 1 - at) * 4)) & 0xf) as usize];
+    let mut rest = value;
+    for byte in bytes[2..2 + digits].iter_mut().rev() {
+        *byte = HEX_DIGITS[(rest & 0xf) as usize];
+        rest >>= 4;
     }
     // SAFETY: `0x` and hex digits are ASCII, so the bytes are UTF-8.
     unsafe { String::from_utf8_unchecked(bytes[..2 + digits].to_vec()) }
