@@ -730,18 +730,16 @@ const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// `{5770385f-c22a-43e0-bf4c-06f5698ffbd9}`: the first three groups are little-endian.
 fn guid_text(bytes: &[u8; 16]) -> String {
-    const ORDER: [usize; 16] = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
-    let mut text = String::with_capacity(38);
-    text.push('{');
-    for (at, &index) in ORDER.iter().enumerate() {
-        if matches!(at, 4 | 6 | 8 | 10) {
-            text.push('-');
-        }
-        text.push(char::from(HEX_DIGITS[usize::from(bytes[index] >> 4)]));
-        text.push(char::from(HEX_DIGITS[usize::from(bytes[index] & 0x0f)]));
+    // Each byte's place in the text, in the order of `bytes`; the braces and dashes are in
+    // place from the start (pushing the text a character at a time cost four times more).
+    const AT: [usize; 16] = [7, 5, 3, 1, 12, 10, 17, 15, 20, 22, 25, 27, 29, 31, 33, 35];
+    let mut text = *b"{00000000-0000-0000-0000-000000000000}";
+    for (&byte, &at) in bytes.iter().zip(&AT) {
+        text[at] = HEX_DIGITS[usize::from(byte >> 4)];
+        text[at + 1] = HEX_DIGITS[usize::from(byte & 0x0f)];
     }
-    text.push('}');
-    text
+    // SAFETY: braces, dashes and hex digits are ASCII, so the bytes are UTF-8.
+    unsafe { String::from_utf8_unchecked(text.to_vec()) }
 }
 
 /// `S-1-5-21-...`: revision, the 48-bit authority (big-endian), then the sub-authorities.
@@ -1205,12 +1203,14 @@ mod tests {
         assert!(element(vec![certificate(), child("Usage", Some(3))]).is_some(), "no name repeated");
     }
 
-    /// Hexadecimal values and SIDs are written as the JSON rendering writes them.
+    /// Hexadecimal values, GUIDs and SIDs are written as the JSON rendering writes them.
     #[test]
-    fn hex_values_and_sids_read_as_the_json_rendering_writes_them() {
+    fn hex_values_guids_and_sids_read_as_the_json_rendering_writes_them() {
         for value in [0, 1, 0xf, 0x10, 0x8020_0000_0000_0000, u64::from(u32::MAX), u64::MAX] {
             assert_eq!(hex_text(value), format!("{value:#x}"));
         }
+        let sysmon = [0x5f, 0x38, 0x70, 0x57, 0x2a, 0xc2, 0xe0, 0x43, 0xbf, 0x4c, 0x06, 0xf5, 0x69, 0x8f, 0xfb, 0xd9];
+        assert_eq!(guid_text(&sysmon), "{5770385f-c22a-43e0-bf4c-06f5698ffbd9}");
         let sid = [1, 5, 0, 0, 0, 0, 0, 5, 21, 0, 0, 0, 0xe8, 0x03, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xf4, 0x01, 0, 0];
         assert_eq!(sid_text(&sid), "S-1-5-21-1000-4294967295-500");
         let large_authority = [1, 1, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 7, 0, 0, 0];
