@@ -26,7 +26,7 @@ use evtx::binxml::value_variant::{BinXmlValue, FileTime, SysTime};
 use harrier_event::{Event, FieldName, Provenance, ShapeId, Value};
 use harrier_normalize::ElementFields;
 use rustc_hash::FxHashMap;
-use std::cell::{Ref, RefCell};
+use std::cell::RefCell;
 use std::ops::Range;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -40,6 +40,7 @@ use plan::{Recorder, Source};
 pub(crate) fn forget_compiled() {
     shared::forget();
     plan::forget();
+    forget_named();
 }
 
 /// Binary XML values nest fragments in fragments no deeper than this in Windows' own logs
@@ -177,7 +178,59 @@ struct Element {
     /// (a list when there are several).
     positional: bool,
     /// The field names of its text and attributes where it was last read.
-    names: RefCell<Option<Names>>,
+    names: RefCell<Option<Rc<Names>>>,
+}
+
+thread_local! {
+    /// The names of the elements this thread's templates named, shared by the templates.
+    static NAMED: RefCell<Named> = RefCell::default();
+}
+
+/// Elements' names by parent path (its address: paths are shared, and the names keep theirs
+/// alive), name and attribute names. Every template of a log has the same `System` elements,
+/// and the templates of one event in several versions have most `Data` in common: naming
+/// each element of each template anew (its path, its fields' names) was a twentieth of
+/// reading the shared EVTX files.
+#[derive(Default)]
+struct Named {
+    names: FxHashMap<Box<[u8]>, Rc<Names>>,
+    key: Vec<u8>,
+}
+
+/// Named elements a thread keeps before it starts over, so memory stays bounded whatever the
+/// input (templates with generated names).
+const NAMED_LIMIT: usize = 20_000;
+
+/// Longest key a thread keeps names under: an element with longer names gets names of its own.
+const MAX_NAMED_KEY_BYTES: usize = 512;
+
+impl Named {
+    fn names(&mut self, element: &Element, parent: &Arc<str>, fields: &mut ElementFields) -> Rc<Names> {
+        // The key: the parent's address, then the name and each attribute's after a byte no
+        // UTF-8 text holds, so that no two elements have one key.
+        self.key.clear();
+        self.key.extend_from_slice(&(Arc::as_ptr(parent).cast::<u8>() as usize).to_le_bytes());
+        for name in std::iter::once(&element.key).chain(element.attributes.iter().map(|(name, _)| name)) {
+            self.key.push(0xff);
+            self.key.extend_from_slice(name.as_bytes());
+        }
+        if let Some(names) = self.names.get(self.key.as_slice()) {
+            return names.clone();
+        }
+        let names = Rc::new(element.name(parent, fields));
+        if self.key.len() <= MAX_NAMED_KEY_BYTES {
+            if self.names.len() >= NAMED_LIMIT {
+                self.names.clear();
+            }
+            self.names.insert(self.key.as_slice().into(), names.clone());
+        }
+        names
+    }
+}
+
+/// Drops the element names this thread keeps.
+fn forget_named() {
+    NAMED.with(|named| named.take());
 }
 
 /// An element's path and field names under one parent path.
@@ -199,17 +252,25 @@ impl Element {
     }
 
     /// Its path and field names under `parent`: those of the last time when the parent is
-    /// the same (nearly always: a template's elements sit where the template does).
-    fn names(&self, parent: &Arc<str>, fields: &mut ElementFields) -> Ref<'_, Names> {
-        let known = self.names.borrow().as_ref().is_some_and(|names| Arc::ptr_eq(&names.parent, parent));
-        if !known {
-            let path = fields.child_path(parent, &self.key);
-            let attributes =
-                self.attributes.iter().map(|(name, _)| fields.attribute_name(&path, &self.key, name)).collect();
-            let text = fields.text_name(&path, &self.key);
-            *self.names.borrow_mut() = Some(Names { parent: parent.clone(), path, text, attributes });
+    /// the same (nearly always: a template's elements sit where the template does), else
+    /// those of an element of the same name and attributes under the same parent in another
+    /// template (see [`NAMED`]).
+    fn names(&self, parent: &Arc<str>, fields: &mut ElementFields) -> Rc<Names> {
+        if let Some(names) = self.names.borrow().as_ref().filter(|names| Arc::ptr_eq(&names.parent, parent)) {
+            return names.clone();
         }
-        Ref::map(self.names.borrow(), |names| names.as_ref().expect("just set"))
+        let names = NAMED.with(|named| named.borrow_mut().names(self, parent, fields));
+        *self.names.borrow_mut() = Some(names.clone());
+        names
+    }
+
+    /// Its path and field names under `parent`, made anew.
+    fn name(&self, parent: &Arc<str>, fields: &mut ElementFields) -> Names {
+        let path = fields.child_path(parent, &self.key);
+        let attributes =
+            self.attributes.iter().map(|(name, _)| fields.attribute_name(&path, &self.key, name)).collect();
+        let text = fields.text_name(&path, &self.key);
+        Names { parent: parent.clone(), path, text, attributes }
     }
 
     /// About the memory it takes, its elements' and their field names' (once named).
@@ -494,10 +555,8 @@ impl<'a> Instance<'a> {
         if let Some(text) = text {
             out.push(&names.text, text);
         }
-        let path = names.path.clone();
-        drop(names);
         for (child, instance) in self.children(element) {
-            instance.element(child, &path, out)?;
+            instance.element(child, &names.path, out)?;
         }
         Some(())
     }
@@ -1183,6 +1242,30 @@ mod tests {
             Some("A"),
             "only the text before the NUL counts"
         );
+    }
+
+    /// Elements of one name and attributes under one parent share their names, from any
+    /// template; another attribute, or another parent, gets names of its own.
+    #[test]
+    fn elements_alike_share_their_names_across_templates() {
+        let provider = |attributes: &[&str]| {
+            let attributes = attributes.iter().map(|name| (name.to_string(), Part::Literal(String::new()))).collect();
+            Element::plain("Provider".to_owned(), None, attributes, Vec::new(), false)
+        };
+        let mut fields = ElementFields::default();
+        let system = fields.child_path("Event", "System");
+        let named = |element: &Element, parent: &Arc<str>, fields: &mut ElementFields| element.names(parent, fields);
+        let first = named(&provider(&["Name", "Guid"]), &system, &mut fields);
+        let again = named(&provider(&["Name", "Guid"]), &system, &mut fields);
+        assert!(Rc::ptr_eq(&first, &again), "the same element in another template");
+        let other_attributes = named(&provider(&["Name"]), &system, &mut fields);
+        assert!(!Rc::ptr_eq(&first, &other_attributes));
+        assert_eq!(other_attributes.attributes.len(), 1);
+        let elsewhere = named(&provider(&["Name", "Guid"]), &fields.child_path("Event", "UserData"), &mut fields);
+        assert_eq!(elsewhere.path.as_ref(), "Event.UserData.Provider");
+        assert_eq!(first.path.as_ref(), "Event.System.Provider");
+        let guid = first.attributes[1].as_ref().expect("a field");
+        assert_eq!((guid.name(), guid.path()), ("Provider_Guid", Some("Event.System.Provider.Guid")));
     }
 
     /// Children of one name are numbered from the second on, as the JSON rendering numbers
