@@ -129,11 +129,12 @@ pub(super) fn read(event: &Instance<'_>, root_path: &Arc<str>) -> Option<RecordF
         Some(plan)
     })?;
     let ops = plan.ops.as_ref()?;
+    let instances = instances.as_slice();
     let mut fields = ElementFields::named(ops.iter().map(|op| &op.name));
     for (index, op) in ops.iter().enumerate() {
-        match created_time(op, &instances) {
+        match created_time(op, instances) {
             Some((time, text)) => fields.fill_created(index, time, text),
-            None if fields.fill(index, |into| fill(&op.source, &instances, into)) => {}
+            None if fields.fill(index, |into| fill(&op.source, instances, into)) => {}
             None => return None,
         }
     }
