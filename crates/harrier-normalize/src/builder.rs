@@ -145,14 +145,18 @@ impl FieldBuilder {
         builder
     }
 
-    /// Writes the value of field `index` in place with `fill`; false when `fill` is, or there
-    /// is no such field.
-    pub(crate) fn fill(&mut self, index: usize, fill: impl FnOnce(&mut Value) -> bool) -> bool {
+    /// Writes the value of field `index` in place with `fill`, canonical, a numeric text an
+    /// integer when the field is `integer` (see [`is_integer_field`]); false when `fill` is,
+    /// or there is no such field.
+    pub(crate) fn fill(&mut self, index: usize, integer: bool, fill: impl FnOnce(&mut Value) -> bool) -> bool {
         let Some(field) = self.fields.get_mut(index) else {
             return false;
         };
         let filled = fill(&mut field.value);
         make_canonical(&mut field.value);
+        if integer && matches!(field.value, Value::Str(_)) {
+            make_integer(&mut field.value);
+        }
         filled
     }
 
@@ -257,16 +261,21 @@ impl FieldBuilder {
     }
 
     /// Applies the shared canonical forms and builds the event.
-    pub(crate) fn finish(mut self, mut provenance: Provenance) -> Event {
+    pub(crate) fn finish(mut self, provenance: Provenance) -> Event {
         for field in &mut self.fields {
             // Only a text can become an integer: most values are neither, and need no look at
             // their names.
-            if matches!(field.value, Value::Str(_))
-                && INTEGER_FIELDS.iter().any(|name| field.name().eq_ignore_ascii_case(name))
-            {
-                field.value = std::mem::replace(&mut field.value, Value::Null).into_integer_if_numeric();
+            if matches!(field.value, Value::Str(_)) && is_integer_field(field.name()) {
+                make_integer(&mut field.value);
             }
         }
+        self.into_event(provenance)
+    }
+
+    /// The event, its fields canonical already, integers included (see
+    /// [`FieldBuilder::fill`]), and its timestamp taken from `TimeCreated` when `provenance`
+    /// has none.
+    pub(crate) fn into_event(mut self, mut provenance: Provenance) -> Event {
         if let Some(time) = self.created {
             provenance.timestamp.get_or_insert(time);
             return Event::new(provenance, self.fields);
@@ -283,6 +292,16 @@ impl FieldBuilder {
         }
         Event::new(provenance, self.fields)
     }
+}
+
+/// Whether a field of this name holds an integer in every export (see [`INTEGER_FIELDS`]).
+pub(crate) fn is_integer_field(name: &str) -> bool {
+    INTEGER_FIELDS.iter().any(|integer| name.eq_ignore_ascii_case(integer))
+}
+
+/// A numeric text made an integer (see [`Value::into_integer_if_numeric`]).
+fn make_integer(value: &mut Value) {
+    *value = std::mem::replace(value, Value::Null).into_integer_if_numeric();
 }
 
 /// `path.segment`, or `segment` at the root, the segment without spaces.

@@ -42,9 +42,18 @@ impl ElementFields {
     }
 
     /// Writes the value of field `index` (see [`ElementFields::named`]) in place with `fill`,
-    /// made canonical as the JSON path makes it; false when `fill` is, or there is no such field.
-    pub fn fill(&mut self, index: usize, fill: impl FnOnce(&mut Value) -> bool) -> bool {
-        self.0.fill(index, fill)
+    /// made canonical as the JSON path makes it: when the field is `integer` (see
+    /// [`ElementFields::is_integer`]), a numeric text becomes an integer. False when `fill`
+    /// is, or there is no such field.
+    pub fn fill(&mut self, index: usize, integer: bool, fill: impl FnOnce(&mut Value) -> bool) -> bool {
+        self.0.fill(index, integer, fill)
+    }
+
+    /// Whether a field of this name holds an integer in every export (`EventID`,
+    /// `ProcessID`, ...), which [`ElementFields::fill`] makes of a numeric text: a reader that
+    /// fills the fields of one shape again and again tells it once.
+    pub fn is_integer(name: &FieldName) -> bool {
+        crate::builder::is_integer_field(name.name())
     }
 
     /// Field `index` is the `TimeCreated` field (the first the event has), its text
@@ -56,6 +65,42 @@ impl ElementFields {
 
     /// The event, its timestamp taken from `TimeCreated` when `provenance` has none.
     pub fn finish(self, provenance: Provenance) -> Event {
-        self.0.finish(provenance)
+        self.0.into_event(provenance)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ElementFields;
+    use harrier_event::{FieldName, Provenance, SourceFile, Value};
+    use std::sync::Arc;
+
+    /// Values are made canonical as they are filled: a numeric text becomes an integer in the
+    /// fields that hold integers in every export, and only there; a GUID is braced and
+    /// lower-cased.
+    #[test]
+    fn fields_are_filled_canonical_integers_included() {
+        let event_id = FieldName::new("EventID", Some("Event.System.EventID"));
+        let image = FieldName::new("Image", Some("Event.EventData.Image"));
+        let guid = FieldName::new("ProcessGuid", Some("Event.EventData.ProcessGuid"));
+        assert!(ElementFields::is_integer(&event_id) && !ElementFields::is_integer(&image));
+        let mut fields = ElementFields::named([&event_id, &image, &guid]);
+        let text = |text: &str| {
+            let value = Value::Str(text.to_owned());
+            move |into: &mut Value| {
+                *into = value;
+                true
+            }
+        };
+        assert!(fields.fill(0, true, text("4688")));
+        assert!(fields.fill(1, false, text("42")));
+        assert!(fields.fill(2, false, text("5770385F-C22A-43E0-BF4C-06F5698FFBD9")));
+        assert!(!fields.fill(3, false, text("no such field")));
+        let provenance =
+            Provenance { source: Arc::new(SourceFile { path: "a.evtx".into() }), record_id: 1, timestamp: None };
+        let event = fields.finish(provenance);
+        let values: Vec<&Value> = event.fields().iter().map(|field| &field.value).collect();
+        let guid = Value::Str("{5770385f-c22a-43e0-bf4c-06f5698ffbd9}".into());
+        assert_eq!(values, [&Value::Int(4688), &Value::Str("42".into()), &guid]);
     }
 }

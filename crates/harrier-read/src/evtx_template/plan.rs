@@ -56,6 +56,8 @@ struct Op {
     source: Source,
     /// Whether it is the event's `TimeCreated` (its first field of that name).
     created: bool,
+    /// Whether a numeric text in it becomes an integer (see [`ElementFields::is_integer`]).
+    integer: bool,
 }
 
 /// The fields of one shape; `None` when its records take the JSON path.
@@ -98,7 +100,8 @@ impl Recorder<'_> {
     pub(super) fn push(&mut self, name: &FieldName, source: Source) {
         let is_created = |name: &FieldName| name.name().eq_ignore_ascii_case(names::TIME_CREATED);
         let created = is_created(name) && !self.ops.iter().any(|op| is_created(&op.name));
-        self.ops.push(Op { name: name.clone(), source, created });
+        let integer = ElementFields::is_integer(name);
+        self.ops.push(Op { name: name.clone(), source, created, integer });
     }
 }
 
@@ -134,7 +137,7 @@ pub(super) fn read(event: &Instance<'_>, root_path: &Arc<str>) -> Option<RecordF
     for (index, op) in ops.iter().enumerate() {
         match created_time(op, instances) {
             Some((time, text)) => fields.fill_created(index, time, text),
-            None if fields.fill(index, |into| fill(&op.source, instances, into)) => {}
+            None if fields.fill(index, op.integer, |into| fill(&op.source, instances, into)) => {}
             None => return None,
         }
     }
