@@ -1143,6 +1143,10 @@ fn number_repeated_names(content: &mut [Content]) -> Option<()> {
 
 /// The names two children or more have.
 fn repeated_names(content: &[Content]) -> Vec<String> {
+    // Most elements have one child element at most (a template's leaves): nothing to sort.
+    if child_elements(content).nth(1).is_none() {
+        return Vec::new();
+    }
     let mut keys: Vec<&str> = child_elements(content).map(|child| child.key.as_str()).collect();
     keys.sort_unstable();
     let mut repeated: Vec<String> =
