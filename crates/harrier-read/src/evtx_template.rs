@@ -218,7 +218,7 @@ impl Named {
         if let Some(names) = self.names.get(self.key.as_slice()) {
             return names.clone();
         }
-        let names = Rc::new(element.name(parent, fields));
+        let names = Rc::new(element.fresh_names(parent, fields));
         if self.key.len() <= MAX_NAMED_KEY_BYTES {
             if self.names.len() >= NAMED_LIMIT {
                 self.names.clear();
@@ -266,7 +266,7 @@ impl Element {
     }
 
     /// Its path and field names under `parent`, made anew.
-    fn name(&self, parent: &Arc<str>, fields: &mut ElementFields) -> Names {
+    fn fresh_names(&self, parent: &Arc<str>, fields: &mut ElementFields) -> Names {
         let path = fields.child_path(parent, &self.key);
         let attributes =
             self.attributes.iter().map(|(name, _)| fields.attribute_name(&path, &self.key, name)).collect();
@@ -710,7 +710,7 @@ const ASCII_BLOCK_UNITS: usize = 8;
 
 /// The low bytes of the UTF-16LE units from the start that are ASCII other than NUL, as most
 /// values are throughout: eight units are checked and narrowed at once, in one pass (four
-/// at a time, then narrowed in another pass, was a tenth of reading EVTX), into room made
+/// at a time, then narrowed in another pass, was a twelfth of reading EVTX), into room made
 /// once and not zeroed (pushed one at a time, each push's capacity check cost more than the
 /// narrowing; zeroing the room first cost a tenth of it).
 fn ascii_prefix(bytes: &[u8]) -> Vec<u8> {
@@ -773,11 +773,11 @@ fn ascii_block(block: &[u8; ASCII_BLOCK_UNITS * 2], low_bytes: &mut [MaybeUninit
     ascii
 }
 
-/// The text of the bytes [`ascii_prefix`] gave.
+/// The text of bytes written ASCII (by [`ascii_prefix`], or as hex digits): not checked for
+/// UTF-8 again (that check was 2 % of reading EVTX).
 fn ascii_string(ascii: Vec<u8>) -> String {
     debug_assert!(ascii.is_ascii());
-    // SAFETY: every byte is ASCII (below 0x80), so the bytes are UTF-8; not checked again
-    // (that check was 2 % of reading EVTX).
+    // SAFETY: every byte is ASCII (below 0x80), so the bytes are UTF-8.
     unsafe { String::from_utf8_unchecked(ascii) }
 }
 
@@ -792,8 +792,7 @@ fn hex_text(value: u64) -> String {
         *byte = HEX_DIGITS[(rest & 0xf) as usize];
         rest >>= 4;
     }
-    // SAFETY: `0x` and hex digits are ASCII, so the bytes are UTF-8.
-    unsafe { String::from_utf8_unchecked(bytes[..2 + digits].to_vec()) }
+    ascii_string(bytes[..2 + digits].to_vec())
 }
 
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -808,8 +807,7 @@ fn guid_text(bytes: &[u8; 16]) -> String {
         text[at] = HEX_DIGITS[usize::from(byte >> 4)];
         text[at + 1] = HEX_DIGITS[usize::from(byte & 0x0f)];
     }
-    // SAFETY: braces, dashes and hex digits are ASCII, so the bytes are UTF-8.
-    unsafe { String::from_utf8_unchecked(text.to_vec()) }
+    ascii_string(text.to_vec())
 }
 
 /// `S-1-5-21-...`: revision, the 48-bit authority (big-endian), then the sub-authorities.
