@@ -3,7 +3,7 @@
 use crate::detect::{self, Sniffed};
 use crate::report::{Place, Problem};
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Cursor, Read, Seek};
+use std::io::{self, BufRead, BufReader, Cursor, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -139,8 +139,8 @@ pub(crate) struct Opened {
 
 /// What follows an opened input's prefix.
 enum Rest {
-    /// A file on disk, kept as such so that a reader that seeks (EVTX) reads it in place
-    /// rather than opening it again.
+    /// A file on disk, kept as such so that a reader that reads by position (EVTX) reads it
+    /// in place rather than opening it again.
     File(Stoppable<File>),
     Stream(Box<dyn Read + Send>),
 }
@@ -155,14 +155,11 @@ impl Opened {
         BufReader::with_capacity(1 << 16, Cursor::new(self.prefix).chain(rest))
     }
 
-    /// The file on disk the input was opened from, at its start; the input itself when it is
-    /// not a file on disk.
-    pub fn into_file(self) -> Result<io::Result<File>, Opened> {
+    /// The file on disk the input was opened from, for a reader that reads it by position
+    /// (its cursor is past the prefix); the input itself when it is not a file on disk.
+    pub fn into_file(self) -> Result<File, Opened> {
         match self.rest {
-            Rest::File(file) => {
-                let mut file = file.inner;
-                Ok(file.rewind().map(|()| file))
-            }
+            Rest::File(file) => Ok(file.inner),
             Rest::Stream(_) => Err(self),
         }
     }
@@ -210,13 +207,6 @@ impl<R: Read> Read for Stoppable<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.check()?;
         self.inner.read(buf)
-    }
-}
-
-impl<R: io::Seek> io::Seek for Stoppable<R> {
-    fn seek(&mut self, position: io::SeekFrom) -> io::Result<u64> {
-        self.check()?;
-        self.inner.seek(position)
     }
 }
 

@@ -341,18 +341,12 @@ fn read_file(
         // A file on disk is read in place, unbuffered: chunks are read whole, straight into
         // their buffers.
         Format::Evtx => match opened.into_file() {
-            Ok(Ok(handle)) => evtx_source::produce(handle, source, options.stop.as_deref(), send),
-            Ok(Err(error)) => {
-                send(Step::Problem(Problem::new(&source.path, Place::File, format!("read error: {error}"))))
-            }
-            // Bytes in memory seek as they are.
+            Ok(handle) => evtx_source::produce(handle, source, options.stop.as_deref(), send),
+            // Bytes in memory are read where they are.
             Err(opened) => match &file.origin {
-                inputs::Origin::Bytes(bytes) => evtx_source::produce(
-                    Cursor::new(inputs::ArcBytes(bytes.clone())),
-                    source,
-                    options.stop.as_deref(),
-                    send,
-                ),
+                inputs::Origin::Bytes(bytes) => {
+                    evtx_source::produce(inputs::ArcBytes(bytes.clone()), source, options.stop.as_deref(), send)
+                }
                 _ => read_evtx_spooled(opened, source, send),
             },
         },
@@ -383,7 +377,6 @@ fn read_file(
 fn read_evtx_spooled(opened: Opened, source: &Arc<SourceFile>, send: &mut dyn FnMut(Step)) {
     let spooled = tempfile::tempfile().and_then(|mut file| {
         std::io::copy(&mut opened.into_reader(), &mut file)?;
-        std::io::Seek::rewind(&mut file)?;
         Ok(file)
     });
     match spooled {
