@@ -10,6 +10,7 @@ use harrier_event::Value;
 use harrier_ir::{Expr, Predicate, Test, Token};
 use rustc_hash::FxHashMap;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Where a witness literal must occur.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -191,6 +192,11 @@ pub(crate) struct Scanner {
     pub place: Place,
     literals: Packed<u8>,
     automaton: OnceLock<Automaton>,
+    /// The automaton that searches faster (see [`Scanner::build_faster`]), once the scanner
+    /// has read enough text for its building to pay.
+    faster: OnceLock<AhoCorasick>,
+    /// Bytes of text searched with `automaton` so far (see [`Scanner::every_match`]).
+    searched: AtomicUsize,
     /// For each literal, the groups of rules it witnesses (see [`code`]).
     codes: Packed<u32>,
     /// The length of the shortest literal: shorter texts (most numbers, flags, short names)
@@ -220,23 +226,60 @@ const KEYWORDS_PER_SCANNER: usize = 64;
 /// scanner doubled the memory of a hunt.
 const DFA_LITERALS: usize = 300;
 
+/// Bytes a field scanner searches, per byte of its literals, before its faster automaton is
+/// built (see [`Scanner::every_match`]).
+const SEARCHED_BYTES_PER_LITERAL_BYTE: usize = 16;
+
 impl Scanner {
     /// A keyword scanner reads all the text of every event it meets, several times what the
     /// field scanners read, and nearly always finds nothing: a SIMD searcher finds where its
     /// first literal starts, if any, and its DFA (a third faster per byte than the default
     /// NFA) reads on from there. Left to itself, the automaton of the twenty keywords a
     /// Sysmon or Security event meets searched no faster than byte by byte (grouping the
-    /// keywords without this search gained nothing). A field scanner searches with a DFA too
-    /// while it is small enough ([`DFA_LITERALS`]).
+    /// keywords without this search gained nothing). A field scanner starts with the
+    /// automaton that is cheapest to build (see [`Scanner::every_match`]).
     fn build(&self) -> Automaton {
         let keywords = matches!(self.place, Place::AnyValue(_));
-        let kind = (keywords || self.literals.len() <= DFA_LITERALS).then_some(aho_corasick::AhoCorasickKind::DFA);
-        let builder = aho_corasick::AhoCorasickBuilder::new().kind(kind).build(self.literals.iter());
-        let every_match = builder.expect("literal patterns build an automaton");
+        let every_match = match keywords {
+            true => self.build_faster(),
+            false => self.build_kind(Some(aho_corasick::AhoCorasickKind::NoncontiguousNFA)),
+        };
         let first_match = keywords
             .then(|| packed::Config::new().only_teddy(true).builder().extend(self.literals.iter()).build())
             .flatten();
         Automaton { every_match, first_match }
+    }
+
+    /// The automaton that searches fastest for its building cost: a DFA while the scanner is
+    /// small enough ([`DFA_LITERALS`]), else the `aho-corasick` crate's choice.
+    fn build_faster(&self) -> AhoCorasick {
+        let dfa = matches!(self.place, Place::AnyValue(_)) || self.literals.len() <= DFA_LITERALS;
+        self.build_kind(dfa.then_some(aho_corasick::AhoCorasickKind::DFA))
+    }
+
+    fn build_kind(&self, kind: Option<aho_corasick::AhoCorasickKind>) -> AhoCorasick {
+        let built = aho_corasick::AhoCorasickBuilder::new().kind(kind).build(self.literals.iter());
+        built.expect("literal patterns build an automaton")
+    }
+
+    /// The automaton to search `bytes` of text with. A field scanner searches with the one
+    /// cheapest to build until it has searched [`SEARCHED_BYTES_PER_LITERAL_BYTE`] times the
+    /// bytes of its literals, then with a faster one. Building every field scanner's faster
+    /// automaton up front was a fifth of the instructions of a hunt of the shared EVTX files
+    /// with all SigmaHQ, more than they saved it; over many events they pay (the values of
+    /// the shared JSON files are searched with a fifth fewer instructions).
+    fn every_match<'a>(&'a self, automaton: &'a Automaton, bytes: usize) -> &'a AhoCorasick {
+        if let Some(faster) = self.faster.get() {
+            return faster;
+        }
+        if automaton.first_match.is_some() {
+            return &automaton.every_match;
+        }
+        let searched = self.searched.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        if searched < self.literals.items.len() * SEARCHED_BYTES_PER_LITERAL_BYTE {
+            return &automaton.every_match;
+        }
+        self.faster.get_or_init(|| self.build_faster())
     }
 
     /// Whether the lower-cased text of a value may hold a literal, told before it is
@@ -277,6 +320,7 @@ impl Scanner {
             return;
         }
         let automaton = self.automaton.get_or_init(|| self.build());
+        let every_match = self.every_match(automaton, text.len());
         let start = match &automaton.first_match {
             Some(first_match) => match first_match.find(text) {
                 Some(found) => found.start(),
@@ -285,7 +329,7 @@ impl Scanner {
             None => 0,
         };
         let rest = aho_corasick::Input::new(text).span(start..text.len());
-        for literal in automaton.every_match.find_overlapping_iter(rest) {
+        for literal in every_match.find_overlapping_iter(rest) {
             found(literal.pattern().as_u32());
         }
     }
@@ -404,7 +448,8 @@ fn scanners(place: Place, by_literal: FxHashMap<Box<str>, Box<[u32]>>) -> Vec<Sc
         codes.shrink_to_fit();
         let shortest = literals.iter().map(<[u8]>::len).min().unwrap_or(0);
         let in_integers = literals.iter().any(|literal| literal.iter().all(|&b| b.is_ascii_digit() || b == b'-'));
-        scanners.push(Scanner { place, literals, automaton: OnceLock::new(), codes, shortest, in_integers });
+        let (automaton, faster, searched) = (OnceLock::new(), OnceLock::new(), AtomicUsize::new(0));
+        scanners.push(Scanner { place, literals, automaton, faster, searched, codes, shortest, in_integers });
     }
     scanners
 }
@@ -496,6 +541,33 @@ mod tests {
         }
         groups.iter_mut().for_each(|group| group.sort());
         groups
+    }
+
+    /// A field scanner searches with its cheapest automaton, then with its faster one once it
+    /// has searched enough text, and finds the same literals with both.
+    #[test]
+    fn a_field_scanner_searches_faster_once_it_has_searched_enough() {
+        let (prefilter, _) = prefilter_of(
+            "title: t\nlogsource: {category: process_creation, product: windows}\n\
+             detection:\n  cli: {CommandLine|contains: ['advpack', 'zipfldr']}\n  condition: cli\n",
+        );
+        let scanner = &prefilter.scanners[0];
+        let text = "rundll32 advpack.dll,launchinfsection and zipfldr.dll";
+        let found = || {
+            let mut found = Vec::new();
+            scanner.find_literals(text, &mut |literal| found.push(literal));
+            found.sort_unstable();
+            found
+        };
+        let first = found();
+        assert_eq!(first.len(), 2);
+        assert!(scanner.faster.get().is_none(), "built before it searched enough");
+        let enough = scanner.literals.items.len() * SEARCHED_BYTES_PER_LITERAL_BYTE;
+        for _ in 0..enough.div_ceil(text.len()) {
+            assert_eq!(found(), first);
+        }
+        assert!(scanner.faster.get().is_some(), "not built once it searched enough");
+        assert_eq!(found(), first);
     }
 
     #[test]
