@@ -196,9 +196,9 @@ pub(crate) struct Scanner {
     pub place: Place,
     literals: Packed<u8>,
     automaton: OnceLock<Automaton>,
-    /// The automaton that searches faster (see [`Scanner::build_faster`]), once the scanner
-    /// has read enough text for its building to pay.
-    faster: OnceLock<AhoCorasick>,
+    /// A field scanner's DFA, built once it has searched enough text for it to pay (see
+    /// [`Scanner::every_match`]).
+    dfa: OnceLock<AhoCorasick>,
     /// Bytes of text searched with `automaton` so far (see [`Scanner::every_match`]).
     searched: AtomicUsize,
     /// For each literal, the groups of rules it witnesses (see [`code`]).
@@ -230,8 +230,8 @@ const KEYWORDS_PER_SCANNER: usize = 64;
 /// scanner doubled the memory of a hunt.
 const DFA_LITERALS: usize = 300;
 
-/// Bytes a field scanner searches, per byte of its literals, before its faster automaton is
-/// built (see [`Scanner::every_match`]).
+/// Bytes a field scanner searches, per byte of its literals, before its DFA is built (see
+/// [`Scanner::every_match`]).
 const SEARCHED_BYTES_PER_LITERAL_BYTE: usize = 16;
 
 impl Scanner {
@@ -240,50 +240,42 @@ impl Scanner {
     /// first literal starts, if any, and its DFA (a third faster per byte than the default
     /// NFA) reads on from there. Left to itself, the automaton of the twenty keywords a
     /// Sysmon or Security event meets searched no faster than byte by byte (grouping the
-    /// keywords without this search gained nothing). A field scanner starts with the
-    /// automaton that is cheapest to build (see [`Scanner::every_match`]).
+    /// keywords without this search gained nothing). A field scanner starts as a contiguous
+    /// NFA (see [`Scanner::every_match`]).
     fn build(&self) -> Automaton {
+        use aho_corasick::AhoCorasickKind::{ContiguousNFA, DFA};
         let keywords = matches!(self.place, Place::AnyValue(_));
-        let every_match = match keywords {
-            true => self.build_faster(),
-            false => self.build_kind(Some(aho_corasick::AhoCorasickKind::NoncontiguousNFA)),
-        };
+        let every_match = self.build_kind(if keywords { DFA } else { ContiguousNFA });
         let first_match = keywords
             .then(|| packed::Config::new().only_teddy(true).builder().extend(self.literals.iter()).build())
             .flatten();
         Automaton { every_match, first_match }
     }
 
-    /// The automaton that searches fastest for its building cost: a DFA while the scanner is
-    /// small enough ([`DFA_LITERALS`]), else the `aho-corasick` crate's choice.
-    fn build_faster(&self) -> AhoCorasick {
-        let dfa = matches!(self.place, Place::AnyValue(_)) || self.literals.len() <= DFA_LITERALS;
-        self.build_kind(dfa.then_some(aho_corasick::AhoCorasickKind::DFA))
-    }
-
-    fn build_kind(&self, kind: Option<aho_corasick::AhoCorasickKind>) -> AhoCorasick {
-        let built = aho_corasick::AhoCorasickBuilder::new().kind(kind).build(self.literals.iter());
+    fn build_kind(&self, kind: aho_corasick::AhoCorasickKind) -> AhoCorasick {
+        let built = aho_corasick::AhoCorasickBuilder::new().kind(Some(kind)).build(self.literals.iter());
         built.expect("literal patterns build an automaton")
     }
 
-    /// The automaton to search `bytes` of text with. A field scanner searches with the one
-    /// cheapest to build until it has searched [`SEARCHED_BYTES_PER_LITERAL_BYTE`] times the
-    /// bytes of its literals, then with a faster one. Building every field scanner's faster
-    /// automaton up front was a fifth of the instructions of a hunt of the shared EVTX files
-    /// with all SigmaHQ, more than they saved it; over many events they pay (the values of
-    /// the shared JSON files are searched with a fifth fewer instructions).
+    /// The automaton to search `bytes` of text with. A field scanner of up to
+    /// [`DFA_LITERALS`] searches with its contiguous NFA until it has searched
+    /// [`SEARCHED_BYTES_PER_LITERAL_BYTE`] times the bytes of its literals, then with a DFA.
+    /// Building their DFAs up front was a fifth of the instructions of a hunt of the shared
+    /// EVTX files with all SigmaHQ, more than the DFAs saved it; over many events they pay
+    /// (the values of the shared JSON files are searched with a fifth fewer instructions). A
+    /// noncontiguous NFA, cheaper still to build, made warm hunts some 7 % slower.
     fn every_match<'a>(&'a self, automaton: &'a Automaton, bytes: usize) -> &'a AhoCorasick {
-        if let Some(faster) = self.faster.get() {
-            return faster;
+        if let Some(dfa) = self.dfa.get() {
+            return dfa;
         }
-        if automaton.first_match.is_some() {
+        if automaton.first_match.is_some() || self.literals.len() > DFA_LITERALS {
             return &automaton.every_match;
         }
         let searched = self.searched.fetch_add(bytes, Ordering::Relaxed) + bytes;
         if searched < self.literals.items.len() * SEARCHED_BYTES_PER_LITERAL_BYTE {
             return &automaton.every_match;
         }
-        self.faster.get_or_init(|| self.build_faster())
+        self.dfa.get_or_init(|| self.build_kind(aho_corasick::AhoCorasickKind::DFA))
     }
 
     /// Whether the lower-cased text of a value may hold a literal, told before it is
@@ -452,8 +444,8 @@ fn scanners(place: Place, by_literal: FxHashMap<Box<str>, Box<[u32]>>) -> Vec<Sc
         codes.shrink_to_fit();
         let shortest = literals.iter().map(<[u8]>::len).min().unwrap_or(0);
         let in_integers = literals.iter().any(|literal| literal.iter().all(|&b| b.is_ascii_digit() || b == b'-'));
-        let (automaton, faster, searched) = (OnceLock::new(), OnceLock::new(), AtomicUsize::new(0));
-        scanners.push(Scanner { place, literals, automaton, faster, searched, codes, shortest, in_integers });
+        let (automaton, dfa, searched) = (OnceLock::new(), OnceLock::new(), AtomicUsize::new(0));
+        scanners.push(Scanner { place, literals, automaton, dfa, searched, codes, shortest, in_integers });
     }
     scanners
 }
@@ -547,10 +539,10 @@ mod tests {
         groups
     }
 
-    /// A field scanner searches with its cheapest automaton, then with its faster one once it
-    /// has searched enough text, and finds the same literals with both.
+    /// A field scanner searches with its NFA, then with its DFA once it has searched enough
+    /// text, and finds the same literals with both.
     #[test]
-    fn a_field_scanner_searches_faster_once_it_has_searched_enough() {
+    fn a_field_scanner_searches_with_a_dfa_once_it_has_searched_enough() {
         let (prefilter, _) = prefilter_of(
             "title: t\nlogsource: {category: process_creation, product: windows}\n\
              detection:\n  cli: {CommandLine|contains: ['advpack', 'zipfldr']}\n  condition: cli\n",
@@ -565,12 +557,12 @@ mod tests {
         };
         let first = found();
         assert_eq!(first.len(), 2);
-        assert!(scanner.faster.get().is_none(), "built before it searched enough");
+        assert!(scanner.dfa.get().is_none(), "built before it searched enough");
         let enough = scanner.literals.items.len() * SEARCHED_BYTES_PER_LITERAL_BYTE;
         for _ in 0..enough.div_ceil(text.len()) {
             assert_eq!(found(), first);
         }
-        assert!(scanner.faster.get().is_some(), "not built once it searched enough");
+        assert!(scanner.dfa.get().is_some(), "not built once it searched enough");
         assert_eq!(found(), first);
     }
 
