@@ -57,7 +57,7 @@ impl FieldTable {
 
     /// The name as the table keeps it: lower-cased unless names are exact, in `room` when it is
     /// short and ASCII (as field names nearly all are), as bytes that need no check that they
-    /// are UTF-8: a rule set names fields some 200,000 times, each compiled and then looked up
+    /// are UTF-8: SigmaHQ names fields some 175,000 times, each compiled and then looked up
     /// for its witnesses, and a new `String` for each was half of compiling its conditions.
     fn key<'k>(&self, name: &'k str, room: &'k mut [u8; SHORT_NAME_BYTES]) -> std::borrow::Cow<'k, [u8]> {
         use std::borrow::Cow;

@@ -82,7 +82,7 @@ pub(crate) fn produce(
 
 /// An input whose bytes are read by their position, with no cursor to move: a file on disk
 /// takes one system call a read (`pread`), where seeking and then reading took two, and
-/// seeking was 60 % of the system calls of reading the shared EVTX files.
+/// seeking was more than half of the system calls of reading the shared EVTX files.
 pub(crate) trait ReadAt {
     /// Reads the bytes from `offset` on into `buffer`; how many (0 past the end).
     fn read_at(&self, buffer: &mut [u8], offset: u64) -> std::io::Result<usize>;
