@@ -74,11 +74,6 @@ impl FieldTable {
         }
     }
 
-    /// The slot of a name, given lower-cased unless names are exact.
-    pub(crate) fn get(&self, key: &str) -> Option<u32> {
-        self.ids.get(key.as_bytes()).copied()
-    }
-
     pub(crate) fn len(&self) -> usize {
         self.ids.len()
     }

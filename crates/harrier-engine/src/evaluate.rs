@@ -48,7 +48,6 @@ struct Scratch {
     to_run: Vec<u32>,
     /// The gated rules whose witness the current event holds, as found.
     witnessed: Vec<u32>,
-    name: String,
     /// The groups of literals of each gated rule not yet seen in the current event, valid when its
     /// generation is the current one.
     marks: Vec<Mark>,
@@ -489,26 +488,17 @@ impl Engine {
             return known.slots;
         }
         let path = names.path().filter(|_| self.fields.has_dotted);
-        let slots = [self.slot_of(names.name(), scratch), path.map_or(NONE, |path| self.slot_of(path, scratch))];
+        let slots = [self.slot_of(names.name()), path.map_or(NONE, |path| self.slot_of(path))];
         if names.name().len().max(path.map_or(0, str::len)) <= MAX_REMEMBERED_BYTES {
             scratch.known_names[at] = KnownName { engine: self.id, names: Some(names.clone()), slots };
         }
         slots
     }
 
-    /// The slot a name fills in this engine (`NONE` if no rule names it).
-    fn slot_of(&self, name: &str, scratch: &mut Scratch) -> u32 {
-        let key = &mut scratch.name;
-        key.clear();
-        if self.fields.exact_names {
-            key.push_str(name);
-        } else if name.is_ascii() {
-            key.push_str(name);
-            key.make_ascii_lowercase();
-        } else {
-            key.extend(name.chars().flat_map(char::to_lowercase));
-        }
-        self.fields.get(key).unwrap_or(NONE)
+    /// The slot a name fills in this engine (`NONE` if no rule names it), lower-cased as rules'
+    /// names are so that an event's field and a rule's are found alike.
+    fn slot_of(&self, name: &str) -> u32 {
+        self.fields.slot(name).unwrap_or(NONE)
     }
 }
 

@@ -522,7 +522,7 @@ mod tests {
     fn groups(prefilter: &Prefilter, compiler: &Compiler) -> Vec<Vec<(String, String)>> {
         let mut groups = vec![Vec::new(); prefilter.groups_of(0).count_ones() as usize];
         let name_of = |slot| {
-            ["image", "newprocessname", "commandline"].into_iter().find(|name| compiler.fields.get(name) == Some(slot))
+            ["image", "newprocessname", "commandline"].into_iter().find(|name| compiler.fields.slot(name) == Some(slot))
         };
         for scanner in &prefilter.scanners {
             let Place::Slot(slot) = scanner.place else { continue };

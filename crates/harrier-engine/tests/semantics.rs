@@ -49,6 +49,17 @@ fn strings_ignore_case_unless_cased() {
 }
 
 #[test]
+fn field_names_ignore_case_in_any_script() {
+    // A capital sigma lower-cases to a final sigma at the end of a word, so a rule's name and an
+    // event's must be lower-cased as whole words, not letter by letter.
+    let rule = "sel:\n    ΟΔΟΣ: 'a'\ncondition: sel";
+    for name in ["ΟΔΟΣ", "οδος", "Οδος"] {
+        assert!(matches(rule, &[(name, text("a"))]), "{name}");
+    }
+    assert!(!matches(rule, &[("ΟΔΟ", text("a"))]));
+}
+
+#[test]
 fn numbers_and_strings_compare_by_text() {
     for value in [Value::Int(4624), text("4624")] {
         assert!(matches("sel:\n    EventID: 4624\ncondition: sel", &[("EventID", value.clone())]));
