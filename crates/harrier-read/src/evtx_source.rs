@@ -737,6 +737,23 @@ mod tests {
         assert_eq!(input.read(&mut two).ok(), Some(0));
     }
 
+    /// A chunk buffer kept from an earlier chunk is overwritten whole: what it held is never
+    /// read as a later chunk's bytes, and only buffers of a chunk's size are kept.
+    #[test]
+    fn a_kept_chunk_buffer_holds_nothing_of_its_earlier_chunk() {
+        let (header, chunk) = (FILE_HEADER_BYTES as usize, CHUNK_BYTES as usize);
+        let read_after_a_kept_buffer = |file_bytes: usize| {
+            give_back(vec![0xa5; chunk]);
+            let input = crate::inputs::ArcBytes(Arc::new(vec![0; file_bytes]));
+            read_chunk(&mut Positioned::new(input).expect("bytes have a length"), 0).map(|data| data.is_some())
+        };
+        assert_eq!(read_after_a_kept_buffer(header + chunk), Ok(false), "a blank slot");
+        let cut = read_after_a_kept_buffer(header + chunk / 2);
+        assert_eq!(cut, Err(format!("the chunk ends {} bytes in, before its end", chunk / 2)));
+        give_back(vec![0xa5; 10]);
+        assert_eq!(chunk_buffer().len(), chunk);
+    }
+
     /// A chunk is read whole in one read, not in reads of growing sizes.
     #[test]
     fn a_chunk_is_read_in_one_read() {
