@@ -42,11 +42,13 @@ const SHORT_NAME_BYTES: usize = 64;
 impl FieldTable {
     fn id(&mut self, name: &str) -> u32 {
         self.has_dotted |= name.contains('.');
-        if let Some(id) = self.slot(name) {
+        let mut room = [0; SHORT_NAME_BYTES];
+        let key = self.key(name, &mut room);
+        if let Some(&id) = self.ids.get(&*key) {
             return id;
         }
         let next = self.ids.len() as u32;
-        self.ids.insert(self.key(name, &mut [0; SHORT_NAME_BYTES]).into(), next);
+        self.ids.insert(key.into(), next);
         next
     }
 
