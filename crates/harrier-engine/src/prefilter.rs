@@ -152,7 +152,7 @@ fn predicate_witness(predicate: &Predicate, compiler: &Compiler) -> Witness {
     if literals.is_empty() {
         return Witness::Unknown;
     }
-    Witness::AllOf(vec![literals.into_iter().map(|literal| (place, head(literal))).collect()])
+    Witness::AllOf(vec![literals.into_iter().map(|literal| (place, head(literal, MAX_WITNESS_BYTES))).collect()])
 }
 
 /// The longest literal of a string pattern, lower-cased (a cased test's text holds it too).
@@ -180,10 +180,21 @@ const MIN_REGEX_WITNESS_BYTES: usize = 3;
 /// evaluated for a witness that was not the whole literal add 0.5 % to the matching.
 const MAX_WITNESS_BYTES: usize = 32;
 
-/// The literal's first [`MAX_WITNESS_BYTES`] (on a character boundary).
-fn head(mut literal: String) -> String {
-    if literal.len() > MAX_WITNESS_BYTES {
-        let end = (0..=MAX_WITNESS_BYTES).rev().find(|&end| literal.is_char_boundary(end)).unwrap_or(0);
+/// Literals of a field scanner past which each is cut to its first
+/// [`HUGE_SCANNER_WITNESS_BYTES`]. The automaton of such a scanner is built from lists of
+/// hundreds of hashes (`Hashes`) or command names, distinct within their first bytes, and
+/// its states grow with their bytes: with SigmaHQ's two scanners of over 5,000 literals cut
+/// to 16 bytes, one hunt of `../shared/data/evtx` with the four folders takes 3 % fewer
+/// instructions (its automata 24 % fewer), and matching as many as before. Cut to 12 bytes,
+/// a hash's witness is four of its digits and matching took 2 % more; scanners of 1,000
+/// paths (`Image`) cut to 16 bytes made matching 12 % dearer.
+const HUGE_SCANNER_LITERALS: usize = 2_000;
+const HUGE_SCANNER_WITNESS_BYTES: usize = 16;
+
+/// The literal's first `bytes` (on a character boundary).
+fn head(mut literal: String, bytes: usize) -> String {
+    if literal.len() > bytes {
+        let end = (0..=bytes).rev().find(|&end| literal.is_char_boundary(end)).unwrap_or(0);
         literal.truncate(end);
     }
     literal
@@ -427,11 +438,14 @@ impl PrefilterBuilder {
 }
 
 /// The scanners of one place: one, or for keywords as many as their number takes.
-fn scanners(place: Place, by_literal: FxHashMap<Box<str>, Box<[u32]>>) -> Vec<Scanner> {
+fn scanners(place: Place, mut by_literal: FxHashMap<Box<str>, Box<[u32]>>) -> Vec<Scanner> {
     let per_scanner = match place {
         Place::AnyValue(_) => KEYWORDS_PER_SCANNER,
         Place::Slot(_) => by_literal.len().max(1),
     };
+    if matches!(place, Place::Slot(_)) && by_literal.len() > HUGE_SCANNER_LITERALS {
+        by_literal = cut(by_literal, HUGE_SCANNER_WITNESS_BYTES);
+    }
     let mut by_literal = by_literal.into_iter().peekable();
     let mut scanners = Vec::new();
     while by_literal.peek().is_some() {
@@ -448,6 +462,21 @@ fn scanners(place: Place, by_literal: FxHashMap<Box<str>, Box<[u32]>>) -> Vec<Sc
         scanners.push(Scanner { place, literals, automaton, dfa, searched, codes, shortest, in_integers });
     }
     scanners
+}
+
+/// The literals cut to their first `bytes`, each witnessing the groups of all the literals it
+/// begins, in code order.
+fn cut(by_literal: FxHashMap<Box<str>, Box<[u32]>>, bytes: usize) -> FxHashMap<Box<str>, Box<[u32]>> {
+    let mut cut: FxHashMap<Box<str>, Vec<u32>> = FxHashMap::default();
+    for (literal, codes) in by_literal {
+        cut.entry(head(literal.into_string(), bytes).into_boxed_str()).or_default().extend_from_slice(&codes);
+    }
+    let sorted = |mut codes: Vec<u32>| {
+        codes.sort_unstable();
+        codes.dedup();
+        codes.into_boxed_slice()
+    };
+    cut.into_iter().map(|(literal, codes)| (literal, sorted(codes))).collect()
 }
 
 /// Lists one after another in one allocation, where a vector each took two: SigmaHQ's
@@ -509,13 +538,51 @@ mod tests {
 
     /// The prefilter of one Sigma rule, and the slots of its fields by name.
     fn prefilter_of(yaml: &str) -> (Prefilter, Compiler) {
-        let entries = harrier_sigma::load_text(yaml, "t.yml", &LoadOptions::default());
-        let Outcome::Active(rule) = &entries[0].outcome else { panic!("{:?}", entries[0].outcome) };
+        prefilter_of_all(&[yaml])
+    }
+
+    /// The prefilter of Sigma rules (rule number = index), and the slots of their fields.
+    fn prefilter_of_all(yamls: &[&str]) -> (Prefilter, Compiler) {
         let mut compiler = Compiler::default();
-        crate::compile::compile(&rule.condition, &mut compiler).expect("the rule compiles");
         let mut builder = PrefilterBuilder::default();
-        builder.add(&rule.condition, &compiler, None);
+        for yaml in yamls {
+            let entries = harrier_sigma::load_text(yaml, "t.yml", &LoadOptions::default());
+            let Outcome::Active(rule) = &entries[0].outcome else { panic!("{:?}", entries[0].outcome) };
+            crate::compile::compile(&rule.condition, &mut compiler).expect("the rule compiles");
+            builder.add(&rule.condition, &compiler, None);
+        }
         (builder.finish(), compiler)
+    }
+
+    /// A field scanner of more than [`HUGE_SCANNER_LITERALS`] literals holds their first
+    /// bytes only, and finds every rule whose literal occurs, and those whose literals begin
+    /// the same, which their evaluation then decides.
+    #[test]
+    fn a_huge_scanner_holds_the_heads_of_its_literals_and_finds_the_rules_they_witness() {
+        let rule = |hashes: &[String]| {
+            let hashes = hashes.iter().map(|hash| format!("'{hash}'")).collect::<Vec<_>>().join(", ");
+            format!(
+                "title: t\nlogsource: {{category: driver_load, product: windows}}\n\
+                 detection:\n  selection: {{Hashes|contains: [{hashes}]}}\n  condition: selection\n"
+            )
+        };
+        let many: Vec<String> = (0..=HUGE_SCANNER_LITERALS).map(|n| format!("md5={n:012x}{:020x}", n * 7)).collect();
+        let same_head = format!("{}ffff", &many[5][..HUGE_SCANNER_WITNESS_BYTES]);
+        let (prefilter, _) = prefilter_of_all(&[&rule(&many), &rule(&[same_head]), &rule(&["sha1=0123".into()])]);
+        let [scanner] = &prefilter.scanners[..] else { panic!("one scanner, for Hashes") };
+        assert_eq!(scanner.literals.len(), many.len() + 1, "a head each, and the short literal");
+        assert!(scanner.literals.iter().all(|literal| literal.len() <= HUGE_SCANNER_WITNESS_BYTES));
+        let rules_found = |text: &str| {
+            let mut rules = Vec::new();
+            scanner.scan(text, &mut |code| rules.push(decode(code).0));
+            rules.sort_unstable();
+            rules.dedup();
+            rules
+        };
+        assert_eq!(rules_found(&format!("SHA1=AB,{},IMPHASH=CD", many[5]).to_lowercase()), [0, 1]);
+        assert_eq!(rules_found(&many[HUGE_SCANNER_LITERALS]), [0]);
+        assert_eq!(rules_found("sha1=0123,md5=99"), [2]);
+        assert_eq!(rules_found(&many[7][..HUGE_SCANNER_WITNESS_BYTES - 1]), Vec::<u32>::new());
     }
 
     /// The literals of each group of rule 0, each with the field it is looked for in.
