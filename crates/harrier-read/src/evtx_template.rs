@@ -858,18 +858,25 @@ const MAX_NAME_UNITS: usize = 256;
 /// The template whose body is `chunk[body]` (after its header: next template's offset, GUID,
 /// size), or `None` when it has a shape left to the JSON path (or does not parse: the JSON
 /// path then says why); and where the names it read are. `body` lies in `chunk`.
-fn compile_body(chunk: &[u8], body: Range<usize>) -> (Option<Element>, Vec<Range<usize>>) {
+fn compile_body(chunk: &[u8], body: Range<usize>) -> (Option<Element>, Vec<NameRead>) {
     let mut reader = Reader::new(&chunk[..body.end], body.start);
     let root = reader.root();
     (root, reader.names)
+}
+
+/// One name a [`Reader`] read: where the chunk offset of its entry was, and its entry (the
+/// link to the next entry, the hash, the length and the text, up to the end of the text).
+struct NameRead {
+    link: usize,
+    entry: Range<usize>,
 }
 
 struct Reader<'d> {
     /// The chunk, up to the end of the template: names are read from anywhere in it.
     chunk: &'d [u8],
     at: usize,
-    /// Where the names read are: each one's entry, up to the end of its text.
-    names: Vec<Range<usize>>,
+    /// The names read, in order.
+    names: Vec<NameRead>,
     /// Whether elements carry the number of the value they depend on: in a template's
     /// definition they do, in a record's or a fragment's own elements they do not.
     dependencies: bool,
@@ -939,7 +946,7 @@ impl<'d> Reader<'d> {
             return None;
         }
         let text = name.utf16(units)?;
-        self.names.push(offset..name.at);
+        self.names.push(NameRead { link: self.at - 4, entry: offset..name.at });
         if offset == self.at {
             self.at = name.at.checked_add(2)?;
         }
