@@ -366,7 +366,7 @@ pub(crate) struct PrefilterBuilder {
     /// The codes of the groups each literal witnesses, per place. Boxes, not a `String` and
     /// a `Vec`: most literals witness one group, and with SigmaHQ's 25,000 literals the spare
     /// capacity was a megabyte of the peak memory of loading rules.
-    literals: FxHashMap<Place, FxHashMap<Box<str>, Box<[u32]>>>,
+    literals: FxHashMap<Place, PlaceLiterals>,
     groups: Vec<u8>,
     /// The group number of each set of channels keyword rules are routed to.
     keyword_groups: FxHashMap<Option<Vec<Option<String>>>, u32>,
@@ -392,10 +392,7 @@ impl PrefilterBuilder {
                     Place::AnyValue(_) => Place::AnyValue(keyword_group),
                     slot => slot,
                 };
-                let codes = self.literals.entry(place).or_default().entry(literal.into_boxed_str()).or_default();
-                if codes.last() != Some(&code) {
-                    *codes = codes.iter().copied().chain([code]).collect();
-                }
+                self.literals.entry(place).or_default().add(place, literal, code);
             }
         }
     }
@@ -418,7 +415,7 @@ impl PrefilterBuilder {
     pub(crate) fn finish(self) -> Prefilter {
         let PrefilterBuilder { literals, groups, .. } = self;
         let mut scanners: Vec<Scanner> =
-            literals.into_iter().flat_map(|(place, by_literal)| scanners(place, by_literal)).collect();
+            literals.into_iter().flat_map(|(place, literals)| scanners(place, literals.by_literal)).collect();
         scanners.sort_by_key(|scanner| match scanner.place {
             Place::Slot(slot) => (false, slot),
             Place::AnyValue(group) => (true, group),
@@ -438,14 +435,11 @@ impl PrefilterBuilder {
 }
 
 /// The scanners of one place: one, or for keywords as many as their number takes.
-fn scanners(place: Place, mut by_literal: FxHashMap<Box<str>, Box<[u32]>>) -> Vec<Scanner> {
+fn scanners(place: Place, by_literal: FxHashMap<Box<str>, Box<[u32]>>) -> Vec<Scanner> {
     let per_scanner = match place {
         Place::AnyValue(_) => KEYWORDS_PER_SCANNER,
         Place::Slot(_) => by_literal.len().max(1),
     };
-    if matches!(place, Place::Slot(_)) && by_literal.len() > HUGE_SCANNER_LITERALS {
-        by_literal = cut(by_literal, HUGE_SCANNER_WITNESS_BYTES);
-    }
     let mut by_literal = by_literal.into_iter().peekable();
     let mut scanners = Vec::new();
     while by_literal.peek().is_some() {
@@ -462,6 +456,30 @@ fn scanners(place: Place, mut by_literal: FxHashMap<Box<str>, Box<[u32]>>) -> Ve
         scanners.push(Scanner { place, literals, automaton, dfa, searched, codes, shortest, in_integers });
     }
     scanners
+}
+
+/// The literals of one place, and the codes of the groups each witnesses, in code order.
+#[derive(Default)]
+struct PlaceLiterals {
+    by_literal: FxHashMap<Box<str>, Box<[u32]>>,
+    /// Whether a field's literals outnumbered [`HUGE_SCANNER_LITERALS`]: they are cut then,
+    /// and those added after, so that the long ones are never all kept.
+    cut: bool,
+}
+
+impl PlaceLiterals {
+    /// Adds a literal of the group `code` of a rule (rules are added in order).
+    fn add(&mut self, place: Place, literal: String, code: u32) {
+        let literal = if self.cut { head(literal, HUGE_SCANNER_WITNESS_BYTES) } else { literal };
+        let codes = self.by_literal.entry(literal.into_boxed_str()).or_default();
+        if codes.last() != Some(&code) {
+            *codes = codes.iter().copied().chain([code]).collect();
+        }
+        if !self.cut && matches!(place, Place::Slot(_)) && self.by_literal.len() > HUGE_SCANNER_LITERALS {
+            self.by_literal = cut(std::mem::take(&mut self.by_literal), HUGE_SCANNER_WITNESS_BYTES);
+            self.cut = true;
+        }
+    }
 }
 
 /// The literals cut to their first `bytes`, each witnessing the groups of all the literals it
