@@ -849,6 +849,9 @@ mod token {
 const TEMPLATE_HEADER_BYTES: usize = 24;
 /// A name's entry before its length and text: the next name's offset, a hash.
 const NAME_LINK_BYTES: usize = 6;
+/// An element's or attribute's name is the chunk offset of its entry, in this many bytes;
+/// so is the link to the next name at the start of an entry.
+const NAME_OFFSET_BYTES: usize = 4;
 /// Elements nested deeper than this are left to the JSON path (events nest four or five).
 const MAX_DEPTH: usize = 16;
 /// Longer element and attribute names are left to the JSON path (Windows' are some tens of
@@ -946,7 +949,7 @@ impl<'d> Reader<'d> {
             return None;
         }
         let text = name.utf16(units)?;
-        self.names.push(NameRead { link: self.at - 4, entry: offset..name.at });
+        self.names.push(NameRead { link: self.at - NAME_OFFSET_BYTES, entry: offset..name.at });
         if offset == self.at {
             self.at = name.at.checked_add(2)?;
         }

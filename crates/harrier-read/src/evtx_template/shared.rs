@@ -12,7 +12,7 @@
 //! the same place in it). Everything else is compared byte for byte: a crafted chunk that
 //! reuses a GUID with another body, or other names, gets a template of its own.
 
-use super::{Element, NAME_LINK_BYTES, NameRead, Reader, TEMPLATE_HEADER_BYTES, compile_body};
+use super::{Element, NAME_LINK_BYTES, NAME_OFFSET_BYTES, NameRead, Reader, TEMPLATE_HEADER_BYTES, compile_body};
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
 use std::ops::Range;
@@ -71,6 +71,7 @@ pub(super) fn template(chunk: &[u8], offset: u32, budget: &mut usize) -> Option<
     *budget = budget.checked_sub(body_bytes)?;
     let body_start = start + TEMPLATE_HEADER_BYTES;
     let body = body_start..body_start.checked_add(body_bytes)?;
+    // A body past the chunk's end is no template (copies compare it by indexing).
     chunk.get(body.clone())?;
     let key = (guid, size);
     COMPILED.with(|compiled| {
@@ -112,19 +113,20 @@ impl CompiledCopy {
     /// The copy of the template whose body is `chunk[body]`, which read `names`.
     fn new(chunk: &[u8], body: Range<usize>, names: &[NameRead], element: Option<Rc<Element>>) -> CompiledCopy {
         let start = body.start;
+        let offset_at = |at: usize| at - start..at - start + NAME_OFFSET_BYTES;
         let mut unread = Vec::new();
         let mut named = Vec::new();
         for name in names {
-            unread.push(name.link - start..name.link - start + 4);
+            unread.push(offset_at(name.link));
             if name.entry.end <= start {
                 named.push((
                     name.link - start,
                     Named::Before(chunk[name.entry.start + NAME_LINK_BYTES..name.entry.end].into()),
                 ));
             } else {
-                // Defined where it is read: its link is skipped, never read.
-                if name.entry.start == name.link + 4 {
-                    unread.push(name.entry.start - start..name.entry.start - start + 4);
+                // Defined where it is read: its link to the next name is skipped, never read.
+                if name.entry.start == name.link + NAME_OFFSET_BYTES {
+                    unread.push(offset_at(name.entry.start));
                 }
                 named.push((name.link - start, Named::Within(name.entry.start.wrapping_sub(start))));
             }
@@ -164,8 +166,8 @@ impl CompiledCopy {
         bytes.len() == self.body.len()
             && self.compared_bytes_equal(bytes)
             && self.names.iter().all(|(at, named)| {
-                let offset = u32::from_le_bytes(bytes[*at..*at + 4].try_into().expect("four bytes"));
-                let Ok(offset) = usize::try_from(offset) else { return false };
+                let offset = Reader::new(bytes, *at).u32().and_then(|offset| usize::try_from(offset).ok());
+                let Some(offset) = offset else { return false };
                 match named {
                     Named::Within(into) => offset == body.start.wrapping_add(*into),
                     Named::Before(name) => {
