@@ -194,10 +194,20 @@ impl Glob {
 /// it: building the automata of SigmaHQ's patterns costs more than reading the rules, and a
 /// hunt reaches few of them. A pattern whose estimated size could come near the size limit
 /// is built at once, so that a rule that cannot run says so when it loads.
+///
+/// ASCII texts, nearly all of a log's, are searched by the pattern built with ASCII classes
+/// (see [`RegexFlags::parse_ascii`]): on ASCII text it matches where the Unicode one does, and
+/// its automaton is a fraction of the size. The lazy DFA of a Unicode `\w{1,64}` or
+/// `.{1000,}` fills its cache and gives up for the Pike VM on every command line, tens of
+/// thousands of cycles a test (SigmaHQ's `-k\s\w{1,64}` took 44,000 on a `svchost.exe`
+/// command line).
 pub(crate) struct LazyRegex {
     pattern: String,
     flags: RegexFlags,
+    /// The pattern as written, for texts past ASCII (and for all texts if `ascii` is `None`).
     built: OnceLock<Option<Searcher>>,
+    /// The pattern with ASCII classes, `None` when it has none (`\pL`, a character past ASCII).
+    ascii: OnceLock<Option<Searcher>>,
     /// Literals one of which every match holds (see [`harrier_ir::required`]).
     literals: Option<Vec<String>>,
 }
@@ -217,15 +227,30 @@ impl LazyRegex {
             let _ = built.set(Some(Searcher::build(&hir)?));
         }
         let literals = harrier_ir::required::literals(&hir);
-        Ok(LazyRegex { pattern: pattern.to_owned(), flags, built, literals })
+        Ok(LazyRegex { pattern: pattern.to_owned(), flags, built, ascii: OnceLock::new(), literals })
     }
 
     pub(crate) fn is_match(&self, text: &str) -> bool {
+        if text.is_ascii()
+            && let Some(ascii) = self.ascii.get_or_init(|| self.flags.parse_ascii(&self.pattern).and_then(build).ok())
+        {
+            return ascii.is_match(text);
+        }
         // A pattern that parsed and is well within the size limit builds; were it ever not
         // to, it matches nothing rather than stopping the hunt.
-        let build = || self.flags.parse(&self.pattern).and_then(|hir| Searcher::build(&hir)).ok();
-        self.built.get_or_init(build).as_ref().is_some_and(|searcher| searcher.is_match(text))
+        let unicode = || self.flags.parse(&self.pattern).and_then(build).ok();
+        self.built.get_or_init(unicode).as_ref().is_some_and(|searcher| searcher.is_match(text))
     }
+
+    /// Whether a searcher of the pattern was built, for either kind of text.
+    #[cfg(test)]
+    fn is_built(&self) -> bool {
+        self.built.get().is_some() || self.ascii.get().is_some_and(Option::is_some)
+    }
+}
+
+fn build(hir: regex_syntax::hir::Hir) -> Result<Searcher, String> {
+    Searcher::build(&hir)
 }
 
 /// Tells whether a pattern occurs in a text. That is all a test asks, and a forward search
@@ -321,13 +346,21 @@ struct RegexFlags {
 impl RegexFlags {
     /// The pattern's syntax tree under these flags, or why it is not a regular expression.
     fn parse(self, pattern: &str) -> Result<regex_syntax::hir::Hir, String> {
-        regex_syntax::ParserBuilder::new()
-            .case_insensitive(self.ignore_case)
-            .multi_line(self.multi_line)
-            .dot_matches_new_line(self.dot_all)
-            .build()
-            .parse(pattern)
-            .map_err(|error| error.to_string())
+        self.parser().build().parse(pattern).map_err(|error| error.to_string())
+    }
+
+    /// The pattern's syntax tree with ASCII classes and case folding (`\w`, `\s`, `.`, `[^a]`
+    /// and `(?i)k` each take or leave the same ASCII characters as in Unicode, and nothing
+    /// else an ASCII text holds), for ASCII texts alone; an error when the pattern needs
+    /// Unicode to parse (`\pL`, a class of characters past ASCII).
+    fn parse_ascii(self, pattern: &str) -> Result<regex_syntax::hir::Hir, String> {
+        self.parser().unicode(false).utf8(false).build().parse(pattern).map_err(|error| error.to_string())
+    }
+
+    fn parser(self) -> regex_syntax::ParserBuilder {
+        let mut parser = regex_syntax::ParserBuilder::new();
+        parser.case_insensitive(self.ignore_case).multi_line(self.multi_line).dot_matches_new_line(self.dot_all);
+        parser
     }
 }
 
@@ -347,7 +380,7 @@ impl Regexes {
     /// Whether the regex of this pattern (no flags) was built.
     #[cfg(test)]
     pub(crate) fn is_built(&self, pattern: &str) -> bool {
-        self.0.get(&(pattern.to_owned(), RegexFlags::default())).is_some_and(|regex| regex.built.get().is_some())
+        self.0.get(&(pattern.to_owned(), RegexFlags::default())).is_some_and(|regex| regex.is_built())
     }
 
     fn get(&mut self, pattern: &str, flags: RegexFlags) -> Result<Arc<LazyRegex>, String> {
@@ -482,4 +515,61 @@ fn text_matcher(pattern: &Pattern, cased: bool, regexes: &mut Regexes) -> Result
             )
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn regex(pattern: &str, ignore_case: bool) -> LazyRegex {
+        LazyRegex::new(pattern, RegexFlags { ignore_case, ..RegexFlags::default() }).expect("a valid pattern")
+    }
+
+    /// What the pattern as written finds in `text`, built apart from the [`LazyRegex`].
+    fn unicode_match(regex: &LazyRegex, text: &str) -> bool {
+        build(regex.flags.parse(&regex.pattern).expect("parses")).expect("builds").is_match(text)
+    }
+
+    #[test]
+    fn ascii_texts_are_searched_with_ascii_classes_and_find_what_unicode_ones_do() {
+        let patterns = [
+            r"-k\s\w{1,64}(?:\s?(?:-p|-s))?",
+            r"\w+`(?:\w+|-|.)`[\w+|\s]",
+            r"[^a-z]{3}",
+            r".{12,}",
+            r"\bnet\b",
+            r"^\d+\s*$",
+            r"(?i)KELVIN",
+        ];
+        let texts = [
+            r"C:\Windows\system32\svchost.exe -k netsvcs -p -s Schedule",
+            "svchost.exe -k",
+            "IN`V`o`Ke-eXp`ResSIOn",
+            "net user",
+            "network",
+            "4624 ",
+            "kelvin",
+            "",
+        ];
+        for (pattern, ignore_case) in patterns.into_iter().map(|pattern| (pattern, false)).chain([("kelvin", true)]) {
+            let regex = regex(pattern, ignore_case);
+            for text in texts {
+                assert_eq!(regex.is_match(text), unicode_match(&regex, text), "`{pattern}` on `{text}`");
+            }
+            assert!(regex.ascii.get().is_some_and(Option::is_some), "`{pattern}` has an ASCII searcher");
+            assert!(regex.built.get().is_none(), "`{pattern}` was not built for Unicode texts");
+        }
+    }
+
+    #[test]
+    fn texts_past_ascii_and_patterns_that_need_unicode_are_searched_as_written() {
+        let word = regex(r"^\w+$", false);
+        assert!(word.is_match("café"), "a Unicode word");
+        assert!(word.is_match("cafe") && !word.is_match("ca fe"));
+        // The Kelvin sign folds to `k` in Unicode alone.
+        assert!(regex("k", true).is_match("\u{212A}"));
+        let letters = regex(r"^\pL+$", false);
+        assert!(letters.is_match("abc") && !letters.is_match("a1"));
+        assert!(letters.ascii.get().is_some_and(Option::is_none), "`\\pL` has no ASCII form");
+    }
 }
