@@ -4,7 +4,8 @@
 //! - compiling each rule's [`Expr`](harrier_ir::Expr) into a tree of matchers (string
 //!   patterns as exact/prefix/suffix/substring tests where they can be, regexes, CIDR, numbers);
 //! - the literal prefilter: the literals a rule's match must hold (its strings', its regular
-//!   expressions'), searched for in each event at once, so that only rules witnessed run;
+//!   expressions'), searched for in each event at once, so that only rules witnessed run
+//!   (by Aho-Corasick automata, or a sieve of four-byte anchors for thousands of literals);
 //! - routing: rules are indexed by the (Channel, EventID) their logsource restricts them to,
 //!   so an event is only tested against the rules that can match it;
 //! - evaluating an event: field names are resolved to slots once per event shape (the same
@@ -19,6 +20,7 @@ mod compile;
 mod evaluate;
 mod prefilter;
 mod routing;
+mod sieve;
 
 pub use compile::CompileError;
 pub use evaluate::{Engine, FieldNames};

@@ -5,6 +5,7 @@
 
 use crate::compile::Compiler;
 use crate::routing::Key;
+use crate::sieve::Sieve;
 use aho_corasick::{AhoCorasick, packed};
 use harrier_event::Value;
 use harrier_ir::{Expr, Predicate, Test, Token};
@@ -223,11 +224,14 @@ pub(crate) struct Scanner {
     in_integers: bool,
 }
 
-struct Automaton {
-    every_match: AhoCorasick,
-    /// Finds where the first match starts, if any, faster than `every_match` reads the text
-    /// (SIMD, many bytes at a time): keyword scanners only.
-    first_match: Option<packed::Searcher>,
+enum Automaton {
+    /// A keyword scanner's: `first_match` finds where the first match starts, if any, faster
+    /// than `every_match` reads the text (SIMD, many bytes at a time).
+    Keywords { first_match: Option<packed::Searcher>, every_match: AhoCorasick },
+    /// A field scanner's of up to [`DFA_LITERALS`] literals (see [`Scanner::every_match`]).
+    Field(AhoCorasick),
+    /// A field scanner's of more.
+    Sieve(Sieve),
 }
 
 /// Literals of one keyword scanner at most: SIMD searchers (Teddy) take up to 64.
@@ -252,15 +256,20 @@ impl Scanner {
     /// NFA) reads on from there. Left to itself, the automaton of the twenty keywords a
     /// Sysmon or Security event meets searched no faster than byte by byte (grouping the
     /// keywords without this search gained nothing). A field scanner starts as a contiguous
-    /// NFA (see [`Scanner::every_match`]).
+    /// NFA (see [`Scanner::every_match`]), one of more than [`DFA_LITERALS`] literals is a
+    /// [`Sieve`].
     fn build(&self) -> Automaton {
         use aho_corasick::AhoCorasickKind::{ContiguousNFA, DFA};
-        let keywords = matches!(self.place, Place::AnyValue(_));
-        let every_match = self.build_kind(if keywords { DFA } else { ContiguousNFA });
-        let first_match = keywords
-            .then(|| packed::Config::new().only_teddy(true).builder().extend(self.literals.iter()).build())
-            .flatten();
-        Automaton { every_match, first_match }
+        match self.place {
+            Place::AnyValue(_) => Automaton::Keywords {
+                first_match: packed::Config::new().only_teddy(true).builder().extend(self.literals.iter()).build(),
+                every_match: self.build_kind(DFA),
+            },
+            Place::Slot(_) if self.literals.len() > DFA_LITERALS => {
+                Automaton::Sieve(Sieve::new(&self.literals.iter().collect::<Vec<_>>()))
+            }
+            Place::Slot(_) => Automaton::Field(self.build_kind(ContiguousNFA)),
+        }
     }
 
     fn build_kind(&self, kind: aho_corasick::AhoCorasickKind) -> AhoCorasick {
@@ -275,16 +284,13 @@ impl Scanner {
     /// EVTX files with all SigmaHQ, more than the DFAs saved it; over many events they pay
     /// (the values of the shared JSON files are searched with a fifth fewer instructions). A
     /// noncontiguous NFA, cheaper still to build, made warm hunts some 7 % slower.
-    fn every_match<'a>(&'a self, automaton: &'a Automaton, bytes: usize) -> &'a AhoCorasick {
+    fn every_match<'a>(&'a self, nfa: &'a AhoCorasick, bytes: usize) -> &'a AhoCorasick {
         if let Some(dfa) = self.dfa.get() {
             return dfa;
         }
-        if automaton.first_match.is_some() || self.literals.len() > DFA_LITERALS {
-            return &automaton.every_match;
-        }
         let searched = self.searched.fetch_add(bytes, Ordering::Relaxed) + bytes;
         if searched < self.literals.items.len() * SEARCHED_BYTES_PER_LITERAL_BYTE {
-            return &automaton.every_match;
+            return nfa;
         }
         self.dfa.get_or_init(|| self.build_kind(aho_corasick::AhoCorasickKind::DFA))
     }
@@ -326,14 +332,16 @@ impl Scanner {
         if text.len() < self.shortest {
             return;
         }
-        let automaton = self.automaton.get_or_init(|| self.build());
-        let every_match = self.every_match(automaton, text.len());
-        let start = match &automaton.first_match {
-            Some(first_match) => match first_match.find(text) {
-                Some(found) => found.start(),
+        let (every_match, start) = match self.automaton.get_or_init(|| self.build()) {
+            Automaton::Sieve(sieve) => {
+                return sieve.find(text.as_bytes(), |number| self.literals.get(number as usize), found);
+            }
+            Automaton::Field(nfa) => (self.every_match(nfa, text.len()), 0),
+            Automaton::Keywords { first_match: Some(first_match), every_match } => match first_match.find(text) {
+                Some(first) => (every_match, first.start()),
                 None => return,
             },
-            None => 0,
+            Automaton::Keywords { first_match: None, every_match } => (every_match, 0),
         };
         let rest = aho_corasick::Input::new(text).span(start..text.len());
         for literal in every_match.find_overlapping_iter(rest) {
