@@ -242,7 +242,7 @@ const KEYWORDS_PER_SCANNER: usize = 64;
 /// overlapping searches were a third of matching, most of it in scanners of 100 to 300
 /// literals: with DFAs up to 300, matching takes 12 % fewer instructions and a hunt's peak
 /// memory stays within its noise; up to 1,000, 13 % fewer for 30 MB more; a DFA for every
-/// scanner doubled the memory of a hunt.
+/// scanner doubled the memory of a hunt. A scanner of more literals is a [`Sieve`].
 const DFA_LITERALS: usize = 300;
 
 /// Bytes a field scanner searches, per byte of its literals, before its DFA is built (see
