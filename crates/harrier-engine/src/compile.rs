@@ -232,13 +232,15 @@ impl LazyRegex {
 
     pub(crate) fn is_match(&self, text: &str) -> bool {
         if text.is_ascii()
-            && let Some(ascii) = self.ascii.get_or_init(|| self.flags.parse_ascii(&self.pattern).and_then(build).ok())
+            && let Some(ascii) = self
+                .ascii
+                .get_or_init(|| self.flags.parse_ascii(&self.pattern).and_then(|hir| Searcher::build(&hir)).ok())
         {
             return ascii.is_match(text);
         }
         // A pattern that parsed and is well within the size limit builds; were it ever not
         // to, it matches nothing rather than stopping the hunt.
-        let unicode = || self.flags.parse(&self.pattern).and_then(build).ok();
+        let unicode = || self.flags.parse(&self.pattern).and_then(|hir| Searcher::build(&hir)).ok();
         self.built.get_or_init(unicode).as_ref().is_some_and(|searcher| searcher.is_match(text))
     }
 
@@ -247,10 +249,6 @@ impl LazyRegex {
     fn is_built(&self) -> bool {
         self.built.get().is_some() || self.ascii.get().is_some_and(Option::is_some)
     }
-}
-
-fn build(hir: regex_syntax::hir::Hir) -> Result<Searcher, String> {
-    Searcher::build(&hir)
 }
 
 /// Tells whether a pattern occurs in a text. That is all a test asks, and a forward search
@@ -527,7 +525,7 @@ mod tests {
 
     /// What the pattern as written finds in `text`, built apart from the [`LazyRegex`].
     fn unicode_match(regex: &LazyRegex, text: &str) -> bool {
-        build(regex.flags.parse(&regex.pattern).expect("parses")).expect("builds").is_match(text)
+        Searcher::build(&regex.flags.parse(&regex.pattern).expect("parses")).expect("builds").is_match(text)
     }
 
     #[test]

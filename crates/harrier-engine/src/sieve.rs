@@ -76,7 +76,8 @@ impl Sieve {
         Sieve { bits, hash_bits, anchors, anchored: anchored.into(), others }
     }
 
-    fn bit_of(&self, four: u32) -> bool {
+    /// Whether `four` may be an anchor: its bit is set.
+    fn may_be_anchor(&self, four: u32) -> bool {
         let bit = bit_of(four, self.hash_bits);
         self.bits[bit / 64] >> (bit % 64) & 1 == 1
     }
@@ -89,9 +90,8 @@ impl Sieve {
                 found(numbers[other.pattern().as_usize()]);
             }
         }
-        for (at, four) in text.windows(ANCHOR_BYTES).enumerate() {
-            let four = u32::from_le_bytes([four[0], four[1], four[2], four[3]]);
-            if !self.bit_of(four) {
+        for (at, four) in text.windows(ANCHOR_BYTES).map(four_bytes).enumerate() {
+            if !self.may_be_anchor(four) {
                 continue;
             }
             let Some(&(start, end)) = self.anchors.get(&four) else { continue };
@@ -106,6 +106,11 @@ impl Sieve {
     }
 }
 
+/// Four bytes (a window of [`ANCHOR_BYTES`]) as one number.
+fn four_bytes(window: &[u8]) -> u32 {
+    u32::from_le_bytes([window[0], window[1], window[2], window[3]])
+}
+
 fn bit_of(four: u32, hash_bits: u32) -> usize {
     (four.wrapping_mul(0x9E37_79B1) >> (32 - hash_bits)) as usize
 }
@@ -114,8 +119,8 @@ fn bit_of(four: u32, hash_bits: u32) -> usize {
 fn anchor_counts(literals: &[&[u8]]) -> FxHashMap<u32, u32> {
     let mut counts = FxHashMap::default();
     for literal in literals {
-        for four in literal.windows(ANCHOR_BYTES) {
-            *counts.entry(u32::from_le_bytes([four[0], four[1], four[2], four[3]])).or_insert(0) += 1;
+        for four in literal.windows(ANCHOR_BYTES).map(four_bytes) {
+            *counts.entry(four).or_insert(0) += 1;
         }
     }
     counts
@@ -129,7 +134,7 @@ fn anchor_counts(literals: &[&[u8]]) -> FxHashMap<u32, u32> {
 fn best_anchor(literal: &[u8], counts: &FxHashMap<u32, u32>) -> Option<(u32, u32)> {
     let fours = literal.windows(ANCHOR_BYTES).enumerate();
     let scored = fours.map(|(offset, four)| {
-        let anchor = u32::from_le_bytes([four[0], four[1], four[2], four[3]]);
+        let anchor = four_bytes(four);
         let count = counts.get(&anchor).copied().unwrap_or(0);
         let commonness: u32 = four.iter().map(|&byte| commonness(byte)).sum();
         ((count as usize > MAX_LITERALS_PER_ANCHOR, commonness, count), (anchor, offset as u32))
