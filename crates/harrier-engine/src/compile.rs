@@ -259,6 +259,9 @@ impl LazyRegex {
 /// pattern's prefixes, and the NFA simulation (the Pike VM) where the lazy DFA cannot go
 /// (a Unicode word boundary beside a non-ASCII byte) or gives up.
 struct Searcher {
+    /// The fewest bytes a match spans: a shorter text holds none (`.{1000,}`, a 64-digit hash
+    /// and more), told before any automaton runs.
+    minimum_len: usize,
     /// `None` when the pattern is one the lazy DFA cannot take at all.
     dfa: Option<DFA>,
     pikevm: PikeVM,
@@ -291,10 +294,14 @@ impl Searcher {
             .minimum_bytes_per_state(Some(10));
         let dfa = DFA::builder().configure(dfa_config).build_from_nfa(nfa.clone()).ok();
         let pikevm = PikeVM::new_from_nfa(nfa).map_err(|error| error.to_string())?;
-        Ok(Searcher { dfa, pikevm, caches: Pool::new(|| None) })
+        let minimum_len = hir.properties().minimum_len().unwrap_or(usize::MAX);
+        Ok(Searcher { minimum_len, dfa, pikevm, caches: Pool::new(|| None) })
     }
 
     fn is_match(&self, text: &str) -> bool {
+        if text.len() < self.minimum_len {
+            return false;
+        }
         let input = Input::new(text).earliest(true);
         let mut caches = self.caches.get();
         let caches = caches.get_or_insert_with(|| Caches {
@@ -557,6 +564,22 @@ mod tests {
             assert!(regex.ascii.get().is_some_and(Option::is_some), "`{pattern}` has an ASCII searcher");
             assert!(regex.built.get().is_none(), "`{pattern}` was not built for Unicode texts");
         }
+    }
+
+    #[test]
+    fn a_text_shorter_than_any_match_is_told_so_before_any_automaton_runs() {
+        let long =
+            |pattern: &str| Searcher::build(&RegexFlags::default().parse(pattern).expect("parses")).expect("builds");
+        let lines = long(".{1000,}");
+        assert!(!lines.is_match(&"a".repeat(999)));
+        assert!(lines.caches.get().is_none(), "no automaton ran on a text of 999 bytes");
+        assert!(lines.is_match(&"a".repeat(1000)));
+        assert!(!lines.is_match(&"é".repeat(600)), "1,200 bytes, 600 characters");
+        assert!(!lines.is_match(&format!("{0}\n{0}", "a".repeat(999))), "two lines of 999");
+        let hashes = long(r"\s[a-fA-F0-9]{64}\s[a-fA-F0-9]{16}");
+        assert!(!hashes.is_match(&format!(" {} {}", "a".repeat(64), "b".repeat(15))));
+        assert!(hashes.is_match(&format!("x {} {}", "a".repeat(64), "b".repeat(16))));
+        assert!(!long("[^\\x00-\\x{10FFFF}]").is_match("anything"), "a class that matches nothing");
     }
 
     #[test]
