@@ -210,6 +210,11 @@ pub(crate) struct LazyRegex {
     ascii: OnceLock<Option<Searcher>>,
     /// Literals one of which every match holds (see [`harrier_ir::required`]).
     literals: Option<Vec<String>>,
+    /// The same literals when none holds a letter, so that they are in a text as they are in
+    /// its lower-cased form: a text holding none of them (one `memchr` pass) is not searched.
+    /// SigmaHQ's regexes of obfuscated commands (a backquote, `"{`, `${`) test every
+    /// command line, and few hold those.
+    caseless_literals: Option<Box<[LazyFinder]>>,
 }
 
 /// The regex crate's limit on a compiled pattern's size (its default, kept).
@@ -227,10 +232,20 @@ impl LazyRegex {
             let _ = built.set(Some(Searcher::build(&hir)?));
         }
         let literals = harrier_ir::required::literals(&hir);
-        Ok(LazyRegex { pattern: pattern.to_owned(), flags, built, ascii: OnceLock::new(), literals })
+        let caseless = |literal: &String| literal.bytes().all(|byte| byte.is_ascii() && !byte.is_ascii_alphabetic());
+        let caseless_literals = literals
+            .as_ref()
+            .filter(|literals| literals.iter().all(caseless))
+            .map(|literals| literals.iter().cloned().map(LazyFinder::new).collect());
+        Ok(LazyRegex { pattern: pattern.to_owned(), flags, built, ascii: OnceLock::new(), literals, caseless_literals })
     }
 
     pub(crate) fn is_match(&self, text: &str) -> bool {
+        if let Some(literals) = &self.caseless_literals
+            && !literals.iter().any(|literal| literal.find(text.as_bytes()).is_some())
+        {
+            return false;
+        }
         if text.is_ascii()
             && let Some(ascii) = self
                 .ascii
@@ -580,6 +595,20 @@ mod tests {
         assert!(!hashes.is_match(&format!(" {} {}", "a".repeat(64), "b".repeat(15))));
         assert!(hashes.is_match(&format!("x {} {}", "a".repeat(64), "b".repeat(16))));
         assert!(!long("[^\\x00-\\x{10FFFF}]").is_match("anything"), "a class that matches nothing");
+    }
+
+    #[test]
+    fn a_text_without_a_regexs_caseless_literals_is_not_searched() {
+        let backquotes = regex(r"\w+`(?:\w+|-|.)`[\w+|\s]", false);
+        assert!(!backquotes.is_match("powershell -nop -c iex"));
+        assert!(!backquotes.is_built(), "no searcher was built for a text without a backquote");
+        assert!(backquotes.is_match("IN`V`o`Ke-eXp`ResSIOn"));
+        let format = regex(r#""(?:\{\d\})+"\s*-f"#, false);
+        assert!(!format.is_match("\"{0}{1}\" -x") && format.is_match("(\"{0}{1}\" -f 'a','b')"));
+        // A literal with a letter may be in a text in another case: the text is searched.
+        let cased = regex(r"(?i)abc\{", false);
+        assert!(cased.caseless_literals.is_none());
+        assert!(cased.is_match("xABC{"));
     }
 
     #[test]
