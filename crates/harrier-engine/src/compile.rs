@@ -199,8 +199,9 @@ impl Glob {
 /// (see [`RegexFlags::parse_ascii`]): on ASCII text it matches where the Unicode one does, and
 /// its automaton is a fraction of the size. The lazy DFA of a Unicode `\w{1,64}` fills its
 /// cache and gives up for the Pike VM on every command line: SigmaHQ's `-k\s\w{1,64}` took
-/// 44,000 cycles a test on a `svchost.exe` command line. (`.{1000,}` is as slow either way:
-/// its states are the run's lengths.)
+/// 44,000 cycles a test on a `svchost.exe` command line. (`.{1000,}` is as slow either way
+/// on a text of 1,000 bytes or more, its states being the run's lengths; a shorter text is
+/// told no by its length, see [`Searcher`].)
 pub(crate) struct LazyRegex {
     pattern: String,
     flags: RegexFlags,
